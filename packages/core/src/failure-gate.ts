@@ -1,0 +1,87 @@
+import { type Clock, systemClock } from './clock.js'
+
+/** `closed`: calls go through; `open`: calls are refused; `probing`: one call tests the store. */
+export type FailureGateState = 'closed' | 'open' | 'probing'
+
+export interface FailureGateOptions {
+  /** Consecutive failures that open the gate. @default 3 */
+  failureThreshold?: number
+  /** First wait before a probe; doubles after each failed probe. @default 500 */
+  cooldownMs?: number
+  /** Longest wait between probes. @default 10000 */
+  maxCooldownMs?: number
+  clock?: Clock
+  /** Called on every state change (log it, count it). */
+  onStateChange?: (state: FailureGateState, previous: FailureGateState) => void
+}
+
+/**
+ * A tiny breaker in front of a store (Redis): after `failureThreshold` consecutive
+ * failures it refuses calls so a dead server is not hammered (each refused call
+ * costs nothing and falls back at once), then lets one probe through after a
+ * cooldown that grows while the store stays down.
+ */
+export interface FailureGate {
+  /** True when a call may go to the store now (false while open, or while a probe is out). */
+  allow(): boolean
+  success(): void
+  failure(): void
+  readonly state: FailureGateState
+}
+
+/**
+ * @example
+ * const gate = createFailureGate()
+ * if (gate.allow()) {
+ *   try { value = await timeout.run(redis.get(key)); gate.success() }
+ *   catch { gate.failure(); value = fallback() }
+ * }
+ */
+export function createFailureGate(options: FailureGateOptions = {}): FailureGate {
+  const threshold = options.failureThreshold ?? 3
+  const baseCooldown = options.cooldownMs ?? 500
+  const maxCooldown = options.maxCooldownMs ?? 10_000
+  const clock = options.clock ?? systemClock
+  let state: FailureGateState = 'closed'
+  let failures = 0
+  let cooldown = baseCooldown
+  let openUntil = 0
+
+  const moveTo = (next: FailureGateState) => {
+    if (next === state) return
+    const previous = state
+    state = next
+    options.onStateChange?.(next, previous)
+  }
+
+  return {
+    get state() {
+      return state
+    },
+    allow() {
+      if (state === 'closed') return true
+      if (state === 'probing') return false
+      if (clock.now() < openUntil) return false
+      moveTo('probing')
+      return true
+    },
+    success() {
+      failures = 0
+      cooldown = baseCooldown
+      moveTo('closed')
+    },
+    failure() {
+      if (state === 'probing') {
+        cooldown = Math.min(maxCooldown, cooldown * 2)
+        openUntil = clock.now() + cooldown
+        moveTo('open')
+        return
+      }
+      if (state === 'open') return
+      if (++failures >= threshold) {
+        openUntil = clock.now() + cooldown
+        moveTo('open')
+      }
+    },
+  }
+}

@@ -1,0 +1,36 @@
+export { type Clock, clampDelay, MAX_TIMER_DELAY_MS, sleep, systemClock, type TimerHandle } from './clock.js'
+export { channelName, createChannels, type HeadroomChannel } from './diagnostics.js'
+export {
+  CircuitOpenError,
+  ClosedError,
+  type CoreErrorCode,
+  defineError,
+  errors,
+  HeadroomError,
+  type HeadroomErrorClass,
+  isHeadroomError,
+  isTimeoutError,
+  OverloadedError,
+  QueueClosedError,
+  RateLimitedError,
+  SerializationError,
+  StoreUnavailableError,
+  TimeoutError,
+} from './errors.js'
+export { createEmitter, type Emitter, type EventMap, type Subscribable } from './events.js'
+export {
+  createFailureGate,
+  type FailureGate,
+  type FailureGateOptions,
+  type FailureGateState,
+} from './failure-gate.js'
+export { hashToBucket, murmur3 } from './hash.js'
+export { createLatencyHistogram, type LatencyHistogram, type LatencySummary } from './histogram.js'
+export { childLogger, type LogFn, type Logger, silentLogger } from './logger.js'
+export { createManualClock, type ManualClock } from './manual-clock.js'
+export { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'
+export { reconnectBackoff, requestPathClusterOptions, requestPathRedisOptions } from './redis/options.js'
+export { defineScript, isNoScriptError, type RedisScript, runScript } from './redis/script.js'
+export { isCluster, type RedisClient } from './redis/types.js'
+export { type CommandTimeout, createCommandTimeout, withTimeout } from './timeout.js'
+export { describeValue, parseOptions } from './validate.js'

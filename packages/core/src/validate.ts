@@ -1,0 +1,57 @@
+import type { z } from 'zod'
+
+/**
+ * Validates a component's options once, at construction. On failure it throws a
+ * `TypeError` that names the component, the option's path and the value received,
+ * e.g. `Invalid createCache option "l1.max": expected a positive integer (received -5)`.
+ *
+ * @example
+ * const options = parseOptions('createCache', cacheOptionsSchema, input)
+ */
+export function parseOptions<Schema extends z.ZodType>(
+  component: string,
+  schema: Schema,
+  input: unknown,
+): z.output<Schema> {
+  const result = schema.safeParse(input)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  const path = issue.path.map(String).join('.')
+  const received = describeValue(valueAt(input, issue.path))
+  const where = path ? ` "${path}"` : ''
+  throw new TypeError(
+    `Invalid ${component} option${where}: ${lowerFirst(issue.message)} (received ${received})`,
+    {
+      cause: result.error,
+    },
+  )
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
+}
+
+/** A short, safe rendering of a received value for an error message. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'symbol') return value.toString()
+  if (Number.isNaN(value)) return 'NaN'
+  try {
+    const json = JSON.stringify(value)
+    if (json === undefined) return String(value)
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1)
+}

@@ -1,0 +1,22 @@
+export { freePort } from './ports.js'
+export { createTestDatabase, postgresAvailable, type TestDatabase } from './postgres.js'
+export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js'
+export { type RedisServer, type RedisServerOptions, startRedisServer } from './redis-server.js'
+export {
+  clusterAvailable,
+  describeRedis,
+  type RedisTarget,
+  redisAvailable,
+  uniquePrefix,
+} from './redis-targets.js'
+export {
+  answers,
+  clusterNodes,
+  hasRedisServer,
+  postgresAnswers,
+  postgresUrl,
+  redisAnswers,
+  redisUrl,
+  serviceMissing,
+} from './services.js'
+export { waitUntil } from './wait.js'

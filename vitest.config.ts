@@ -1,0 +1,42 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const root = dirname(fileURLToPath(import.meta.url))
+const at = (path: string) => join(root, path)
+
+/** Every workspace folder with a `test/` directory is a vitest project named after the folder. */
+function projectsUnder(folder: string) {
+  if (!existsSync(at(folder))) return []
+  return readdirSync(at(folder), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(at(`${folder}/${entry.name}/test`)))
+    .map((entry) => ({
+      extends: true as const,
+      test: {
+        name: entry.name,
+        root: at(`${folder}/${entry.name}`),
+        include: ['test/**/*.test.ts'],
+      },
+    }))
+}
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources, so `pnpm test` needs no build first.
+    alias: [
+      { find: /^@headroom\/testing$/, replacement: at('packages/testing/src/index.ts') },
+      { find: /^@headroom\/([a-z-]+)\/([a-z-]+)$/, replacement: at('packages/$1/src/$2.ts') },
+      { find: /^@headroom\/([a-z-]+)$/, replacement: at('packages/$1/src/index.ts') },
+    ],
+  },
+  test: {
+    globalSetup: [at('packages/testing/src/global-setup.ts')],
+    projects: [...projectsUnder('packages'), ...projectsUnder('examples')],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // The machine has two cores; integration suites share Redis and Postgres.
+    maxWorkers: 2,
+  },
+})

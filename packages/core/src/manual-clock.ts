@@ -64,6 +64,8 @@ export function createManualClock(start = 0): ManualClock {
     },
     async advanceAsync(ms) {
       const until = now + ms
+      // Promise callbacks queued before the call run first, as they would before a real timer.
+      await flushMicrotasks()
       for (let timer = takeDue(until); timer; timer = takeDue(until)) {
         now = Math.max(now, timer.at)
         timer.fn()

@@ -16,6 +16,7 @@ export {
   postgresAnswers,
   postgresUrl,
   redisAnswers,
+  redisServerAvailable,
   redisUrl,
   serviceMissing,
 } from './services.js'

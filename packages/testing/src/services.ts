@@ -61,6 +61,14 @@ export function hasRedisServer(): boolean {
   }
 }
 
+/** True when tests may start their own `redis-server`; logs (or, in CI, throws) otherwise. */
+export function redisServerAvailable(): boolean {
+  return (
+    hasRedisServer() ||
+    serviceMissing('redis-server', 'install it (apt-get install redis-server) to run outage tests')
+  )
+}
+
 const warned = new Set<string>()
 
 /**

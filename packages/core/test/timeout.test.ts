@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { isTimeoutError } from '../src/errors.js'
+import { createManualClock } from '../src/manual-clock.js'
+import { createCommandTimeout, withTimeout } from '../src/timeout.js'
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+describe('withTimeout', () => {
+  it('settles with the promise when it is in time', async () => {
+    const clock = createManualClock()
+    const op = deferred<string>()
+    const result = withTimeout(op.promise, 50, { clock })
+    op.resolve('ok')
+    await expect(result).resolves.toBe('ok')
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('rejects with E_TIMEOUT after the deadline and absorbs the late rejection', async () => {
+    const clock = createManualClock()
+    const op = deferred<string>()
+    const result = withTimeout(op.promise, 50, { clock })
+    clock.advance(50)
+    const error = await result.catch((e: unknown) => e)
+    expect(isTimeoutError(error)).toBe(true)
+    // The late failure of the operation must not surface as an unhandled rejection.
+    op.reject(new Error('late'))
+    await new Promise((resolve) => setImmediate(resolve))
+  })
+})
+
+describe('createCommandTimeout', () => {
+  it('times out many concurrent commands with one timer, each at its own deadline', async () => {
+    const clock = createManualClock()
+    const timeout = createCommandTimeout(50, clock)
+    const ops = Array.from({ length: 100 }, () => deferred<number>())
+    const settledAt: (number | undefined)[] = []
+    const results = ops.map((op, i) => {
+      if (i > 0 && i % 10 === 0) clock.advance(1) // issued at t = 0..9
+      return timeout.run(op.promise).then(
+        (value) => value,
+        (error: unknown) => {
+          settledAt[i] = clock.now()
+          return error
+        },
+      )
+    })
+    expect(clock.pending()).toBe(1)
+    ops[0]!.resolve(7)
+    ops[99]!.resolve(99)
+    await clock.advanceAsync(100)
+    const settled = await Promise.all(results)
+    expect(settled[0]).toBe(7)
+    expect(settled[99]).toBe(99)
+    for (let i = 1; i < 99; i++) {
+      expect(isTimeoutError(settled[i])).toBe(true)
+      expect(settledAt[i]).toBe(Math.floor(i / 10) + 50)
+    }
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('rejects exactly at the deadline, not before', async () => {
+    const clock = createManualClock()
+    const timeout = createCommandTimeout(50, clock)
+    let settled = false
+    const result = timeout.run(new Promise(() => {})).catch((e: unknown) => {
+      settled = true
+      return e
+    })
+    await clock.advanceAsync(49)
+    expect(settled).toBe(false)
+    await clock.advanceAsync(1)
+    expect(isTimeoutError(await result)).toBe(true)
+  })
+
+  it('passes rejections through and keeps ordering when the head settles early', async () => {
+    const clock = createManualClock()
+    const timeout = createCommandTimeout(50, clock)
+    const first = deferred<number>()
+    const failing = timeout.run(first.promise)
+    clock.advance(20)
+    const second = timeout.run(new Promise<number>(() => {})).catch((e: unknown) => e)
+    first.reject(new Error('WRONGTYPE'))
+    await expect(failing).rejects.toThrow('WRONGTYPE')
+    clock.advance(49)
+    let done = false
+    void second.then(() => {
+      done = true
+    })
+    await Promise.resolve()
+    expect(done).toBe(false)
+    clock.advance(1)
+    expect(isTimeoutError(await second)).toBe(true)
+  })
+
+  it('close() clears the timer', () => {
+    const clock = createManualClock()
+    const timeout = createCommandTimeout(50, clock)
+    void timeout.run(new Promise(() => {})).catch(() => {})
+    expect(clock.pending()).toBe(1)
+    timeout.close()
+    expect(clock.pending()).toBe(0)
+  })
+})

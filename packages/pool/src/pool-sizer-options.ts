@@ -1,0 +1,84 @@
+import type { Clock, Logger } from '@headroom/core'
+import { z } from 'zod'
+import type { GenericPoolLike } from './generic-pool-target.js'
+import type { LimitAlgorithmSpec } from './limit-algorithm.js'
+import type { PgPoolLike } from './pg-pool-target.js'
+import type { PoolTarget } from './pool-target.js'
+import { algorithmSchema, clockSchema, loggerSchema, positiveInt } from './schema.js'
+
+/** Options of {@link createPoolSizer}. */
+export interface PoolSizerOptions {
+  /**
+   * The pool to size: a `pg.Pool`, a generic-pool pool (both detected), or any
+   * {@link PoolTarget} (e.g. `pgPoolTarget(pool, { isDrop })`).
+   */
+  target: PoolTarget | PgPoolLike | GenericPoolLike
+  /** The limit algorithm, by name or `{ name, ...tuning }`. @default 'vegas' */
+  algorithm?: LimitAlgorithmSpec
+  /** Fewest connections (the pool's own `min` also applies). @default 1 */
+  min?: number
+  /** Most connections. @default 100 */
+  max?: number
+  /** Size at start. @default the pool's current max */
+  initial?: number
+  /** One sizing decision per interval, from the checkouts seen during it. @default 250 */
+  intervalMs?: number
+  /**
+   * Processes sharing the database with the same pool: the size never exceeds
+   * `floor(max_connections / instances)`. @default 1
+   */
+  instances?: number
+  /**
+   * The database's `max_connections`. When omitted, the target is asked (pg: `SHOW
+   * max_connections`) and asked again each interval until it answers. @default asked
+   */
+  maxConnections?: number
+  /**
+   * Connections per process kept out of the `max_connections` share (for migrations,
+   * admin sessions, a second pool). @default 0
+   */
+  reserved?: number
+  /** Name used in logs, events and diagnostics. @default the target's kind */
+  name?: string
+  /** A pino-compatible logger; every resize is logged at debug. @default silent */
+  logger?: Logger
+  /** The clock (tests inject a manual one). @default systemClock */
+  clock?: Clock
+}
+
+export const poolSizerOptionsSchema = z
+  .object(
+    {
+      target: z.custom<unknown>((value) => typeof value === 'object' && value !== null, {
+        error: 'expected a pg Pool, a generic-pool pool or a PoolTarget',
+      }),
+      algorithm: algorithmSchema.default('vegas'),
+      min: positiveInt.default(1),
+      max: positiveInt.default(100),
+      initial: positiveInt.optional(),
+      intervalMs: positiveInt.default(250),
+      instances: positiveInt.default(1),
+      maxConnections: positiveInt.optional(),
+      reserved: z
+        .number({ error: 'expected a number' })
+        .int({ error: 'expected an integer' })
+        .nonnegative({
+          error: 'expected an integer >= 0',
+        })
+        .default(0),
+      name: z.string({ error: 'expected a string' }).min(1).optional(),
+      logger: loggerSchema.optional(),
+      clock: clockSchema.optional(),
+    },
+    { error: 'expected an options object' },
+  )
+  .superRefine((value, ctx) => {
+    if (value.min > value.max)
+      ctx.addIssue({ code: 'custom', path: ['min'], message: `expected min <= max (max is ${value.max})` })
+    if (value.initial !== undefined && (value.initial < value.min || value.initial > value.max))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['initial'],
+        message: `expected initial between min (${value.min}) and max (${value.max})`,
+      })
+  })

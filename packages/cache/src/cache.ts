@@ -1,0 +1,791 @@
+import { randomBytes } from 'node:crypto'
+import {
+  ClosedError,
+  childLogger,
+  createChannels,
+  createCommandTimeout,
+  createEmitter,
+  createLatencyHistogram,
+  type FailureGateState,
+  parseOptions,
+  type Subscribable,
+  sleep,
+  systemClock,
+  TimeoutError,
+  type TimerHandle,
+} from '@headroom/core'
+import { type Bus, type BusMessage, createBus } from './bus.js'
+import { assertKey, assertTags, assertTtl, decodeEntry, type Entry, encodeEntry } from './entry.js'
+import { createL1 } from './l1.js'
+import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings } from './options.js'
+import { createRedisStore, type RedisStore } from './redis-store.js'
+import { createTtlPolicy } from './ttl.js'
+import type {
+  CacheEvents,
+  CacheStats,
+  Factory,
+  GetOrSetOptions,
+  SetOptions,
+  StaleReason,
+} from './types.js'
+
+/** A tiered cache: L1 in process, L2 in Redis. */
+export interface Cache extends Subscribable<CacheEvents> {
+  /** The fresh value, or `undefined`. With Redis unreachable it serves a stale L1 value within grace. */
+  get<T = unknown>(key: string): Promise<T | undefined>
+  /** Stores `value` in L1 and L2 and tells other instances to drop their copy. */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void>
+  /**
+   * The cached value, or the factory's, computed once per key per process (once across
+   * processes with `lock`), with grace, soft/hard timeouts and early refresh.
+   */
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>
+  /** Fresh values for many keys: L1 first, then one MGET (a per-node pipeline on Cluster). */
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]>
+  /** Removes keys from every tier and every instance's L1. */
+  delete(keys: string | readonly string[]): Promise<void>
+  /** Removes every entry carrying one of `tags`, everywhere. */
+  invalidateTags(tags: readonly string[]): Promise<void>
+  /**
+   * Removes the key `<type>:<id>` and every entry tagged {@link entityTag}(type, id)
+   * (e.g. lists that contain the entity).
+   */
+  invalidateEntity(type: string, id: string | number): Promise<void>
+  /** Evicts the least recently used `fraction` (0..1) of L1; returns how many entries went. */
+  shrink(fraction: number): number
+  stats(): CacheStats
+  /** Resolves once the invalidation bus is subscribed (at once without Redis or bus). */
+  readonly ready: Promise<void>
+  /** Stops timers, waits and the bus connection. The Redis client you passed stays open. */
+  close(): Promise<void>
+}
+
+/** The tag `invalidateEntity(type, id)` invalidates: put it on entries derived from that entity. */
+export function entityTag(type: string, id: string | number): string {
+  return `${type}:${id}`
+}
+
+interface L1Entry extends Entry {
+  /** Before this time XFetch cannot fire: lets the hit path skip the random draw. */
+  r: number
+}
+
+const channelEvents = ['miss', 'stale', 'factory-error', 'store-error', 'invalidated'] as const
+const channels = createChannels<Pick<CacheEvents, (typeof channelEvents)[number]>>('cache', channelEvents)
+
+/** -ln(p) beyond which an XFetch draw is negligible (p = 4.5e-5). */
+const XFETCH_HORIZON = 10
+
+/**
+ * Creates a tiered cache (L1 lru-cache, optional L2 Redis).
+ *
+ * @example
+ * import { Redis } from 'ioredis'
+ * import { createCache } from '@headroom/cache'
+ *
+ * const cache = createCache({ redis: new Redis(), prefix: 'app', ttl: 60_000, grace: 600_000, lock: true })
+ * const user = await cache.getOrSet(`user:${id}`, () => db.users.find(id), { tags: ['users'] })
+ * await cache.invalidateTags(['users'])
+ */
+export function createCache(input: CacheOptions): Cache {
+  const parsed = parseOptions('createCache', cacheOptionsSchema, input)
+  const clock = parsed.clock ?? systemClock
+  const logger = childLogger(parsed.logger, { component: 'headroom-cache', prefix: parsed.prefix })
+  const lockDefaults: LockSettings | undefined =
+    parsed.lock === false ? undefined : parsed.lock === true ? defaultLock : parsed.lock
+  const grace = parsed.grace
+  const softDefault = parsed.timeout.soft
+  const hardDefault = parsed.timeout.hard
+  const beta = parsed.earlyRefresh
+  const ttlPolicy = createTtlPolicy(parsed.ttl, parsed.tiers, parsed.jitter)
+  const l1 = createL1(parsed.l1.max, parsed.l1.maxSize)
+  const events = createEmitter<CacheEvents>((error, event) =>
+    logger.error({ err: error, event }, 'cache event listener threw'),
+  )
+  const instanceId = randomBytes(8).toString('hex')
+  const closeController = new AbortController()
+  const timers = new Set<TimerHandle>()
+
+  // Counters live in closure variables: the hit path bumps one without a property lookup.
+  let l1Hits = 0
+  let l2Hits = 0
+  let misses = 0
+  let coalesced = 0
+  let staleServed = 0
+  let earlyRefreshes = 0
+  let factoryCalls = 0
+  let factoryErrors = 0
+  let softTimeouts = 0
+  let hardTimeouts = 0
+  let lockAcquired = 0
+  let lockWaited = 0
+  let lockFallbacks = 0
+  let busPublished = 0
+  let busReceived = 0
+  let busReconnects = 0
+  const factoryLatency = createLatencyHistogram()
+  let closed = false
+
+  /** Loads in flight by key (L2 read + factory): concurrent callers share one. */
+  const inflight = new Map<string, Promise<unknown>>()
+  /** L2 reads in flight for `get`/`getMany`. */
+  const reads = new Map<string, Promise<Entry | undefined>>()
+  /** Keys invalidated while a load of them was in flight: that load must not write back. */
+  const invalidatedDuringLoad = new Set<string>()
+  /** Bumped by tag invalidations and flushes, which cannot be tracked per key. */
+  let generation = 0
+
+  const onGateChange = (state: FailureGateState, previous: FailureGateState) => {
+    // One line per outage, not one per failed command.
+    if (state === 'open' && previous === 'closed') {
+      logger.warn({ state }, 'cache: Redis unavailable; serving from L1 and stale entries')
+    } else if (state === 'closed') {
+      logger.info({ state }, 'cache: Redis reachable again')
+    }
+    if (events.has('store-state')) events.emit('store-state', { state, previous })
+  }
+  const store: RedisStore | undefined = parsed.redis
+    ? createRedisStore({
+        client: parsed.redis,
+        prefix: parsed.prefix,
+        commandTimeout: parsed.commandTimeout,
+        clock,
+        onGateChange,
+      })
+    : undefined
+
+  const busTimeout = createCommandTimeout(Math.max(parsed.commandTimeout, 250), clock)
+  const bus: Bus | undefined =
+    parsed.redis && parsed.bus
+      ? createBus({
+          client: parsed.redis,
+          channel: `{${parsed.prefix}}:bus`,
+          instanceId,
+          timeout: busTimeout,
+          logger,
+          onMessage: receive,
+          onReconnect() {
+            busReconnects++
+            flushLocal('reconnect')
+            logger.info('cache bus reconnected; L1 flushed (invalidations may have been missed)')
+          },
+        })
+      : undefined
+
+  function storeError(operation: string, error: unknown): void {
+    logger.debug({ err: error, operation }, 'cache: Redis command failed')
+    if (events.has('store-error')) events.emit('store-error', { operation, error })
+    channels['store-error'].publish({ operation, error })
+  }
+
+  function served(key: string, reason: StaleReason): void {
+    staleServed++
+    if (events.has('stale')) events.emit('stale', { key, reason })
+    channels.stale.publish({ key, reason })
+  }
+
+  function invalidatedEvent(payload: CacheEvents['invalidated']): void {
+    if (events.has('invalidated')) events.emit('invalidated', payload)
+    channels.invalidated.publish(payload)
+  }
+
+  function markKey(key: string): void {
+    l1.delete(key)
+    if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.add(key)
+  }
+
+  function flushLocal(source: 'reconnect' | 'bus'): void {
+    generation++
+    l1.clear()
+    invalidatedEvent({ clear: true, source })
+  }
+
+  function receive(message: BusMessage): void {
+    busReceived++
+    if (message.clear) return flushLocal('bus')
+    if (message.keys) for (const key of message.keys) markKey(key)
+    if (message.tags && message.tags.length > 0) {
+      generation++
+      l1.deleteTagged(new Set(message.tags))
+    }
+    invalidatedEvent({ keys: message.keys, tags: message.tags, source: 'bus' })
+  }
+
+  async function publish(message: BusMessage): Promise<void> {
+    if (!bus) return
+    try {
+      await bus.publish(message)
+      busPublished++
+    } catch (error) {
+      storeError('publish', error)
+    }
+  }
+
+  function toL1(key: string, entry: Entry, bytes: number): L1Entry {
+    const l1Entry = entry as L1Entry
+    l1Entry.r = beta > 0 && entry.d > 0 ? entry.e - entry.d * beta * XFETCH_HORIZON : Number.POSITIVE_INFINITY
+    l1.set(key, l1Entry, bytes)
+    return l1Entry
+  }
+
+  /** May this load still write what it got? Not if the key was invalidated meanwhile. */
+  function stillValid(key: string, startGeneration: number): boolean {
+    return generation === startGeneration && !invalidatedDuringLoad.has(key)
+  }
+
+  /** Reads L2 once per key at a time; a fresh entry lands in L1. Throws when Redis fails. */
+  function readL2(key: string, s: RedisStore): Promise<Entry | undefined> {
+    let pending = reads.get(key)
+    if (pending) return pending
+    const startGeneration = generation
+    invalidatedDuringLoad.delete(key)
+    pending = s.get(key).then(
+      (raw) => {
+        reads.delete(key)
+        const entry = decodeEntry(raw)
+        if (entry !== undefined && clock.now() < entry.e) {
+          l2Hits++
+          if (stillValid(key, startGeneration)) toL1(key, entry, raw!.length * 2)
+        }
+        return entry
+      },
+      (error: unknown) => {
+        reads.delete(key)
+        throw error
+      },
+    )
+    reads.set(key, pending)
+    return pending
+  }
+
+  /** Validates and stores a value in both tiers; throws input errors before changing anything. */
+  async function write(
+    key: string,
+    value: unknown,
+    options: SetOptions | undefined,
+    duration: number,
+    /** The generation a load started at; `undefined` for an explicit `set`, which always writes. */
+    startGeneration: number | undefined,
+  ): Promise<void> {
+    const ttl = ttlPolicy.ttlFor(key, options?.ttl)
+    const entryGrace = options?.grace ?? grace
+    const now = clock.now()
+    const tags = options?.tags
+    const entry: Entry = { v: value, e: now + ttl, s: now + ttl + entryGrace, d: duration }
+    if (tags !== undefined && tags.length > 0) entry.t = tags
+    const payload = encodeEntry(entry, key)
+    if (startGeneration === undefined) {
+      // An explicit set wins over any load of this key still in flight.
+      if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.add(key)
+    } else if (!stillValid(key, startGeneration)) return
+    toL1(key, entry, payload.length * 2)
+    if (!store) return
+    try {
+      await store.set(key, payload, ttl + entryGrace, entry.t)
+    } catch (error) {
+      storeError('set', error)
+    }
+    await publish({ keys: [key] })
+  }
+
+  function track(fn: () => void, ms: number): TimerHandle {
+    const handle = clock.setTimeout(() => {
+      timers.delete(handle)
+      fn()
+    }, ms)
+    timers.add(handle)
+    return handle
+  }
+
+  function untrack(handle: TimerHandle | undefined): void {
+    if (handle === undefined) return
+    timers.delete(handle)
+    clock.clearTimeout(handle)
+  }
+
+  /**
+   * Runs the factory under the hard timeout and, with a stale value at hand, the soft
+   * deadline (`softAt`, counted from the start of the load so the caller's total wait is
+   * bounded). The write to L1/L2 happens even when the caller already got the stale value.
+   */
+  function compute<T>(
+    key: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions | undefined,
+    stale: Entry | undefined,
+    softAt: number,
+    startGeneration: number,
+  ): Promise<T> {
+    factoryCalls++
+    const controller = new AbortController()
+    const started = clock.now()
+    let produced: Promise<T>
+    try {
+      produced = Promise.resolve(factory({ key, stale: stale?.v as T | undefined, signal: controller.signal }))
+    } catch (error) {
+      produced = Promise.reject(error)
+    }
+    const hardMs = options?.timeout?.hard ?? hardDefault
+    return new Promise<T>((resolve, reject) => {
+      let settled = false
+      let abandoned = false
+      const settle = (fn: () => void) => {
+        if (settled) return
+        settled = true
+        fn()
+      }
+      const serveStale = (reason: StaleReason) => {
+        served(key, reason)
+        resolve(stale!.v as T)
+      }
+      const hardTimer = track(() => {
+        abandoned = true
+        hardTimeouts++
+        untrack(softTimer)
+        const error = new TimeoutError(`Factory for cache key "${key}" timed out after ${hardMs} ms`)
+        controller.abort(error)
+        settle(() => (stale ? serveStale('hard-timeout') : reject(error)))
+      }, hardMs)
+      let softTimer: TimerHandle | undefined
+      if (stale) {
+        const softMs = options?.timeout?.soft
+        const at = softMs === undefined ? softAt : started + softMs
+        softTimer = track(() => {
+          softTimeouts++
+          settle(() => serveStale('soft-timeout'))
+        }, Math.max(0, at - clock.now()))
+      }
+      produced.then(
+        async (value) => {
+          untrack(hardTimer)
+          untrack(softTimer)
+          if (abandoned) return
+          factoryLatency.record(clock.now() - started)
+          try {
+            await write(key, value, options, clock.now() - started, startGeneration)
+          } catch (error) {
+            // Bad output (undefined, not serialisable) is the caller's bug: say so, store nothing.
+            settle(() => reject(error))
+            return
+          }
+          settle(() => resolve(value))
+        },
+        (error: unknown) => {
+          untrack(hardTimer)
+          untrack(softTimer)
+          if (abandoned) return
+          factoryErrors++
+          logger.debug({ err: error, key }, 'cache factory failed')
+          if (events.has('factory-error')) events.emit('factory-error', { key, error })
+          channels['factory-error'].publish({ key, error })
+          settle(() => (stale ? serveStale('factory-error') : reject(error)))
+        },
+      )
+    })
+  }
+
+  /**
+   * With `lock`: one process computes, the others poll L2 (one script per poll that
+   * returns a fresh value or hands over the lease), serve stale meanwhile if they have
+   * it, and compute locally once `waitMs` has passed.
+   */
+  async function computeLocked<T>(
+    key: string,
+    s: RedisStore,
+    lock: LockSettings,
+    factory: Factory<T>,
+    options: GetOrSetOptions | undefined,
+    stale: Entry | undefined,
+    softAt: number,
+    startGeneration: number,
+  ): Promise<T> {
+    const token = randomBytes(12).toString('hex')
+    const deadline = clock.now() + lock.waitMs
+    let waited = false
+    for (;;) {
+      let attempt: Awaited<ReturnType<RedisStore['tryLock']>>
+      try {
+        attempt = await s.tryLock(key, token, lock.leaseMs, clock.now())
+      } catch (error) {
+        storeError('lock', error)
+        break
+      }
+      if (attempt.state === 'fresh') {
+        const entry = decodeEntry(attempt.raw)
+        if (entry !== undefined) {
+          l2Hits++
+          if (stillValid(key, startGeneration)) toL1(key, entry, attempt.raw!.length * 2)
+          return entry.v as T
+        }
+      }
+      if (attempt.state === 'acquired') {
+        lockAcquired++
+        return runWithLease(key, s, lock, token, () =>
+          compute(key, factory, options, stale, softAt, startGeneration),
+        )
+      }
+      if (!waited) {
+        waited = true
+        lockWaited++
+      }
+      const candidate = decodeEntry(attempt.raw)
+      if (candidate !== undefined && clock.now() < candidate.s && (!stale || candidate.e > stale.e)) {
+        stale = candidate
+      }
+      // Someone else refreshes: the stale value is as good as it gets for now.
+      if (stale) {
+        served(key, 'lock-held')
+        return stale.v as T
+      }
+      if (clock.now() >= deadline) break
+      await sleep(lock.pollMs, clock, closeController.signal)
+    }
+    lockFallbacks++
+    return compute(key, factory, options, stale, softAt, startGeneration)
+  }
+
+  async function runWithLease<T>(
+    key: string,
+    s: RedisStore,
+    lock: LockSettings,
+    token: string,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    let renewal: TimerHandle | undefined
+    const renew = () => {
+      renewal = track(() => {
+        s.renewLock(key, token, lock.leaseMs).then(
+          (held) => {
+            if (held && renewal !== undefined) renew()
+          },
+          (error: unknown) => storeError('lock-renew', error),
+        )
+      }, lock.leaseMs / 3)
+    }
+    renew()
+    try {
+      return await run()
+    } finally {
+      const handle = renewal
+      renewal = undefined
+      untrack(handle)
+      await s.releaseLock(key, token).catch((error: unknown) => storeError('lock-release', error))
+    }
+  }
+
+  async function load<T>(
+    key: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions | undefined,
+    l1Entry: Entry | undefined,
+  ): Promise<T> {
+    const started = clock.now()
+    const startGeneration = generation
+    invalidatedDuringLoad.delete(key)
+    const entryGrace = options?.grace ?? grace
+    let stale = l1Entry !== undefined && started < l1Entry.s ? l1Entry : undefined
+    if (store) {
+      try {
+        const entry = await readL2(key, store)
+        if (entry !== undefined) {
+          const now = clock.now()
+          if (now < entry.e) return entry.v as T
+          if (now < entry.s && (!stale || entry.e > stale.e)) stale = entry
+        }
+      } catch (error) {
+        // Redis is down or slow: the factory still runs, and L1's stale copy (if any)
+        // is served at the soft deadline, counted from the start of this load.
+        storeError('get', error)
+      }
+    }
+    misses++
+    if (events.has('miss')) events.emit('miss', { key })
+    channels.miss.publish({ key })
+    if (entryGrace === 0) stale = undefined
+    const softAt = started + (options?.timeout?.soft ?? softDefault)
+    const useLock = store !== undefined && (options?.lock ?? lockDefaults !== undefined)
+    if (useLock) {
+      return computeLocked(key, store, lockDefaults ?? defaultLock, factory, options, stale, softAt, startGeneration)
+    }
+    return compute(key, factory, options, stale, softAt, startGeneration)
+  }
+
+  function share<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const pending = work()
+    inflight.set(key, pending)
+    const forget = () => {
+      if (inflight.get(key) === pending) inflight.delete(key)
+      if (!inflight.has(key) && !reads.has(key)) invalidatedDuringLoad.delete(key)
+    }
+    pending.then(forget, forget)
+    return pending
+  }
+
+  function earlyRefresh<T>(key: string, entry: L1Entry, factory: Factory<T>, options?: GetOrSetOptions): void {
+    if (inflight.has(key)) return
+    earlyRefreshes++
+    const startGeneration = generation
+    invalidatedDuringLoad.delete(key)
+    // Straight to the factory: L2 holds the same entry, so reading it would only say "fresh".
+    const useLock = store !== undefined && (options?.lock ?? lockDefaults !== undefined)
+    share(key, () =>
+      useLock
+        ? runLeaseIfFree(key, factory, options, entry, startGeneration)
+        : compute(key, factory, options, entry, Number.POSITIVE_INFINITY, startGeneration),
+    ).catch((error: unknown) => logger.debug({ err: error, key }, 'cache early refresh failed'))
+  }
+
+  /** Early refresh with `lock`: refresh only if no other process is already doing it. */
+  async function runLeaseIfFree<T>(
+    key: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions | undefined,
+    entry: Entry,
+    startGeneration: number,
+  ): Promise<T> {
+    const s = store!
+    const lock = lockDefaults ?? defaultLock
+    const token = randomBytes(12).toString('hex')
+    // A value fresh in L2 beyond ours means another process refreshed already.
+    const attempt = await s.tryLock(key, token, lock.leaseMs, entry.e)
+    if (attempt.state === 'acquired') {
+      return runWithLease(key, s, lock, token, () =>
+        compute(key, factory, options, entry, Number.POSITIVE_INFINITY, startGeneration),
+      )
+    }
+    const newer = attempt.state === 'fresh' ? decodeEntry(attempt.raw) : undefined
+    if (newer && stillValid(key, startGeneration)) toL1(key, newer, attempt.raw!.length * 2)
+    return entry.v as T
+  }
+
+  function checkSetOptions(options: SetOptions | undefined): void {
+    if (options === undefined) return
+    assertTtl(options.ttl)
+    assertTtl(options.grace === 0 ? undefined : options.grace, 'grace')
+    assertTags(options.tags)
+  }
+
+  function refuse(error: unknown): Promise<never> {
+    return Promise.reject(error)
+  }
+
+  const cache: Cache = {
+    on: events.on,
+    ready: bus ? bus.ready : Promise.resolve(),
+
+    getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+      const entry = l1.get(key) as L1Entry | undefined
+      if (entry !== undefined) {
+        const now = clock.now()
+        if (now < entry.e) {
+          l1Hits++
+          if (now >= entry.r && now - entry.d * beta * Math.log(Math.random()) >= entry.e) {
+            earlyRefresh(key, entry, factory, options)
+          }
+          return Promise.resolve(entry.v as T)
+        }
+      }
+      // Everything below is the miss path: validation is cheap next to a round trip.
+      try {
+        if (closed) throw new ClosedError('The cache is closed')
+        assertKey(key)
+        if (typeof factory !== 'function') throw new TypeError('getOrSet needs a factory function')
+        checkSetOptions(options)
+      } catch (error) {
+        return refuse(error)
+      }
+      const pending = inflight.get(key)
+      if (pending !== undefined) {
+        coalesced++
+        return pending as Promise<T>
+      }
+      return share(key, () => load(key, factory, options, entry))
+    },
+
+    async get<T>(key: string): Promise<T | undefined> {
+      assertKey(key)
+      const entry = l1.get(key)
+      const now = clock.now()
+      if (entry !== undefined && now < entry.e) {
+        l1Hits++
+        return entry.v as T
+      }
+      if (!store) return undefined
+      try {
+        const found = await readL2(key, store)
+        return found !== undefined && clock.now() < found.e ? (found.v as T) : undefined
+      } catch (error) {
+        storeError('get', error)
+        if (entry !== undefined && now < entry.s) {
+          served(key, 'store-unavailable')
+          return entry.v as T
+        }
+        return undefined
+      }
+    },
+
+    async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
+      if (closed) throw new ClosedError('The cache is closed')
+      assertKey(key)
+      checkSetOptions(options)
+      await write(key, value, options, 0, undefined)
+    },
+
+    async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+      for (const key of keys) assertKey(key)
+      const now = clock.now()
+      const results: (T | undefined)[] = new Array(keys.length)
+      const stale: (Entry | undefined)[] = new Array(keys.length)
+      const missing: number[] = []
+      for (let i = 0; i < keys.length; i++) {
+        const entry = l1.get(keys[i]!)
+        if (entry !== undefined && now < entry.e) {
+          l1Hits++
+          results[i] = entry.v as T
+        } else {
+          stale[i] = entry !== undefined && now < entry.s ? entry : undefined
+          missing.push(i)
+        }
+      }
+      if (missing.length === 0 || !store) return results
+      // Keys already being read join that read; the rest go out in one batch.
+      const joined = new Map<number, Promise<Entry | undefined>>()
+      const batch: number[] = []
+      const seen = new Set<string>()
+      for (const i of missing) {
+        const key = keys[i]!
+        const pending = reads.get(key)
+        if (pending) joined.set(i, pending)
+        else if (!seen.has(key)) {
+          seen.add(key)
+          batch.push(i)
+        } else joined.set(i, Promise.resolve(undefined))
+      }
+      const startGeneration = generation
+      const batchKeys = batch.map((i) => keys[i]!)
+      const fromBatch = new Map<string, Entry | undefined>()
+      const batchRead = store.getMany(batchKeys).then((raws) => {
+        const at = clock.now()
+        for (let j = 0; j < batchKeys.length; j++) {
+          const key = batchKeys[j]!
+          const raw = raws[j]
+          const entry = decodeEntry(raw)
+          if (entry !== undefined && at < entry.e) {
+            l2Hits++
+            fromBatch.set(key, entry)
+            if (stillValid(key, startGeneration)) toL1(key, entry, raw!.length * 2)
+          }
+        }
+      })
+      // Register the batch per key, so a `get` of one of these keys joins it.
+      for (const key of batchKeys) {
+        invalidatedDuringLoad.delete(key)
+        const perKey = batchRead.then(() => fromBatch.get(key))
+        perKey.catch(() => {})
+        reads.set(key, perKey)
+        const forget = () => {
+          if (reads.get(key) === perKey) reads.delete(key)
+        }
+        perKey.then(forget, forget)
+      }
+      try {
+        await batchRead
+        for (const [i, pending] of joined) {
+          const entry = await pending.catch(() => undefined)
+          const key = keys[i]!
+          const fresh = entry !== undefined && clock.now() < entry.e ? entry : fromBatch.get(key)
+          if (fresh !== undefined) results[i] = fresh.v as T
+        }
+        for (const i of missing) {
+          if (results[i] === undefined) results[i] = fromBatch.get(keys[i]!)?.v as T | undefined
+        }
+      } catch (error) {
+        storeError('getMany', error)
+        for (const i of missing) {
+          const entry = stale[i]
+          if (entry !== undefined) {
+            served(keys[i]!, 'store-unavailable')
+            results[i] = entry.v as T
+          }
+        }
+      }
+      return results
+    },
+
+    async delete(keysInput: string | readonly string[]): Promise<void> {
+      const keys = typeof keysInput === 'string' ? [keysInput] : [...keysInput]
+      for (const key of keys) assertKey(key)
+      for (const key of keys) markKey(key)
+      invalidatedEvent({ keys, source: 'local' })
+      if (!store) return
+      await store.delete(keys)
+      await publish({ keys })
+    },
+
+    async invalidateTags(tags: readonly string[]): Promise<void> {
+      assertTags(tags)
+      const list = [...tags]
+      if (list.length === 0) return
+      generation++
+      l1.deleteTagged(new Set(list))
+      invalidatedEvent({ tags: list, source: 'local' })
+      if (!store) return
+      await store.invalidateTags(list)
+      await publish({ tags: list })
+    },
+
+    async invalidateEntity(type: string, id: string | number): Promise<void> {
+      const tag = entityTag(type, id)
+      assertKey(type)
+      assertKey(tag)
+      generation++
+      markKey(tag)
+      l1.deleteTagged(new Set([tag]))
+      invalidatedEvent({ keys: [tag], tags: [tag], source: 'local' })
+      if (!store) return
+      await Promise.all([store.delete([tag]), store.invalidateTags([tag])])
+      await publish({ keys: [tag], tags: [tag] })
+    },
+
+    shrink(fraction: number): number {
+      if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
+        throw new TypeError(`shrink(fraction) needs a number from 0 to 1 (received ${String(fraction)})`)
+      }
+      return l1.shrink(fraction)
+    },
+
+    stats(): CacheStats {
+      return {
+        l1: { hits: l1Hits, size: l1.size, bytes: l1.bytes },
+        l2: { hits: l2Hits, errors: store?.errors ?? 0, state: store?.gateState ?? 'none' },
+        misses,
+        coalesced,
+        staleServed,
+        earlyRefreshes,
+        factory: {
+          calls: factoryCalls,
+          errors: factoryErrors,
+          softTimeouts,
+          hardTimeouts,
+          latency: factoryLatency.summary(),
+        },
+        lock: { acquired: lockAcquired, waited: lockWaited, fallbacks: lockFallbacks },
+        bus: { published: busPublished, received: busReceived, reconnects: busReconnects },
+        inflight: inflight.size,
+      }
+    },
+
+    async close(): Promise<void> {
+      if (closed) return
+      closed = true
+      closeController.abort(new ClosedError('The cache is closed'))
+      for (const handle of timers) clock.clearTimeout(handle)
+      timers.clear()
+      store?.close()
+      busTimeout.close()
+      await bus?.close()
+      events.clear()
+    },
+  }
+  return cache
+}

@@ -1,0 +1,136 @@
+import type { Clock, Logger, RedisClient } from '@headroom/core'
+import { z } from 'zod'
+
+/** Options of {@link createCache}. */
+export interface CacheOptions {
+  /**
+   * The L2 store (an ioredis client or Cluster). Without it the cache is L1 only and
+   * works in one process. The cache never closes it: you own it.
+   * @default undefined (L1 only)
+   */
+  redis?: RedisClient
+  /** Prefix of every Redis key and of the bus channel; instances sharing it share data. */
+  prefix: string
+  /** The in-process tier. */
+  l1?: {
+    /** Most entries kept. @default 10000 */
+    max?: number
+    /** Most estimated bytes kept (UTF-16 length of the JSON, x2); unbounded when omitted. @default undefined */
+    maxSize?: number
+  }
+  /** Default time to live of an entry, in ms (before jitter and tiers). @default 300000 (5 min) */
+  ttl?: number
+  /**
+   * TTLs by key prefix, longest prefix wins, e.g. `{ 'content:': 3_600_000, 'user:': 300_000 }`.
+   * @default {}
+   */
+  tiers?: Record<string, number>
+  /**
+   * Each TTL is shortened by a random fraction up to this, so keys written together
+   * do not expire together. @default 0.1
+   */
+  jitter?: number
+  /**
+   * How long past its TTL an entry may still be served when the factory fails or
+   * times out, or Redis is unreachable (fail-safe). 0 disables stale serving.
+   * @default 0
+   */
+  grace?: number
+  /** Factory timeouts, in ms. */
+  timeout?: {
+    /**
+     * With a stale value at hand, the caller gets it after this long while the factory
+     * finishes in the background. @default 100
+     */
+    soft?: number
+    /** The factory is abandoned (its signal aborted) after this long. @default 10000 */
+    hard?: number
+  }
+  /** Timeout of every Redis command on a request path, in ms. @default 50 */
+  commandTimeout?: number
+  /**
+   * XFetch early refresh: a hit refreshes in the background with a probability that
+   * rises as expiry nears, scaled by how long the factory took. 0 disables it.
+   * @default 1
+   */
+  earlyRefresh?: number
+  /**
+   * Keeps L1 coherent across instances through Redis pub/sub (sharded pub/sub on
+   * Cluster). Ignored without `redis`. @default true
+   */
+  bus?: boolean
+  /**
+   * Cross-process stampede lock: one factory call per key across every process
+   * sharing `prefix`. `true` uses the defaults. @default false
+   */
+  lock?:
+    | boolean
+    | {
+        /** Lease length; the holder renews it every third of it. @default 5000 */
+        leaseMs?: number
+        /** Longest wait for another process' result before running the factory here. @default 5000 */
+        waitMs?: number
+        /** Poll interval while waiting. @default 20 */
+        pollMs?: number
+      }
+  /** A pino-compatible logger. @default silent */
+  logger?: Logger
+  /** The clock (tests inject a manual one). @default systemClock */
+  clock?: Clock
+}
+
+const positiveMs = z.number().finite().positive()
+const nonNegative = z.number().finite().nonnegative()
+
+export const cacheOptionsSchema = z.object({
+  redis: z
+    .custom<RedisClient>((v) => typeof v === 'object' && v !== null && 'get' in v, {
+      message: 'Expected an ioredis client or Cluster',
+    })
+    .optional(),
+  prefix: z
+    .string()
+    .min(1, 'Expected a non-empty string')
+    .regex(/^[^{}]+$/, 'May not contain "{" or "}"'),
+  l1: z
+    .object({
+      max: z.number().int().positive().default(10_000),
+      maxSize: z.number().int().positive().optional(),
+    })
+    .default({ max: 10_000 }),
+  ttl: positiveMs.default(300_000),
+  tiers: z.record(z.string().min(1), positiveMs).default({}),
+  jitter: z.number().min(0).max(0.9).default(0.1),
+  grace: nonNegative.default(0),
+  timeout: z
+    .object({ soft: nonNegative.default(100), hard: positiveMs.default(10_000) })
+    .default({ soft: 100, hard: 10_000 }),
+  commandTimeout: positiveMs.default(50),
+  earlyRefresh: nonNegative.default(1),
+  bus: z.boolean().default(true),
+  lock: z
+    .union([
+      z.boolean(),
+      z.object({
+        leaseMs: positiveMs.min(30).default(5_000),
+        waitMs: nonNegative.default(5_000),
+        pollMs: positiveMs.default(20),
+      }),
+    ])
+    .default(false),
+  logger: z.custom<Logger>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
+  clock: z.custom<Clock>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
+})
+
+/** Lock settings after defaults. */
+export interface LockSettings {
+  leaseMs: number
+  waitMs: number
+  pollMs: number
+}
+
+export type ResolvedOptions = Omit<z.output<typeof cacheOptionsSchema>, 'lock'> & {
+  lock: LockSettings | undefined
+}
+
+export const defaultLock: LockSettings = { leaseMs: 5_000, waitMs: 5_000, pollMs: 20 }

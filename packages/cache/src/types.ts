@@ -1,0 +1,67 @@
+import type { FailureGateState, LatencySummary } from '@headroom/core'
+
+/** Per-call options of `set`. */
+export interface SetOptions {
+  /** Time to live in ms; the key's tier (or the default) when omitted. */
+  ttl?: number
+  /** Tags for `invalidateTags`. */
+  tags?: string[]
+  /** Stale-serving window past the TTL, in ms. @default the cache's `grace` */
+  grace?: number
+}
+
+/** Per-call options of `getOrSet`. */
+export interface GetOrSetOptions extends SetOptions {
+  /** Overrides the cache's factory timeouts for this call. */
+  timeout?: { soft?: number; hard?: number }
+  /** Overrides the cache's cross-process lock for this call. */
+  lock?: boolean
+}
+
+/** What a factory receives. */
+export interface FactoryContext<T> {
+  key: string
+  /** The stale value within grace, when there is one. */
+  stale: T | undefined
+  /** Aborted when the hard timeout abandons the call (or the cache closes). */
+  signal: AbortSignal
+}
+
+/** Computes a missing value. It must not return `undefined` (use `null` for "nothing"). */
+export type Factory<T> = (context: FactoryContext<T>) => T | Promise<T>
+
+/** Why a stale value was served. */
+export type StaleReason = 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'store-unavailable' | 'lock-held'
+
+/** The events `cache.on()` delivers. */
+export interface CacheEvents {
+  [event: string]: unknown
+  miss: { key: string }
+  stale: { key: string; reason: StaleReason }
+  'factory-error': { key: string; error: unknown }
+  'store-error': { operation: string; error: unknown }
+  invalidated: { keys?: string[]; tags?: string[]; clear?: true; source: 'local' | 'bus' | 'reconnect' }
+  'store-state': { state: FailureGateState; previous: FailureGateState }
+}
+
+/** A plain snapshot from `cache.stats()`. */
+export interface CacheStats {
+  l1: { hits: number; size: number; bytes: number }
+  l2: { hits: number; errors: number; state: FailureGateState | 'none' }
+  /** Loads that ran (or waited on) a factory. */
+  misses: number
+  /** Callers that joined another caller's load of the same key. */
+  coalesced: number
+  staleServed: number
+  earlyRefreshes: number
+  factory: {
+    calls: number
+    errors: number
+    softTimeouts: number
+    hardTimeouts: number
+    latency: LatencySummary
+  }
+  lock: { acquired: number; waited: number; fallbacks: number }
+  bus: { published: number; received: number; reconnects: number }
+  inflight: number
+}

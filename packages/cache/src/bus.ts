@@ -3,6 +3,8 @@ import { type CommandTimeout, type Logger, type RedisClient, isCluster } from '@
 /** An invalidation carried between instances: keys, tags, or everything. */
 export interface BusMessage {
   keys?: string[]
+  /** For a write of one key: the entry's write id, so a receiver that already holds it keeps it. */
+  written?: number
   tags?: string[]
   clear?: true
 }

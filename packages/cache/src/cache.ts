@@ -130,8 +130,11 @@ export function createCache(input: CacheOptions): Cache {
   const inflight = new Map<string, Promise<unknown>>()
   /** L2 reads in flight for `get`/`getMany`. */
   const reads = new Map<string, Promise<Entry | undefined>>()
-  /** Keys invalidated while a load of them was in flight: that load must not write back. */
-  const invalidatedDuringLoad = new Set<string>()
+  /**
+   * Keys invalidated while a load of them was in flight: that load must not write back,
+   * unless what it read is the very write that caused the invalidation (its write id).
+   */
+  const invalidatedDuringLoad = new Map<string, number | undefined>()
   /** Bumped by tag invalidations and flushes, which cannot be tracked per key. */
   let generation = 0
 
@@ -189,9 +192,9 @@ export function createCache(input: CacheOptions): Cache {
     channels.invalidated.publish(payload)
   }
 
-  function markKey(key: string): void {
+  function markKey(key: string, written?: number): void {
     l1.delete(key)
-    if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.add(key)
+    if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.set(key, written)
   }
 
   function flushLocal(source: 'reconnect' | 'bus'): void {
@@ -203,7 +206,13 @@ export function createCache(input: CacheOptions): Cache {
   function receive(message: BusMessage): void {
     busReceived++
     if (message.clear) return flushLocal('bus')
-    if (message.keys) for (const key of message.keys) markKey(key)
+    if (message.keys) {
+      for (const key of message.keys) {
+        // It already read the very entry that was written (same write id): keep it.
+        if (message.written !== undefined && l1.peek(key)?.w === message.written) continue
+        markKey(key, message.written)
+      }
+    }
     if (message.tags && message.tags.length > 0) {
       generation++
       l1.deleteTagged(new Set(message.tags))
@@ -229,8 +238,11 @@ export function createCache(input: CacheOptions): Cache {
   }
 
   /** May this load still write what it got? Not if the key was invalidated meanwhile. */
-  function stillValid(key: string, startGeneration: number): boolean {
-    return generation === startGeneration && !invalidatedDuringLoad.has(key)
+  function stillValid(key: string, startGeneration: number, entry?: Entry): boolean {
+    if (generation !== startGeneration) return false
+    if (!invalidatedDuringLoad.has(key)) return true
+    const written = invalidatedDuringLoad.get(key)
+    return written !== undefined && entry?.w === written
   }
 
   /** Reads L2 once per key at a time; a fresh entry lands in L1. Throws when Redis fails. */
@@ -245,7 +257,7 @@ export function createCache(input: CacheOptions): Cache {
         const entry = decodeEntry(raw)
         if (entry !== undefined && clock.now() < entry.e) {
           l2Hits++
-          if (stillValid(key, startGeneration)) toL1(key, entry, raw!.length * 2)
+          if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
         }
         return entry
       },
@@ -271,12 +283,18 @@ export function createCache(input: CacheOptions): Cache {
     const entryGrace = options?.grace ?? grace
     const now = clock.now()
     const tags = options?.tags
-    const entry: Entry = { v: value, e: now + ttl, s: now + ttl + entryGrace, d: duration }
+    const entry: Entry = {
+      v: value,
+      e: now + ttl,
+      s: now + ttl + entryGrace,
+      d: duration,
+      w: (Math.random() * 0x7fffffff) | 0,
+    }
     if (tags !== undefined && tags.length > 0) entry.t = tags
     const payload = encodeEntry(entry, key)
     if (startGeneration === undefined) {
       // An explicit set wins over any load of this key still in flight.
-      if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.add(key)
+      if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.set(key, undefined)
     } else if (!stillValid(key, startGeneration)) return
     toL1(key, entry, payload.length * 2)
     if (!store) return
@@ -285,7 +303,7 @@ export function createCache(input: CacheOptions): Cache {
     } catch (error) {
       storeError('set', error)
     }
-    await publish({ keys: [key] })
+    await publish({ keys: [key], written: entry.w })
   }
 
   function track(fn: () => void, ms: number): TimerHandle {
@@ -414,7 +432,7 @@ export function createCache(input: CacheOptions): Cache {
         const entry = decodeEntry(attempt.raw)
         if (entry !== undefined) {
           l2Hits++
-          if (stillValid(key, startGeneration)) toL1(key, entry, attempt.raw!.length * 2)
+          if (stillValid(key, startGeneration, entry)) toL1(key, entry, attempt.raw!.length * 2)
           return entry.v as T
         }
       }
@@ -554,7 +572,7 @@ export function createCache(input: CacheOptions): Cache {
       )
     }
     const newer = attempt.state === 'fresh' ? decodeEntry(attempt.raw) : undefined
-    if (newer && stillValid(key, startGeneration)) toL1(key, newer, attempt.raw!.length * 2)
+    if (newer && stillValid(key, startGeneration, newer)) toL1(key, newer, attempt.raw!.length * 2)
     return entry.v as T
   }
 
@@ -673,7 +691,7 @@ export function createCache(input: CacheOptions): Cache {
           if (entry !== undefined && at < entry.e) {
             l2Hits++
             fromBatch.set(key, entry)
-            if (stillValid(key, startGeneration)) toL1(key, entry, raw!.length * 2)
+            if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
           }
         }
       })

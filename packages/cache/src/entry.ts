@@ -16,6 +16,8 @@ export interface Entry {
   d: number
   /** Tags, when any. */
   t?: string[]
+  /** A random id of this write: bus receivers compare it to keep an entry they already hold. */
+  w?: number
 }
 
 /** Throws a {@link CacheInputError} for a key the cache refuses. */
@@ -70,7 +72,8 @@ export function encodeEntry(entry: Entry, key: string): string {
   // Freshness first, in a fixed shape: the lock script reads `e` with a pattern match
   // instead of decoding the whole value inside Redis.
   const tags = entry.t === undefined ? '' : `,"t":${JSON.stringify(entry.t)}`
-  return `{"e":${Math.round(entry.e)},"s":${Math.round(entry.s)},"d":${Math.round(entry.d)}${tags},"v":${json}}`
+  const write = entry.w === undefined ? '' : `,"w":${entry.w}`
+  return `{"e":${Math.round(entry.e)},"s":${Math.round(entry.s)},"d":${Math.round(entry.d)}${write}${tags},"v":${json}}`
 }
 
 /** Parses an L2 payload; anything malformed reads as a miss rather than an error. */

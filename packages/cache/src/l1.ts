@@ -4,6 +4,8 @@ import type { Entry } from './entry.js'
 /** The in-process tier: an LRU bounded by count and optionally by estimated bytes, no timers. */
 export interface L1 {
   get(key: string): Entry | undefined
+  /** Reads without touching recency. */
+  peek(key: string): Entry | undefined
   /** `size`: estimated bytes, used only when `maxSize` is set. */
   set(key: string, entry: Entry, size: number): void
   delete(key: string): boolean
@@ -25,6 +27,7 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
   const sized = maxSize !== undefined
   return {
     get: (key) => lru.get(key),
+    peek: (key) => lru.peek(key),
     set(key, entry, size) {
       if (sized) lru.set(key, entry, { size: Math.max(1, Math.min(size, maxSize)) })
       else lru.set(key, entry)

@@ -1,0 +1,226 @@
+import type { ResolvedPolicy } from './types.js'
+
+/**
+ * The four algorithms, in TypeScript. `redis-script.ts` holds the same arithmetic in
+ * Lua, step for step, so the memory and Redis stores decide identically (the shared
+ * contract suite checks it). Time is integer milliseconds.
+ *
+ * State is up to three numbers per policy:
+ * - gcra: [tat] (theoretical arrival time)
+ * - token-bucket: [tokens, updatedAt]
+ * - fixed-window: [windowStart, count]
+ * - sliding-window: [windowStart, count, previousCount]
+ */
+export type PolicyState = [number, number, number]
+
+/** One policy's verdict; `next` is the state to write when every policy allows. */
+export interface Verdict {
+  allowed: boolean
+  remaining: number
+  resetMs: number
+  /** 0 when allowed, -1 when the cost can never fit. */
+  retryAfterMs: number
+  next: PolicyState
+  /** How long `next` must be kept. */
+  ttlMs: number
+}
+
+/** Float tolerance for the bucket comparisons: sums of fractional costs must not refuse a request that fits. */
+const EPSILON = 1e-9
+
+/** Remaining units are reported to a millionth, so 0.1 + 0.2 reads as 0.3. */
+export function round6(value: number): number {
+  return Math.floor(value * 1e6 + 0.5) / 1e6
+}
+
+/** Evaluates `cost` against one policy at `now` without writing anything. */
+export function evaluate(
+  policy: ResolvedPolicy,
+  state: PolicyState | undefined,
+  now: number,
+  cost: number,
+): Verdict {
+  switch (policy.algorithm) {
+    case 'gcra':
+      return gcra(policy, state, now, cost)
+    case 'token-bucket':
+      return tokenBucket(policy, state, now, cost)
+    case 'fixed-window':
+      return fixedWindow(policy, state, now, cost)
+    case 'sliding-window':
+      return slidingWindow(policy, state, now, cost)
+  }
+}
+
+function gcra(p: ResolvedPolicy, state: PolicyState | undefined, now: number, cost: number): Verdict {
+  const interval = p.windowMs / p.limit
+  const capacity = p.burst * interval
+  const tat = state !== undefined && state[0] > now ? state[0] : now
+  const newTat = tat + cost * interval
+  const allowAt = newTat - capacity
+  if (cost > 0 && allowAt > now) {
+    return {
+      allowed: false,
+      remaining: Math.max(0, round6(p.burst - (tat - now) / interval)),
+      resetMs: Math.ceil(tat - now),
+      retryAfterMs: cost > p.burst ? -1 : Math.ceil(allowAt - now),
+      next: [tat, 0, 0],
+      ttlMs: 0,
+    }
+  }
+  const reset = Math.ceil(newTat - now)
+  return {
+    allowed: true,
+    remaining: Math.max(0, round6(p.burst - (newTat - now) / interval)),
+    resetMs: reset,
+    retryAfterMs: 0,
+    next: [newTat, 0, 0],
+    ttlMs: Math.max(1, reset),
+  }
+}
+
+function tokenBucket(p: ResolvedPolicy, state: PolicyState | undefined, now: number, cost: number): Verdict {
+  const rate = p.limit / p.windowMs
+  let tokens = p.burst
+  if (state !== undefined) {
+    const refilled = state[0] + Math.max(0, now - state[1]) * rate
+    if (refilled < tokens) tokens = refilled
+  }
+  if (tokens + EPSILON * (p.burst + 1) >= cost) {
+    const left = Math.max(0, tokens - cost)
+    const reset = Math.ceil((p.burst - left) / rate)
+    return {
+      allowed: true,
+      remaining: round6(left),
+      resetMs: reset,
+      retryAfterMs: 0,
+      next: [left, now, 0],
+      ttlMs: Math.max(1, reset),
+    }
+  }
+  return {
+    allowed: false,
+    remaining: Math.max(0, round6(tokens)),
+    resetMs: Math.ceil((p.burst - tokens) / rate),
+    retryAfterMs: cost > p.burst ? -1 : Math.max(1, Math.ceil((cost - tokens) / rate)),
+    next: [tokens, now, 0],
+    ttlMs: 0,
+  }
+}
+
+function fixedWindow(p: ResolvedPolicy, state: PolicyState | undefined, now: number, cost: number): Verdict {
+  const start = now - (now % p.windowMs)
+  const count = state !== undefined && state[0] === start ? state[1] : 0
+  const reset = start + p.windowMs - now
+  if (count + cost <= p.limit + EPSILON * (p.limit + 1)) {
+    return {
+      allowed: true,
+      remaining: Math.max(0, round6(p.limit - count - cost)),
+      resetMs: reset,
+      retryAfterMs: 0,
+      next: [start, count + cost, 0],
+      ttlMs: reset,
+    }
+  }
+  return {
+    allowed: false,
+    remaining: Math.max(0, round6(p.limit - count)),
+    resetMs: reset,
+    retryAfterMs: cost > p.limit ? -1 : reset,
+    next: [start, count, 0],
+    ttlMs: 0,
+  }
+}
+
+/**
+ * Sliding window counter: the previous window's count, weighted by how much of it the
+ * sliding window still covers, plus the current count. It assumes the previous window's
+ * requests were spread evenly; when they were bunched at its end, up to twice the limit
+ * can pass in some sliding window (never more), in exchange for O(1) state per key.
+ */
+function slidingWindow(
+  p: ResolvedPolicy,
+  state: PolicyState | undefined,
+  now: number,
+  cost: number,
+): Verdict {
+  const w = p.windowMs
+  const start = now - (now % w)
+  let current = 0
+  let previous = 0
+  if (state !== undefined) {
+    if (state[0] === start) {
+      current = state[1]
+      previous = state[2]
+    } else if (state[0] === start - w) {
+      previous = state[1]
+    }
+  }
+  const elapsed = now - start
+  const estimate = (previous * (w - elapsed)) / w + current
+  const reset = w - elapsed
+  const tolerance = EPSILON * (p.limit + 1)
+  if (estimate + cost <= p.limit + tolerance) {
+    return {
+      allowed: true,
+      remaining: Math.max(0, round6(p.limit - estimate - cost)),
+      resetMs: reset,
+      retryAfterMs: 0,
+      next: [start, current + cost, previous],
+      ttlMs: reset + w,
+    }
+  }
+  let retry: number
+  if (cost > p.limit) retry = -1
+  else if (current + cost <= p.limit + tolerance) {
+    // Later in this window, once the previous window's weight has decayed enough.
+    retry = Math.max(1, Math.ceil(w - ((p.limit - current - cost) * w) / previous) - elapsed)
+  } else {
+    // In the next window, where this window's count becomes the decaying one.
+    retry = reset + Math.max(0, Math.ceil(w - ((p.limit - cost) * w) / current))
+  }
+  return {
+    allowed: false,
+    remaining: Math.max(0, round6(p.limit - estimate)),
+    resetMs: reset,
+    retryAfterMs: retry,
+    next: [start, current, previous],
+    ttlMs: 0,
+  }
+}
+
+/** The state after giving `cost` back (a request that should not count), or undefined when nothing is stored. */
+export function refundState(
+  p: ResolvedPolicy,
+  state: PolicyState | undefined,
+  now: number,
+  cost: number,
+): { next: PolicyState; ttlMs: number } | undefined {
+  if (state === undefined) return undefined
+  switch (p.algorithm) {
+    case 'gcra': {
+      const interval = p.windowMs / p.limit
+      const tat = Math.max(now, state[0] - cost * interval)
+      return { next: [tat, 0, 0], ttlMs: Math.max(1, Math.ceil(tat - now)) }
+    }
+    case 'token-bucket': {
+      const rate = p.limit / p.windowMs
+      const tokens = Math.min(p.burst, state[0] + Math.max(0, now - state[1]) * rate + cost)
+      return { next: [tokens, now, 0], ttlMs: Math.max(1, Math.ceil((p.burst - tokens) / rate)) }
+    }
+    case 'fixed-window': {
+      const start = now - (now % p.windowMs)
+      if (state[0] !== start) return undefined
+      return { next: [start, Math.max(0, state[1] - cost), 0], ttlMs: start + p.windowMs - now }
+    }
+    case 'sliding-window': {
+      const w = p.windowMs
+      const start = now - (now % w)
+      const ttlMs = start + 2 * w - now
+      if (state[0] === start) return { next: [start, Math.max(0, state[1] - cost), state[2]], ttlMs }
+      // The request was counted in what is now the previous window.
+      if (state[0] === start - w) return { next: [start, 0, Math.max(0, state[1] - cost)], ttlMs }
+      return undefined
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import type { HealthStatus } from './status.js'
+
+/** Why the status is what it is: one entry per metric, check or input at fault. */
+export interface StatusReason {
+  /** What is at fault: `metric`, a dependency `check`, or an external `input`. */
+  kind: 'metric' | 'check' | 'input'
+  /** The metric, check or input name (e.g. `eventLoopDelay`, `db`, `payments-breaker`). */
+  name: string
+  /** The level this source asks for. */
+  status: HealthStatus
+  /** The observed value (metrics). */
+  value?: number
+  /** The level's enter threshold (metrics). */
+  threshold?: number
+  /** A human-readable explanation. */
+  message: string
+}
+
+/** The `change` event and what alert sinks receive. */
+export interface StatusChange {
+  from: HealthStatus
+  to: HealthStatus
+  /** ms since the epoch. */
+  at: number
+  reasons: StatusReason[]
+  /** The monitor's `service` name. */
+  service: string
+}
+
+/** Receives status changes (e.g. {@link createWebhookSink}); must never throw. */
+export interface AlertSink {
+  send(change: StatusChange): void
+  /** Clears timers and abandons deliveries in flight. */
+  close(): void
+}

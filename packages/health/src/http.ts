@@ -1,0 +1,10 @@
+export {
+  type GracefulShutdown,
+  type GracefulShutdownOptions,
+  gracefulShutdown,
+} from './graceful-shutdown.js'
+export { type HealthJson, type HealthJsonCheck, type HealthJsonInfo, healthJson } from './health-json.js'
+export type { Handler, Next } from './http-types.js'
+export { type HealthRoutesOptions, health, healthRoutes, livez, readyz } from './probes.js'
+export { type ShedLoadHandler, type ShedLoadOptions, shedLoad } from './shed-load.js'
+export { type TrackRequestsOptions, trackRequests } from './track-requests.js'

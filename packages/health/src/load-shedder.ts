@@ -1,0 +1,68 @@
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import type { HealthStatus } from './status.js'
+
+/** Request priority, most important first: `critical` is never shed. */
+export type Priority = 'critical' | 'high' | 'low'
+
+/** Which priorities are refused under each status. */
+export interface ShedPolicy {
+  /** Refused while degraded. @default ['low'] */
+  degraded?: readonly Priority[]
+  /** Refused while critical. @default ['low', 'high'] */
+  critical?: readonly Priority[]
+}
+
+/** Something with a status: a health monitor, or any object with the same getter. */
+export interface StatusSource {
+  readonly status: HealthStatus
+}
+
+/** The shedding decision, without HTTP: the same table `shedLoad` uses. */
+export interface LoadShedder {
+  /** True when work of `priority` should be refused now; a property read and two lookups. */
+  shouldShed(priority: Priority): boolean
+}
+
+const priority = z.enum(['critical', 'high', 'low'])
+const schema = z.strictObject({
+  degraded: z
+    .array(priority)
+    .default(['low'])
+    .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
+  critical: z
+    .array(priority)
+    .default(['low', 'high'])
+    .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
+})
+
+/**
+ * Decides which work to refuse from the monitor's status: lowest priority first
+ * (Google SRE, "Handling Overload"), critical never.
+ *
+ * @example
+ * const shedder = createLoadShedder(monitor)
+ * if (shedder.shouldShed('low')) throw new OverloadedError()
+ */
+export function createLoadShedder(source: StatusSource, policy: ShedPolicy = {}): LoadShedder {
+  const resolved = parseOptions('createLoadShedder', schema, policy)
+  const table: Record<HealthStatus, Record<string, boolean>> = {
+    healthy: { critical: false, high: false, low: false },
+    degraded: {
+      critical: false,
+      high: resolved.degraded.includes('high'),
+      low: resolved.degraded.includes('low'),
+    },
+    critical: {
+      critical: false,
+      high: resolved.critical.includes('high'),
+      low: resolved.critical.includes('low'),
+    },
+  }
+  return {
+    shouldShed(priority) {
+      // An unknown priority counts as low: shedding an unlabeled request first is the safe side.
+      return table[source.status][priority] ?? table[source.status].low!
+    },
+  }
+}

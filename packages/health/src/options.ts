@@ -1,0 +1,152 @@
+import type { Clock, Logger } from '@headroom/core'
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import type { AlertSink } from './alerts.js'
+import type { CheckDefinition, CheckFn } from './checks.js'
+import type { MemoryPressureOptions } from './memory-pressure.js'
+import type { Sampler } from './process-sampler.js'
+import {
+  DEFAULT_THRESHOLDS,
+  THRESHOLD_METRICS,
+  type ThresholdLevels,
+  type ThresholdMetric,
+  type Thresholds,
+} from './thresholds.js'
+
+/** Options of `createHealthMonitor`. */
+export interface HealthMonitorOptions {
+  /** Name in alerts and `/health` (`serviceId`). @default 'service' */
+  service?: string
+  /** Time between two process samples (and status evaluations), ms. @default 1000 */
+  sampleIntervalMs?: number
+  /** Period of the event-loop delay probe, ms. @default 20 */
+  eventLoopResolutionMs?: number
+  /**
+   * Enter/exit levels by metric, merged band by band over the defaults: event-loop
+   * delay p99 (ms) 100/50 degraded and 500/200 critical; event-loop utilization
+   * 0.9/0.75 and 0.98/0.9; heap used against V8's limit 0.85/0.75 and 0.95/0.9; error
+   * rate 0.1/0.05 and 0.5/0.3. `cpu` (cores), `rss` (bytes) and `latencyP99` (ms) have
+   * none. `false` switches a metric off.
+   * @default the defaults above
+   */
+  thresholds?: Thresholds
+  /** A worse status is adopted once it has held this long, ms. @default 0 */
+  enterDwellMs?: number
+  /** A better status is adopted once it has held this long, ms. @default 10000 */
+  exitDwellMs?: number
+  /** Requests a sample window needs before its error rate and latency count. @default 20 */
+  minRequests?: number
+  /** Dependency checks by name: a function, or a definition with its own settings. @default {} */
+  checks?: Record<string, CheckFn | CheckDefinition>
+  /** Time after which a check counts as failed, ms. @default 2000 */
+  checkTimeoutMs?: number
+  /** Time between two runs of a check, ms. @default 10000 */
+  checkIntervalMs?: number
+  /** Points kept per recorded series (requests, queries, each timing). @default 10000 */
+  historySize?: number
+  /** Samples kept per sampled series (cpu, rss, ...): an hour at the default interval. @default 3600 */
+  sampleHistorySize?: number
+  /** Distinct timing names and query (op, model) pairs tracked; more are counted and dropped. @default 100 */
+  maxSeries?: number
+  /** When to emit `memoryPressure`, or `false` for never. @default {} (the defaults of MemoryPressureOptions) */
+  memoryPressure?: MemoryPressureOptions | false
+  /** Sinks that receive every status change (e.g. `createWebhookSink`). @default [] */
+  alerts?: AlertSink[]
+  /** @default silent */
+  logger?: Logger
+  /** @default systemClock */
+  clock?: Clock
+  /** Replaces the process readings (custom runtimes, scripted tests); the monitor does not close it. @default createProcessSampler() */
+  sampler?: Sampler
+}
+
+const checkFn = z.custom<CheckFn>((v) => typeof v === 'function', 'Expected a check function')
+const object = <T>(what: string) =>
+  z.custom<T>((v) => typeof v === 'object' && v !== null, `Expected ${what}`)
+
+const band = z
+  .object({ enter: z.number().nonnegative(), exit: z.number().nonnegative() })
+  .refine((b) => b.exit <= b.enter, 'Expected exit <= enter (exit is where the level is left)')
+
+const levels = z
+  .strictObject({ degraded: band.optional(), critical: band.optional() })
+  .refine(
+    (l) => !l.degraded || !l.critical || l.critical.enter >= l.degraded.enter,
+    'Expected critical.enter >= degraded.enter',
+  )
+
+const thresholdsShape = Object.fromEntries(
+  THRESHOLD_METRICS.map((metric) => [metric, z.union([levels, z.literal(false)]).optional()]),
+) as Record<ThresholdMetric, z.ZodOptional<z.ZodUnion<[typeof levels, z.ZodLiteral<false>]>>>
+
+const checkDefinition = z.strictObject({
+  check: checkFn,
+  timeoutMs: z.number().int().positive().optional(),
+  intervalMs: z.number().int().positive().optional(),
+  readiness: z.boolean().optional(),
+  status: z.enum(['healthy', 'degraded', 'critical']).optional(),
+  componentType: z.string().optional(),
+})
+
+const ratio = z.number().positive().max(1)
+
+const schema = z.strictObject({
+  service: z.string().min(1).default('service'),
+  sampleIntervalMs: z.number().int().min(10).default(1000),
+  eventLoopResolutionMs: z.number().int().min(1).max(1000).default(20),
+  thresholds: z.strictObject(thresholdsShape).default({}),
+  enterDwellMs: z.number().int().nonnegative().default(0),
+  exitDwellMs: z.number().int().nonnegative().default(10_000),
+  minRequests: z.number().int().nonnegative().default(20),
+  checks: z.record(z.string().min(1), z.union([checkFn, checkDefinition])).default({}),
+  checkTimeoutMs: z.number().int().positive().default(2000),
+  checkIntervalMs: z.number().int().positive().default(10_000),
+  historySize: z.number().int().min(1).max(10_000_000).default(10_000),
+  sampleHistorySize: z.number().int().min(1).max(10_000_000).default(3600),
+  maxSeries: z.number().int().min(1).default(100),
+  memoryPressure: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        moderate: ratio.default(0.8),
+        critical: ratio.default(0.92),
+        hysteresis: z.number().nonnegative().max(1).default(0.05),
+        moderateFraction: ratio.default(0.2),
+        criticalFraction: ratio.default(0.5),
+        repeatMs: z.number().int().nonnegative().default(10_000),
+        maxRssBytes: z.number().int().positive().optional(),
+      }),
+    ])
+    .default({
+      moderate: 0.8,
+      critical: 0.92,
+      hysteresis: 0.05,
+      moderateFraction: 0.2,
+      criticalFraction: 0.5,
+      repeatMs: 10_000,
+    })
+    .refine((m) => m === false || m.critical >= m.moderate, 'Expected critical >= moderate'),
+  alerts: z.array(object<AlertSink>('an alert sink ({ send, close })')).default([]),
+  logger: object<Logger>('a pino-compatible logger').optional(),
+  clock: object<Clock>('a Clock').optional(),
+  sampler: object<Sampler>('a sampler ({ read, close })').optional(),
+})
+
+export type ResolvedOptions = Omit<z.output<typeof schema>, 'thresholds'> & {
+  thresholds: Record<ThresholdMetric, ThresholdLevels | false>
+}
+
+/** Validates once, at construction, and merges the thresholds band by band over the defaults. */
+export function resolveOptions(input: HealthMonitorOptions): ResolvedOptions {
+  const options = parseOptions('createHealthMonitor', schema, input)
+  const thresholds = {} as Record<ThresholdMetric, ThresholdLevels | false>
+  for (const metric of THRESHOLD_METRICS) {
+    const given = options.thresholds[metric]
+    const fallback = DEFAULT_THRESHOLDS[metric]
+    thresholds[metric] =
+      given === false ? false : given === undefined ? fallback : { ...(fallback || {}), ...given }
+  }
+  // A band overriding only one level must still be consistent with the default it keeps.
+  parseOptions('createHealthMonitor', z.object({ thresholds: z.object(thresholdsShape) }), { thresholds })
+  return { ...options, thresholds }
+}

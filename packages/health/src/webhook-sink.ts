@@ -1,0 +1,169 @@
+import {
+  type Clock,
+  childLogger,
+  type Logger,
+  parseOptions,
+  systemClock,
+  type TimerHandle,
+} from '@headroom/core'
+import pRetry, { AbortError } from 'p-retry'
+import { z } from 'zod'
+import type { AlertSink, StatusChange } from './alerts.js'
+
+/** Options of {@link createWebhookSink}. */
+export interface WebhookSinkOptions {
+  /** The webhook URL (a Slack incoming webhook, or any endpoint taking JSON). */
+  url: string
+  /** At most one message per this many ms; changes in between are folded into one trailing message. @default 60000 */
+  minIntervalMs?: number
+  /** `slack`: `{ text }` (Slack, Mattermost, Teams-compatible relays); `json`: the change itself plus `text`. @default 'slack' */
+  format?: 'slack' | 'json'
+  /** Retries after a network error, 429 or 5xx (4xx is not retried). @default 3 */
+  retries?: number
+  /** First retry delay, ms (doubling after each try). @default 1000 */
+  retryDelayMs?: number
+  /** Per-attempt timeout, ms. @default 5000 */
+  timeoutMs?: number
+  /** Extra request headers (e.g. authorization). @default {} */
+  headers?: Record<string, string>
+  /** The fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch
+  /** @default systemClock */
+  clock?: Clock
+  /** @default silent */
+  logger?: Logger
+}
+
+/** A webhook sink with its delivery counters. */
+export interface WebhookSink extends AlertSink {
+  stats(): { sent: number; failed: number; suppressed: number; pending: boolean }
+  /** Resolves once no delivery is in flight (tests, shutdown). */
+  flush(): Promise<void>
+}
+
+const schema = z.object({
+  url: z.url({ message: 'Expected an http(s) URL' }),
+  minIntervalMs: z.number().int().nonnegative().default(60_000),
+  format: z.enum(['slack', 'json']).default('slack'),
+  retries: z.number().int().nonnegative().max(20).default(3),
+  retryDelayMs: z.number().nonnegative().default(1000),
+  timeoutMs: z.number().int().positive().default(5000),
+  headers: z.record(z.string(), z.string()).default({}),
+  fetch: z.custom<typeof fetch>((v) => typeof v === 'function', 'Expected a function').optional(),
+  clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null, 'Expected a Clock').optional(),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger').optional(),
+})
+
+const ICON = { healthy: ':white_check_mark:', degraded: ':warning:', critical: ':rotating_light:' } as const
+
+/** The one-line text of a change: `[api] healthy → degraded: eventLoopDelay 230 >= 100`. */
+export function formatChange(change: StatusChange, folded = 0): string {
+  const why = change.reasons.map((reason) => reason.message).join('; ')
+  const extra = folded > 0 ? ` (${folded} earlier change${folded > 1 ? 's' : ''} folded in)` : ''
+  return `${ICON[change.to]} [${change.service}] ${change.from} → ${change.to}${why ? `: ${why}` : ''}${extra}`
+}
+
+/**
+ * Posts status changes to a webhook as Slack-compatible JSON, rate limited (at most
+ * one message per `minIntervalMs`; what changed meanwhile goes out as one trailing
+ * message with the latest status) and retried with exponential backoff (p-retry).
+ * A failed delivery is logged and counted, never thrown.
+ *
+ * @example
+ * const monitor = createHealthMonitor({
+ *   service: 'api',
+ *   alerts: [createWebhookSink({ url: process.env.SLACK_WEBHOOK_URL! })],
+ * })
+ */
+export function createWebhookSink(input: WebhookSinkOptions): WebhookSink {
+  const options = parseOptions('createWebhookSink', schema, input)
+  const clock = options.clock ?? systemClock
+  const logger = childLogger(options.logger, { component: 'health-webhook' })
+  const doFetch = options.fetch ?? globalThis.fetch
+  const controller = new AbortController()
+  const inFlight = new Set<Promise<void>>()
+  let lastSentAt = Number.NEGATIVE_INFINITY
+  let lastSentStatus: string | undefined
+  let pending: StatusChange | undefined
+  let folded = 0
+  let trailing: TimerHandle | undefined
+  let closed = false
+  const counts = { sent: 0, failed: 0, suppressed: 0 }
+
+  const post = async (body: string): Promise<void> => {
+    const response = await doFetch(options.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...options.headers },
+      body,
+      signal: AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]),
+    })
+    // Drain the body so the connection is reused.
+    await response.arrayBuffer().catch(() => undefined)
+    if (response.ok) return
+    const error = new Error(`Webhook answered ${response.status}`)
+    if (response.status !== 429 && response.status < 500) throw new AbortError(error)
+    throw error
+  }
+
+  const deliver = (change: StatusChange, foldedCount: number) => {
+    lastSentAt = clock.now()
+    lastSentStatus = change.to
+    const text = formatChange(change, foldedCount)
+    const body = JSON.stringify(options.format === 'slack' ? { text } : { text, ...change })
+    const delivery = pRetry(() => post(body), {
+      retries: options.retries,
+      minTimeout: options.retryDelayMs,
+      factor: 2,
+      signal: controller.signal,
+      unref: true,
+    }).then(
+      () => {
+        counts.sent++
+      },
+      (error: unknown) => {
+        if (closed) return
+        counts.failed++
+        logger.warn({ err: error, url: options.url }, 'health alert webhook failed')
+      },
+    )
+    inFlight.add(delivery)
+    void delivery.finally(() => inFlight.delete(delivery))
+  }
+
+  const sendTrailing = () => {
+    trailing = undefined
+    const change = pending
+    pending = undefined
+    const foldedCount = folded
+    folded = 0
+    // The status went back to what was last announced: nothing new to say.
+    if (!change || change.to === lastSentStatus) return
+    deliver(change, foldedCount)
+  }
+
+  return {
+    send(change) {
+      if (closed) return
+      const now = clock.now()
+      if (now - lastSentAt >= options.minIntervalMs && trailing === undefined) {
+        deliver(change, 0)
+        return
+      }
+      if (pending) folded++
+      counts.suppressed++
+      pending = change
+      trailing ??= clock.setTimeout(sendTrailing, lastSentAt + options.minIntervalMs - now)
+    },
+    stats: () => ({ ...counts, pending: pending !== undefined }),
+    async flush() {
+      while (inFlight.size > 0) await Promise.all(inFlight)
+    },
+    close() {
+      closed = true
+      if (trailing !== undefined) clock.clearTimeout(trailing)
+      trailing = undefined
+      pending = undefined
+      controller.abort(new Error('The webhook sink is closed'))
+    },
+  }
+}

@@ -1,0 +1,28 @@
+import { defineError } from '@headroom/core'
+
+/** A job named a handler no worker registered, or a name the queue's `names` list does not allow. */
+export const UnknownHandlerError = defineError('E_UNKNOWN_HANDLER', 'No handler is registered for this job')
+/**
+ * A worker lost the lease of a job (it expired, or another worker now holds it):
+ * its completion is refused (fencing) and the job's signal is aborted with this error.
+ */
+export const LeaseLostError = defineError('E_LEASE_LOST', 'The job lease was lost')
+/**
+ * Thrown by a handler to fail a job at once, without retries: it goes straight to
+ * the dead-letter state.
+ *
+ * @example
+ * if (!user) throw new UnrecoverableError(`user ${id} does not exist`)
+ */
+export const UnrecoverableError = defineError('E_UNRECOVERABLE', 'The job cannot succeed')
+
+/** A queued task was dropped by `clear()` before it ran. */
+export const TaskClearedError = defineError('E_TASK_CLEARED', 'The task was cleared before it ran')
+
+/** The error classes `@headroom/queue` defines, by code. */
+export const queueErrors = {
+  E_UNKNOWN_HANDLER: UnknownHandlerError,
+  E_LEASE_LOST: LeaseLostError,
+  E_UNRECOVERABLE: UnrecoverableError,
+  E_TASK_CLEARED: TaskClearedError,
+} as const

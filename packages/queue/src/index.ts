@@ -1,0 +1,29 @@
+export { backoffDelay, type RetryOptions } from './backoff.js'
+export {
+  LeaseLostError,
+  queueErrors,
+  TaskClearedError,
+  UnknownHandlerError,
+  UnrecoverableError,
+} from './errors.js'
+export type { JobInfo, JobState, RetentionRule } from './job.js'
+export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './priority.js'
+export {
+  type AddJobOptions,
+  type BulkJob,
+  createQueue,
+  type Queue,
+  type QueueEvents,
+  type QueueStats,
+} from './queue.js'
+export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
+export {
+  type AddTaskOptions,
+  createTaskQueue,
+  type TaskContext,
+  type TaskQueue,
+  type TaskQueueEvents,
+  type TaskQueueStats,
+} from './task-queue.js'
+export type { TaskQueueOptions } from './task-queue-options.js'
+export { createWorker, type Job, type JobHandler, type Worker, type WorkerOptions, type WorkerStats } from './worker.js'

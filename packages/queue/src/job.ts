@@ -1,0 +1,126 @@
+/** The static part of a job, stored once when it is added. */
+export interface JobPayload {
+  /** Handler name. */
+  n: string
+  /** Serialised data (JSON). */
+  d: string
+  /** Maximum attempts. */
+  m: number
+  /** Per-attempt timeout in ms (0: the worker's default). */
+  t: number
+  /** Priority (0 first .. 1000 last). */
+  p: number
+}
+
+/** A job as the store hands it to a worker, with its lease. */
+export interface ClaimedJob {
+  id: string
+  /** The encoded {@link JobPayload}. */
+  payload: string
+  /** This attempt's number, from 1. */
+  attempt: number
+  /** The fencing token of this lease: only the holder of the newest token may settle the job. */
+  token: string
+  /** When the job became ready (store clock, ms). */
+  readyAt: number
+}
+
+/** What a worker reports about one leased job. */
+export type Settlement =
+  | { id: string; token: string; outcome: 'completed'; result?: string }
+  | { id: string; token: string; outcome: 'retry'; error: string; delayMs: number }
+  | { id: string; token: string; outcome: 'dead'; error: string }
+  /** Hands an unfinished job back (graceful close): the attempt is not counted. */
+  | { id: string; token: string; outcome: 'release' }
+
+export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
+
+/** A job as {@link Queue.getJob} reads it. */
+export interface JobInfo<Data = unknown> {
+  id: string
+  name: string
+  data: Data
+  state: JobState
+  priority: number
+  /** Attempts started so far. */
+  attempts: number
+  maxAttempts: number
+  /** Times its lease expired (its worker died or stalled). */
+  stalls: number
+  /** The last error (`message`, `code`), for failed and retried jobs. */
+  error?: { message: string; code?: string }
+  /** The handler's return value, for completed jobs (when it returned one). */
+  result?: unknown
+}
+
+/** Counts a store reports for `stats()`. */
+export interface StoreCounts {
+  /** Now, by the store's clock (Redis `TIME`). */
+  now: number
+  waiting: { critical: number; high: number; medium: number; low: number }
+  delayed: number
+  active: number
+  completed: number
+  failed: number
+  /** When the oldest waiting job became ready (store clock), or undefined when none waits. */
+  oldestReadyAt: number | undefined
+}
+
+/** A new job handed to a store, already validated and encoded. */
+export interface NewJob {
+  /** Custom id ('' for an id from the queue's sequence). */
+  id: string
+  payload: string
+  priority: number
+  delayMs: number
+}
+
+/** What a claim returns: the jobs leased, the ids recovered from dead workers, the store time. */
+export interface ClaimResult {
+  now: number
+  jobs: ClaimedJob[]
+  /** Jobs whose lease had expired, put back in line (or dead-lettered after too many stalls). */
+  stalled: string[]
+}
+
+export interface ClaimOptions {
+  count: number
+  leaseMs: number
+  /** Only jobs with a priority up to this run (load shedding); undefined: all. */
+  maxPriority: number | undefined
+}
+
+/** The storage behind a queue: a memory store and a Redis store implement it. */
+export interface JobStore {
+  readonly kind: 'memory' | 'redis'
+  add(jobs: readonly NewJob[]): Promise<string[]>
+  claim(options: ClaimOptions): Promise<ClaimResult>
+  /** Extends the leases still held; returns the ids whose lease was lost. */
+  extend(leases: readonly { id: string; token: string }[], leaseMs: number): Promise<string[]>
+  /** Settles leased jobs; each entry says whether the fencing token was still current. */
+  settle(settlements: readonly Settlement[]): Promise<boolean[]>
+  getJob(id: string): Promise<{ payload: string; fields: Record<string, string> } | undefined>
+  counts(): Promise<StoreCounts>
+  /** Wakes idle workers of this process when jobs arrive (memory store only). */
+  onAvailable?(listener: () => void): () => void
+  /** Deletes every key of the queue (tests, teardown). */
+  obliterate(): Promise<void>
+  close(): void
+}
+
+/** Retention of finished jobs: the newest `count`, none older than `ageMs`. */
+export interface RetentionRule {
+  /** Finished jobs kept (0 deletes them at once). @default 1000 completed, 10000 failed */
+  count?: number
+  /** Oldest finished job kept, in ms. @default 86400000 completed (1 day), 604800000 failed (7 days) */
+  ageMs?: number
+}
+
+export interface StoreConfig {
+  completed: { count: number; ageMs: number }
+  failed: { count: number; ageMs: number }
+  /** Jobs waiting longer than this are claimed first, whatever their priority (0: off). */
+  agingMs: number
+  /** Lease expiries after which a job goes to the dead-letter state. */
+  maxStalls: number
+}

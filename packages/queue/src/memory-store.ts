@@ -1,0 +1,311 @@
+import type { Clock } from '@headroom/core'
+import { Fifo } from './fifo.js'
+import { MinHeap } from './heap.js'
+import type {
+  ClaimOptions,
+  ClaimResult,
+  ClaimedJob,
+  JobStore,
+  NewJob,
+  Settlement,
+  StoreConfig,
+  StoreCounts,
+} from './job.js'
+import { Priority } from './priority.js'
+
+const LEVEL_SCORE = 2 ** 40
+
+interface MemoryJob {
+  id: string
+  payload: string
+  /** Wait score: priority * 2^40 + sequence (as in Redis). */
+  w: number
+  rt: number
+  a: number
+  s: number
+  k: string | undefined
+  st: 'w' | 'd' | 'a' | 'c' | 'f'
+  e?: string
+  r?: string
+  f?: number
+  /** Bumped on every state change: heap entries from an older generation are stale. */
+  gen: number
+}
+
+interface Entry {
+  job: MemoryJob
+  key: number
+  gen: number
+}
+
+const byKey = (a: Entry, b: Entry) => a.key < b.key
+
+/**
+ * The in-process store: the same semantics as the Redis store (priority order,
+ * leases, fencing, retention, aging) for a single process, with heaps whose stale
+ * entries are skipped lazily so every operation stays O(log n).
+ */
+export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
+  const jobs = new Map<string, MemoryJob>()
+  const wait = new MinHeap<Entry>(byKey)
+  const delayed = new MinHeap<Entry>(byKey)
+  const leases = new MinHeap<Entry>(byKey)
+  const aged = new Fifo<Entry>()
+  const completed = new Fifo<Entry>()
+  const failed = new Fifo<Entry>()
+  const listeners = new Set<() => void>()
+  let seq = 0
+  let fence = 0
+  let waiting = 0
+  let delayedCount = 0
+  let activeCount = 0
+
+  const live = (entry: Entry, state: MemoryJob['st']) =>
+    entry.gen === entry.job.gen && entry.job.st === state && jobs.get(entry.job.id) === entry.job
+
+  const move = (job: MemoryJob, state: MemoryJob['st']) => {
+    if (job.st === 'w') waiting--
+    else if (job.st === 'd') delayedCount--
+    else if (job.st === 'a') activeCount--
+    job.st = state
+    job.gen++
+    if (state === 'w') waiting++
+    else if (state === 'd') delayedCount++
+    else if (state === 'a') activeCount++
+  }
+
+  const requeue = (job: MemoryJob, readyAt: number) => {
+    move(job, 'w')
+    job.rt = readyAt
+    wait.push({ job, key: job.w, gen: job.gen })
+    if (config.agingMs > 0) aged.push({ job, key: readyAt, gen: job.gen })
+  }
+
+  const finish = (job: MemoryJob, state: 'c' | 'f', now: number) => {
+    const rule = state === 'c' ? config.completed : config.failed
+    const list = state === 'c' ? completed : failed
+    move(job, state)
+    job.f = now
+    if (rule.count === 0) {
+      jobs.delete(job.id)
+      return
+    }
+    list.push({ job, key: now, gen: job.gen })
+    while (list.length > rule.count) jobs.delete(list.shift()!.job.id)
+    if (rule.ageMs > 0) {
+      for (let head = list.peek(); head && head.key <= now - rule.ageMs; head = list.peek()) {
+        jobs.delete(list.shift()!.job.id)
+      }
+    }
+  }
+
+  const promoteAndRecover = (now: number, stalled: string[]) => {
+    for (let top = delayed.peek(); top && top.key <= now; top = delayed.peek()) {
+      delayed.pop()
+      if (live(top, 'd')) requeue(top.job, top.key)
+    }
+    for (let top = leases.peek(); top && top.key <= now; top = leases.peek()) {
+      leases.pop()
+      if (!live(top, 'a')) continue
+      const job = top.job
+      job.k = undefined
+      job.s++
+      stalled.push(job.id)
+      if (job.s > config.maxStalls) {
+        job.e = JSON.stringify({
+          message: `The job stalled ${job.s} times (its lease expired each time)`,
+          code: 'E_LEASE_LOST',
+        })
+        finish(job, 'f', now)
+      } else requeue(job, job.rt)
+    }
+  }
+
+  const take = (job: MemoryJob, now: number, leaseMs: number, out: ClaimedJob[]) => {
+    move(job, 'a')
+    job.a++
+    job.k = String(++fence)
+    leases.push({ job, key: now + leaseMs, gen: job.gen })
+    out.push({ id: job.id, payload: job.payload, attempt: job.a, token: job.k, readyAt: job.rt })
+  }
+
+  return {
+    kind: 'memory',
+    async add(newJobs: readonly NewJob[]) {
+      const now = clock.now()
+      const ids: string[] = []
+      let ready = false
+      for (const input of newJobs) {
+        const sequence = ++seq
+        const id = input.id === '' ? String(sequence) : input.id
+        ids.push(id)
+        if (jobs.has(id)) continue
+        const job: MemoryJob = {
+          id,
+          payload: input.payload,
+          w: input.priority * LEVEL_SCORE + sequence,
+          rt: now + input.delayMs,
+          a: 0,
+          s: 0,
+          k: undefined,
+          st: 'c',
+          gen: 0,
+        }
+        jobs.set(id, job)
+        if (input.delayMs > 0) {
+          move(job, 'd')
+          delayed.push({ job, key: job.rt, gen: job.gen })
+        } else {
+          requeue(job, now)
+          ready = true
+        }
+      }
+      if (ready) for (const listener of listeners) listener()
+      return ids
+    },
+
+    async claim({ count, leaseMs, maxPriority }: ClaimOptions): Promise<ClaimResult> {
+      const now = clock.now()
+      const stalled: string[] = []
+      promoteAndRecover(now, stalled)
+      const out: ClaimedJob[] = []
+      if (config.agingMs > 0) {
+        for (let head = aged.peek(); head && out.length < count; head = aged.peek()) {
+          if (!live(head, 'w')) {
+            aged.shift()
+            continue
+          }
+          if (head.key > now - config.agingMs) break
+          aged.shift()
+          take(head.job, now, leaseMs, out)
+        }
+      }
+      const maxScore = maxPriority === undefined ? Number.POSITIVE_INFINITY : (maxPriority + 1) * LEVEL_SCORE
+      while (out.length < count) {
+        const top = wait.peek()
+        if (!top) break
+        if (!live(top, 'w')) {
+          wait.pop()
+          continue
+        }
+        if (top.key >= maxScore) break
+        wait.pop()
+        take(top.job, now, leaseMs, out)
+      }
+      return { now, jobs: out, stalled }
+    },
+
+    async extend(held, leaseMs) {
+      const now = clock.now()
+      const lost: string[] = []
+      for (const { id, token } of held) {
+        const job = jobs.get(id)
+        if (!job || job.k !== token) {
+          lost.push(id)
+          continue
+        }
+        job.gen++
+        leases.push({ job, key: now + leaseMs, gen: job.gen })
+      }
+      return lost
+    },
+
+    async settle(settlements: readonly Settlement[]) {
+      const now = clock.now()
+      let ready = false
+      const result = settlements.map((s) => {
+        const job = jobs.get(s.id)
+        if (!job || job.st !== 'a' || job.k !== s.token) return false
+        job.k = undefined
+        switch (s.outcome) {
+          case 'completed':
+            if (s.result !== undefined) job.r = s.result
+            finish(job, 'c', now)
+            break
+          case 'dead':
+            job.e = s.error
+            finish(job, 'f', now)
+            break
+          case 'retry':
+            job.e = s.error
+            if (s.delayMs > 0) {
+              move(job, 'd')
+              delayed.push({ job, key: now + s.delayMs, gen: job.gen })
+            } else {
+              requeue(job, now)
+              ready = true
+            }
+            break
+          case 'release':
+            job.a--
+            requeue(job, job.rt)
+            ready = true
+            break
+        }
+        return true
+      })
+      if (ready) for (const listener of listeners) listener()
+      return result
+    },
+
+    async getJob(id) {
+      const job = jobs.get(id)
+      if (!job) return undefined
+      const fields: Record<string, string> = {
+        p: job.payload,
+        a: String(job.a),
+        s: String(job.s),
+        st: job.st,
+        rt: String(job.rt),
+      }
+      if (job.e !== undefined) fields.e = job.e
+      if (job.r !== undefined) fields.r = job.r
+      return { payload: job.payload, fields }
+    },
+
+    async counts(): Promise<StoreCounts> {
+      const now = clock.now()
+      const waitingByLevel = { critical: 0, high: 0, medium: 0, low: 0 }
+      let oldestReadyAt: number | undefined
+      // O(n) in the jobs held; stats() is for dashboards, not hot paths.
+      for (const job of jobs.values()) {
+        if (job.st !== 'w') continue
+        const priority = Math.floor(job.w / LEVEL_SCORE)
+        if (priority < Priority.HIGH) waitingByLevel.critical++
+        else if (priority < Priority.MEDIUM) waitingByLevel.high++
+        else if (priority < Priority.LOW) waitingByLevel.medium++
+        else waitingByLevel.low++
+        if (oldestReadyAt === undefined || job.rt < oldestReadyAt) oldestReadyAt = job.rt
+      }
+      return {
+        now,
+        waiting: waitingByLevel,
+        delayed: delayedCount,
+        active: activeCount,
+        completed: completed.length,
+        failed: failed.length,
+        oldestReadyAt,
+      }
+    },
+
+    onAvailable(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+
+    async obliterate() {
+      jobs.clear()
+      wait.clear()
+      delayed.clear()
+      leases.clear()
+      aged.clear()
+      completed.clear()
+      failed.clear()
+      waiting = delayedCount = activeCount = 0
+    },
+
+    close() {
+      listeners.clear()
+    },
+  }
+}

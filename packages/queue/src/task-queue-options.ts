@@ -1,0 +1,35 @@
+import type { Clock, Logger } from '@headroom/core'
+import { z } from 'zod'
+
+/** Options of {@link createTaskQueue}. */
+export interface TaskQueueOptions {
+  /** Tasks that may run at once. @default Infinity */
+  concurrency?: number
+  /** Start running tasks as soon as they are added (otherwise wait for `resume()`). @default true */
+  autoStart?: boolean
+  /** Default per-task timeout in ms; a task past it rejects with `E_TIMEOUT` and its signal aborts. @default undefined (none) */
+  timeout?: number
+  /** Default priority of a task. @default 'MEDIUM' */
+  defaultPriority?: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | number
+  /** Time source for timeouts and wait/run times. @default systemClock */
+  clock?: Clock
+  /** pino-compatible logger. @default silent */
+  logger?: Logger
+}
+
+export const taskQueueOptionsSchema = z.object({
+  concurrency: z
+    .union([z.number().int().min(1), z.literal(Number.POSITIVE_INFINITY)], {
+      error: 'expected an integer >= 1 or Infinity',
+    })
+    .default(Number.POSITIVE_INFINITY),
+  autoStart: z.boolean().default(true),
+  timeout: z.number({ error: 'expected a positive number of ms' }).positive().finite().optional(),
+  defaultPriority: z
+    .union([z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']), z.number().int().min(0).max(1000)], {
+      error: 'expected CRITICAL, HIGH, MEDIUM, LOW or an integer from 0 to 1000',
+    })
+    .default('MEDIUM'),
+  clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
+})

@@ -1,0 +1,64 @@
+import compression from 'compression'
+import express, { type Express } from 'express'
+import helmet from 'helmet'
+import { pinoHttp } from 'pino-http'
+import { analyticsRouter } from './analytics/routes.js'
+import { identify } from './auth/authenticate.js'
+import { authRouter } from './auth/routes.js'
+import { contentRouter } from './content/routes.js'
+import type { AppContext } from './context.js'
+import { notFoundHandler, problemHandler } from './http/problem.js'
+import { createMetrics } from './platform/metrics.js'
+import { profilesRouter } from './profiles/routes.js'
+import { reportsRouter } from './reports/routes.js'
+import { usersRouter } from './users/routes.js'
+
+const PROBES = new Set(['/livez', '/readyz', '/health', '/metrics'])
+
+/**
+ * The Express app. Order matters: probes and metrics answer before anything that
+ * could refuse them; the token is read before shedding and limiting, which need the
+ * tier; the body is parsed only for requests that got past both.
+ */
+export function createApp(ctx: AppContext): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', ctx.config.trustProxy)
+
+  const metrics = createMetrics({
+    cache: () => ctx.cache.stats(),
+    rateLimit: () => ctx.limits.stats(),
+    jobs: () => ctx.jobs.stats(),
+    breaker: () => ctx.astro.stats(),
+    pools: () => ctx.pools.stats(),
+    shards: () => ctx.shards.stats(),
+    health: () => ctx.health.stats(),
+    analytics: () => ctx.analytics.stats(),
+  })
+
+  app.use(helmet())
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  )
+  app.use(ctx.health.probes)
+  app.get('/metrics', metrics.handler)
+  app.use(ctx.health.track)
+  app.use(metrics.observe)
+  app.use(compression({ threshold: 2048 }))
+
+  app.use('/api', identify(ctx.tokens), ctx.health.shed, express.json({ limit: '64kb' }))
+  app.use('/api/auth', authRouter(ctx))
+  app.use('/api/users', usersRouter(ctx))
+  app.use('/api/business-profiles', profilesRouter(ctx))
+  app.use('/api/content', contentRouter(ctx))
+  app.use('/api/reports', reportsRouter(ctx))
+  app.use('/api/analytics', analyticsRouter(ctx))
+
+  app.use(notFoundHandler)
+  app.use(problemHandler)
+  return app
+}

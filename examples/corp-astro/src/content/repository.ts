@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto'
+import type { Database } from '../db/database.js'
+import type { Shards } from '../platform/shards.js'
+
+export interface ContentItem {
+  id: string
+  profileId: string
+  kind: 'daily' | 'monthly'
+  date: string
+  title: string
+  body: string
+  source: 'astro' | 'template'
+  templateId: string
+  data: Record<string, unknown>
+  createdAt: string
+  expiresAt: string
+}
+
+export type NewContent = Omit<ContentItem, 'id' | 'createdAt' | 'expiresAt'> & { ttlDays: number }
+
+const COLUMNS = `id, profile_id AS "profileId", kind, content_date AS "date", title, body, source,
+  template_id AS "templateId", data, created_at AS "createdAt", expires_at AS "expiresAt"`
+
+/** Generated content on its owner's shard. */
+export function createContentRepository(shards: Shards) {
+  return {
+    async findDaily(userId: string, profileId: string, date: string): Promise<ContentItem | null> {
+      const db = shards.forUser(userId)
+      const [row] = await db.query<ContentItem>(
+        `SELECT ${COLUMNS} FROM ${db.schema}.content_items
+         WHERE profile_id = $1 AND kind = 'daily' AND content_date = $2 AND user_id = $3`,
+        [profileId, date, userId],
+      )
+      return row ?? null
+    },
+
+    /** Inserts, or returns the row a concurrent request inserted first (one per profile and day). */
+    async insertOnce(userId: string, item: NewContent): Promise<ContentItem> {
+      const db = shards.forUser(userId)
+      const [row] = await db.query<ContentItem>(
+        `INSERT INTO ${db.schema}.content_items
+           (id, user_id, profile_id, kind, content_date, title, body, source, template_id, data, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $5::date + make_interval(days => $11))
+         ON CONFLICT (profile_id, kind, content_date) DO NOTHING RETURNING ${COLUMNS}`,
+        [
+          randomUUID(),
+          userId,
+          item.profileId,
+          item.kind,
+          item.date,
+          item.title,
+          item.body,
+          item.source,
+          item.templateId,
+          JSON.stringify(item.data),
+          item.ttlDays,
+        ],
+      )
+      if (row) return row
+      const [existing] = await db.query<ContentItem>(
+        `SELECT ${COLUMNS} FROM ${db.schema}.content_items
+         WHERE profile_id = $1 AND kind = $2 AND content_date = $3 AND user_id = $4`,
+        [item.profileId, item.kind, item.date, userId],
+      )
+      if (!existing) throw new Error('content row vanished between insert and read')
+      return existing
+    },
+
+    async get(userId: string, id: string): Promise<ContentItem | null> {
+      const db = shards.forUserRead(userId)
+      const [row] = await db.query<ContentItem>(
+        `SELECT ${COLUMNS} FROM ${db.schema}.content_items WHERE id = $1 AND user_id = $2`,
+        [id, userId],
+      )
+      return row ?? null
+    },
+
+    async list(userId: string, page: number, limit: number) {
+      const db = shards.forUserRead(userId)
+      const [items, [count]] = await Promise.all([
+        db.query<ContentItem>(
+          `SELECT ${COLUMNS} FROM ${db.schema}.content_items WHERE user_id = $1
+           ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+          [userId, limit, (page - 1) * limit],
+        ),
+        db.query<{ total: number }>(
+          `SELECT count(*)::int AS total FROM ${db.schema}.content_items WHERE user_id = $1`,
+          [userId],
+        ),
+      ])
+      return { items, total: count?.total ?? 0 }
+    },
+  }
+}
+
+/** Deletes expired content on one shard (the cleanup job runs it on each). */
+export async function deleteExpiredContent(db: Database): Promise<number> {
+  const rows = await db.query(`DELETE FROM ${db.schema}.content_items WHERE expires_at < now() RETURNING id`)
+  return rows.length
+}
+
+export type ContentRepository = ReturnType<typeof createContentRepository>

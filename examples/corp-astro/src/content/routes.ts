@@ -1,0 +1,57 @@
+import { Router } from 'express'
+import { z } from 'zod'
+import { requireUser, userOf } from '../auth/authenticate.js'
+import type { AppContext } from '../context.js'
+import { notFound } from '../http/problem.js'
+import { page, paginationSchema, today, uuidSchema } from '../http/schemas.js'
+import { validate } from '../http/validate.js'
+import { profilesTag } from '../profiles/routes.js'
+import { generateContent } from './generator.js'
+import type { ContentItem } from './repository.js'
+
+const dailySchema = z.object({ profileId: uuidSchema })
+
+/** Daily content is kept a week, then the cleanup job deletes it. */
+const DAILY_TTL_DAYS = 7
+
+/** `/api/content`: the daily horoscope (cached per user and day), by id, paginated. */
+export function contentRouter(ctx: AppContext): Router {
+  const router = Router()
+  router.use(requireUser, ctx.limits.content)
+
+  router.get('/daily', async (req, res) => {
+    const { sub } = userOf(req)
+    const { profileId } = validate(dailySchema, req.query, 'query')
+    const date = today()
+    const item = await ctx.cache.getOrSet<ContentItem | null>(`content:daily:${sub}:${profileId}:${date}`, async () => {
+      const existing = await ctx.content.findDaily(sub, profileId, date)
+      if (existing) return existing
+      const profile = await ctx.profiles.get(sub, profileId, { fresh: true })
+      if (!profile) return null
+      const generated = await generateContent(ctx.templates, ctx.astro.forecast, profile, 'daily', date)
+      return ctx.content.insertOnce(sub, { ...generated, profileId, kind: 'daily', date, ttlDays: DAILY_TTL_DAYS })
+    }, { tags: [profilesTag(sub)] })
+    if (!item) throw notFound('Business profile')
+    res.json(item)
+  })
+
+  router.get('/', async (req, res) => {
+    const { sub } = userOf(req)
+    const query = validate(paginationSchema, req.query, 'query')
+    const { items, total } = await ctx.content.list(sub, query.page, query.limit)
+    res.json(page(items, total, query.page, query.limit))
+  })
+
+  router.get('/:id', async (req, res) => {
+    const { sub } = userOf(req)
+    const parsed = uuidSchema.safeParse(req.params.id)
+    if (!parsed.success) throw notFound('Content')
+    const item = await ctx.cache.getOrSet<ContentItem | null>(`content:item:${sub}:${parsed.data}`, () =>
+      ctx.content.get(sub, parsed.data),
+    )
+    if (!item) throw notFound('Content')
+    res.json(item)
+  })
+
+  return router
+}

@@ -1,0 +1,83 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express'
+
+/** One invalid field in a 400 answer. */
+export interface FieldError {
+  field: string
+  message: string
+}
+
+/**
+ * An error that becomes an RFC 9457 problem+json answer. Anything else thrown in a
+ * handler becomes a 500 whose body never carries the message or stack.
+ */
+export class HttpProblem extends Error {
+  readonly status: number
+  readonly title: string
+  readonly type: string
+  readonly errors: FieldError[] | undefined
+  readonly headers: Record<string, string>
+
+  constructor(
+    status: number,
+    title: string,
+    detail?: string,
+    extra: { errors?: FieldError[]; type?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(detail ?? title)
+    this.status = status
+    this.title = title
+    this.type = extra.type ?? 'about:blank'
+    this.errors = extra.errors
+    this.headers = extra.headers ?? {}
+  }
+}
+
+export const badRequest = (detail: string, errors?: FieldError[]) =>
+  new HttpProblem(400, 'Bad Request', detail, errors ? { errors, type: '/problems/validation' } : {})
+export const unauthorized = (detail = 'Missing or invalid credentials') =>
+  new HttpProblem(401, 'Unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } })
+export const forbidden = (detail = 'You may not do this') => new HttpProblem(403, 'Forbidden', detail)
+export const notFound = (what = 'Resource') => new HttpProblem(404, 'Not Found', `${what} not found`)
+export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', detail)
+
+/** Writes a problem+json body. */
+export function sendProblem(
+  res: Response,
+  status: number,
+  body: { title: string; detail?: string; type?: string; [key: string]: unknown },
+): void {
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({ type: 'about:blank', status, ...body, instance: res.req.originalUrl })
+}
+
+/** 404 for routes nobody handles. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, 404, { title: 'Not Found', detail: `No route for ${req.method} ${req.path}` })
+}
+
+/** The last middleware: every error leaves as problem+json, never as a stack trace. */
+export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  if (error instanceof HttpProblem) {
+    res.set(error.headers)
+    sendProblem(res, error.status, {
+      type: error.type,
+      title: error.title,
+      detail: error.message,
+      ...(error.errors ? { errors: error.errors } : {}),
+    })
+    return
+  }
+  // body-parser errors carry a status (400 bad JSON, 413 too large, 415).
+  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500
+  if (status === 500) req.log?.error({ err: error }, 'unhandled error')
+  sendProblem(res, status, {
+    title: status === 500 ? 'Internal Server Error' : String(error?.type ?? 'Bad Request').replace(/\./g, ' '),
+    detail: status === 500 ? 'Something went wrong on our side' : String(error?.message ?? 'Bad request'),
+  })
+}

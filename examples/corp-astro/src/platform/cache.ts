@@ -1,0 +1,73 @@
+import { type Cache, type CacheStats, createCache, type Factory, type GetOrSetOptions } from '@headroom/cache'
+import { cacheResponse } from '@headroom/cache/express'
+import type { RedisClient } from '@headroom/core'
+import type { RequestHandler } from 'express'
+import type { AppLogger } from '../logger.js'
+
+/** What the routes use: getOrSet with invalidation; a pass-through when Headroom is off. */
+export interface AppCache {
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>
+  delete(key: string): Promise<void>
+  invalidateTags(tags: string[]): Promise<void>
+  /** Evicts a share of L1 (memory pressure); returns how many entries went. */
+  shrink(fraction: number): number
+  /** Response cache for a GET route, per user; a no-op when Headroom is off. */
+  responses(ttlMs: number, tags?: (userId: string) => string[]): RequestHandler
+  stats(): CacheStats | null
+  close(): Promise<void>
+}
+
+/**
+ * The app cache: L1 in process + L2 in Redis when there is one, TTL tiers by key
+ * prefix, a bus keeping every worker's L1 coherent, grace so a failing database or
+ * Redis serves the last good value, and a cross-process stampede lock.
+ */
+export function createAppCache(options: {
+  enabled: boolean
+  redis: RedisClient | undefined
+  prefix: string
+  logger: AppLogger
+}): AppCache {
+  if (!options.enabled) return passThrough()
+  const cache: Cache = createCache({
+    ...(options.redis ? { redis: options.redis } : {}),
+    prefix: `${options.prefix}:cache`,
+    l1: { max: 50_000 },
+    ttl: 60_000,
+    tiers: { 'content:': 3_600_000, 'user:': 300_000, 'profiles:': 300_000, 'http:': 30_000 },
+    grace: 600_000,
+    timeout: { soft: 150, hard: 5_000 },
+    lock: options.redis ? { leaseMs: 3_000, waitMs: 1_000 } : false,
+    logger: options.logger.child({ component: 'cache' }),
+  })
+  return {
+    getOrSet: (key, factory, opts) => cache.getOrSet(key, factory, opts),
+    delete: (key) => cache.delete(key),
+    invalidateTags: (tags) => cache.invalidateTags(tags),
+    shrink: (fraction) => cache.shrink(fraction),
+    responses: (ttlMs, tags) =>
+      cacheResponse({
+        cache,
+        ttl: ttlMs,
+        user: (req) => req.user?.sub,
+        ...(tags ? { tags: (req) => (req.user ? tags(req.user.sub) : undefined) } : {}),
+      }),
+    stats: () => cache.stats(),
+    close: () => cache.close(),
+  }
+}
+
+/** Headroom off: every read goes to the database (the load test's baseline). */
+function passThrough(): AppCache {
+  const controller = new AbortController()
+  const skip: RequestHandler = (_req, _res, next) => next()
+  return {
+    getOrSet: async (key, factory) => factory({ key, stale: undefined, signal: controller.signal }),
+    delete: async () => {},
+    invalidateTags: async () => {},
+    shrink: () => 0,
+    responses: () => skip,
+    stats: () => null,
+    close: async () => controller.abort(),
+  }
+}

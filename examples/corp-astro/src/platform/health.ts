@@ -1,0 +1,99 @@
+import type { RedisClient } from '@headroom/core'
+import { createHealthMonitor, type HealthMonitor, type HealthStats, type HealthStatus } from '@headroom/health'
+import { healthRoutes, shedLoad, trackRequests } from '@headroom/health/http'
+import type { Request, RequestHandler } from 'express'
+import type { Config } from '../config.js'
+import type { Databases } from '../db/database.js'
+import type { AppLogger } from '../logger.js'
+
+export interface AppHealth {
+  readonly monitor: HealthMonitor
+  status(): HealthStatus
+  /** `/livez`, `/readyz`, `/health`. */
+  probes: RequestHandler
+  /** Records every request's duration and outcome. */
+  track: RequestHandler
+  /** Refuses low-priority requests first while degraded or critical (a pass-through when Headroom is off). */
+  shed: RequestHandler
+  /** Registers the reaction to memory pressure (the cache shrinks its L1). */
+  onMemoryPressure(fn: (fraction: number) => void): void
+  /** Marks the process as draining: `/readyz` answers 503 so the balancer stops sending traffic. */
+  drain(): void
+  stats(): HealthStats & { shed: ReturnType<ReturnType<typeof shedLoad>['stats']> | null }
+  close(): void
+}
+
+/**
+ * Request priority for shedding: premium work and token refreshes are never shed;
+ * basic users go when the service is critical; free and anonymous traffic goes first.
+ */
+export function priorityOf(req: Request): 'critical' | 'high' | 'low' {
+  const tier = req.user?.tier
+  if (tier === 'premium') return 'critical'
+  if (req.path.startsWith('/auth/')) return 'high'
+  return tier === 'basic' ? 'high' : 'low'
+}
+
+/**
+ * `@headroom/health`: samples event-loop delay, heap and CPU every second, checks the
+ * databases and Redis, and derives healthy / degraded / critical with hysteresis.
+ */
+export function createAppHealth(options: {
+  config: Config
+  logger: AppLogger
+  databases: Databases
+  redis: RedisClient | undefined
+}): AppHealth {
+  const { databases, redis } = options
+  const logger = options.logger.child({ component: 'health' })
+  const monitor = createHealthMonitor({
+    service: 'corp-astro',
+    sampleIntervalMs: 1_000,
+    thresholds: {
+      // A saturated but fast event loop is fine; latency is what users feel.
+      eventLoopUtilization: false,
+      eventLoopDelay: { degraded: { enter: 150, exit: 75 }, critical: { enter: 500, exit: 250 } },
+    },
+    exitDwellMs: 5_000,
+    checks: {
+      database: {
+        check: () => Promise.all([databases.main, ...databases.shards.map((s) => s.primary)].map((db) => db.query('SELECT 1'))),
+        readiness: true,
+        status: 'critical',
+        componentType: 'datastore',
+      },
+      ...(redis
+        ? {
+            // Redis is optional: every component has a fallback, so its loss is reported, not fatal.
+            redis: { check: () => redis.ping(), readiness: false, status: 'healthy', componentType: 'datastore' },
+          }
+        : {}),
+    },
+    checkIntervalMs: 5_000,
+    checkTimeoutMs: 1_000,
+    logger,
+  })
+  monitor.on('change', (change) => logger.warn({ status: change.to, previous: change.from, reasons: change.reasons }, 'health status changed'))
+  const shed = options.config.headroom
+    ? shedLoad({ monitor, priority: (req) => priorityOf(req as Request), retryAfterSeconds: 2 })
+    : null
+  const listeners: ((fraction: number) => void)[] = []
+  monitor.on('memoryPressure', (event) => {
+    logger.warn({ level: event.level, ratio: event.ratio, fraction: event.fraction }, 'memory pressure')
+    if (options.config.headroom) for (const fn of listeners) fn(event.fraction)
+  })
+  // The checks run on their interval; the first run starts now so /readyz is soon accurate.
+  void monitor.runChecks().catch(() => {})
+
+  return {
+    monitor,
+    status: () => monitor.status,
+    probes: healthRoutes(monitor, { version: '1.0.0' }) as unknown as RequestHandler,
+    track: trackRequests({ monitor }) as unknown as RequestHandler,
+    shed: (shed ?? ((_req, _res, next) => next())) as RequestHandler,
+    onMemoryPressure: (fn) => listeners.push(fn),
+    drain: () => monitor.setDraining(true),
+    stats: () => ({ ...monitor.stats(), shed: shed?.stats() ?? null }),
+    close: () => monitor.close(),
+  }
+}

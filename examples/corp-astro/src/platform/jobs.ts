@@ -1,0 +1,86 @@
+import type { RedisClient } from '@headroom/core'
+import { type AddJobOptions, createQueue, createWorker, type QueueStats, type Worker, type WorkerStats } from '@headroom/queue'
+import type { JobData, JobHandlers, JobName } from '../jobs/handlers.js'
+import type { AppLogger } from '../logger.js'
+
+export type JobPriority = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW'
+
+export interface AppJobs {
+  add<Name extends JobName>(
+    name: Name,
+    data: JobData[Name],
+    options?: Omit<AddJobOptions, 'priority'> & { priority?: JobPriority },
+  ): Promise<string>
+  /** Starts this process's worker and the cleanup schedule. */
+  start(handlers: JobHandlers, options: { cleanupIntervalMs: number; concurrency?: number }): void
+  stats(): Promise<{ queue: QueueStats; worker: WorkerStats | null }>
+  close(): Promise<void>
+}
+
+const NAMES: JobName[] = ['monthly-report', 'notification', 'analytics-batch', 'content-cleanup']
+
+/**
+ * Background jobs on `@headroom/queue`: durable in Redis when there is one (every
+ * worker process claims from the same queue, a job whose worker died runs again),
+ * in memory otherwise. Priorities follow the tier; while the health monitor says
+ * `critical`, MEDIUM and LOW jobs wait so the request path keeps the CPU.
+ */
+export function createAppJobs(options: {
+  redis: RedisClient | undefined
+  prefix: string
+  logger: AppLogger
+  /** The health status, for shedding; undefined turns shedding off (Headroom off). */
+  status: (() => 'healthy' | 'degraded' | 'critical') | undefined
+}): AppJobs {
+  const logger = options.logger.child({ component: 'jobs' })
+  const queue = createQueue({
+    name: 'jobs',
+    ...(options.redis ? { redis: options.redis } : {}),
+    prefix: `${options.prefix}:q`,
+    names: NAMES,
+    retry: { attempts: 5, minDelayMs: 500, factor: 2, maxDelayMs: 30_000, randomize: true },
+    leaseMs: 10_000,
+    timeoutMs: 30_000,
+    retention: { completed: { count: 1_000, ageMs: 3_600_000 }, failed: { count: 10_000, ageMs: 7 * 86_400_000 } },
+    ...(options.status ? { shedding: { status: options.status, mode: 'wait' as const, minPriority: 'HIGH' } } : {}),
+    logger,
+  })
+  queue.on('failed', ({ name, id, error }) => logger.error({ job: name, id, err: error }, 'job failed for good'))
+  let worker: Worker | undefined
+  let cleanupTimer: NodeJS.Timeout | undefined
+
+  return {
+    add: (name, data, opts) => queue.add(name, data, opts),
+    start(handlers, { cleanupIntervalMs, concurrency = 8 }) {
+      worker = createWorker(
+        queue,
+        Object.fromEntries(
+          Object.entries(handlers).map(([name, handler]) => [
+            name,
+            (job: { data: unknown; signal: AbortSignal }) =>
+              (handler as (data: unknown, signal: AbortSignal) => Promise<unknown>)(job.data, job.signal),
+          ]),
+        ),
+        { concurrency },
+      )
+      const schedule = () => {
+        // One id per interval slot: however many processes schedule it, it runs once.
+        const slot = Math.floor(Date.now() / cleanupIntervalMs)
+        queue
+          .add('content-cleanup', {}, { priority: 'LOW', jobId: `cleanup:${slot}` })
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not schedule the cleanup'))
+      }
+      schedule()
+      cleanupTimer = setInterval(schedule, cleanupIntervalMs)
+      cleanupTimer.unref()
+    },
+    async stats() {
+      return { queue: await queue.stats(), worker: worker?.stats() ?? null }
+    },
+    async close() {
+      if (cleanupTimer) clearInterval(cleanupTimer)
+      await worker?.close({ timeout: 5_000 })
+      await queue.close()
+    },
+  }
+}

@@ -1,0 +1,27 @@
+export { buildBreaker, createBreaker } from './breaker.js'
+export {
+  CircuitOpenError,
+  ClosedError,
+  isCircuitOpenError,
+  OverloadedError,
+  TimeoutError,
+} from './errors.js'
+export type { BreakerOptions, SharedOptions } from './options.js'
+export {
+  type BreakerHub,
+  type BreakerHubOptions,
+  createBreakerHub,
+  type HubListener,
+  type ProbeGrant,
+} from './shared/hub.js'
+export type { HubMessage } from './shared/messages.js'
+export type { OpenReason } from './thresholds.js'
+export type {
+  Breaker,
+  BreakerEvents,
+  BreakerHealth,
+  BreakerState,
+  BreakerStats,
+  StateChange,
+  TransitionReason,
+} from './types.js'

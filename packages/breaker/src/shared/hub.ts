@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto'
+import {
+  assertKeyPrefix,
+  type Clock,
+  childLogger,
+  createCommandTimeout,
+  createFailureGate,
+  hashTaggedKey,
+  type Logger,
+  type RedisClient,
+  runScript,
+  StoreUnavailableError,
+  systemClock,
+} from '@headroom/core'
+import { decodeMessage, encodeMessage, type HubMessage } from './messages.js'
+import { acquireProbeScript, closeScript, openScript } from './scripts.js'
+
+/** Options of {@link createBreakerHub}. */
+export interface BreakerHubOptions {
+  /** The client that runs the scripts (standalone or Cluster). The hub never closes it. */
+  redis: RedisClient
+  /** Key and channel prefix: breakers share state when prefix and name match. @default 'headroom:breaker' */
+  prefix?: string
+  /**
+   * A client the hub may put in subscriber mode. @default redis.duplicate(), owned
+   * (and closed) by the hub
+   */
+  subscriber?: RedisClient
+  /**
+   * Timeout of each Redis command, in ms. No call ever waits on Redis (state changes
+   * are written in the background), so this only bounds how soon a dead Redis is
+   * noticed. @default 200
+   */
+  commandTimeoutMs?: number
+  /** @default systemClock */
+  clock?: Clock
+  /** @default silent */
+  logger?: Logger
+}
+
+/** The answer to a half-open request. */
+export type ProbeGrant =
+  | { kind: 'lease'; ms: number }
+  | { kind: 'open'; ms: number }
+  | { kind: 'busy'; ms: number }
+
+/** Listens to one breaker's fleet messages. */
+export type HubListener = (message: HubMessage) => void
+
+/**
+ * Carries the state of shared breakers through Redis: one subscriber connection and
+ * one channel for every breaker registered on it (a registry of a thousand host
+ * breakers uses one connection), scripts with one round trip per state change, a
+ * command timeout and a failure gate so a dead Redis is not waited on.
+ */
+export interface BreakerHub {
+  /** This instance's id in the fleet (the lease holder's value, a message's origin). */
+  readonly id: string
+  readonly prefix: string
+  /** `redis` while Redis answers, `local` while the failure gate has it marked down. */
+  readonly mode: 'redis' | 'local'
+  /** Listens to one name's fleet messages and reads its state; the function unregisters. */
+  register(name: string, listener: HubListener): () => void
+  /** Opens the fleet; resolves with the open time left (the fleet's, when it was already open). */
+  markOpen(name: string, ms: number, force?: boolean): Promise<number>
+  markClosed(name: string): Promise<void>
+  acquireProbe(name: string, leaseMs: number): Promise<ProbeGrant>
+  /** The fleet's open time left, in ms (0 when closed). */
+  readOpen(name: string): Promise<number>
+  stats(): { mode: 'redis' | 'local'; storeErrors: number; messagesIn: number; breakers: number }
+  close(): Promise<void>
+}
+
+/**
+ * @example
+ * const hub = createBreakerHub({ redis })
+ * const a = createBreaker(callA, { shared: { hub, name: 'astro-a' } })
+ * const b = createBreaker(callB, { shared: { hub, name: 'astro-b' } })
+ */
+export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
+  const prefix = options.prefix ?? 'headroom:breaker'
+  assertKeyPrefix(prefix)
+  const { redis } = options
+  if (typeof redis?.evalsha !== 'function')
+    throw new TypeError('Invalid createBreakerHub option "redis": expected an ioredis client')
+  const clock = options.clock ?? systemClock
+  const logger = childLogger(options.logger, { component: 'breaker-hub' })
+  const id = randomBytes(8).toString('hex')
+  const channel = `${prefix}:events`
+  const timeout = createCommandTimeout(options.commandTimeoutMs ?? 200, clock)
+  const listeners = new Map<string, HubListener>()
+  let storeErrors = 0
+  let messagesIn = 0
+  let closed = false
+
+  const gate = createFailureGate({
+    failureThreshold: 2,
+    cooldownMs: 250,
+    maxCooldownMs: 2_000,
+    clock,
+    onStateChange(next, previous) {
+      logger.warn({ next, previous }, 'breaker hub: Redis gate changed')
+      // Redis is back: messages may have been missed while it was away.
+      if (next === 'closed') void resync()
+    },
+  })
+
+  const keys = (name: string) => [hashTaggedKey(prefix, name, 'open'), hashTaggedKey(prefix, name, 'probe')]
+
+  async function command<T>(run: () => Promise<T>): Promise<T> {
+    if (closed) throw new StoreUnavailableError('The breaker hub is closed')
+    if (!gate.allow()) throw new StoreUnavailableError('Redis is marked down; breakers run on local state')
+    try {
+      const value = await timeout.run(run())
+      gate.success()
+      return value
+    } catch (error) {
+      storeErrors++
+      gate.failure()
+      throw error
+    }
+  }
+
+  const ownsSubscriber = options.subscriber === undefined
+  let subscriber: RedisClient | undefined
+  let readyOnce = false
+
+  const onMessage = (from: string, raw: string) => {
+    if (from !== channel) return
+    const decoded = decodeMessage(raw)
+    if (!decoded || decoded.origin === id) return
+    messagesIn++
+    listeners.get(decoded.name)?.(decoded.message)
+  }
+  const onReady = () => {
+    // ioredis resubscribes by itself; what was published meanwhile is read back.
+    if (readyOnce) void resync()
+    readyOnce = true
+  }
+  const onError = (error: unknown) => logger.debug({ err: error }, 'breaker hub: subscriber error')
+
+  function subscribe(): void {
+    if (subscriber) return
+    subscriber = options.subscriber ?? redis.duplicate()
+    subscriber.on('message', onMessage)
+    subscriber.on('ready', onReady)
+    subscriber.on('error', onError)
+    if ((subscriber as { status?: string }).status === 'ready') readyOnce = true
+    subscriber.subscribe(channel).catch((error: unknown) => {
+      storeErrors++
+      logger.warn({ err: error }, 'breaker hub: subscribe failed; breakers run on local state')
+    })
+  }
+
+  async function readOpen(name: string): Promise<number> {
+    const ms = await command(() => redis.pttl(keys(name)[0]!))
+    return Math.max(ms, 0)
+  }
+
+  async function resync(): Promise<void> {
+    await Promise.all(
+      [...listeners.keys()].map(async (name) => {
+        try {
+          const ms = await readOpen(name)
+          if (ms > 0) listeners.get(name)?.({ type: 'open', ms })
+        } catch {
+          // Still unreachable: local state goes on.
+        }
+      }),
+    )
+  }
+
+  return {
+    id,
+    prefix,
+    get mode() {
+      return gate.state === 'closed' ? 'redis' : 'local'
+    },
+    register(name, listener) {
+      if (listeners.has(name)) throw new Error(`A breaker named "${name}" is already registered on this hub`)
+      listeners.set(name, listener)
+      subscribe()
+      // Join an open fleet: an instance started mid-outage opens too.
+      readOpen(name).then(
+        (ms) => {
+          if (ms > 0 && listeners.get(name) === listener) listener({ type: 'open', ms })
+        },
+        () => {},
+      )
+      return () => {
+        if (listeners.get(name) === listener) listeners.delete(name)
+      }
+    },
+    async markOpen(name, ms, force = false) {
+      const message = encodeMessage(name, id, { type: 'open', ms })
+      const left = await command(() =>
+        runScript<number>(redis, openScript, keys(name), [
+          Math.ceil(ms),
+          id,
+          channel,
+          message,
+          force ? '1' : '0',
+        ]),
+      )
+      return Number(left)
+    },
+    async markClosed(name) {
+      const message = encodeMessage(name, id, { type: 'close' })
+      await command(() => runScript(redis, closeScript, keys(name), [channel, message]))
+    },
+    async acquireProbe(name, leaseMs) {
+      const [kind, ms] = await command(() =>
+        runScript<[number, number]>(redis, acquireProbeScript, keys(name), [id, Math.ceil(leaseMs)]),
+      )
+      const left = Number(ms) > 0 ? Number(ms) : 25
+      if (kind === 0) return { kind: 'lease', ms: left }
+      if (kind === 1) return { kind: 'open', ms: left }
+      return { kind: 'busy', ms: left }
+    },
+    readOpen,
+    stats() {
+      return {
+        mode: gate.state === 'closed' ? 'redis' : 'local',
+        storeErrors,
+        messagesIn,
+        breakers: listeners.size,
+      }
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      listeners.clear()
+      timeout.close()
+      const sub = subscriber
+      subscriber = undefined
+      if (!sub) return
+      sub.off('message', onMessage)
+      sub.off('ready', onReady)
+      if (ownsSubscriber) {
+        // The error listener stays: a socket may still report after quit().
+        await sub.quit().catch(() => sub.disconnect())
+      } else {
+        await sub.unsubscribe(channel).catch(() => {})
+        sub.off('error', onError)
+      }
+    },
+  }
+}

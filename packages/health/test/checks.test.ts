@@ -1,0 +1,176 @@
+import { createManualClock } from '@headroom/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { CheckResult } from '../src/checks.js'
+import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
+import { healthRoutes } from '../src/probes.js'
+import { listen, scriptedSampler } from './helpers.js'
+
+const cleanups: (() => unknown)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+function track(monitor: HealthMonitor) {
+  cleanups.push(() => monitor.close())
+  return monitor
+}
+
+describe('dependency checks (manual clock)', () => {
+  it('a hanging check fails after its timeout, and its signal aborts', async () => {
+    const clock = createManualClock(0)
+    let signal: AbortSignal | undefined
+    const monitor = track(
+      createHealthMonitor({
+        clock,
+        sampler: scriptedSampler(),
+        checks: {
+          db: (s) => {
+            signal = s
+            return new Promise(() => {})
+          },
+        },
+        checkTimeoutMs: 500,
+      }),
+    )
+    expect(monitor.checks()[0]).toMatchObject({ name: 'db', status: 'pending' })
+    expect(monitor.ready).toBe(false)
+    await clock.advanceAsync(499)
+    expect(monitor.checks()[0]?.status).toBe('pending')
+    await clock.advanceAsync(1)
+    expect(monitor.checks()[0]).toMatchObject({
+      status: 'fail',
+      error: 'Check timed out after 500 ms',
+      durationMs: 500,
+      consecutiveFailures: 1,
+    })
+    expect(signal?.aborted).toBe(true)
+    expect(monitor.ready).toBe(false)
+    expect(monitor.status).toBe('degraded')
+    expect(monitor.reasons()[0]).toMatchObject({ kind: 'check', name: 'db' })
+  })
+
+  it('results are cached between runs; runs repeat on the interval; recovery clears the failure', async () => {
+    const clock = createManualClock(0)
+    let calls = 0
+    let healthy = false
+    const seen: CheckResult[] = []
+    const monitor = track(
+      createHealthMonitor({
+        clock,
+        sampler: scriptedSampler(),
+        exitDwellMs: 0,
+        checks: {
+          redis: {
+            check: async () => {
+              calls++
+              if (!healthy) throw new Error('ECONNREFUSED')
+            },
+            intervalMs: 1000,
+            status: 'critical',
+          },
+        },
+      }),
+    )
+    monitor.on('check', (result) => seen.push(result))
+    await clock.advanceAsync(0)
+    expect(calls).toBe(1)
+    expect(monitor.checks()[0]).toMatchObject({ status: 'fail', error: 'ECONNREFUSED' })
+    expect(monitor.status).toBe('critical')
+    // Reading the results never runs the check.
+    for (let i = 0; i < 10; i++) monitor.checks()
+    expect(calls).toBe(1)
+    healthy = true
+    await clock.advanceAsync(1000)
+    expect(calls).toBe(2)
+    expect(monitor.checks()[0]).toMatchObject({ status: 'pass', consecutiveFailures: 0 })
+    expect(monitor.checks()[0]?.error).toBeUndefined()
+    expect(monitor.ready).toBe(true)
+    await clock.advanceAsync(1000) // the next sample re-evaluates with no dwell
+    expect(monitor.status).toBe('healthy')
+    expect(seen.map((result) => result.status)).toEqual(['fail', 'pass', 'pass'])
+  })
+
+  it('runChecks joins a run in progress instead of starting another', async () => {
+    const clock = createManualClock(0)
+    let calls = 0
+    let release: (() => void) | undefined
+    const monitor = track(
+      createHealthMonitor({
+        clock,
+        sampler: scriptedSampler(),
+        checks: {
+          db: () => {
+            calls++
+            return new Promise<void>((resolve) => {
+              release = resolve
+            })
+          },
+        },
+      }),
+    )
+    const first = monitor.runChecks()
+    const second = monitor.runChecks()
+    expect(calls).toBe(1)
+    release?.()
+    const [[a], [b]] = await Promise.all([first, second])
+    expect(a?.status).toBe('pass')
+    expect(b).toBe(a)
+  })
+
+  it('a check returning false, throwing synchronously, or non-readiness', async () => {
+    const clock = createManualClock(0)
+    const monitor = track(
+      createHealthMonitor({
+        clock,
+        sampler: scriptedSampler(),
+        checks: {
+          a: () => false,
+          b: () => {
+            throw new Error('sync boom')
+          },
+          c: { check: () => false, readiness: false, status: 'healthy' },
+        },
+      }),
+    )
+    await clock.advanceAsync(0)
+    const byName = Object.fromEntries(monitor.checks().map((check) => [check.name, check]))
+    expect(byName.a).toMatchObject({ status: 'fail', error: 'Check returned false' })
+    expect(byName.b).toMatchObject({ status: 'fail', error: 'sync boom' })
+    expect(byName.c).toMatchObject({ status: 'fail', readiness: false })
+    expect(monitor.reasons().map((reason) => reason.name)).toEqual(['a', 'b'])
+  })
+})
+
+describe('readiness over real HTTP while a dependency hangs', () => {
+  it('/readyz answers within 50 ms while the check hangs, then 503 once it timed out', async () => {
+    let hangs = 0
+    const monitor = track(
+      createHealthMonitor({
+        checks: {
+          db: () => {
+            hangs++
+            return new Promise(() => {})
+          },
+        },
+        checkTimeoutMs: 400,
+      }),
+    )
+    const server = await listen(healthRoutes(monitor))
+    cleanups.push(() => server.close())
+    // Warm the connection path once so the timing below is the handler's, not module loading.
+    await fetch(`${server.url}/livez`)
+    const started = performance.now()
+    const response = await fetch(`${server.url}/readyz`)
+    const elapsed = performance.now() - started
+    expect(elapsed).toBeLessThan(50)
+    expect(response.status).toBe(503)
+    expect(await response.json()).toEqual({ status: 'fail', output: 'db: not run yet' })
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const later = performance.now()
+    const failed = await fetch(`${server.url}/readyz`)
+    expect(performance.now() - later).toBeLessThan(50)
+    expect(failed.status).toBe(503)
+    expect(await failed.json()).toEqual({ status: 'fail', output: 'db: Check timed out after 400 ms' })
+    expect(hangs).toBe(1)
+  })
+})

@@ -6,7 +6,8 @@ import type { ResolvedPolicy } from './types.js'
  * contract suite checks it). Time is integer milliseconds.
  *
  * State is up to three numbers per policy:
- * - gcra: [tat] (theoretical arrival time)
+ * - gcra: [tat, interval] (theoretical arrival time, and the emission interval it was
+ *   written with: a per-request limit change re-scales the debt instead of misreading it)
  * - token-bucket: [tokens, updatedAt]
  * - fixed-window: [windowStart, count]
  * - sliding-window: [windowStart, count, previousCount]
@@ -52,10 +53,17 @@ export function evaluate(
   }
 }
 
+/** The stored TAT, re-scaled when it was written under another interval (another tier's limit). */
+function gcraTat(state: PolicyState | undefined, now: number, interval: number): number {
+  if (state === undefined || state[0] <= now) return now
+  if (state[1] > 0 && state[1] !== interval) return now + ((state[0] - now) / state[1]) * interval
+  return state[0]
+}
+
 function gcra(p: ResolvedPolicy, state: PolicyState | undefined, now: number, cost: number): Verdict {
   const interval = p.windowMs / p.limit
   const capacity = p.burst * interval
-  const tat = state !== undefined && state[0] > now ? state[0] : now
+  const tat = gcraTat(state, now, interval)
   const newTat = tat + cost * interval
   const allowAt = newTat - capacity
   if (cost > 0 && allowAt > now) {
@@ -64,7 +72,7 @@ function gcra(p: ResolvedPolicy, state: PolicyState | undefined, now: number, co
       remaining: Math.max(0, round6(p.burst - (tat - now) / interval)),
       resetMs: Math.ceil(tat - now),
       retryAfterMs: cost > p.burst ? -1 : Math.ceil(allowAt - now),
-      next: [tat, 0, 0],
+      next: [tat, interval, 0],
       ttlMs: 0,
     }
   }
@@ -74,7 +82,7 @@ function gcra(p: ResolvedPolicy, state: PolicyState | undefined, now: number, co
     remaining: Math.max(0, round6(p.burst - (newTat - now) / interval)),
     resetMs: reset,
     retryAfterMs: 0,
-    next: [newTat, 0, 0],
+    next: [newTat, interval, 0],
     ttlMs: Math.max(1, reset),
   }
 }
@@ -200,8 +208,8 @@ export function refundState(
   switch (p.algorithm) {
     case 'gcra': {
       const interval = p.windowMs / p.limit
-      const tat = Math.max(now, state[0] - cost * interval)
-      return { next: [tat, 0, 0], ttlMs: Math.max(1, Math.ceil(tat - now)) }
+      const tat = Math.max(now, gcraTat(state, now, interval) - cost * interval)
+      return { next: [tat, interval, 0], ttlMs: Math.max(1, Math.ceil(tat - now)) }
     }
     case 'token-bucket': {
       const rate = p.limit / p.windowMs

@@ -12,7 +12,8 @@ export const OP_CODES = { consume: 'c', peek: 'p', refund: 'r', block: 'b', rese
  * The arithmetic mirrors `algorithms.ts` and `decide.ts` line for line.
  *
  * KEYS[k]: the hash of operation k, `{prefix:id}`; fields `<policy>:1..3` and `b` (blocked until).
- * ARGV: now (empty: use the server's TIME), the number of policy sets, each set
+ * ARGV: now (empty: use the server's TIME), lifetime padding in ms (client clock only),
+ * the number of policy sets, each set
  * (`n`, then per policy: algorithm, name, limit, window, burst), then per operation:
  * op code, cost (block: milliseconds), set index.
  * Returns five values per operation: allowed (1/0), policy index (-1 for a block),
@@ -28,13 +29,15 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- With a client clock, Redis expires keys on its own clock: pad lifetimes so drift never drops live state.
+local pad = tonumber(ARGV[2])
 local EPS = 1e-9
 local function round6(x) return math.floor(x * 1e6 + 0.5) / 1e6 end
 local function fmt(x) return string.format('%.17g', x) end
 
 local sets = {}
-local a = 3
-for s = 1, tonumber(ARGV[2]) do
+local a = 4
+for s = 1, tonumber(ARGV[3]) do
   local np = tonumber(ARGV[a]); a = a + 1
   local set = { fields = { 'b' } }
   for i = 1, np do
@@ -42,8 +45,7 @@ for s = 1, tonumber(ARGV[2]) do
       w = tonumber(ARGV[a + 3]), burst = tonumber(ARGV[a + 4]) }
     a = a + 5
     p.at = #set.fields + 1
-    p.f = { p.name .. ':1' }
-    if p.alg ~= 1 then p.f[2] = p.name .. ':2' end
+    p.f = { p.name .. ':1', p.name .. ':2' }
     if p.alg == 4 then p.f[3] = p.name .. ':3' end
     for j = 1, #p.f do set.fields[#set.fields + 1] = p.f[j] end
     set[i] = p
@@ -51,22 +53,27 @@ for s = 1, tonumber(ARGV[2]) do
   sets[s] = set
 end
 
+local function gcraTat(st, interval)
+  if not st or st[1] <= now then return now end
+  if st[2] > 0 and st[2] ~= interval then return now + ((st[1] - now) / st[2]) * interval end
+  return st[1]
+end
+
 -- returns allowed, remaining, reset, retry, next state (table), ttl
 local function evaluate(p, st, cost)
   if p.alg == 1 then
     local interval = p.w / p.limit
     local capacity = p.burst * interval
-    local tat = now
-    if st and st[1] > now then tat = st[1] end
+    local tat = gcraTat(st, interval)
     local newTat = tat + cost * interval
     local allowAt = newTat - capacity
     if cost > 0 and allowAt > now then
       local retry = math.ceil(allowAt - now)
       if cost > p.burst then retry = -1 end
-      return false, math.max(0, round6(p.burst - (tat - now) / interval)), math.ceil(tat - now), retry, { tat, 0, 0 }, 0
+      return false, math.max(0, round6(p.burst - (tat - now) / interval)), math.ceil(tat - now), retry, { tat, interval, 0 }, 0
     end
     local reset = math.ceil(newTat - now)
-    return true, math.max(0, round6(p.burst - (newTat - now) / interval)), reset, 0, { newTat, 0, 0 }, math.max(1, reset)
+    return true, math.max(0, round6(p.burst - (newTat - now) / interval)), reset, 0, { newTat, interval, 0 }, math.max(1, reset)
   elseif p.alg == 2 then
     local rate = p.limit / p.w
     local tokens = p.burst
@@ -123,8 +130,8 @@ local function refundState(p, st, cost)
   if not st then return nil, 0 end
   if p.alg == 1 then
     local interval = p.w / p.limit
-    local tat = math.max(now, st[1] - cost * interval)
-    return { tat, 0, 0 }, math.max(1, math.ceil(tat - now))
+    local tat = math.max(now, gcraTat(st, interval) - cost * interval)
+    return { tat, interval, 0 }, math.max(1, math.ceil(tat - now))
   elseif p.alg == 2 then
     local rate = p.limit / p.w
     local tokens = math.min(p.burst, st[1] + math.max(0, now - st[2]) * rate + cost)
@@ -188,7 +195,7 @@ for k = 1, #KEYS do
     local ms = math.ceil(cost)
     redis.call('HSET', key, 'b', now + ms)
     local pttl = redis.call('PTTL', key)
-    if pttl < ms then redis.call('PEXPIRE', key, ms) end
+    if pttl < ms + pad then redis.call('PEXPIRE', key, ms + pad) end
     out[n + 1] = 0; out[n + 2] = -1; out[n + 3] = '0'; out[n + 4] = ms; out[n + 5] = ms
   else
     local raw = redis.call('HMGET', key, unpack(set.fields))
@@ -199,7 +206,6 @@ for k = 1, #KEYS do
       local s1 = tonumber(raw[p.at])
       if s1 then
         states[i] = { s1, tonumber(raw[p.at + 1]) or 0, tonumber(raw[p.at + 2]) or 0 }
-        if p.alg == 1 then states[i][2] = 0; states[i][3] = 0 end
         if p.alg ~= 4 then states[i][3] = 0 end
       end
     end
@@ -238,7 +244,7 @@ for k = 1, #KEYS do
         end
       end
       redis.call('HSET', key, unpack(args))
-      redis.call('PEXPIRE', key, ttl)
+      redis.call('PEXPIRE', key, ttl + pad)
     end
     if allowed then out[n + 1] = 1 else out[n + 1] = 0 end
     out[n + 2] = index; out[n + 3] = tostring(remaining); out[n + 4] = reset; out[n + 5] = retry

@@ -23,7 +23,10 @@ export interface RedisStoreOptions {
   prefix: string
   /** Deadline of each script call, independent of ioredis' offline queue. @default 50 */
   timeoutMs?: number
-  /** `server`: decide on Redis' clock (TIME), the same for every process; `client`: on `clock` (tests). @default 'server' */
+  /**
+   * `server`: decide on Redis' clock (TIME), the same for every process; `client`: on `clock`
+   * (tests, or fleets with tightly synchronised clocks; keys then live 60 s longer than needed). @default 'server'
+   */
   time?: 'server' | 'client'
   /** Most operations decided by one script call. @default 128 */
   maxBatch?: number
@@ -54,6 +57,9 @@ interface Waiting {
   resolve: (result: StoreResult) => void
   reject: (error: unknown) => void
 }
+
+/** With `time: 'client'` keys live this much longer: Redis expires them on its own clock, which may run apart. */
+const CLIENT_TIME_PAD_MS = 60_000
 
 /** Clients in these states cannot answer within a request's deadline: fail now instead of queueing offline. */
 const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting'])
@@ -160,7 +166,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
       ops.push(OP_CODES[op.kind], op.kind === 'block' ? op.blockMs : op.cost, index)
     }
-    const args: (string | number)[] = [clientTime ? Math.floor(clock.now()) : '', setIndex.size]
+    const args: (string | number)[] = [clientTime ? Math.floor(clock.now()) : '', clientTime ? CLIENT_TIME_PAD_MS : 0, setIndex.size]
     for (const value of sets) args.push(value)
     for (const value of ops) args.push(value)
     counters.batches++

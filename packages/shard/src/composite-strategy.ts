@@ -1,0 +1,73 @@
+import { murmur3 } from '@headroom/core'
+import { NoShardError } from './errors.js'
+import { buildPlacement } from './placement.js'
+import { indexOfShard, type ShardStrategy } from './strategy.js'
+
+/** Options of {@link compositeStrategy}. */
+export interface CompositeStrategyOptions<K> {
+  /** The group of a key, e.g. its region. */
+  group: (key: K) => string
+  /** The part of a key hashed within its group, e.g. the user id. */
+  hashKey: (key: K) => string
+  /** Shard ids per group, in placement order (append new shards at the end). */
+  groups: Record<string, readonly string[]>
+  /** The group of keys whose group is not listed; without it they throw {@link NoShardError}. @default undefined */
+  fallback?: string
+}
+
+/**
+ * Composite sharding: a directory step (region) then consistent hashing within the
+ * group's shards, each group with its own logical-shard placement.
+ *
+ * @example
+ * const router = createShardRouter({
+ *   shards: [{ id: 'eu-1', primary: a }, { id: 'eu-2', primary: b }, { id: 'us-1', primary: c }],
+ *   strategy: compositeStrategy({
+ *     group: (key: { region: string; userId: string }) => key.region,
+ *     hashKey: (key) => key.userId,
+ *     groups: { eu: ['eu-1', 'eu-2'], us: ['us-1'] },
+ *   }),
+ * })
+ * router.shardFor({ region: 'eu', userId: '42' }).id // 'eu-1' or 'eu-2', always the same
+ */
+export function compositeStrategy<K>(options: CompositeStrategyOptions<K>): ShardStrategy<K> {
+  if (typeof options?.group !== 'function' || typeof options.hashKey !== 'function')
+    throw new TypeError('Invalid compositeStrategy options: "group" and "hashKey" must be functions')
+  const names = Object.keys(options.groups ?? {})
+  if (names.length === 0)
+    throw new TypeError('Invalid compositeStrategy option "groups": expected at least one group')
+  return {
+    kind: 'composite',
+    bind({ ids, weights, logicalShards, seed }) {
+      const tables = new Map<string, { owners: Uint32Array; indexes: Int32Array }>()
+      for (const name of names) {
+        const members = options.groups[name]!
+        if (members.length === 0)
+          throw new TypeError(
+            `Invalid compositeStrategy option "groups.${name}": expected at least one shard`,
+          )
+        const indexes = Int32Array.from(members, (id) =>
+          indexOfShard(ids, id, `compositeStrategy group "${name}"`),
+        )
+        const placement = buildPlacement(
+          members.map((id, i) => ({ id, weight: weights[indexes[i]!]! })),
+          logicalShards,
+          seed,
+        )
+        tables.set(name, { owners: placement.owners, indexes })
+      }
+      if (options.fallback !== undefined && !tables.has(options.fallback))
+        throw new TypeError(
+          `Invalid compositeStrategy option "fallback": "${options.fallback}" is not a group`,
+        )
+      const fallback = options.fallback === undefined ? undefined : tables.get(options.fallback)
+      return (key) => {
+        const group = options.group(key)
+        const table = tables.get(group) ?? fallback
+        if (!table) throw new NoShardError(`compositeStrategy has no group "${group}" and no fallback`)
+        const bucket = Math.floor((murmur3(options.hashKey(key), seed) * logicalShards) / 4294967296)
+        return table.indexes[table.owners[bucket]!]!
+      }
+    },
+  }
+}

@@ -1,0 +1,46 @@
+export {
+  type Balancer,
+  type BalancerEvents,
+  type BalancerStats,
+  createBalancer,
+  type PickContext,
+} from './balancer.js'
+export type { BalancerOptions, BalancerStrategy } from './balancer-options.js'
+export { type CompositeStrategyOptions, compositeStrategy } from './composite-strategy.js'
+export { type DirectoryStrategyOptions, directoryStrategy } from './directory-strategy.js'
+export {
+  errors,
+  isNoShardError,
+  isShardUnavailableError,
+  isUnknownShardError,
+  NoHealthyTargetError,
+  NoShardError,
+  ShardUnavailableError,
+  StalePlanError,
+  UnknownShardError,
+  UnknownTargetError,
+  UnsupportedOperationError,
+} from './errors.js'
+export { createHashRing, type HashRing, type HashRingOptions, type RingNode } from './hash-ring.js'
+export type { ShardLayout } from './layout.js'
+export { mergeSorted } from './merge.js'
+export type { ShardLoad, ShardMove, ShardTransfer } from './plan.js'
+export {
+  type RangeBound,
+  type RangeSpec,
+  type RangeStrategyOptions,
+  rangeStrategy,
+} from './range-strategy.js'
+export {
+  createShardRouter,
+  type ImbalanceReport,
+  type Route,
+  type RouteOptions,
+  type ShardRouter,
+  type ShardRouterEvents,
+  type ShardRouterStats,
+  type TopologyPlan,
+} from './router.js'
+export type { ShardRouterOptions } from './router-options.js'
+export type { ShardStrategy, StrategyContext } from './strategy.js'
+export type { Shard, ShardSpec } from './topology.js'

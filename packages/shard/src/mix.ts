@@ -1,0 +1,50 @@
+import { murmur3 } from '@headroom/core'
+
+/** MurmurHash3's 32-bit finaliser: a bijection with full avalanche. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** The per-shard seed every score uses: stable for an id, across processes and restarts. */
+export function shardSeed(id: string, seed: number): number {
+  return murmur3(id, seed)
+}
+
+/**
+ * The rendezvous score of (logical shard, shard). For one shard it is a bijection of
+ * the logical shard, so two logical shards never tie; across shards it behaves like
+ * independent uniform draws, which is what rendezvous hashing needs.
+ */
+export function pairScore(item: number, seed: number): number {
+  return fmix32(fmix32(Math.imul(item + 1, 0x9e3779b1) >>> 0) ^ seed)
+}
+
+/**
+ * Weighted rendezvous score (Schindelhauer & Schomaker): `weight / -ln(u)` with `u`
+ * uniform in (0, 1). The highest wins; each shard then wins a `weight / sum` share.
+ */
+export function weightedScore(raw: number, weight: number): number {
+  return weight / -Math.log((raw + 1) / 4294967297)
+}
+
+/**
+ * Compares two weighted candidates; ties (equal floats) fall to the higher raw score,
+ * then to the smaller seed, so the answer never depends on iteration order.
+ */
+export function beats(
+  score: number,
+  raw: number,
+  seed: number,
+  bestScore: number,
+  bestRaw: number,
+  bestSeed: number,
+): boolean {
+  if (score !== bestScore) return score > bestScore
+  if (raw !== bestRaw) return raw > bestRaw
+  return seed < bestSeed
+}

@@ -24,7 +24,13 @@ export interface ResolvedRetry {
  * The delay before retry number `attempt` (1 for the first retry):
  * `min(maxDelayMs, minDelayMs * factor^(attempt-1) * (randomize ? 1 + random : 1))`.
  */
-export function backoffDelay(retry: ResolvedRetry, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  retry: ResolvedRetry,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const jitter = retry.randomize ? 1 + random() : 1
-  return Math.round(Math.min(retry.maxDelayMs, retry.minDelayMs * retry.factor ** Math.max(0, attempt - 1) * jitter))
+  return Math.round(
+    Math.min(retry.maxDelayMs, retry.minDelayMs * retry.factor ** Math.max(0, attempt - 1) * jitter),
+  )
 }

@@ -26,4 +26,11 @@ export {
   type TaskQueueStats,
 } from './task-queue.js'
 export type { TaskQueueOptions } from './task-queue-options.js'
-export { createWorker, type Job, type JobHandler, type Worker, type WorkerOptions, type WorkerStats } from './worker.js'
+export {
+  createWorker,
+  type Job,
+  type JobHandler,
+  type Worker,
+  type WorkerOptions,
+  type WorkerStats,
+} from './worker.js'

@@ -2,9 +2,9 @@ import type { Clock } from '@headroom/core'
 import { Fifo } from './fifo.js'
 import { MinHeap } from './heap.js'
 import type {
+  ClaimedJob,
   ClaimOptions,
   ClaimResult,
-  ClaimedJob,
   JobStore,
   NewJob,
   Settlement,
@@ -268,7 +268,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       const waitingByLevel = { critical: 0, high: 0, medium: 0, low: 0 }
       let oldestReadyAt: number | undefined
       // O(n) in the jobs held; stats() is for dashboards, not hot paths.
-      for (const job of jobs.values()) {
+      for (const job of waiting === 0 ? [] : jobs.values()) {
         if (job.st !== 'w') continue
         const priority = Math.floor(job.w / LEVEL_SCORE)
         if (priority < Priority.HIGH) waitingByLevel.critical++

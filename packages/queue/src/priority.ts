@@ -30,7 +30,11 @@ export function levelOf(priority: number): PriorityLevel {
  * Turns a level name or a number into the numeric priority, or throws a `TypeError`
  * naming the option and the value.
  */
-export function resolvePriority(input: PriorityInput | undefined, fallback: number, option = 'priority'): number {
+export function resolvePriority(
+  input: PriorityInput | undefined,
+  fallback: number,
+  option = 'priority',
+): number {
   if (input === undefined) return fallback
   if (typeof input === 'number') {
     if (Number.isInteger(input) && input >= 0 && input <= MAX_PRIORITY) return input

@@ -75,7 +75,9 @@ export const queueOptionsSchema = z
       .string({ error: 'expected a non-empty string' })
       .min(1, 'expected a non-empty string')
       .regex(/^[^{}]+$/, 'may not contain "{" or "}"'),
-    redis: z.custom<RedisClient>((v) => typeof v === 'object' && v !== null, 'expected an ioredis client').optional(),
+    redis: z
+      .custom<RedisClient>((v) => typeof v === 'object' && v !== null, 'expected an ioredis client')
+      .optional(),
     prefix: z
       .string({ error: 'expected a non-empty string' })
       .min(1, 'expected a non-empty string')
@@ -107,7 +109,9 @@ export const queueOptionsSchema = z
       .optional(),
     addTimeoutMs: positiveMs.default(500),
     commandTimeoutMs: positiveMs.default(5000),
-    clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v, 'expected a Clock').optional(),
+    clock: z
+      .custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v, 'expected a Clock')
+      .optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'expected a logger').optional(),
   })
   .refine((o) => o.heartbeatMs === undefined || o.heartbeatMs < o.leaseMs, {

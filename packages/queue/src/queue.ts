@@ -18,7 +18,12 @@ import { UnknownHandlerError } from './errors.js'
 import type { JobInfo, JobPayload, JobState, JobStore, NewJob, StoreConfig } from './job.js'
 import { createMemoryStore } from './memory-store.js'
 import { type PriorityInput, resolvePriority } from './priority.js'
-import { type HealthStatus, type QueueOptions, queueOptionsSchema, type ResolvedQueueOptions } from './queue-options.js'
+import {
+  type HealthStatus,
+  type QueueOptions,
+  queueOptionsSchema,
+  type ResolvedQueueOptions,
+} from './queue-options.js'
 import { createRedisStore } from './redis-store.js'
 import { serializeData } from './serialize.js'
 
@@ -107,7 +112,14 @@ export interface QueueInternals {
   events: Emitter<QueueEvents>
   waitTime: LatencyHistogram
   runTime: LatencyHistogram
-  counters: { processed: number; failures: number; retries: number; stalled: number; leaseLost: number; deferredClaims: number }
+  counters: {
+    processed: number
+    failures: number
+    retries: number
+    stalled: number
+    leaseLost: number
+    deferredClaims: number
+  }
   /** The least urgent priority workers may claim now (load shedding), or undefined for all. */
   claimCeiling(): number | undefined
   workers: Set<{ close(options?: { timeout?: number }): Promise<void> }>
@@ -120,10 +132,18 @@ const channels = createChannels<{ refused: { queue: string; name: string; priori
   'refused',
 ])
 
-const STATES: Record<string, JobState> = { w: 'waiting', d: 'delayed', a: 'active', c: 'completed', f: 'failed' }
+const STATES: Record<string, JobState> = {
+  w: 'waiting',
+  d: 'delayed',
+  a: 'active',
+  c: 'completed',
+  f: 'failed',
+}
 
 function invalid(option: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`Invalid job option "${option}": expected ${expected} (received ${describeValue(value)})`)
+  return new TypeError(
+    `Invalid job option "${option}": expected ${expected} (received ${describeValue(value)})`,
+  )
 }
 
 /**
@@ -185,7 +205,9 @@ export function createQueue(input: QueueOptions): Queue {
       )
     }
     const priority =
-      opts?.priority === undefined ? defaultPriority : resolvePriority(opts.priority, defaultPriority, 'job option "priority"')
+      opts?.priority === undefined
+        ? defaultPriority
+        : resolvePriority(opts.priority, defaultPriority, 'job option "priority"')
     const delay = opts?.delay ?? 0
     if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
       throw invalid('delay', 'a finite number of ms >= 0', delay)
@@ -200,7 +222,12 @@ export function createQueue(input: QueueOptions): Queue {
     if (typeof jobId !== 'string' || (opts?.jobId !== undefined && jobId.length === 0)) {
       throw invalid('jobId', 'a non-empty string', opts?.jobId)
     }
-    if (shedFloor !== undefined && priority > shedFloor && options.shedding?.mode === 'refuse' && critical()) {
+    if (
+      shedFloor !== undefined &&
+      priority > shedFloor &&
+      options.shedding?.mode === 'refuse' &&
+      critical()
+    ) {
       refused++
       events.emit('refused', { name, priority })
       channels.refused.publish({ queue: options.name, name, priority })
@@ -208,7 +235,13 @@ export function createQueue(input: QueueOptions): Queue {
         `Queue "${options.name}" refused job "${name}" (priority ${priority}): the service is critical and sheds work below priority ${shedFloor}`,
       )
     }
-    const payload: JobPayload = { n: name, d: serializeData(data, name), m: attempts, t: timeout, p: priority }
+    const payload: JobPayload = {
+      n: name,
+      d: serializeData(data, name),
+      m: attempts,
+      t: timeout,
+      p: priority,
+    }
     return { id: jobId, payload: JSON.stringify(payload), priority, delayMs: Math.ceil(delay) }
   }
 
@@ -243,7 +276,8 @@ export function createQueue(input: QueueOptions): Queue {
     },
     async addBulk(jobs) {
       if (closed) throw new QueueClosedError(`Queue "${options.name}" is closed`)
-      if (!Array.isArray(jobs)) throw new TypeError(`addBulk expects an array of jobs (received ${describeValue(jobs)})`)
+      if (!Array.isArray(jobs))
+        throw new TypeError(`addBulk expects an array of jobs (received ${describeValue(jobs)})`)
       const prepared = jobs.map((job) => prepare(job?.name, job?.data, job?.options))
       if (prepared.length === 0) return []
       const ids = await store.add(prepared)

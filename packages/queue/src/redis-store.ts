@@ -9,9 +9,9 @@ import {
   StoreUnavailableError,
 } from '@headroom/core'
 import type {
+  ClaimedJob,
   ClaimOptions,
   ClaimResult,
-  ClaimedJob,
   JobStore,
   NewJob,
   Settlement,
@@ -71,7 +71,8 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
   return {
     kind: 'redis',
     async add(jobs) {
-      if (!gate.allow()) throw new StoreUnavailableError('Redis is unavailable (recent calls failed); job not added')
+      if (!gate.allow())
+        throw new StoreUnavailableError('Redis is unavailable (recent calls failed); job not added')
       try {
         let ids: string[]
         if (jobs.length <= ADD_CHUNK) ids = await addChunk(jobs)

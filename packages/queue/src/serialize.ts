@@ -20,7 +20,12 @@ export function serializeData(data: unknown, job: string): string {
         if (value === null) return
         if (seen.has(value)) fail(path, 'a circular reference')
         if (value instanceof Date) return
-        if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof WeakSet) {
+        if (
+          value instanceof Map ||
+          value instanceof Set ||
+          value instanceof WeakMap ||
+          value instanceof WeakSet
+        ) {
           fail(path, `a ${value.constructor.name}`)
         }
         const proto = Object.getPrototypeOf(value)
@@ -28,8 +33,11 @@ export function serializeData(data: unknown, job: string): string {
           fail(path, `an instance of ${(value as object).constructor?.name ?? 'a class'}`)
         }
         seen.add(value)
-        if (Array.isArray(value)) value.forEach((item, i) => check(item, `${path}[${i}]`))
-        else for (const key of Object.keys(value)) check((value as Record<string, unknown>)[key], `${path}.${key}`)
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i++) check(value[i], `${path}[${i}]`)
+        } else
+          for (const key of Object.keys(value))
+            check((value as Record<string, unknown>)[key], `${path}.${key}`)
         seen.delete(value)
         return
       }

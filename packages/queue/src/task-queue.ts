@@ -7,8 +7,8 @@ import {
   parseOptions,
   QueueClosedError,
   systemClock,
-  type TimerHandle,
   TimeoutError,
+  type TimerHandle,
 } from '@headroom/core'
 import { BucketQueue } from './bucket-queue.js'
 import { TaskClearedError } from './errors.js'
@@ -57,7 +57,10 @@ export interface TaskQueueStats {
 /** An in-process priority queue with bounded concurrency. */
 export interface TaskQueue {
   add<T>(fn: (context: TaskContext) => T | PromiseLike<T>, options?: AddTaskOptions): Promise<T>
-  addAll<T>(fns: readonly ((context: TaskContext) => T | PromiseLike<T>)[], options?: AddTaskOptions): Promise<T[]>
+  addAll<T>(
+    fns: readonly ((context: TaskContext) => T | PromiseLike<T>)[],
+    options?: AddTaskOptions,
+  ): Promise<T[]>
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void>
   /** Resolves when nothing is queued (tasks may still run). */
@@ -73,7 +76,10 @@ export interface TaskQueue {
   readonly isPaused: boolean
   concurrency: number
   stats(): TaskQueueStats
-  on<E extends keyof TaskQueueEvents & string>(event: E, listener: (payload: TaskQueueEvents[E]) => void): () => void
+  on<E extends keyof TaskQueueEvents & string>(
+    event: E,
+    listener: (payload: TaskQueueEvents[E]) => void,
+  ): () => void
   /** Refuses new tasks (`E_QUEUE_CLOSED`), drops queued ones, and waits for running ones. */
   close(): Promise<void>
 }
@@ -164,7 +170,8 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     if (ok) {
       completed++
       task.resolve(value)
-      if (events.has('completed')) events.emit('completed', { waitMs: task.startedAt - task.enqueuedAt, runMs })
+      if (events.has('completed'))
+        events.emit('completed', { waitMs: task.startedAt - task.enqueuedAt, runMs })
     } else {
       failed++
       task.reject(value)
@@ -235,11 +242,14 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
 
   const add = <T>(fn: (context: TaskContext) => T | PromiseLike<T>, opts?: AddTaskOptions): Promise<T> => {
     if (closed) return Promise.reject(new QueueClosedError('The task queue is closed'))
-    const priority = opts?.priority === undefined ? defaultPriority : resolvePriority(opts.priority, defaultPriority)
+    const priority =
+      opts?.priority === undefined ? defaultPriority : resolvePriority(opts.priority, defaultPriority)
     const signal = opts?.signal
     const timeout = opts?.timeout ?? options.timeout
     if (timeout !== undefined && !(timeout > 0)) {
-      return Promise.reject(new TypeError(`Invalid timeout: expected a positive number of ms (received ${timeout})`))
+      return Promise.reject(
+        new TypeError(`Invalid timeout: expected a positive number of ms (received ${timeout})`),
+      )
     }
     if (signal?.aborted) return Promise.reject(signal.reason)
     return new Promise<T>((resolve, reject) => {

@@ -4,8 +4,8 @@ import {
   isHeadroomError,
   parseOptions,
   QueueClosedError,
-  type TimerHandle,
   TimeoutError,
+  type TimerHandle,
 } from '@headroom/core'
 import { z } from 'zod'
 import { backoffDelay } from './backoff.js'
@@ -127,7 +127,9 @@ export function createWorker(
   }
   for (const [name, handler] of Object.entries(handlers)) {
     if (typeof handler !== 'function') {
-      throw new TypeError(`Invalid createWorker handler "${name}": expected a function (received ${typeof handler})`)
+      throw new TypeError(
+        `Invalid createWorker handler "${name}": expected a function (received ${typeof handler})`,
+      )
     }
   }
   const options = parseOptions('createWorker', workerOptionsSchema, input)
@@ -136,7 +138,9 @@ export function createWorker(
   const heartbeatMs = internals.options.heartbeatMs ?? Math.floor(leaseMs / 3)
   const concurrency = options.concurrency
   const batchSize = Math.min(options.batchSize ?? concurrency, 1000)
-  const events = createEmitter<QueueEvents>((error, event) => logger.error({ err: error, event }, 'worker listener threw'))
+  const events = createEmitter<QueueEvents>((error, event) =>
+    logger.error({ err: error, event }, 'worker listener threw'),
+  )
   const emit = <E extends keyof QueueEvents & string>(event: E, payload: QueueEvents[E]) => {
     events.emit(event, payload)
     internals.events.emit(event, payload)
@@ -240,7 +244,11 @@ export function createWorker(
     internals.waitTime.record(now - claimed.readyAt)
     const handler = Object.hasOwn(handlers, payload.n) ? handlers[payload.n] : undefined
     if (!handler) {
-      finish(lease, false, new UnknownHandlerError(`No handler for job "${payload.n}" on queue "${queue.name}"`))
+      finish(
+        lease,
+        false,
+        new UnknownHandlerError(`No handler for job "${payload.n}" on queue "${queue.name}"`),
+      )
       return
     }
     const timeout = payload.t
@@ -339,7 +347,7 @@ export function createWorker(
         })
         continue
       }
-      batch.forEach((s, i) => report(s, results[i] === true))
+      for (let i = 0; i < batch.length; i++) report(batch[i]!, results[i] === true)
     }
     flushing = undefined
   }
@@ -391,25 +399,28 @@ export function createWorker(
       heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
       return
     }
-    store.extend(leases, leaseMs).then(
-      (lost) => {
-        for (const id of lost) {
-          const lease = held.get(id)
-          if (!lease || lease.lost) continue
-          // A settlement already sent may have settled it between our snapshot and now: that is no loss.
-          if (lease.done && !pending.some((s) => s.id === id)) continue
-          lease.lost = true
-          leaseLost++
-          counters.leaseLost++
-          lease.controller.abort(new LeaseLostError(`The lease of job ${id} was lost`))
-          emit('lease-lost', { id })
-          if (lease.done) held.delete(id)
-        }
-      },
-      (error: unknown) => logger.warn({ err: error }, 'heartbeat failed'),
-    ).finally(() => {
-      if (!closed) heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
-    })
+    store
+      .extend(leases, leaseMs)
+      .then(
+        (lost) => {
+          for (const id of lost) {
+            const lease = held.get(id)
+            if (!lease || lease.lost) continue
+            // A settlement already sent may have settled it between our snapshot and now: that is no loss.
+            if (lease.done && !pending.some((s) => s.id === id)) continue
+            lease.lost = true
+            leaseLost++
+            counters.leaseLost++
+            lease.controller.abort(new LeaseLostError(`The lease of job ${id} was lost`))
+            emit('lease-lost', { id })
+            if (lease.done) held.delete(id)
+          }
+        },
+        (error: unknown) => logger.warn({ err: error }, 'heartbeat failed'),
+      )
+      .finally(() => {
+        if (!closed) heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
+      })
   }
 
   /** Gives a running job back to the queue (close past its deadline, or claimed while closing). */
@@ -418,7 +429,9 @@ export function createWorker(
     lease.done = true
     running--
     if (lease.timer !== undefined) clock.clearTimeout(lease.timer)
-    lease.controller.abort(new QueueClosedError('The worker closed before the job finished; it was handed back'))
+    lease.controller.abort(
+      new QueueClosedError('The worker closed before the job finished; it was handed back'),
+    )
     if (!lease.lost) enqueueSettle({ id: lease.id, token: lease.token, outcome: 'release' })
   }
 

@@ -1,0 +1,41 @@
+import type { RedisClient } from '@headroom/core'
+import { createQueue, type Queue, type QueueOptions } from '../src/index.js'
+
+/** Makes queues for one store (memory, or a Redis target) and obliterates them after each test. */
+export function queueFactory(redis: () => RedisClient | undefined, prefix: () => string) {
+  const made: Queue[] = []
+  const lastPrefix = { value: '' }
+  return {
+    /** The prefix of the last queue made. */
+    get lastPrefix() {
+      return lastPrefix.value
+    },
+    make(options: Partial<QueueOptions> = {}): Queue {
+      const client = redis()
+      const queuePrefix = prefix()
+      lastPrefix.value = queuePrefix
+      const queue = createQueue({
+        name: 'jobs',
+        prefix: queuePrefix,
+        ...(client ? { redis: client } : {}),
+        ...options,
+      })
+      made.push(queue)
+      return queue
+    },
+    async cleanup() {
+      for (const queue of made.splice(0)) {
+        await queue.close()
+        await queue.obliterate().catch(() => {})
+      }
+    },
+  }
+}
+
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}

@@ -63,11 +63,15 @@ export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShut
         logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing their connections')
         server.closeAllConnections()
       }, timeoutMs)
+      // Keep-alive connections with no request in flight would hold close() open until
+      // their keep-alive timeout; those whose last request finishes later become idle
+      // too, so they are swept until the server has closed.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
       server.close(() => {
         clearTimeout(force)
+        clearInterval(sweep)
         resolve()
       })
-      // Keep-alive connections with no request in flight would hold close() open.
       server.closeIdleConnections()
     })
 

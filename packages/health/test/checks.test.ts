@@ -1,4 +1,5 @@
 import { createManualClock } from '@headroom/core'
+import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CheckResult } from '../src/checks.js'
 import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
@@ -152,25 +153,33 @@ describe('readiness over real HTTP while a dependency hangs', () => {
             return new Promise(() => {})
           },
         },
-        checkTimeoutMs: 400,
+        checkTimeoutMs: 1500,
       }),
     )
     const server = await listen(healthRoutes(monitor))
     cleanups.push(() => server.close())
     // Warm the connection path once so the timing below is the handler's, not module loading.
     await fetch(`${server.url}/livez`)
-    const started = performance.now()
-    const response = await fetch(`${server.url}/readyz`)
-    const elapsed = performance.now() - started
-    expect(elapsed).toBeLessThan(50)
-    expect(response.status).toBe(503)
-    expect(await response.json()).toEqual({ status: 'fail', output: 'db: not run yet' })
-    await new Promise((resolve) => setTimeout(resolve, 600))
+    // Several probes while the check hangs: none waits for it (1500 ms), and the fastest is well
+    // under 50 ms. The bound is asserted on the fastest rather than on each: the shared test machine
+    // (load average above 10 on two cores) sometimes delays a plain local request by 100 ms.
+    const times: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now()
+      const response = await fetch(`${server.url}/readyz`)
+      const body = await response.json()
+      times.push(performance.now() - started)
+      expect(response.status).toBe(503)
+      expect(body).toEqual({ status: 'fail', output: 'db: not run yet' })
+    }
+    expect(Math.max(...times)).toBeLessThan(1000)
+    expect(Math.min(...times)).toBeLessThan(50)
+    await waitUntil(() => monitor.checks()[0]?.status === 'fail', { timeoutMs: 5000, what: 'the timeout' })
     const later = performance.now()
     const failed = await fetch(`${server.url}/readyz`)
-    expect(performance.now() - later).toBeLessThan(50)
+    expect(await failed.json()).toEqual({ status: 'fail', output: 'db: Check timed out after 1500 ms' })
+    expect(performance.now() - later).toBeLessThan(1000)
     expect(failed.status).toBe(503)
-    expect(await failed.json()).toEqual({ status: 'fail', output: 'db: Check timed out after 400 ms' })
     expect(hangs).toBe(1)
   })
 })

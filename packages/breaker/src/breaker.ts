@@ -108,7 +108,9 @@ export function buildBreaker<Args extends unknown[], R>(
   const userFallback = o.fallback as ((...argsAndError: unknown[]) => R | Promise<R>) | undefined
   const capacity = o.capacity === Number.POSITIVE_INFINITY ? Number.MAX_SAFE_INTEGER : o.capacity
 
-  if (o.autoRenewAbortController && !o.abortController) o.abortController = new AbortController()
+  // opossum's own rule: renewal without a controller means one is made.
+  const abortController =
+    o.abortController ?? (o.autoRenewAbortController ? new AbortController() : undefined)
 
   const opossumOptions: CircuitBreaker.Options<Args> = {
     name,
@@ -129,7 +131,7 @@ export function buildBreaker<Args extends unknown[], R>(
     capacity,
   }
   if (o.errorFilter) opossumOptions.errorFilter = o.errorFilter as (error: unknown) => boolean
-  if (o.abortController) opossumOptions.abortController = o.abortController
+  if (abortController) opossumOptions.abortController = abortController
   const circuit = new CircuitBreaker<Args, R>(fn, opossumOptions)
   // opossum 9 members its type definitions (8.x) do not declare.
   const internals = circuit as unknown as OpossumInternals

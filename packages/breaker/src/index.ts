@@ -8,6 +8,13 @@ export {
 } from './errors.js'
 export type { BreakerOptions, SharedOptions } from './options.js'
 export {
+  type BreakerRegistry,
+  type BreakerRegistryOptions,
+  createBreakerRegistry,
+  type RegistryStateChange,
+  type TargetHealth,
+} from './registry.js'
+export {
   type BreakerHub,
   type BreakerHubOptions,
   createBreakerHub,

@@ -23,7 +23,9 @@ export function dependency(): Dependency {
 }
 
 /** Settles a promise into a value or its error, so a test can fire many calls and look later. */
-export function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+export function settle<T>(
+  promise: Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
   return promise.then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),

@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type Breaker, createBreaker } from '../src/index.js'
+
+describe('createBreaker options', () => {
+  const made: Breaker<any, any>[] = []
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((b) => b.close()))
+  })
+
+  it.each([
+    [{ timeout: -1 }, /"timeout".*-1/],
+    [{ timeout: true }, /"timeout"/],
+    [{ errorThresholdPercentage: 150 }, /"errorThresholdPercentage".*150/],
+    [{ volumeThreshold: 1.5 }, /"volumeThreshold".*1.5/],
+    [{ resetTimeout: 0 }, /"resetTimeout".*0/],
+    [{ slowCallMs: -3 }, /"slowCallMs".*-3/],
+    [{ slowCallRate: -1 }, /"slowCallRate"/],
+    [{ halfOpenProbes: 0 }, /"halfOpenProbes".*0/],
+    [{ fallback: 'nope' }, /"fallback".*"nope"/],
+    [{ capacity: 0 }, /"capacity"/],
+    [{ rollingCountBuckets: 0 }, /"rollingCountBuckets"/],
+    [{ shared: { name: 'x' } }, /"shared".*exactly one of "redis" or "hub"/],
+    [{ shared: { name: 'a{b}', hub: {} } }, /"shared.name"/],
+  ])('rejects %o with a TypeError naming the option', (options, message) => {
+    expect(() => createBreaker(async () => 1, options as never)).toThrow(TypeError)
+    expect(() => createBreaker(async () => 1, options as never)).toThrow(message)
+  })
+
+  it('rejects a missing function', () => {
+    expect(() => createBreaker(undefined as never)).toThrow(/expected the function to protect/)
+  })
+
+  it('applies the documented defaults', () => {
+    const breaker = createBreaker(async function lookup() {
+      return 1
+    })
+    made.push(breaker)
+    expect(breaker.name).toBe('lookup')
+    const options = breaker.circuit.options
+    expect(options.timeout).toBe(10_000)
+    expect(breaker.state).toBe('closed')
+  })
+})

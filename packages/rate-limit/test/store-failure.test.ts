@@ -1,0 +1,107 @@
+import { requestPathRedisOptions } from '@headroom/core'
+import { hasRedisServer, type RedisServer, startRedisServer, waitUntil } from '@headroom/testing'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createConcurrencyLimiter, createRateLimiter, type RateLimiter, type StoreErrorMode } from '../src/index.js'
+
+/** Generous bound for "decided within the timeout" on a noisy shared machine (timeout is 50 ms). */
+const DECIDED_WITHIN_MS = 1_000
+
+describe.skipIf(!hasRedisServer())('Redis stopped mid-run', () => {
+  let server: RedisServer
+  let redis: Redis
+  const limiters: RateLimiter[] = []
+
+  beforeAll(async () => {
+    server = await startRedisServer({ args: ['--enable-debug-command', 'yes'] })
+    redis = new Redis(server.url, requestPathRedisOptions)
+    redis.on('error', () => {})
+    await redis.ping()
+  })
+  afterAll(async () => {
+    await Promise.all(limiters.map((l) => l.close()))
+    redis.disconnect()
+    await server.close()
+  })
+
+  const make = (mode: StoreErrorMode) => {
+    const limiter = createRateLimiter({
+      redis,
+      prefix: `fail-${mode}`,
+      limit: 10,
+      window: 60_000,
+      onStoreError: mode,
+      instances: 2,
+      blockedCache: false,
+    })
+    limiters.push(limiter)
+    return limiter
+  }
+
+  it('decides every call within the timeout per onStoreError, and recovers when Redis returns', { timeout: 60_000 }, async () => {
+    const open = make('open')
+    const closed = make('closed')
+    const local = make('local')
+    for (const l of [open, closed, local]) expect(await l.consume('k')).toMatchObject({ allowed: true, source: 'redis' })
+
+    await server.stop()
+    const timed = async (l: RateLimiter) => {
+      const started = performance.now()
+      const decision = await l.consume('k')
+      return { decision, ms: performance.now() - started }
+    }
+    for (let i = 0; i < 8; i++) {
+      const [a, b, c] = await Promise.all([timed(open), timed(closed), timed(local)])
+      for (const { ms } of [a!, b!, c!]) expect(ms).toBeLessThan(DECIDED_WITHIN_MS)
+      expect(a!.decision).toMatchObject({ allowed: true, source: 'open' })
+      expect(b!.decision).toMatchObject({ allowed: false, source: 'closed', retryAfterMs: 1000 })
+      expect(c!.decision.source).toBe('local')
+      // local holds limit / instances = 5 per process.
+      expect(c!.decision.allowed).toBe(i < 5)
+    }
+    expect(open.stats().storeErrors).toBeGreaterThanOrEqual(8)
+    expect(open.stats().gate).not.toBe('closed')
+    await expect(open.block('k', 1000)).rejects.toMatchObject({ code: 'E_STORE_UNAVAILABLE' })
+    await expect(open.reset('k')).rejects.toMatchObject({ code: 'E_STORE_UNAVAILABLE' })
+
+    await server.start()
+    // The restarted server lost its scripts: the store must reload them (NOSCRIPT -> EVAL).
+    await waitUntil(async () => (await open.consume('k2')).source === 'redis', { timeoutMs: 30_000, intervalMs: 100, what: 'Redis decisions again' })
+    await waitUntil(async () => (await local.consume('k2')).source === 'redis', { timeoutMs: 30_000, intervalMs: 100, what: 'Redis decisions again' })
+    expect(open.stats().gate).toBe('closed')
+    // State written before the outage was lost with the server (no AOF): a fresh key counts from zero.
+    const after = await local.consume('k3')
+    expect(after).toMatchObject({ allowed: true, remaining: 9, source: 'redis' })
+  })
+
+  it('a connected but unresponsive Redis is timed out, not waited for', { timeout: 60_000 }, async () => {
+    const limiter = make('open')
+    expect((await limiter.consume('slow')).source).toBe('redis')
+    const admin = new Redis(server.url)
+    admin.on('error', () => {})
+    const sleeping = admin.call('DEBUG', 'SLEEP', '1.5')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const started = performance.now()
+    const decision = await limiter.consume('slow')
+    expect(performance.now() - started).toBeLessThan(DECIDED_WITHIN_MS)
+    expect(decision).toMatchObject({ allowed: true, source: 'open' })
+    await sleeping
+    admin.disconnect()
+    await waitUntil(async () => (await limiter.consume('slow')).source === 'redis', { timeoutMs: 30_000, intervalMs: 100, what: 'Redis decisions again' })
+  })
+
+  it('concurrency limiter falls back too, within the timeout', { timeout: 60_000 }, async () => {
+    const limiter = createConcurrencyLimiter({ redis, prefix: 'fail-cl', limit: 4, instances: 2 })
+    expect((await limiter.acquire('k')).source).toBe('redis')
+    await server.stop()
+    const started = performance.now()
+    const first = await limiter.acquire('k')
+    expect(performance.now() - started).toBeLessThan(DECIDED_WITHIN_MS)
+    expect(first).toMatchObject({ allowed: true, source: 'local' })
+    expect((await limiter.acquire('k')).allowed).toBe(true)
+    expect((await limiter.acquire('k')).allowed).toBe(false)
+    await server.start()
+    await waitUntil(async () => (await limiter.acquire('k2')).source === 'redis', { timeoutMs: 30_000, intervalMs: 100, what: 'Redis leases again' })
+    await limiter.close()
+  })
+})

@@ -93,7 +93,8 @@ export interface ClaimOptions {
 /** The storage behind a queue: a memory store and a Redis store implement it. */
 export interface JobStore {
   readonly kind: 'memory' | 'redis'
-  add(jobs: readonly NewJob[]): Promise<string[]>
+  /** `bulk`: a batch from `addBulk`, held to the worker timeout (per chunk) rather than the add timeout. */
+  add(jobs: readonly NewJob[], bulk?: boolean): Promise<string[]>
   claim(options: ClaimOptions): Promise<ClaimResult>
   /** Extends the leases still held; returns the ids whose lease was lost. */
   extend(leases: readonly { id: string; token: string }[], leaseMs: number): Promise<string[]>

@@ -280,7 +280,7 @@ export function createQueue(input: QueueOptions): Queue {
         throw new TypeError(`addBulk expects an array of jobs (received ${describeValue(jobs)})`)
       const prepared = jobs.map((job) => prepare(job?.name, job?.data, job?.options))
       if (prepared.length === 0) return []
-      const ids = await store.add(prepared)
+      const ids = await store.add(prepared, true)
       added += ids.length
       return ids
     },

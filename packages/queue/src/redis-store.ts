@@ -31,6 +31,8 @@ import {
 const LEVEL_SCORE = 2 ** 40
 /** Jobs per add script call: keeps each EVALSHA short so it never blocks Redis for long. */
 const ADD_CHUNK = 1000
+/** Chunks of one addBulk in flight at once. */
+const BULK_LANES = 4
 
 export interface RedisStoreOptions {
   redis: RedisClient
@@ -62,24 +64,33 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
   const run = <T>(timeout: CommandTimeout, script: typeof addScript, args: (string | number)[]) =>
     timeout.run(runScript<T>(redis, script, keys, args))
 
-  const addChunk = async (jobs: readonly NewJob[]): Promise<string[]> => {
+  const addChunk = async (jobs: readonly NewJob[], timeout: CommandTimeout): Promise<string[]> => {
     const args: (string | number)[] = [jobPrefix, config.agingMs]
     for (const job of jobs) args.push(job.id, job.payload, job.priority, job.delayMs)
-    return run<string[]>(addTimeout, addScript, args)
+    return run<string[]>(timeout, addScript, args)
   }
 
   return {
     kind: 'redis',
-    async add(jobs) {
+    async add(jobs, bulk = false) {
       if (!gate.allow())
         throw new StoreUnavailableError('Redis is unavailable (recent calls failed); job not added')
       try {
         let ids: string[]
-        if (jobs.length <= ADD_CHUNK) ids = await addChunk(jobs)
+        if (!bulk) ids = await addChunk(jobs, addTimeout)
         else {
-          const chunks: Promise<string[]>[] = []
-          for (let i = 0; i < jobs.length; i += ADD_CHUNK) chunks.push(addChunk(jobs.slice(i, i + ADD_CHUNK)))
-          ids = (await Promise.all(chunks)).flat()
+          // A few chunks in flight: pipelined, yet each one's timeout is not eaten by the ones queued before it.
+          const chunks: string[][] = []
+          let next = 0
+          const lane = async () => {
+            while (next < jobs.length) {
+              const at = next
+              next += ADD_CHUNK
+              chunks[at / ADD_CHUNK] = await addChunk(jobs.slice(at, at + ADD_CHUNK), commandTimeout)
+            }
+          }
+          await Promise.all(Array.from({ length: Math.min(BULK_LANES, Math.ceil(jobs.length / ADD_CHUNK)) }, lane))
+          ids = chunks.flat()
         }
         gate.success()
         return ids

@@ -1,0 +1,4 @@
+import { describeRedis } from '@headroom/testing'
+import { killTest } from './kill.js'
+
+describeRedis('kill test', killTest, { standalone: false })

@@ -22,6 +22,12 @@ export interface LimitAlgorithm {
   update(sample: LimitSample): number
   /** Forces the estimate (clamped to the bounds), e.g. when a pool was resized by hand. */
   reset(limit: number): void
+  /**
+   * Tells the algorithm the RTT measured with (almost) no concurrency, as Envoy's
+   * adaptive concurrency filter does when it pins the limit low: Vegas takes it as its
+   * no-load RTT, Gradient2 as its long-term RTT; AIMD ignores it.
+   */
+  observeNoLoadRtt(rtt: number): void
 }
 
 /**
@@ -60,6 +66,10 @@ export function createLimitAlgorithm(
         reset(limit) {
           state = { ...state, limit: Math.max(bounds.minLimit, Math.min(bounds.maxLimit, limit)) }
         },
+        observeNoLoadRtt(rtt) {
+          // A full warm-up: from here the long RTT is an exponential average starting at `rtt`.
+          if (rtt > 0) state = { ...state, longRtt: rtt, warmup: 10, warmupSum: rtt * 10 }
+        },
       }
     }
     case 'vegas': {
@@ -76,6 +86,9 @@ export function createLimitAlgorithm(
         },
         reset(limit) {
           state = { ...state, limit: Math.max(bounds.minLimit, Math.min(bounds.maxLimit, limit)) }
+        },
+        observeNoLoadRtt(rtt) {
+          if (rtt > 0) state = { ...state, rttNoLoad: rtt, probeCount: 0 }
         },
       }
     }
@@ -94,6 +107,7 @@ export function createLimitAlgorithm(
         reset(limit) {
           state = { limit: Math.floor(Math.max(bounds.minLimit, Math.min(bounds.maxLimit, limit))) }
         },
+        observeNoLoadRtt() {},
       }
     }
   }

@@ -38,6 +38,16 @@ export interface PoolSizerOptions {
    * admin sessions, a second pool). @default 0
    */
   reserved?: number
+  /**
+   * No-load RTT probes, as in Envoy's adaptive concurrency filter: at start and then about
+   * every `intervalMs` (+/- 15 % jitter) the pool is pinned to `size` connections until it
+   * has drained to that size and one interval of queries ran on it; their mean latency is
+   * the RTT without contention that Vegas and Gradient2 compare against. Without it an
+   * algorithm that starts on an oversized pool never sees an uncontended query, and keeps
+   * the pool too large. `false` disables probing.
+   * @default { intervalMs: 30000, size: max(min, 2) }
+   */
+  probe?: false | { intervalMs?: number; size?: number }
   /** Name used in logs, events and diagnostics. @default the target's kind */
   name?: string
   /** A pino-compatible logger; every resize is logged at debug. @default silent */
@@ -66,6 +76,15 @@ export const poolSizerOptionsSchema = z
           error: 'expected an integer >= 0',
         })
         .default(0),
+      probe: z
+        .union(
+          [
+            z.literal(false),
+            z.object({ intervalMs: positiveInt.default(30_000), size: positiveInt.optional() }),
+          ],
+          { error: 'expected false or { intervalMs, size }' },
+        )
+        .default({ intervalMs: 30_000 }),
       name: z.string({ error: 'expected a string' }).min(1).optional(),
       logger: loggerSchema.optional(),
       clock: clockSchema.optional(),

@@ -15,9 +15,18 @@ import { type PgPoolLike, pgPoolTarget } from './pg-pool-target.js'
 import { type PoolSizerOptions, poolSizerOptionsSchema } from './pool-sizer-options.js'
 import type { PoolSnapshot, PoolTarget } from './pool-target.js'
 import { monotonicNow } from './timing.js'
+import { log10Root } from './vegas.js'
 
 /** Why the pool was resized. */
-export type ResizeReason = 'start' | 'increase' | 'latency' | 'drop' | 'budget' | 'manual'
+export type ResizeReason =
+  | 'start'
+  | 'increase'
+  | 'latency'
+  | 'drop'
+  | 'budget'
+  | 'manual'
+  | 'probe'
+  | 'restore'
 
 /** Events of a pool sizer. */
 export type PoolSizerEvents = {
@@ -48,6 +57,10 @@ export interface PoolSizerStats {
   min: number
   /** The effective upper bound: `max`, or the `max_connections` share if smaller. */
   ceiling: number
+  /** The last no-load RTT a probe measured, ms (0 before the first). */
+  noLoadRtt: number
+  /** Whether a no-load probe is running. */
+  probing: boolean
   /** The database's max_connections, once known. */
   maxConnections: number | undefined
   pool: PoolSnapshot
@@ -93,12 +106,12 @@ function toTarget(value: object): PoolTarget {
 
 /** Algorithm tuning for one sample per interval rather than one per request. */
 const WINDOWED_DEFAULTS = {
-  // Netflix's 600-sample long window is minutes of requests; at one sample per interval
-  // it would be minutes of windows. 40 windows is 10 s at the default interval.
-  gradient2: { longWindow: 40 },
-  // One update per interval is already smooth; probing every ~30 x limit windows keeps
-  // the no-load RTT fresh without dipping often.
-  vegas: { probeMultiplier: 30 },
+  gradient2: {},
+  // One Vegas sample per interval is a mean over many queries, but on a busy host it is
+  // still noisy: half-weight steps keep one lucky interval from adding `beta` connections,
+  // and shrinking by a fifth (rather than log10) lets an oversized pool come down in
+  // seconds rather than one connection per interval.
+  vegas: { smoothing: 0.5, decrease: (limit: number) => limit - Math.max(log10Root(limit), limit * 0.2) },
   aimd: {},
 }
 
@@ -226,11 +239,76 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
     )
   }
 
+  const resetWindow = () => {
+    samples = 0
+    rttSum = 0
+    drops = 0
+    waitSum = 0
+    waits = 0
+    peakDemand = 0
+  }
+
+  const probe =
+    config.probe === false
+      ? undefined
+      : { intervalMs: config.probe.intervalMs, size: Math.max(min, config.probe.size ?? 2) }
+  let phase: 'sizing' | 'draining' | 'measuring' = 'sizing'
+  let phaseTicks = 0
+  let sizeBeforeProbe = 0
+  let noLoadRtt = 0
+  let nextProbeAt = probe ? clock.now() : Number.POSITIVE_INFINITY
+  const jitter = () => 0.85 + Math.random() * 0.3
+
+  const endProbe = () => {
+    phase = 'sizing'
+    nextProbeAt = clock.now() + (probe?.intervalMs ?? 0) * jitter()
+    apply(Math.max(min, Math.min(ceiling, sizeBeforeProbe)), 'restore')
+  }
+
+  /** One step of the no-load probe; true while it owns the pool. */
+  const probeStep = (): boolean => {
+    if (!probe) return false
+    if (phase === 'sizing') {
+      // Probing only tells something when there is load to take away.
+      if (clock.now() < nextProbeAt || size <= probe.size || peakDemand <= probe.size) return false
+      phase = 'draining'
+      phaseTicks = 0
+      sizeBeforeProbe = size
+      apply(probe.size, 'probe')
+      return true
+    }
+    phaseTicks++
+    if (phase === 'draining') {
+      if (target.snapshot().total <= probe.size) {
+        phase = 'measuring'
+        phaseTicks = 0
+      } else if (phaseTicks > 20) {
+        logger.debug({ total: target.snapshot().total }, 'no-load probe abandoned: the pool did not drain')
+        endProbe()
+      }
+      return true
+    }
+    if (samples - drops > 0) {
+      noLoadRtt = rttSum / samples
+      algorithm.observeNoLoadRtt(noLoadRtt)
+      logger.debug({ noLoadRtt, size: probe.size }, 'no-load RTT measured')
+      endProbe()
+    } else if (phaseTicks > 4) {
+      endProbe()
+    }
+    return true
+  }
+
   const tick = () => {
     timer = undefined
     if (closed) return
     learnMaxConnections()
     noteDemand()
+    if (probeStep()) {
+      resetWindow()
+      timer = clock.setTimeout(tick, config.intervalMs)
+      return
+    }
     if (samples > 0) {
       const rtt = rttSum / samples
       const inflight = peakDemand
@@ -253,12 +331,7 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
         apply(next, reason)
       }
     }
-    samples = 0
-    rttSum = 0
-    drops = 0
-    waitSum = 0
-    waits = 0
-    peakDemand = 0
+    resetWindow()
     timer = clock.setTimeout(tick, config.intervalMs)
   }
 
@@ -279,6 +352,8 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
         estimate: algorithm.limit,
         min,
         ceiling,
+        noLoadRtt,
+        probing: phase !== 'sizing',
         maxConnections,
         pool: target.snapshot(),
         resizes,
@@ -291,6 +366,10 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
       if (!Number.isFinite(next) || next <= 0)
         throw new TypeError(`PoolSizer.resize: expected a positive size (received ${String(next)})`)
       algorithm.reset(next)
+      if (phase !== 'sizing') {
+        phase = 'sizing'
+        nextProbeAt = clock.now() + (probe?.intervalMs ?? 0) * jitter()
+      }
       apply(sizeFromEstimate(), 'manual')
     },
     close() {

@@ -256,6 +256,8 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
           counters.decisions++
           counters.limited++
           counters.fastPathRefusals++
+          if (events.has('limited')) events.emit('limited', { key, decision: hit })
+          channels.limited.publish({ key, decision: hit })
           return Promise.resolve(hit)
         }
       }

@@ -166,7 +166,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
       ops.push(OP_CODES[op.kind], op.kind === 'block' ? op.blockMs : op.cost, index)
     }
-    const args: (string | number)[] = [clientTime ? Math.floor(clock.now()) : '', clientTime ? CLIENT_TIME_PAD_MS : 0, setIndex.size]
+    const args: (string | number)[] = [
+      clientTime ? Math.floor(clock.now()) : '',
+      clientTime ? CLIENT_TIME_PAD_MS : 0,
+      setIndex.size,
+    ]
     for (const value of sets) args.push(value)
     for (const value of ops) args.push(value)
     counters.batches++

@@ -20,6 +20,12 @@ describeRedis('store contract', (target) => {
   const redis = target.client()
   const prefix = target.prefix('rl')
   storeContract((options, namespace) =>
-    createRateLimiter({ ...options, redis, prefix: `${prefix}:${namespace}`, time: 'client', timeout: 2_000 }),
+    createRateLimiter({
+      ...options,
+      redis,
+      prefix: `${prefix}:${namespace}`,
+      time: 'client',
+      timeout: 2_000,
+    }),
   )
 })

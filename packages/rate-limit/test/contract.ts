@@ -1,6 +1,6 @@
 import { createManualClock, type ManualClock } from '@headroom/core'
 import { afterEach, expect, it } from 'vitest'
-import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '../src/index.js'
+import type { RateLimiter, RateLimiterOptions } from '../src/index.js'
 
 /** Makes a limiter on the store under test; every limiter made in one test shares the store's namespace. */
 export type LimiterFactory = (options: RateLimiterOptions, namespace: string) => RateLimiter
@@ -37,7 +37,13 @@ export function storeContract(make: LimiterFactory): void {
     const l = limiter({ limit: 10, window: 1000 })
     for (let i = 0; i < 10; i++) expect((await l.consume('k')).allowed).toBe(true)
     const refused = await l.consume('k')
-    expect(refused).toMatchObject({ allowed: false, retryAfterMs: 100, remaining: 0, policy: 'default', limit: 10 })
+    expect(refused).toMatchObject({
+      allowed: false,
+      retryAfterMs: 100,
+      remaining: 0,
+      policy: 'default',
+      limit: 10,
+    })
     clock.advance(99)
     expect((await l.peek('k')).allowed).toBe(false)
     clock.advance(1)
@@ -106,7 +112,8 @@ export function storeContract(make: LimiterFactory): void {
     expect((await l.consume('k')).allowed).toBe(true)
     expect((await l.consume('k')).allowed).toBe(true)
     // Refused by the per-second policy: the daily budget must stay at 1 left.
-    for (let i = 0; i < 5; i++) expect(await l.consume('k')).toMatchObject({ allowed: false, policy: 'second' })
+    for (let i = 0; i < 5; i++)
+      expect(await l.consume('k')).toMatchObject({ allowed: false, policy: 'second' })
     clock.advance(1000)
     const third = await l.consume('k')
     expect(third).toMatchObject({ allowed: true, policy: 'day' })
@@ -134,7 +141,12 @@ export function storeContract(make: LimiterFactory): void {
     const a = limiter({ limit: 100, window: 1000 })
     const b = limiter({ limit: 100, window: 1000 })
     await a.block('k', 500)
-    expect(await a.consume('k')).toMatchObject({ allowed: false, policy: 'block', retryAfterMs: 500, source: 'blocked' })
+    expect(await a.consume('k')).toMatchObject({
+      allowed: false,
+      policy: 'block',
+      retryAfterMs: 500,
+      source: 'blocked',
+    })
     const fromStore = await b.consume('k')
     expect(fromStore).toMatchObject({ allowed: false, policy: 'block', retryAfterMs: 500 })
     expect(fromStore.source).not.toBe('blocked')

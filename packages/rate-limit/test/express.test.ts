@@ -1,6 +1,6 @@
 import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describeRedis } from '@headroom/testing'
 import express, { type Express } from 'express'
 import fc from 'fast-check'
@@ -77,7 +77,9 @@ describe('rateLimit() over real HTTP', () => {
     const base = await serve(appWith(rateLimit({ limiter, headers: 'draft-8' })))
     const res = await get(base)
     expect(res.headers.get('ratelimit-policy')).toBe('"default"; q=5; w=60')
-    expect(parseSfList(res.headers.get('ratelimit-policy')!)).toEqual([{ value: 'default', params: { q: 5, w: 60 } }])
+    expect(parseSfList(res.headers.get('ratelimit-policy')!)).toEqual([
+      { value: 'default', params: { q: 5, w: 60 } },
+    ])
     const [state] = parseSfList(res.headers.get('ratelimit')!)
     expect(state).toMatchObject({ value: 'default', params: { r: 4 } })
   })
@@ -137,7 +139,11 @@ describe('rateLimit() over real HTTP', () => {
     app.use(express.json())
     app.post(
       '/login',
-      rateLimit({ limiter, key: (req) => `${req.body.email}:${ipKey(req.ip)}`, skipSuccessfulRequests: true }),
+      rateLimit({
+        limiter,
+        key: (req) => `${req.body.email}:${ipKey(req.ip)}`,
+        skipSuccessfulRequests: true,
+      }),
       (req, res) => {
         res.status(req.body.password === 'right' ? 200 : 401).end()
       },
@@ -177,7 +183,14 @@ describe('rateLimit() over real HTTP', () => {
     const limiter = track(createRateLimiter({ limit: 2, window: '1m' }))
     const tiers: Record<string, number> = { premium: 5 }
     const base = await serve(
-      appWith(rateLimit({ limiter, key: (req) => String(req.headers['x-user']), limit: (req) => tiers[String(req.headers['x-tier'])], headers: 'draft-11' })),
+      appWith(
+        rateLimit({
+          limiter,
+          key: (req) => String(req.headers['x-user']),
+          limit: (req) => tiers[String(req.headers['x-tier'])],
+          headers: 'draft-11',
+        }),
+      ),
     )
     const statuses = async (user: string, tier: string) => {
       const out: number[] = []

@@ -64,7 +64,9 @@ afterAll(() => {
 
 describeRedis('4 processes hammering one key', (target) => {
   const algorithm = target.kind === 'standalone' ? 'gcra' : 'fixed-window'
-  it(`${algorithm}: admits no more than the algorithm allows, by an independent log`, { timeout: 60_000 }, async () => {
+  it(`${algorithm}: admits no more than the algorithm allows, by an independent log`, {
+    timeout: 60_000,
+  }, async () => {
     const limit = 40
     const window = 1000
     // Start once every child is connected, so slow connections on a busy machine do not shorten the run.
@@ -88,7 +90,8 @@ describeRedis('4 processes hammering one key', (target) => {
     const span = lastReceived - firstSent
     // Every decision happened within [firstSent, lastReceived]: GCRA admits at most the
     // burst plus the refill over that span; a fixed window at most the limit per window touched.
-    const bound = algorithm === 'gcra' ? limit + (limit * span) / window + 1 : limit * (Math.floor(span / window) + 2)
+    const bound =
+      algorithm === 'gcra' ? limit + (limit * span) / window + 1 : limit * (Math.floor(span / window) + 2)
     expect(entries.length).toBeLessThanOrEqual(bound)
     // The run did real work: the processes together got most of what was allowed.
     expect(entries.length).toBeGreaterThan((limit * span) / window / 2)

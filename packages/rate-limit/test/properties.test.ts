@@ -64,7 +64,8 @@ async function runScenario(
   plan: Step[],
 ): Promise<void> {
   const clock = createManualClock(T0)
-  const burst = algorithm === 'gcra' || algorithm === 'token-bucket' ? Math.max(1, limit * burstFactor) : limit
+  const burst =
+    algorithm === 'gcra' || algorithm === 'token-bucket' ? Math.max(1, limit * burstFactor) : limit
   const limiter = make(clock, burst)
   const log: Admitted[] = []
   try {
@@ -106,7 +107,14 @@ describe('algorithm properties [memory]', () => {
           runScenario(
             algorithm,
             (clock, burst) =>
-              createRateLimiter({ algorithm, limit: cfg.limit, window: cfg.window, burst, clock, blockedCache: false }),
+              createRateLimiter({
+                algorithm,
+                limit: cfg.limit,
+                window: cfg.window,
+                burst,
+                clock,
+                blockedCache: false,
+              }),
             cfg,
             plan,
           ),
@@ -126,10 +134,26 @@ describeRedis('algorithm properties', (target) => {
       await fc.assert(
         fc.asyncProperty(config, steps, async (cfg, plan) => {
           const clock = createManualClock(T0)
-          const burst = algorithm === 'gcra' || algorithm === 'token-bucket' ? Math.max(1, cfg.limit * cfg.burstFactor) : cfg.limit
-          const options = { algorithm, limit: cfg.limit, window: cfg.window, burst, clock, blockedCache: false as const }
+          const burst =
+            algorithm === 'gcra' || algorithm === 'token-bucket'
+              ? Math.max(1, cfg.limit * cfg.burstFactor)
+              : cfg.limit
+          const options = {
+            algorithm,
+            limit: cfg.limit,
+            window: cfg.window,
+            burst,
+            clock,
+            blockedCache: false as const,
+          }
           const memory = createRateLimiter(options)
-          const remote = createRateLimiter({ ...options, redis, prefix: `${prefix}:${++n}`, time: 'client', timeout: 5_000 })
+          const remote = createRateLimiter({
+            ...options,
+            redis,
+            prefix: `${prefix}:${++n}`,
+            time: 'client',
+            timeout: 5_000,
+          })
           try {
             for (const { dt, cost } of plan) {
               clock.advance(dt)
@@ -146,7 +170,14 @@ describeRedis('algorithm properties', (target) => {
   }
 
   it('GCRA on the Redis clock: retrying after retryAfterMs succeeds', async () => {
-    const limiter = createRateLimiter({ redis, prefix: `${prefix}:server`, limit: 5, window: 500, timeout: 5_000, blockedCache: false })
+    const limiter = createRateLimiter({
+      redis,
+      prefix: `${prefix}:server`,
+      limit: 5,
+      window: 500,
+      timeout: 5_000,
+      blockedCache: false,
+    })
     try {
       for (let i = 0; i < 5; i++) expect((await limiter.consume('k')).allowed).toBe(true)
       const refused = await limiter.consume('k')

@@ -74,6 +74,8 @@ export function createCheckRunner(
 ): CheckRunner {
   const states = new Map<string, CheckState>()
   let closed = false
+  // Read on every sample and probe: rebuilt only when a result changes.
+  let cached: CheckResult[] | undefined
 
   for (const [name, input] of Object.entries(checks)) {
     const definition = typeof input === 'function' ? { check: input } : input
@@ -128,6 +130,7 @@ export function createCheckRunner(
     if (failed) result.error = describeError(error)
     else delete result.error
     state.result = result
+    cached = undefined
     state.running = undefined
     state.generation++
     onResult(result, previous)
@@ -175,7 +178,10 @@ export function createCheckRunner(
   }
 
   return {
-    results: () => [...states.values()].map((state) => state.result),
+    results() {
+      cached ??= [...states.values()].map((state) => state.result)
+      return cached
+    },
     get: (name) => states.get(name)?.result,
     run(name) {
       const state = states.get(name)

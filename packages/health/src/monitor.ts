@@ -243,6 +243,8 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
   for (const metric of THRESHOLD_METRICS) metricLevels[metric] = 'healthy'
   const metricValues = {} as Record<ThresholdMetric, number | undefined>
   const inputs = new Map<string, HealthInput>()
+  // Mirrors machine.status: the getter is on every request's path (load shedding).
+  let status: HealthStatus = machine.status
   let lastSample: HealthSample | undefined
   let samples = 0
   let statusChanges = 0
@@ -304,6 +306,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     const now = clock.now()
     const to = machine.update(rawStatus(), now)
     if (to === undefined) return
+    status = to
     statusChanges++
     const change: StatusChange = { from, to, at: now, reasons: reasons(), service: options.service }
     const log = severity(to) > severity(from) ? logger.warn : logger.info
@@ -433,7 +436,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
   return {
     on: events.on,
     get status() {
-      return machine.status
+      return status
     },
     get ready() {
       return isReady()
@@ -516,7 +519,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
       return store.aggregated(metric, from, to, aggregation, intervalMs, filter)
     },
     metricNames: () => store.names(),
-    checks: () => runner.results(),
+    checks: () => [...runner.results()],
     runChecks: () => runner.runAll(),
     reasons,
     setDraining(value = true) {
@@ -553,7 +556,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
         },
         queries,
         timings,
-        checks: runner.results(),
+        checks: [...runner.results()],
         inputs: [...inputs.values()],
         memoryPressure: pressure?.level ?? 'none',
         samples,

@@ -23,15 +23,23 @@ describe('real event loop', () => {
       thresholds: { eventLoopUtilization: false, heapUsedRatio: false, errorRate: false },
     })
     const changes: { to: string; at: number; sample: number }[] = []
-    monitor.on('change', ({ to }) => changes.push({ to, at: performance.now(), sample: monitor?.stats().samples ?? 0 }))
+    monitor.on('change', ({ to }) =>
+      changes.push({ to, at: performance.now(), sample: monitor?.stats().samples ?? 0 }),
+    )
     await waitUntil(() => (monitor?.stats().samples ?? 0) >= 2, { timeoutMs: 10_000, what: 'two samples' })
     // A busy shared machine may already stall the loop; start from healthy.
-    await waitUntil(() => monitor?.status === 'healthy', { timeoutMs: 10_000, what: 'healthy before the stall' })
+    await waitUntil(() => monitor?.status === 'healthy', {
+      timeoutMs: 10_000,
+      what: 'healthy before the stall',
+    })
     changes.length = 0
     busy(200)
     const stallEnded = performance.now()
     const samplesBefore = monitor.stats().samples
-    await waitUntil(() => monitor?.status !== 'healthy', { timeoutMs: 5000, what: 'degraded after the stall' })
+    await waitUntil(() => monitor?.status !== 'healthy', {
+      timeoutMs: 5000,
+      what: 'degraded after the stall',
+    })
     const entered = changes[0]!
     expect(['degraded', 'critical']).toContain(entered.to)
     // The first sample after the stall already sees it: that is "within one sample interval".
@@ -39,7 +47,9 @@ describe('real event loop', () => {
     // And in wall time, with margin for the shared machine's scheduling.
     expect(entered.at - stallEnded).toBeLessThan(sampleIntervalMs + 400)
     const reasons = monitor.reasons()
-    expect(reasons.some((reason) => reason.name === 'eventLoopDelay' && (reason.value ?? 0) >= 100)).toBe(true)
+    expect(reasons.some((reason) => reason.name === 'eventLoopDelay' && (reason.value ?? 0) >= 100)).toBe(
+      true,
+    )
     await waitUntil(() => monitor?.status === 'healthy', { timeoutMs: 10_000, what: 'healthy again' })
     const back = changes.at(-1)!
     expect(back.to).toBe('healthy')

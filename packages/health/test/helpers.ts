@@ -43,7 +43,9 @@ export function scriptedSampler(): ScriptedSampler {
 }
 
 /** Starts a server on a free port; `close()` also cuts open connections. */
-export async function listen(handler: RequestListener): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function listen(
+  handler: RequestListener,
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer(handler)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createManualClock } from '@headroom/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { HealthJson } from '../src/health-json.js'
 import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
 import { health, healthRoutes } from '../src/probes.js'
 import { shedLoad } from '../src/shed-load.js'
@@ -38,7 +39,14 @@ const app: Middleware = (req, res) => {
 async function setup(options: { checks?: Record<string, () => unknown> } = {}) {
   const clock = createManualClock(Date.now())
   const sampler = scriptedSampler()
-  const monitor = createHealthMonitor({ clock, sampler, exitDwellMs: 0, minRequests: 1, service: 'astro', ...options })
+  const monitor = createHealthMonitor({
+    clock,
+    sampler,
+    exitDwellMs: 0,
+    minRequests: 1,
+    service: 'astro',
+    ...options,
+  })
   cleanups.push(() => monitor.close())
   const shed = shedLoad({
     monitor,
@@ -49,14 +57,24 @@ async function setup(options: { checks?: Record<string, () => unknown> } = {}) {
     retryAfterSeconds: 7,
   })
   const server = await listen(
-    chain(healthRoutes(monitor, { version: '1.2.3' }) as Middleware, trackRequests({ monitor }) as Middleware, shed as Middleware, app),
+    chain(
+      healthRoutes(monitor, { version: '1.2.3' }) as Middleware,
+      trackRequests({ monitor }) as Middleware,
+      shed as Middleware,
+      app,
+    ),
   )
   cleanups.push(() => server.close())
-  const get = (path: string, tier?: string) => fetch(`${server.url}${path}`, { headers: tier ? { 'x-tier': tier } : {} })
+  const get = (path: string, tier?: string) =>
+    fetch(`${server.url}${path}`, { headers: tier ? { 'x-tier': tier } : {} })
   return { clock, sampler, monitor, shed, server, get }
 }
 
-function critical(sampler: ScriptedSampler, clock: ReturnType<typeof createManualClock>, monitor: HealthMonitor) {
+function critical(
+  sampler: ScriptedSampler,
+  clock: ReturnType<typeof createManualClock>,
+  monitor: HealthMonitor,
+) {
   sampler.set({ eventLoopDelay: 900 })
   clock.advance(1000)
   expect(monitor.status).toBe('critical')
@@ -71,7 +89,11 @@ describe('shedLoad over real HTTP', () => {
     expect(low.status).toBe(503)
     expect(low.headers.get('retry-after')).toBe('7')
     expect(low.headers.get('content-type')).toBe('application/problem+json; charset=utf-8')
-    expect(await low.json()).toMatchObject({ status: 503, title: 'Service Unavailable', detail: expect.stringMatching(/critical.*low-priority/) })
+    expect(await low.json()).toMatchObject({
+      status: 503,
+      title: 'Service Unavailable',
+      detail: expect.stringMatching(/critical.*low-priority/),
+    })
     expect((await get('/x', 'premium')).status).toBe(503)
     const vip = await get('/x', 'critical')
     expect(vip.status).toBe(200)
@@ -104,7 +126,9 @@ describe('shedLoad over real HTTP', () => {
 
   it('rejects invalid options with a clear error', () => {
     const monitor = { status: 'healthy' as const }
-    expect(() => shedLoad({ monitor, critical: ['critical'] })).toThrow(/"critical": critical work is never shed/)
+    expect(() => shedLoad({ monitor, critical: ['critical'] })).toThrow(
+      /"critical": critical work is never shed/,
+    )
     expect(() => shedLoad({ monitor, retryAfterSeconds: -1 })).toThrow(/retryAfterSeconds/)
   })
 })
@@ -121,23 +145,30 @@ describe('probes', () => {
     const ok = await get('/health')
     expect(ok.status).toBe(200)
     expect(ok.headers.get('content-type')).toBe('application/health+json; charset=utf-8')
-    const body = await ok.json()
+    const body = (await ok.json()) as HealthJson
     expect(body).toMatchObject({ status: 'pass', serviceId: 'astro', version: '1.2.3' })
-    expect(body.checks['db:responseTime'][0]).toMatchObject({ componentId: 'db', status: 'pass', observedUnit: 'ms' })
-    expect(body.checks['eventloop:delay'][0]).toMatchObject({ status: 'pass', observedUnit: 'ms' })
+    expect(body.checks['db:responseTime']?.[0]).toMatchObject({
+      componentId: 'db',
+      status: 'pass',
+      observedUnit: 'ms',
+    })
+    expect(body.checks['eventloop:delay']?.[0]).toMatchObject({ status: 'pass', observedUnit: 'ms' })
 
     sampler.set({ eventLoopDelay: 150 })
     clock.advance(1000)
-    const warn = await (await get('/health')).json()
+    const warn = (await (await get('/health')).json()) as HealthJson
     expect(warn.status).toBe('warn')
-    expect(warn.checks['eventloop:delay'][0]).toMatchObject({ status: 'warn', observedValue: 150 })
+    expect(warn.checks['eventloop:delay']?.[0]).toMatchObject({ status: 'warn', observedValue: 150 })
 
     monitor.reportInput('astro-breaker', 'critical', 'circuit open')
     const fail = await get('/health')
     expect(fail.status).toBe(503)
-    const failBody = await fail.json()
+    const failBody = (await fail.json()) as HealthJson
     expect(failBody.status).toBe('fail')
-    expect(failBody.checks['astro-breaker:status'][0]).toMatchObject({ status: 'fail', output: 'circuit open' })
+    expect(failBody.checks['astro-breaker:status']?.[0]).toMatchObject({
+      status: 'fail',
+      output: 'circuit open',
+    })
     // Readiness ignores load: pulling a busy instance out of rotation only moves the overload.
     expect((await get('/readyz')).status).toBe(200)
     monitor.setDraining(true)
@@ -160,6 +191,6 @@ describe('probes', () => {
     expect((await fetch(`${bare.url}/nope`)).status).toBe(404)
     const only = await listen(health(monitor))
     cleanups.push(() => only.close())
-    expect((await (await fetch(only.url)).json()).status).toBe('pass')
+    expect(((await (await fetch(only.url)).json()) as HealthJson).status).toBe('pass')
   })
 })

@@ -15,7 +15,13 @@ afterEach(() => {
 function setup(options: HealthMonitorOptions = {}) {
   const clock = createManualClock(1_000_000)
   const sampler = scriptedSampler()
-  const monitor = createHealthMonitor({ clock, sampler, sampleIntervalMs: 1000, exitDwellMs: 3000, ...options })
+  const monitor = createHealthMonitor({
+    clock,
+    sampler,
+    sampleIntervalMs: 1000,
+    exitDwellMs: 3000,
+    ...options,
+  })
   monitors.push(monitor)
   const changes: StatusChange[] = []
   monitor.on('change', (change) => changes.push(change))
@@ -31,7 +37,12 @@ describe('createHealthMonitor: status from scripted samples', () => {
     clock.advance(1000)
     expect(monitor.status).toBe('degraded')
     expect(changes.at(-1)).toMatchObject({ from: 'healthy', to: 'degraded', service: 'service' })
-    expect(changes.at(-1)?.reasons[0]).toMatchObject({ kind: 'metric', name: 'eventLoopDelay', value: 200, threshold: 100 })
+    expect(changes.at(-1)?.reasons[0]).toMatchObject({
+      kind: 'metric',
+      name: 'eventLoopDelay',
+      value: 200,
+      threshold: 100,
+    })
     // Below enter but above exit: stays degraded.
     sampler.set({ eventLoopDelay: 70 })
     clock.advance(5000)
@@ -47,15 +58,18 @@ describe('createHealthMonitor: status from scripted samples', () => {
 
   it('noisy readings around a threshold do not flap', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 60, max: 140, noNaN: true }), { minLength: 1, maxLength: 60 }), (delays) => {
-        const { clock, sampler, monitor, changes } = setup()
-        for (const delay of delays) {
-          sampler.set({ eventLoopDelay: delay })
-          clock.advance(1000)
-        }
-        expect(changes.length).toBeLessThanOrEqual(1)
-        monitor.close()
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 60, max: 140, noNaN: true }), { minLength: 1, maxLength: 60 }),
+        (delays) => {
+          const { clock, sampler, monitor, changes } = setup()
+          for (const delay of delays) {
+            sampler.set({ eventLoopDelay: delay })
+            clock.advance(1000)
+          }
+          expect(changes.length).toBeLessThanOrEqual(1)
+          monitor.close()
+        },
+      ),
       { numRuns: 50 },
     )
   })
@@ -83,7 +97,10 @@ describe('createHealthMonitor: status from scripted samples', () => {
   })
 
   it('a latency threshold set by the user applies to the window p99', () => {
-    const { clock, monitor } = setup({ thresholds: { latencyP99: { degraded: { enter: 250, exit: 150 } } }, minRequests: 1 })
+    const { clock, monitor } = setup({
+      thresholds: { latencyP99: { degraded: { enter: 250, exit: 150 } } },
+      minRequests: 1,
+    })
     for (let i = 0; i < 100; i++) monitor.recordRequest(i < 95 ? 20 : 400)
     clock.advance(1000)
     expect(monitor.status).toBe('degraded')
@@ -121,7 +138,12 @@ describe('external inputs', () => {
     monitor.reportInput('payments-breaker', 'critical', 'circuit open')
     expect(monitor.status).toBe('critical')
     expect(changes[0]?.reasons).toEqual([
-      { kind: 'input', name: 'payments-breaker', status: 'critical', message: 'payments-breaker is critical (circuit open)' },
+      {
+        kind: 'input',
+        name: 'payments-breaker',
+        status: 'critical',
+        message: 'payments-breaker is critical (circuit open)',
+      },
     ])
     monitor.reportInput('payments-breaker', 'healthy')
     expect(monitor.status).toBe('critical')
@@ -152,11 +174,16 @@ describe('metrics history', () => {
     monitor.recordQuery('insert', 'event', 9, false)
     monitor.recordTiming('render', 2.5)
     expect(monitor.getMetrics('request').map((point) => point.value)).toEqual([10, 30])
-    expect(monitor.getMetrics('request', start, start + 5)).toEqual([{ timestamp: start, value: 10, ok: true, labels: { route: '/a' } }])
+    expect(monitor.getMetrics('request', start, start + 5)).toEqual([
+      { timestamp: start, value: 10, ok: true, labels: { route: '/a' } },
+    ])
     expect(monitor.getMetrics('request', 0, Infinity, { ok: false })).toHaveLength(1)
     expect(monitor.getMetrics('request', 0, Infinity, { route: '/a' })).toHaveLength(1)
     expect(monitor.getMetrics('request', 0, Infinity, (point) => point.value > 20)).toHaveLength(1)
-    expect(monitor.getMetrics('query', 0, Infinity, { model: 'event' })[0]).toMatchObject({ value: 9, ok: false })
+    expect(monitor.getMetrics('query', 0, Infinity, { model: 'event' })[0]).toMatchObject({
+      value: 9,
+      ok: false,
+    })
     expect(monitor.getMetrics('timing:render')[0]?.value).toBe(2.5)
     expect(monitor.getMetrics('nope')).toEqual([])
     const stats = monitor.stats()
@@ -178,9 +205,14 @@ describe('metrics history', () => {
       { start: start + 500, end: start + 1000, value: 8, count: 5 },
     ])
     expect(monitor.getAggregated('request', start, start + 1000, 'p95', 1000)[0]?.value).toBe(10)
-    expect(monitor.getAggregated('request', start, start + 1000, 'count', 250).map((b) => b.count)).toEqual([3, 2, 3, 2])
+    expect(monitor.getAggregated('request', start, start + 1000, 'count', 250).map((b) => b.count)).toEqual([
+      3, 2, 3, 2,
+    ])
     expect(monitor.getAggregated('request', start, start + 1000, 'rate', 1000)[0]?.value).toBe(10)
-    expect(monitor.getAggregated('request', start - 1000, start, 'max', 1000)[0]).toMatchObject({ value: null, count: 0 })
+    expect(monitor.getAggregated('request', start - 1000, start, 'max', 1000)[0]).toMatchObject({
+      value: null,
+      count: 0,
+    })
   })
 
   it('sampled series are kept per sample and exported in stats()', () => {
@@ -188,8 +220,15 @@ describe('metrics history', () => {
     sampler.set({ rss: 123 })
     clock.advance(3000)
     expect(monitor.getMetrics('rss').map((point) => point.value)).toEqual([123, 123, 123])
-    expect(monitor.metricNames()).toEqual(expect.arrayContaining(['request', 'query', 'cpu', 'eventLoopDelay']))
-    expect(monitor.stats()).toMatchObject({ samples: 3, status: 'healthy', ready: true, process: { rss: 123 } })
+    expect(monitor.metricNames()).toEqual(
+      expect.arrayContaining(['request', 'query', 'cpu', 'eventLoopDelay']),
+    )
+    expect(monitor.stats()).toMatchObject({
+      samples: 3,
+      status: 'healthy',
+      ready: true,
+      process: { rss: 123 },
+    })
   })
 
   it('history is bounded: the oldest points go first', () => {
@@ -211,13 +250,17 @@ describe('metrics history', () => {
 
   it('bad input gets a clear error and changes nothing', () => {
     const { monitor } = setup()
-    expect(() => monitor.recordRequest(Number.NaN)).toThrow(/recordRequest: durationMs must be a finite number >= 0 \(received NaN\)/)
+    expect(() => monitor.recordRequest(Number.NaN)).toThrow(
+      /recordRequest: durationMs must be a finite number >= 0 \(received NaN\)/,
+    )
     expect(() => monitor.recordRequest(-1)).toThrow(TypeError)
     expect(() => monitor.recordTiming('x', Infinity)).toThrow(/recordTiming/)
     expect(() => monitor.recordQuery('s', 'm', -3)).toThrow(/recordQuery/)
     expect(monitor.stats().requests.total).toBe(0)
     expect(monitor.getMetrics('request')).toEqual([])
-    expect(() => monitor.getAggregated('request', 0, 10, 'median' as never, 1)).toThrow(/aggregation must be one of/)
+    expect(() => monitor.getAggregated('request', 0, 10, 'median' as never, 1)).toThrow(
+      /aggregation must be one of/,
+    )
     expect(() => monitor.getAggregated('request', 0, 10, 'avg', 0)).toThrow(/intervalMs/)
   })
 })
@@ -259,12 +302,12 @@ describe('options and lifecycle', () => {
     expect(() => createHealthMonitor({ sampleIntervalMs: -5 })).toThrow(
       /Invalid createHealthMonitor option "sampleIntervalMs": .*\(received -5\)/,
     )
-    expect(() => createHealthMonitor({ thresholds: { eventLoopDelay: { degraded: { enter: 10, exit: 20 } } } })).toThrow(
-      /"thresholds.eventLoopDelay.degraded": expected exit <= enter/,
-    )
-    expect(() => createHealthMonitor({ thresholds: { eventLoopDelay: { critical: { enter: 50, exit: 20 } } } })).toThrow(
-      /critical.enter >= degraded.enter/,
-    )
+    expect(() =>
+      createHealthMonitor({ thresholds: { eventLoopDelay: { degraded: { enter: 10, exit: 20 } } } }),
+    ).toThrow(/"thresholds.eventLoopDelay.degraded": expected exit <= enter/)
+    expect(() =>
+      createHealthMonitor({ thresholds: { eventLoopDelay: { critical: { enter: 50, exit: 20 } } } }),
+    ).toThrow(/critical.enter >= degraded.enter/)
     expect(() => createHealthMonitor({ thresholds: { bogus: false } as never })).toThrow(/thresholds/)
     expect(() => createHealthMonitor({ checks: { db: 42 as never } })).toThrow(/"checks.db"/)
   })

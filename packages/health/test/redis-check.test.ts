@@ -18,7 +18,9 @@ function track(monitor: HealthMonitor) {
 describeRedis('a Redis dependency check', (target) => {
   it('passes against a live server and reports its latency', async () => {
     const redis = target.client()
-    const monitor = track(createHealthMonitor({ checks: { redis: { check: () => redis.ping(), componentType: 'datastore' } } }))
+    const monitor = track(
+      createHealthMonitor({ checks: { redis: { check: () => redis.ping(), componentType: 'datastore' } } }),
+    )
     const [result] = await monitor.runChecks()
     expect(result).toMatchObject({ name: 'redis', status: 'pass', componentType: 'datastore' })
     expect(result?.durationMs).toBeGreaterThanOrEqual(0)
@@ -31,7 +33,12 @@ describe('Redis stopped mid-run', () => {
     const server = await startRedisServer()
     cleanups.push(() => server.close())
     // The offline queue holds commands while Redis is down: exactly the hang the timeout is for.
-    const redis = new Redis({ port: server.port, host: server.host, lazyConnect: true, maxRetriesPerRequest: null })
+    const redis = new Redis({
+      port: server.port,
+      host: server.host,
+      lazyConnect: true,
+      maxRetriesPerRequest: null,
+    })
     redis.on('error', () => {})
     cleanups.push(() => redis.disconnect())
     await redis.connect()
@@ -49,7 +56,10 @@ describe('Redis stopped mid-run', () => {
     expect((await fetch(http.url)).status).toBe(200)
 
     await server.stop()
-    await waitUntil(() => monitor.checks()[0]?.status === 'fail', { timeoutMs: 10_000, what: 'the check to fail' })
+    await waitUntil(() => monitor.checks()[0]?.status === 'fail', {
+      timeoutMs: 10_000,
+      what: 'the check to fail',
+    })
     expect(monitor.checks()[0]?.error).toMatch(/timed out after 1000 ms|Connection is closed|ECONNREFUSED/)
     expect(monitor.status).toBe('degraded')
     const times: number[] = []
@@ -66,7 +76,10 @@ describe('Redis stopped mid-run', () => {
     expect(Math.min(...times)).toBeLessThan(50)
 
     await server.start()
-    await waitUntil(() => monitor.checks()[0]?.status === 'pass', { timeoutMs: 15_000, what: 'the check to pass again' })
+    await waitUntil(() => monitor.checks()[0]?.status === 'pass', {
+      timeoutMs: 15_000,
+      what: 'the check to pass again',
+    })
     expect((await fetch(http.url)).status).toBe(200)
   })
 })

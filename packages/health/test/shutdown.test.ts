@@ -76,13 +76,18 @@ describe('gracefulShutdown', () => {
 
   it('on SIGTERM a real process drains and exits', async () => {
     const fixture = fileURLToPath(new URL('./fixtures/shutdown-server.ts', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     cleanups.push(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     })
     const lines: string[] = []
     createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line))
-    await waitUntil(() => lines.some((line) => line.startsWith('listening ')), { timeoutMs: 20_000, what: 'the fixture' })
+    await waitUntil(() => lines.some((line) => line.startsWith('listening ')), {
+      timeoutMs: 20_000,
+      what: 'the fixture',
+    })
     const url = lines.find((line) => line.startsWith('listening '))!.slice('listening '.length)
     expect((await fetch(`${url}/readyz`)).status).toBe(200)
     const slow = fetch(`${url}/slow`).then((response) => response.text())

@@ -91,7 +91,8 @@ describe('status machine (dwell time)', () => {
             expect(severity(machine.status)).toBeGreaterThanOrEqual(severity(raw))
             if (changed !== undefined && severity(changed) < severity(before)) {
               for (const entry of history) {
-                if (entry.at >= now - exitDwellMs) expect(severity(entry.raw)).toBeLessThanOrEqual(severity(changed))
+                if (entry.at >= now - exitDwellMs)
+                  expect(severity(entry.raw)).toBeLessThanOrEqual(severity(changed))
               }
             }
           }
@@ -114,7 +115,8 @@ describe('status machine (dwell time)', () => {
             const before = machine.status
             const changed = machine.update(raw, now)
             if (changed === undefined) continue
-            if (severity(changed) < severity(before)) expect(now - lastChange).toBeGreaterThanOrEqual(exitDwellMs)
+            if (severity(changed) < severity(before))
+              expect(now - lastChange).toBeGreaterThanOrEqual(exitDwellMs)
             lastChange = now
           }
         },

@@ -36,7 +36,16 @@ const change = (from: StatusChange['from'], to: StatusChange['to'], at = 0): Sta
   to,
   at,
   service: 'api',
-  reasons: [{ kind: 'metric', name: 'eventLoopDelay', status: to, value: 230, threshold: 100, message: 'eventLoopDelay 230.0 ms >= 100.0 ms' }],
+  reasons: [
+    {
+      kind: 'metric',
+      name: 'eventLoopDelay',
+      status: to,
+      value: 230,
+      threshold: 100,
+      message: 'eventLoopDelay 230.0 ms >= 100.0 ms',
+    },
+  ],
 })
 
 function sink(options: Parameters<typeof createWebhookSink>[0]): WebhookSink {
@@ -52,7 +61,9 @@ describe('webhook alert sink', () => {
     webhook.send(change('healthy', 'degraded'))
     await webhook.flush()
     expect(received).toHaveLength(1)
-    expect(received[0]?.body).toEqual({ text: ':warning: [api] healthy → degraded: eventLoopDelay 230.0 ms >= 100.0 ms' })
+    expect(received[0]?.body).toEqual({
+      text: ':warning: [api] healthy → degraded: eventLoopDelay 230.0 ms >= 100.0 ms',
+    })
     expect(received[0]?.headers['content-type']).toBe('application/json')
     expect(received[0]?.headers.authorization).toBe('Bearer t')
     expect(webhook.stats()).toEqual({ sent: 1, failed: 0, suppressed: 0, pending: false })
@@ -63,7 +74,13 @@ describe('webhook alert sink', () => {
     const webhook = sink({ url, format: 'json' })
     webhook.send(change('degraded', 'critical', 42))
     await webhook.flush()
-    expect(received[0]?.body).toMatchObject({ from: 'degraded', to: 'critical', at: 42, service: 'api', text: expect.any(String) })
+    expect(received[0]?.body).toMatchObject({
+      from: 'degraded',
+      to: 'critical',
+      at: 42,
+      service: 'api',
+      text: expect.any(String),
+    })
   })
 
   it('is rate limited: changes in the quiet period fold into one trailing message with the latest status', async () => {

@@ -142,6 +142,7 @@ export function buildBreaker<Args extends unknown[], R>(
   // Bumped on every state change: an answer from Redis that arrives after one is stale.
   let epoch = 0
   let resetTimer: TimerHandle | undefined
+  let openUntil = 0
   let leaseTimer: TimerHandle | undefined
   let probesAdmitted = 0
   let probeDone = 0
@@ -248,6 +249,12 @@ export function buildBreaker<Args extends unknown[], R>(
     leaseTimer = undefined
   }
 
+  const armReset = (ms: number) => {
+    if (resetTimer !== undefined) clock.clearTimeout(resetTimer)
+    openUntil = clock.now() + ms
+    resetTimer = clock.setTimeout(onResetTimeout, ms)
+  }
+
   const renewAbortController = () => {
     const current = internals.options.abortController
     if (o.autoRenewAbortController && current?.signal.aborted)
@@ -283,16 +290,13 @@ export function buildBreaker<Args extends unknown[], R>(
       opens++
       setMode(OPEN, reason, remote, ms)
     }
-    resetTimer = clock.setTimeout(onResetTimeout, ms)
+    armReset(ms)
     if (hub && !remote) {
       const at = epoch
       hub.markOpen(sharedName, ms, force).then(
         (left) => {
           // The fleet was open already: follow its clock, not ours.
-          if (at === epoch && mode === OPEN && left > 0 && Math.abs(left - ms) > 1) {
-            clearTimers()
-            resetTimer = clock.setTimeout(onResetTimeout, left)
-          }
+          if (at === epoch && mode === OPEN && left > 0 && Math.abs(left - ms) > 1) armReset(left)
         },
         (error: unknown) => sharedError('open', error),
       )
@@ -333,7 +337,7 @@ export function buildBreaker<Args extends unknown[], R>(
         } else {
           // Still open, or another instance probes: its verdict comes by pub/sub; if it
           // never does (it died), the lease runs out and this instance asks again.
-          resetTimer = clock.setTimeout(onResetTimeout, grant.kind === 'busy' ? grant.ms + 10 : grant.ms)
+          armReset(grant.kind === 'busy' ? grant.ms + 10 : grant.ms)
         }
       },
       (error: unknown) => {
@@ -437,6 +441,7 @@ export function buildBreaker<Args extends unknown[], R>(
       return gated(args)
     },
     isAvailable: () => mode !== OPEN && mode !== SHUT,
+    ready: () => (hub ? hub.ready() : Promise.resolve()),
     trip(ms = o.resetTimeout) {
       if (!(ms > 0))
         throw new TypeError(
@@ -461,6 +466,7 @@ export function buildBreaker<Args extends unknown[], R>(
         rejects,
         fallbacks,
         opens,
+        openUntil: mode === OPEN ? openUntil : undefined,
         inFlight: capacity - internals.semaphore.count,
         window: {
           calls,

@@ -57,6 +57,8 @@ export interface BreakerStats {
   fallbacks: number
   /** Times the breaker opened (for any reason, remote included). */
   opens: number
+  /** While open: when (the breaker's clock) it next tries to half-open. */
+  openUntil: number | undefined
   /** Calls running now. */
   inFlight: number
   /** The rolling window the closed state decides on. */
@@ -101,6 +103,11 @@ export interface Breaker<Args extends unknown[] = unknown[], R = unknown>
   trip(ms?: number): void
   /** Closes now and clears the window; a shared breaker closes the whole fleet. */
   reset(): void
+  /**
+   * Resolves once a shared breaker listens to its fleet (at once for a local one):
+   * before that, an instance opening elsewhere is learnt only by the state read.
+   */
+  ready(): Promise<void>
   /** The current `AbortSignal` of `abortController`, if one was given. */
   readonly signal: AbortSignal | undefined
   /** The opossum instance underneath (its `status` window and events). */

@@ -36,7 +36,7 @@ describe('createBreaker options', () => {
     })
     made.push(breaker)
     expect(breaker.name).toBe('lookup')
-    const options = breaker.circuit.options
+    const options = (breaker.circuit as unknown as { options: { timeout: number } }).options
     expect(options.timeout).toBe(10_000)
     expect(breaker.state).toBe('closed')
   })

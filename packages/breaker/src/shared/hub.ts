@@ -59,6 +59,8 @@ export interface BreakerHub {
   readonly prefix: string
   /** `redis` while Redis answers, `local` while the failure gate has it marked down. */
   readonly mode: 'redis' | 'local'
+  /** Resolves once the hub listens on its channel (it subscribes when the first breaker registers). */
+  ready(): Promise<void>
   /** Listens to one name's fleet messages and reads its state; the function unregisters. */
   register(name: string, listener: HubListener): () => void
   /** Opens the fleet; resolves with the open time left (the fleet's, when it was already open). */
@@ -124,6 +126,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
   const ownsSubscriber = options.subscriber === undefined
   let subscriber: RedisClient | undefined
   let readyOnce = false
+  let subscribed: Promise<void> = Promise.resolve()
 
   const onMessage = (from: string, raw: string) => {
     if (from !== channel) return
@@ -146,10 +149,13 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
     subscriber.on('ready', onReady)
     subscriber.on('error', onError)
     if ((subscriber as { status?: string }).status === 'ready') readyOnce = true
-    subscriber.subscribe(channel).catch((error: unknown) => {
-      storeErrors++
-      logger.warn({ err: error }, 'breaker hub: subscribe failed; breakers run on local state')
-    })
+    subscribed = subscriber.subscribe(channel).then(
+      () => {},
+      (error: unknown) => {
+        storeErrors++
+        logger.warn({ err: error }, 'breaker hub: subscribe failed; breakers run on local state')
+      },
+    )
   }
 
   async function readOpen(name: string): Promise<number> {
@@ -176,6 +182,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
     get mode() {
       return gate.state === 'closed' ? 'redis' : 'local'
     },
+    ready: () => subscribed,
     register(name, listener) {
       if (listeners.has(name)) throw new Error(`A breaker named "${name}" is already registered on this hub`)
       listeners.set(name, listener)

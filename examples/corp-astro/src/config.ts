@@ -50,6 +50,7 @@ const envSchema = z.object({
   SEED: bool.optional(),
   NOTIFICATION_DELAY_MS: z.coerce.number().int().min(0).default(5000),
   ANALYTICS_FLUSH_MS: z.coerce.number().int().min(10).default(1000),
+  SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(150),
   CLEANUP_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 })
 
@@ -80,6 +81,8 @@ export interface Config {
   headroom: boolean
   seed: boolean
   jobs: { notificationDelayMs: number; analyticsFlushMs: number; cleanupIntervalMs: number }
+  /** Event-loop delay p99 (ms) at which the service counts as degraded and sheds free traffic. */
+  shedEventLoopDelayMs: number
 }
 
 /**
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       analyticsFlushMs: e.ANALYTICS_FLUSH_MS,
       cleanupIntervalMs: e.CLEANUP_INTERVAL_MS,
     },
+    shedEventLoopDelayMs: e.SHED_EVENT_LOOP_DELAY_MS,
   }
 }
 

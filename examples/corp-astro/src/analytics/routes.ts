@@ -46,7 +46,7 @@ export function analyticsRouter(ctx: AppContext): Router {
     const { days } = validate(summarySchema, req.query, 'query')
     const since = new Date(Date.now() - days * 86_400_000).toISOString()
     // Fan out to every shard and merge: each holds its own users' events.
-    const perShard = await Promise.all(ctx.shards.all().map((shard) => summarize(shard.primary, since)))
+    const perShard = await ctx.shards.forEachShard((db) => summarize(db, since))
     const merged = new Map<string, { type: string; events: number; users: number }>()
     for (const row of perShard.flat()) {
       const entry = merged.get(row.type) ?? { type: row.type, events: 0, users: 0 }

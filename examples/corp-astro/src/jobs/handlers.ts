@@ -55,7 +55,7 @@ export function jobHandlers(ctx: Pick<AppContext, 'reports' | 'profiles' | 'temp
     },
 
     async 'content-cleanup'() {
-      const deleted = await Promise.all(ctx.shards.all().map((shard) => deleteExpiredContent(shard.primary)))
+      const deleted = await ctx.shards.forEachShard((db) => deleteExpiredContent(db))
       const total = deleted.reduce((sum, n) => sum + n, 0)
       if (total > 0) ctx.logger.info({ deleted: total }, 'expired content cleaned')
       return { deleted: total }

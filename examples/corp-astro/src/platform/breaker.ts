@@ -3,7 +3,7 @@ import type { RedisClient } from '@headroom/core'
 import { createAstroClient } from '../astro/client.js'
 import type { Forecast } from '../astro/service.js'
 import type { ForecastSource } from '../content/generator.js'
-import type { AppLogger } from '../logger.js'
+import { type AppLogger, boundLogger } from '../logger.js'
 
 export interface AstroGateway {
   /** The forecast, or null (template-only content) when the service fails or the breaker is open. */
@@ -40,7 +40,7 @@ export function createAstroGateway(options: {
     halfOpenProbes: 2,
     fallback: () => null,
     ...(options.redis ? { shared: { name: 'astro', redis: options.redis, prefix: `${options.prefix}:breaker` } } : {}),
-    logger,
+    logger: boundLogger(options.logger),
   })
   breaker.on('state', (change) => logger.warn({ state: change.state, reason: change.reason }, 'astro breaker'))
   return {

@@ -2,7 +2,7 @@ import { type Cache, type CacheStats, createCache, type Factory, type GetOrSetOp
 import { cacheResponse } from '@headroom/cache/express'
 import type { RedisClient } from '@headroom/core'
 import type { RequestHandler } from 'express'
-import type { AppLogger } from '../logger.js'
+import { type AppLogger, boundLogger } from '../logger.js'
 
 /** What the routes use: getOrSet with invalidation; a pass-through when Headroom is off. */
 export interface AppCache {
@@ -38,7 +38,7 @@ export function createAppCache(options: {
     grace: 600_000,
     timeout: { soft: 150, hard: 5_000 },
     lock: options.redis ? { leaseMs: 3_000, waitMs: 1_000 } : false,
-    logger: options.logger.child({ component: 'cache' }),
+    logger: boundLogger(options.logger),
   })
   return {
     getOrSet: (key, factory, opts) => cache.getOrSet(key, factory, opts),

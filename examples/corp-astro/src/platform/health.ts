@@ -4,7 +4,7 @@ import { healthRoutes, shedLoad, trackRequests } from '@headroom/health/http'
 import type { Request, RequestHandler } from 'express'
 import type { Config } from '../config.js'
 import type { Databases } from '../db/database.js'
-import type { AppLogger } from '../logger.js'
+import { type AppLogger, boundLogger } from '../logger.js'
 
 export interface AppHealth {
   readonly monitor: HealthMonitor
@@ -52,7 +52,10 @@ export function createAppHealth(options: {
     thresholds: {
       // A saturated but fast event loop is fine; latency is what users feel.
       eventLoopUtilization: false,
-      eventLoopDelay: { degraded: { enter: 150, exit: 75 }, critical: { enter: 500, exit: 250 } },
+      eventLoopDelay: {
+        degraded: { enter: options.config.shedEventLoopDelayMs, exit: options.config.shedEventLoopDelayMs / 2 },
+        critical: { enter: options.config.shedEventLoopDelayMs * 3, exit: options.config.shedEventLoopDelayMs * 1.5 },
+      },
     },
     exitDwellMs: 5_000,
     checks: {
@@ -71,7 +74,7 @@ export function createAppHealth(options: {
     },
     checkIntervalMs: 5_000,
     checkTimeoutMs: 1_000,
-    logger,
+    logger: boundLogger(options.logger),
   })
   monitor.on('change', (change) => logger.warn({ status: change.to, previous: change.from, reasons: change.reasons }, 'health status changed'))
   const shed = options.config.headroom

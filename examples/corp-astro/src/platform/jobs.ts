@@ -1,7 +1,7 @@
 import type { RedisClient } from '@headroom/core'
 import { type AddJobOptions, createQueue, createWorker, type QueueStats, type Worker, type WorkerStats } from '@headroom/queue'
 import type { JobData, JobHandlers, JobName } from '../jobs/handlers.js'
-import type { AppLogger } from '../logger.js'
+import { type AppLogger, boundLogger } from '../logger.js'
 
 export type JobPriority = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW'
 
@@ -43,7 +43,7 @@ export function createAppJobs(options: {
     timeoutMs: 30_000,
     retention: { completed: { count: 1_000, ageMs: 3_600_000 }, failed: { count: 10_000, ageMs: 7 * 86_400_000 } },
     ...(options.status ? { shedding: { status: options.status, mode: 'wait' as const, minPriority: 'HIGH' } } : {}),
-    logger,
+    logger: boundLogger(options.logger),
   })
   queue.on('failed', ({ name, id, error }) => logger.error({ job: name, id, err: error }, 'job failed for good'))
   let worker: Worker | undefined

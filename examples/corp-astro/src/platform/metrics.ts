@@ -10,7 +10,15 @@ export type StatsSource = () => unknown
  * `headroom_stat{component="cache",stat="l1.hits"}`. Flattening at scrape time means
  * a new counter in a package shows up without touching this file.
  */
-export function createMetrics(sources: Record<string, StatsSource>) {
+export interface AppMetrics {
+  readonly registry: Registry
+  /** Times each request into the histogram. */
+  observe: RequestHandler
+  /** Serves `/metrics`. */
+  handler: RequestHandler
+}
+
+export function createMetrics(sources: Record<string, StatsSource>): AppMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ app: 'corp-astro', pid: String(process.pid) })
   collectDefaultMetrics({ register: registry })

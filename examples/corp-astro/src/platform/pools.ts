@@ -10,7 +10,7 @@ import {
 import type pg from 'pg'
 import type { Config } from '../config.js'
 import type { Database, Databases } from '../db/database.js'
-import type { AppLogger } from '../logger.js'
+import { type AppLogger, boundLogger } from '../logger.js'
 
 export interface AppPools {
   /** Hands a new pg pool to an adaptive sizer (Headroom on) or leaves it static (off). */
@@ -57,7 +57,7 @@ export function createAppPools(options: {
           // Every pool of every worker draws on the same server's max_connections.
           instances: Math.max(1, (options.webConcurrency ?? 1) * poolsPerProcess),
           reserved: 1,
-          logger: options.logger.child({ component: 'pool', pool: name }),
+          logger: boundLogger(options.logger),
         }),
       )
     },
@@ -71,7 +71,7 @@ export function createAppPools(options: {
         initial: 4,
         maxWaitMs: 2_000,
         maxQueue: 5_000,
-        logger: options.logger.child({ component: 'pool', pool: 'pglite' }),
+        logger: boundLogger(options.logger),
       })
       limiter = active
       const limited = (db: Database): Database => ({

@@ -1,9 +1,9 @@
 import type { RedisClient } from '@headroom/core'
 import { createRateLimiter, type Decision, type RateLimiter } from '@headroom/rate-limit'
-import type { Request, RequestHandler, Response } from 'express'
+import { ipKey, rateLimit } from '@headroom/rate-limit/express'
+import type { RequestHandler } from 'express'
 import type { Tier } from '../auth/tokens.js'
-import { sendProblem } from '../http/problem.js'
-import type { AppLogger } from '../logger.js'
+import { type AppLogger, boundLogger } from '../logger.js'
 
 /** Per-minute limits of the free tier; paid tiers multiply them. */
 export const LIMITS = { auth: 20, content: 200, api: 100 } as const
@@ -44,7 +44,7 @@ export function createAppLimits(options: {
     ...(options.redis ? { redis: options.redis } : {}),
     onStoreError: 'local' as const,
     instances: options.instances,
-    logger: options.logger.child({ component: 'rate-limit' }),
+    logger: boundLogger(options.logger),
   }
   const make = (name: string, limit: number) =>
     createRateLimiter({ ...common, prefix: `${options.prefix}:rl:${name}`, algorithm: 'gcra', limit, window: '1m' })
@@ -61,19 +61,18 @@ export function createAppLimits(options: {
     }),
   }
 
-  const middleware = (limiter: RateLimiter, base: number, byUser: boolean): RequestHandler => {
-    return async (req, res, next) => {
-      const user = byUser ? req.user : undefined
-      const key = user ? `u:${user.sub}` : `ip:${clientKey(req)}`
-      const limit = base * TIER_MULTIPLIER[user?.tier ?? 'free']
-      const decision = await limiter.consume(key, { limit })
-      setHeaders(res, decision)
-      if (decision.allowed) return next()
-      refuse(res, decision)
-    }
-  }
+  // The adapter sets the draft-7 headers and answers refusals with 429, Retry-After and problem+json.
+  const middleware = (limiter: RateLimiter, base: number, byUser: boolean): RequestHandler =>
+    rateLimit({
+      limiter,
+      headers: 'draft-7',
+      key: (req) => (byUser && req.user ? `u:${req.user.sub}` : `ip:${ipKey(req.ip ?? req.socket.remoteAddress)}`),
+      limit: (req) => base * TIER_MULTIPLIER[(byUser && req.user?.tier) || 'free'],
+      message: (_req, decision) =>
+        `Rate limit of ${decision.limit} requests per minute exceeded; retry in ${Math.max(1, Math.ceil(decision.retryAfterMs / 1000))} s`,
+    })
 
-  const loginKey = (email: string, ip: string) => `${email}|${ip}`
+  const loginKey = (email: string, ip: string) => `${email}|${ipKey(ip)}`
   const refusal = (decision: Decision) => (decision.allowed ? null : { retryAfterMs: decision.retryAfterMs })
 
   return {
@@ -85,9 +84,9 @@ export function createAppLimits(options: {
         return refusal(await limiters.login.peek(loginKey(email, ip)))
       },
       async fail(email, ip) {
-        await limiters.login.consume(loginKey(email, ip))
-        // The attempt that used the last unit is answered 401; the next one is refused.
-        return refusal(await limiters.login.peek(loginKey(email, ip)))
+        // This failure is answered 401; the check before the next attempt refuses it.
+        // Refused here only when concurrent failures raced past that check.
+        return refusal(await limiters.login.consume(loginKey(email, ip)))
       },
     },
     stats: () => Object.fromEntries(Object.entries(limiters).map(([name, limiter]) => [name, limiter.stats()])),
@@ -97,34 +96,3 @@ export function createAppLimits(options: {
   }
 }
 
-/** IPv6 clients are keyed by their /56: one host can hold a whole /64 and rotate through it. */
-function clientKey(req: Request): string {
-  const ip = req.ip ?? 'unknown'
-  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip.replace(/^::ffff:/, '')
-  const groups = expandIpv6(ip)
-  return groups ? `${groups.slice(0, 3).join(':')}:${groups[3]!.slice(0, 2)}00::/56` : ip
-}
-
-function expandIpv6(ip: string): string[] | null {
-  const [head, tail] = ip.split('::')
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  const missing = 8 - left.length - right.length
-  if (missing < 0 || (tail === undefined && missing !== 0)) return null
-  return [...left, ...Array(missing).fill('0'), ...right].map((g) => g.padStart(4, '0'))
-}
-
-function setHeaders(res: Response, decision: Decision): void {
-  const resetSeconds = Math.max(0, Math.ceil(decision.resetMs / 1000))
-  res.setHeader('RateLimit-Policy', `${decision.limit};w=60`)
-  res.setHeader('RateLimit', `limit=${decision.limit}, remaining=${Math.floor(decision.remaining)}, reset=${resetSeconds}`)
-}
-
-function refuse(res: Response, decision: Decision): void {
-  const seconds = Number.isFinite(decision.retryAfterMs) ? Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) : 60
-  res.setHeader('Retry-After', String(seconds))
-  sendProblem(res, 429, {
-    title: 'Too Many Requests',
-    detail: `Rate limit of ${decision.limit} requests per minute exceeded; retry in ${seconds} s`,
-  })
-}

@@ -1,27 +1,44 @@
-import { hashToBucket, murmur3 } from '@headroom/core'
+import { createShardRouter, type ShardRouter, type ShardRouterStats } from '@headroom/shard'
 import type { Database, ShardDatabases } from '../db/database.js'
 
 /** Where the app's sharded data lives. */
 export interface Shards {
   /** The primary holding a user's rows (writes, and reads that must see them). */
   forUser(userId: string): Database
-  /** A database to read a user's rows from: a healthy replica when there is one. */
+  /** A database to read a user's rows from: a replica, unless the user wrote within the last second. */
   forUserRead(userId: string): Database
   /** The primary holding an email's directory entry. */
   forEmail(email: string): Database
-  /** Every shard, for fan-out (analytics summary, cleanup). */
+  /** Every shard, for maintenance. */
   all(): readonly ShardDatabases[]
-  stats(): Record<string, unknown>
+  /** Runs `fn` on every shard's primary at once; resolves in shard order. */
+  forEachShard<R>(fn: (db: Database) => Promise<R>): Promise<R[]>
+  readonly router: ShardRouter<Database, string>
+  stats(): ShardRouterStats
 }
 
-/** TEMPORARY until @headroom/shard lands. */
+/**
+ * Users and their data sharded across the databases with `@headroom/shard`: the user
+ * id hashes (murmur3) into 65,536 logical shards placed on the physical ones, so the
+ * mapping is the same in every process, and adding a fifth database later moves only
+ * a fifth of the users (`router.plan()` lists exactly which). Reads go to a replica
+ * when one is configured, except right after the same user wrote (read-your-writes).
+ */
 export function createShards(shards: readonly ShardDatabases[]): Shards {
-  const pick = (key: string) => shards[hashToBucket(murmur3(key), shards.length)]!
+  const router = createShardRouter<Database, string>({
+    shards: shards.map((shard) => ({ id: shard.id, primary: shard.primary, replicas: shard.replicas })),
+    strategy: 'hash',
+    balancer: 'round-robin',
+    readYourWritesMs: 1_000,
+  })
   return {
-    forUser: (userId) => pick(`user:${userId}`).primary,
-    forUserRead: (userId) => pick(`user:${userId}`).primary,
-    forEmail: (email) => pick(`email:${email}`).primary,
+    // Anything that might write marks the session, so the user's next reads see it.
+    forUser: (userId) => router.route(userId, { write: true, session: userId }).target,
+    forUserRead: (userId) => router.route(userId, { session: userId }).target,
+    forEmail: (email) => router.route(`email:${email}`, { write: true }).target,
     all: () => shards,
-    stats: () => ({}),
+    forEachShard: (fn) => router.forEachShard((db) => fn(db), { write: true }),
+    router,
+    stats: () => router.stats(),
   }
 }

@@ -89,7 +89,9 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
               chunks[at / ADD_CHUNK] = await addChunk(jobs.slice(at, at + ADD_CHUNK), commandTimeout)
             }
           }
-          await Promise.all(Array.from({ length: Math.min(BULK_LANES, Math.ceil(jobs.length / ADD_CHUNK)) }, lane))
+          await Promise.all(
+            Array.from({ length: Math.min(BULK_LANES, Math.ceil(jobs.length / ADD_CHUNK)) }, lane),
+          )
           ids = chunks.flat()
         }
         gate.success()

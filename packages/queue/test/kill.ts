@@ -65,29 +65,30 @@ export function killTest(target: RedisTarget): void {
 
     const workers = await Promise.all(Array.from({ length: WORKERS }, spawnWorker))
     const kills: Kill[] = []
-    const respawns: Promise<unknown>[] = []
     let stop = false
     const killer = (async () => {
       await new Promise((resolve) => setTimeout(resolve, 1500))
       while (!stop) {
-        const index = kills.length % workers.length
-        const victim = workers[index]!
+        // One worker down at a time: the next kill waits until the last one's replacement is up
+        // (tsx takes seconds to boot on this machine), so a kill lands every 2 s or so.
+        const victim = workers.shift()!
         kills.push({ pid: victim.pid!, at: Date.now() })
         victim.kill('SIGKILL')
-        // Restart in the background (tsx takes seconds to boot here); kills rotate, so the next victim is up.
-        respawns.push(spawnWorker().then((child) => (workers[index] = child)))
-        await new Promise((resolve) => setTimeout(resolve, 2000))
+        const [replacement] = await Promise.all([
+          spawnWorker(),
+          new Promise((resolve) => setTimeout(resolve, 2000)),
+        ])
+        workers.push(replacement)
       }
     })()
 
     await waitUntil(async () => (await queue.stats()).completed === JOBS, {
       what: 'all jobs completed',
-      timeoutMs: 90_000,
+      timeoutMs: 200_000,
       intervalMs: 200,
     })
     stop = true
     await killer
-    await Promise.all(respawns)
     for (const child of workers) child.kill('SIGKILL')
 
     const stats = await queue.stats()
@@ -123,5 +124,5 @@ export function killTest(target: RedisTarget): void {
     await queue.close()
     await queue.obliterate()
     await redis.del(log)
-  }, 120_000)
+  }, 240_000)
 }

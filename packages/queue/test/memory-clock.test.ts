@@ -1,0 +1,127 @@
+import { createManualClock } from '@headroom/core'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { backoffDelay, createQueue, createWorker } from '../src/index.js'
+import { internalsOf } from '../src/queue.js'
+
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await Promise.resolve()
+}
+
+describe('memory store on a manual clock', () => {
+  it('a delayed job becomes claimable exactly when its delay has passed', async () => {
+    const clock = createManualClock(1_000)
+    const queue = createQueue({ name: 'delay', clock })
+    const ran: number[] = []
+    const worker = createWorker(queue, { later: () => void ran.push(clock.now()) }, { pollIntervalMs: 10 })
+    await queue.add('later', {}, { delay: 5_000 })
+    await clock.advanceAsync(4_990)
+    expect(ran).toEqual([])
+    await clock.advanceAsync(20)
+    await flush()
+    expect(ran).toHaveLength(1)
+    expect(ran[0]).toBeGreaterThanOrEqual(6_000)
+    await worker.close()
+    await queue.close()
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('an expired lease is recovered on the next claim, with the original priority and place', async () => {
+    const clock = createManualClock()
+    const queue = createQueue({ name: 'lease', clock, leaseMs: 2_000 })
+    const { store } = internalsOf(queue)
+    const a = await queue.add('x', {}, { priority: 'HIGH' })
+    const b = await queue.add('x', {}, { priority: 'HIGH' })
+    const first = await store.claim({ count: 1, leaseMs: 2_000, maxPriority: undefined })
+    expect(first.jobs.map((j) => j.id)).toEqual([a])
+    clock.advance(1_999)
+    expect((await store.claim({ count: 0, leaseMs: 2_000, maxPriority: undefined })).stalled).toEqual([])
+    clock.advance(1)
+    const again = await store.claim({ count: 1, leaseMs: 2_000, maxPriority: undefined })
+    expect(again.stalled).toEqual([a])
+    // `a` kept its place ahead of `b` (same priority, added first).
+    expect(again.jobs.map((j) => j.id)).toEqual([a])
+    expect(again.jobs[0]!.attempt).toBe(2)
+    expect(await store.extend([{ id: a, token: first.jobs[0]!.token }], 2_000)).toEqual([a])
+    expect(await store.settle([{ id: a, token: again.jobs[0]!.token, outcome: 'completed' }])).toEqual([true])
+    expect(b).toBe('2')
+    await queue.close()
+  })
+
+  it('a heartbeat extends the lease; without it the job is recovered', async () => {
+    const clock = createManualClock()
+    const queue = createQueue({ name: 'hb', clock, leaseMs: 1_000 })
+    const { store } = internalsOf(queue)
+    await queue.add('x', {})
+    const [job] = (await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })).jobs
+    clock.advance(900)
+    expect(await store.extend([{ id: job!.id, token: job!.token }], 1_000)).toEqual([])
+    clock.advance(900)
+    expect((await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })).stalled).toEqual([])
+    clock.advance(200)
+    expect((await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })).stalled).toEqual([
+      job!.id,
+    ])
+    await queue.close()
+  })
+
+  it('a job that stalls more than maxStalls times is dead-lettered', async () => {
+    const clock = createManualClock()
+    const queue = createQueue({ name: 'stalls', clock, leaseMs: 100, maxStalls: 2 })
+    const { store } = internalsOf(queue)
+    const id = await queue.add('x', {})
+    for (let i = 0; i < 3; i++) {
+      await store.claim({ count: 1, leaseMs: 100, maxPriority: undefined })
+      clock.advance(100)
+    }
+    await store.claim({ count: 1, leaseMs: 100, maxPriority: undefined })
+    expect(await queue.getJob(id)).toMatchObject({
+      state: 'failed',
+      stalls: 3,
+      error: { code: 'E_LEASE_LOST' },
+    })
+    await queue.close()
+  })
+})
+
+describe('backoffDelay', () => {
+  it('property: grows by factor, stays within [d, 2d) with jitter, never above maxDelayMs', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.double({ min: 1, max: 4, noNaN: true }),
+        fc.integer({ min: 0, max: 120_000 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (minDelayMs, factor, maxDelayMs, attempt, random) => {
+          const plain = backoffDelay(
+            { attempts: 99, minDelayMs, factor, maxDelayMs, randomize: false },
+            attempt,
+          )
+          const base = Math.min(maxDelayMs, minDelayMs * factor ** (attempt - 1))
+          expect(plain).toBe(Math.round(base))
+          const jittered = backoffDelay(
+            { attempts: 99, minDelayMs, factor, maxDelayMs, randomize: true },
+            attempt,
+            () => random,
+          )
+          expect(jittered).toBeLessThanOrEqual(maxDelayMs)
+          expect(jittered).toBeGreaterThanOrEqual(Math.min(maxDelayMs, Math.round(base)) - 1)
+        },
+      ),
+    )
+  })
+})
+
+describe('createQueue / createWorker options', () => {
+  it('reject bad options with a message naming the option and value', () => {
+    expect(() => createQueue({ name: '' })).toThrow(/createQueue option "name"/)
+    expect(() => createQueue({ name: 'a{b}' })).toThrow(/"name".*\{/)
+    expect(() => createQueue({ name: 'q', leaseMs: 10 })).toThrow(/"leaseMs".*10/)
+    expect(() => createQueue({ name: 'q', leaseMs: 1000, heartbeatMs: 2000 })).toThrow(/heartbeatMs/)
+    expect(() => createQueue({ name: 'q', retry: { attempts: 0 } })).toThrow(/"retry.attempts"/)
+    const queue = createQueue({ name: 'q' })
+    expect(() => createWorker(queue, {}, { concurrency: 0 })).toThrow(/createWorker option "concurrency"/)
+    expect(() => createWorker(queue, { x: 'nope' as never })).toThrow(/handler "x"/)
+  })
+})

@@ -56,6 +56,8 @@ interface CheckState {
   running?: Promise<CheckResult>
   timer?: TimerHandle
   timeout?: TimerHandle
+  /** Settles the run in progress (close() uses it so no caller waits forever). */
+  settleRun?: (result: CheckResult) => void
   /** Bumped on each run so a run that timed out cannot overwrite a later result. */
   generation: number
 }
@@ -147,6 +149,7 @@ export function createCheckRunner(
     const controller = new AbortController()
     const { timeoutMs, check } = state.definition
     state.running = new Promise<CheckResult>((resolve) => {
+      state.settleRun = resolve
       state.timeout = clock.setTimeout(() => {
         state.timeout = undefined
         const error = new Error(`Check timed out after ${timeoutMs} ms`)
@@ -198,6 +201,8 @@ export function createCheckRunner(
         state.timeout = undefined
         state.running = undefined
         state.generation++
+        state.settleRun?.(state.result)
+        state.settleRun = undefined
       }
     },
   }

@@ -25,6 +25,12 @@ export {
   type ProcessSamplerOptions,
   type Sampler,
 } from './process-sampler.js'
+export {
+  formatPrometheus,
+  type MetricFamily,
+  type MetricSample,
+  toMetricFamilies,
+} from './prometheus.js'
 export type { MetricFilter, MetricPoint } from './series.js'
 export { type HealthJsonStatus, type HealthStatus, toHealthJsonStatus } from './status.js'
 export {

@@ -118,6 +118,20 @@ describe('dependency checks (manual clock)', () => {
     expect(b).toBe(a)
   })
 
+  it('close() settles a run in progress, so no caller waits forever', async () => {
+    const clock = createManualClock(0)
+    const monitor = createHealthMonitor({
+      clock,
+      sampler: scriptedSampler(),
+      checks: { db: () => new Promise(() => {}) },
+    })
+    const run = monitor.runChecks()
+    monitor.close()
+    const [result] = await run
+    expect(result?.status).toBe('pending')
+    expect(clock.pending()).toBe(0)
+  })
+
   it('a check returning false, throwing synchronously, or non-readiness', async () => {
     const clock = createManualClock(0)
     const monitor = track(

@@ -141,24 +141,27 @@ describe('invariants (property)', () => {
     inflight: fc.integer({ min: 0, max: 500 }),
     dropped: fc.boolean(),
   })
-  it.each<LimitAlgorithmName>(['gradient2', 'vegas', 'aimd'])('%s keeps the limit within bounds for any samples', (name) => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 50 }),
-        fc.integer({ min: 0, max: 100 }),
-        fc.array(sample, { maxLength: 300 }),
-        (minLimit, span, samples) => {
-          const limits = { minLimit, maxLimit: minLimit + span }
-          const algorithm = createLimitAlgorithm(name, minLimit + span / 2, limits)
-          for (const s of samples) {
-            const limit = algorithm.update(s)
-            if (!(limit >= limits.minLimit && limit <= limits.maxLimit)) return false
-          }
-          return true
-        },
-      ),
-    )
-  })
+  it.each<LimitAlgorithmName>(['gradient2', 'vegas', 'aimd'])(
+    '%s keeps the limit within bounds for any samples',
+    (name) => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 50 }),
+          fc.integer({ min: 0, max: 100 }),
+          fc.array(sample, { maxLength: 300 }),
+          (minLimit, span, samples) => {
+            const limits = { minLimit, maxLimit: minLimit + span }
+            const algorithm = createLimitAlgorithm(name, minLimit + span / 2, limits)
+            for (const s of samples) {
+              const limit = algorithm.update(s)
+              if (!(limit >= limits.minLimit && limit <= limits.maxLimit)) return false
+            }
+            return true
+          },
+        ),
+      )
+    },
+  )
   it('the pure functions never mutate their input state', () => {
     fc.assert(
       fc.property(sample, (s) => {

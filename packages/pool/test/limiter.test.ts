@@ -1,7 +1,12 @@
 import { ClosedError, createManualClock, isHeadroomError, TimeoutError } from '@headroom/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createConcurrencyLimiter, isLimitExceededError, type Lease, LimitExceededError } from '../src/index.js'
+import {
+  createConcurrencyLimiter,
+  isLimitExceededError,
+  type Lease,
+  LimitExceededError,
+} from '../src/index.js'
 
 const flush = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve()
@@ -35,7 +40,12 @@ describe('createConcurrencyLimiter', () => {
     const limiter = createConcurrencyLimiter({ algorithm: 'aimd', initial: 1, maxWaitMs: 100, clock })
     const held = await limiter.acquire()
     const waits = [limiter.acquire(), limiter.acquire(), limiter.acquire()]
-    const settled = waits.map((p) => p.then(() => 'ok', (error: unknown) => error))
+    const settled = waits.map((p) =>
+      p.then(
+        () => 'ok',
+        (error: unknown) => error,
+      ),
+    )
     expect(clock.pending()).toBe(1)
     await clock.advanceAsync(99)
     expect(limiter.stats().queued).toBe(3)

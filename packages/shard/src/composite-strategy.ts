@@ -39,7 +39,7 @@ export function compositeStrategy<K>(options: CompositeStrategyOptions<K>): Shar
   return {
     kind: 'composite',
     bind({ ids, weights, logicalShards, seed }) {
-      const tables = new Map<string, { owners: Uint32Array; indexes: Int32Array }>()
+      const tables = new Map<string, { owners: OwnerTable; indexes: Int32Array }>()
       for (const name of names) {
         const members = options.groups[name]!
         if (members.length === 0)

@@ -18,8 +18,8 @@ export interface Placement {
   readonly shards: readonly PlacementShard[]
   /** `shardSeed(id, seed)` per slot. */
   readonly seeds: Uint32Array
-  /** Owner slot of every logical shard: the lookup table. */
-  readonly owners: Uint32Array
+  /** Owner slot of every logical shard: the lookup table (16-bit up to 65,536 shards: half the copy per change). */
+  readonly owners: OwnerTable
   /**
    * The logical shards of each slot, in ascending `priority` order. A shard that gives
    * logical shards away gives the last ones, so giving is a shorter view of the same
@@ -28,6 +28,14 @@ export interface Placement {
   readonly lists: readonly Uint32Array[]
   /** A fixed pseudo-random priority per logical shard (a bijection, so no two tie). */
   readonly priority: Uint32Array
+}
+
+/** The lookup table type: 16-bit slots while they fit. */
+export type OwnerTable = Uint16Array | Uint32Array
+
+/** A zeroed owner table wide enough for `shards` slots. */
+export function ownerTable(logicalShards: number, shards: number): OwnerTable {
+  return shards > 65_536 ? new Uint32Array(logicalShards) : new Uint16Array(logicalShards)
 }
 
 /** The most logical shards a placement supports (a 256 MB table would help nobody). */
@@ -57,7 +65,7 @@ export function emptyPlacement(logicalShards: number, seed: number): Placement {
     seed,
     shards: [],
     seeds: new Uint32Array(0),
-    owners: new Uint32Array(logicalShards),
+    owners: new Uint16Array(logicalShards),
     lists: [],
     priority,
   }
@@ -145,7 +153,7 @@ export function buildPlacement(
     // The owners table is written once at the end, not copied per step.
     state = { ...state, shards: change.shards, seeds: change.seeds, lists: change.lists }
   }
-  const owners = new Uint32Array(logicalShards)
+  const owners = ownerTable(logicalShards, state.shards.length)
   state.lists.forEach((list, slot) => {
     for (let i = 0; i < list.length; i++) owners[list[i]!] = slot
   })
@@ -161,7 +169,10 @@ export function buildPlacement(
  */
 export function addShard(placement: Placement, shard: PlacementShard): Placement {
   const change = addToLists(placement, shard)
-  const owners = placement.owners.slice()
+  const owners =
+    change.shards.length > 65_536 && placement.owners instanceof Uint16Array
+      ? Uint32Array.from(placement.owners)
+      : placement.owners.slice()
   for (let i = 0; i < change.moved.length; i++) owners[change.moved[i]!] = change.to
   return { ...placement, shards: change.shards, seeds: change.seeds, lists: change.lists, owners }
 }
@@ -283,7 +294,7 @@ export function removeShards(placement: Placement, ids: ReadonlySet<string>): Pl
       received[to]!.push(b)
     }
   }
-  const nextOwners = new Uint32Array(L)
+  const nextOwners = ownerTable(L, m)
   for (let b = 0; b < L; b++) nextOwners[b] = remap[owners[b]!]!
   const nextLists: Uint32Array[] = []
   for (let i = 0; i < m; i++) {
@@ -387,7 +398,7 @@ export function apportion(total: number, weights: readonly number[]): Int32Array
  */
 export function placementFromOwners(
   shards: readonly PlacementShard[],
-  owners: Uint32Array,
+  owners: OwnerTable,
   seed: number,
 ): Placement {
   const base = emptyPlacement(owners.length, seed)
@@ -401,7 +412,7 @@ export function placementFromOwners(
     ...base,
     shards: [...shards],
     seeds,
-    owners: owners.slice(),
+    owners: shards.length <= 65_536 ? Uint16Array.from(owners) : Uint32Array.from(owners),
     lists: buckets.map((list) => sortByPriority(list, base.priority)),
   }
 }

@@ -59,18 +59,54 @@ export function nextPlacement(current: Placement, next: readonly PlacementShard[
   return placement
 }
 
-/** Every logical shard whose owner differs, and the same grouped per (from, to). */
-export function diffPlacements(
+/**
+ * The logical shards whose owner differs. Without weight changes only the removed
+ * shards' old logical shards and the added shards' new ones can move, so only those
+ * are visited (O(moved), not O(L)); otherwise the whole table is compared.
+ */
+export function movedLogicalShards(before: Placement, after: Placement, reweighted: boolean): Uint32Array {
+  const afterSlot = new Map(after.shards.map((s, slot) => [s.id, slot]))
+  const same = Int32Array.from(before.shards, (s) => afterSlot.get(s.id) ?? -1)
+  const was = before.owners
+  const now = after.owners
+  const L = before.logicalShards
+  if (reweighted) {
+    const out: number[] = []
+    for (let b = 0; b < L; b++) if (same[was[b]!] !== now[b]) out.push(b)
+    return Uint32Array.from(out)
+  }
+  const seen = new Uint8Array(L)
+  const out: number[] = []
+  const visit = (list: Uint32Array) => {
+    for (let i = 0; i < list.length; i++) {
+      const b = list[i]!
+      if (seen[b] === 1) continue
+      seen[b] = 1
+      if (same[was[b]!] !== now[b]) out.push(b)
+    }
+  }
+  before.shards.forEach((_, slot) => {
+    if (same[slot] === -1) visit(before.lists[slot]!)
+  })
+  const beforeIds = new Set(before.shards.map((s) => s.id))
+  after.shards.forEach((s, slot) => {
+    if (!beforeIds.has(s.id)) visit(after.lists[slot]!)
+  })
+  return Uint32Array.from(out).sort()
+}
+
+/** The moves of a set of logical shards, and the same grouped per (from, to). */
+export function describeMoves(
   before: Placement,
   after: Placement,
+  moved: Uint32Array,
 ): { moves: ShardMove[]; transfers: ShardTransfer[] } {
   const moves: ShardMove[] = []
   const grouped = new Map<string, ShardTransfer>()
   const L = before.logicalShards
-  for (let b = 0; b < L; b++) {
+  for (const b of moved) {
     const from = before.shards[before.owners[b]!]!.id
     const to = after.shards[after.owners[b]!]!.id
-    if (from === to) continue
     moves.push({ logicalShard: b, from, to })
     const key = `${from}\u0000${to}`
     const transfer = grouped.get(key) ?? { from, to, logicalShards: 0, fraction: 0 }

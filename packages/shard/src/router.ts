@@ -22,10 +22,11 @@ import {
 } from './errors.js'
 import { fanOut } from './fan-out.js'
 import { decodeLayout, encodeLayout, layoutSchema, type ShardLayout } from './layout.js'
-import { buildPlacement, type Placement } from './placement.js'
+import { addShard, buildPlacement, type OwnerTable, type Placement } from './placement.js'
 import {
-  diffPlacements,
+  describeMoves,
   loadsOf,
+  movedLogicalShards,
   nextPlacement,
   optimalMovedFraction,
   type ShardLoad,
@@ -183,6 +184,8 @@ interface PlanInternals<T> {
   shards: Shard<T>[]
   /** Time spent computing the plan, counted in the change's duration. */
   ms: number
+  /** Set when the plan only appends this shard (installed without rebuilding the maps). */
+  appended: Shard<T> | undefined
 }
 
 /**
@@ -231,43 +234,65 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
   let listOrder: Shard<T>[] = options.shards.map((spec) => toShard<T>(spec))
   let placement: Placement | undefined
   /** Hash strategy: the lookup table (logical shard → slot). */
-  let owners: Uint32Array = new Uint32Array(0)
+  let owners: OwnerTable = new Uint16Array(0)
   /** Shards and entries by slot (hash) or by list index (other strategies). */
   let bySlot: Shard<T>[] = []
   let entriesBySlot: ShardEntry<T>[] = []
-  const entries = new Map<string, ShardEntry<T>>()
+  let entries = new Map<string, ShardEntry<T>>()
   let targets = new Map<T, { entry: ShardEntry<T>; role: 'primary' | 'replica' }[]>()
   let resolve: (key: K) => number
 
+  let targetsDirty = true
   const install = (shards: Shard<T>[], next: Placement | undefined) => {
     const keep = new Map<string, ShardEntry<T>>()
     for (const shard of shards) {
       const existing = entries.get(shard.id)
+      if (existing && existing.shard === shard) keep.set(shard.id, existing)
       // A shard keeping its targets keeps its routing state (ejections, latency, cursors).
-      if (existing && sameTargets(existing.shard, shard)) keep.set(shard.id, { ...existing, shard })
+      else if (existing && sameTargets(existing.shard, shard)) keep.set(shard.id, { ...existing, shard })
       else keep.set(shard.id, createEntry(shard, settings))
     }
-    entries.clear()
-    for (const [id, entry] of keep) entries.set(id, entry)
+    const slotEntries = next ? next.shards.map((s) => keep.get(s.id)!) : shards.map((s) => keep.get(s.id)!)
+    // Each variable is one assignment, with no await between: a lookup sees the old or the new table.
+    entries = keep
+    entriesBySlot = slotEntries
+    bySlot = slotEntries.map((e) => e.shard)
+    if (next) owners = next.owners
+    placement = next
+    listOrder = shards
+    targetsDirty = true
+    version++
+  }
+
+  const installAppended = (shard: Shard<T>, next: Placement) => {
+    const entry = createEntry(shard, settings)
+    // Nothing routes to the newcomer before `owners` is swapped, so registering it first is safe.
+    entries.set(shard.id, entry)
+    entriesBySlot = [...entriesBySlot, entry]
+    bySlot = [...bySlot, shard]
+    owners = next.owners
+    placement = next
+    listOrder = [...listOrder, shard]
+    targetsDirty = true
+    version++
+  }
+
+  /** Target → the shards holding it, rebuilt on first use after a topology change. */
+  const targetIndex = () => {
+    if (!targetsDirty) return targets
     const index = new Map<T, { entry: ShardEntry<T>; role: 'primary' | 'replica' }[]>()
     const add = (target: T, entry: ShardEntry<T>, role: 'primary' | 'replica') => {
       const refs = index.get(target) ?? []
       refs.push({ entry, role })
       index.set(target, refs)
     }
-    for (const entry of keep.values()) {
+    for (const entry of entries.values()) {
       add(entry.shard.primary, entry, 'primary')
       for (const replica of entry.shard.replicas) add(replica, entry, 'replica')
     }
-    const slotShards = next ? next.shards.map((s) => keep.get(s.id)!.shard) : shards
-    // One assignment per variable, in this order, between two lookups: a lookup sees the old or the new table.
-    entriesBySlot = slotShards.map((s) => keep.get(s.id)!)
-    bySlot = slotShards
-    if (next) owners = next.owners
-    placement = next
-    listOrder = shards
     targets = index
-    version++
+    targetsDirty = false
+    return index
   }
 
   if (isHash) {
@@ -368,44 +393,100 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
   }
 
   const refsOf = (target: T) => {
-    const refs = targets.get(target)
+    const refs = targetIndex().get(target)
     if (!refs) throw new UnknownTargetError(`No shard has the target ${describeTarget(target)}`)
     return refs
   }
 
-  const makePlan = (nextSpecs: readonly ShardSpec<T>[]): TopologyPlan<T> => {
-    const started = performance.now()
-    const current = needHash('plan()')
-    const parsed = parseOptions('plan', topologySchema, nextSpecs)
-    const shards = parsed.map((spec) => toShard<T>(spec))
-    const next = nextPlacement(
-      current,
-      shards.map((s) => ({ id: s.id, weight: s.weight })),
-    )
-    const { moves, transfers } = diffPlacements(current, next)
-    const was = new Map(current.shards.map((s) => [s.id, s.weight]))
-    const now = new Set(shards.map((s) => s.id))
+  interface PlanFacts {
+    added: string[]
+    removed: string[]
+    reweighted: string[]
+    moved: Uint32Array
+    optimalFraction: number
+  }
+
+  const describePlan = (
+    current: Placement,
+    next: Placement,
+    shards: Shard<T>[],
+    facts: PlanFacts,
+    started: number,
+    appended: Shard<T> | undefined,
+  ): TopologyPlan<T> => {
+    // The detail is computed on first read: apply() needs none of it.
     let layout: ShardLayout | undefined
+    let described: ReturnType<typeof describeMoves> | undefined
+    let loads: { before: ShardLoad[]; after: ShardLoad[] } | undefined
     const plan: TopologyPlan<T> = {
       version,
       shards,
-      added: shards.filter((s) => !was.has(s.id)).map((s) => s.id),
-      removed: current.shards.filter((s) => !now.has(s.id)).map((s) => s.id),
-      reweighted: shards.filter((s) => was.has(s.id) && was.get(s.id) !== s.weight).map((s) => s.id),
-      moves,
-      transfers,
-      movedFraction: moves.length / current.logicalShards,
-      optimalFraction: optimalMovedFraction(current.shards, next.shards),
-      before: loadsOf(current),
-      after: loadsOf(next),
+      added: facts.added,
+      removed: facts.removed,
+      reweighted: facts.reweighted,
+      get moves() {
+        described ??= describeMoves(current, next, facts.moved)
+        return described.moves
+      },
+      get transfers() {
+        described ??= describeMoves(current, next, facts.moved)
+        return described.transfers
+      },
+      movedFraction: facts.moved.length / current.logicalShards,
+      optimalFraction: facts.optimalFraction,
+      get before() {
+        loads ??= { before: loadsOf(current), after: loadsOf(next) }
+        return loads.before
+      },
+      get after() {
+        loads ??= { before: loadsOf(current), after: loadsOf(next) }
+        return loads.after
+      },
       get layout() {
         layout ??= encodeLayout(next)
         return layout
       },
     }
-    internals.set(plan, { placement: next, shards, ms: performance.now() - started })
+    internals.set(plan, { placement: next, shards, appended, ms: performance.now() - started })
     return plan
   }
+
+  const makePlan = (shards: Shard<T>[], started: number): TopologyPlan<T> => {
+    const current = needHash('plan()')
+    const next = nextPlacement(
+      current,
+      shards.map((s) => ({ id: s.id, weight: s.weight })),
+    )
+    const was = new Map(current.shards.map((s) => [s.id, s.weight]))
+    const now = new Set(shards.map((s) => s.id))
+    const reweighted = shards.filter((s) => was.has(s.id) && was.get(s.id) !== s.weight).map((s) => s.id)
+    const facts: PlanFacts = {
+      added: shards.filter((s) => !was.has(s.id)).map((s) => s.id),
+      removed: current.shards.filter((s) => !now.has(s.id)).map((s) => s.id),
+      reweighted,
+      moved: movedLogicalShards(current, next, reweighted.length > 0),
+      optimalFraction: optimalMovedFraction(current.shards, next.shards),
+    }
+    return describePlan(current, next, shards, facts, started, undefined)
+  }
+
+  /** Appending one shard, the common change: O(N) array work and one table copy, no maps of ids. */
+  const makeAppendPlan = (shard: Shard<T>, started: number): TopologyPlan<T> => {
+    const current = needHash('addShard()')
+    const next = addShard(current, { id: shard.id, weight: shard.weight })
+    let total = 0
+    for (const s of next.shards) total += s.weight
+    const facts: PlanFacts = {
+      added: [shard.id],
+      removed: [],
+      reweighted: [],
+      // Everything that moves goes to the newcomer: its list is the move set.
+      moved: next.lists[next.shards.length - 1]!.slice().sort(),
+      optimalFraction: shard.weight / total,
+    }
+    return describePlan(current, next, [...listOrder, shard], facts, started, shard)
+  }
+
   const internals = new WeakMap<TopologyPlan<T>, PlanInternals<T>>()
 
   const router: ShardRouter<T, K> = {
@@ -446,7 +527,14 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
         (i) => shards[i]!.id,
       )
     },
-    plan: makePlan,
+    plan(next) {
+      const started = performance.now()
+      needHash('plan()')
+      return makePlan(
+        parseOptions('plan', topologySchema, next).map((spec) => toShard<T>(spec)),
+        started,
+      )
+    },
     apply(plan) {
       const started = performance.now()
       const inner = internals.get(plan)
@@ -455,7 +543,8 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
         throw new StalePlanError(
           `The plan was made at version ${plan.version}; the router is at version ${version}`,
         )
-      install(inner.shards, inner.placement)
+      if (inner.appended) installAppended(inner.appended, inner.placement)
+      else install(inner.shards, inner.placement)
       const ms = inner.ms + performance.now() - started
       changeTimes.record(ms)
       counters.changes++
@@ -472,13 +561,27 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
       channels.topology.publish({ version, movedFraction: plan.movedFraction, ms })
     },
     addShard(spec) {
-      const plan = makePlan([...listOrder, spec])
+      const started = performance.now()
+      needHash('addShard()')
+      // Validate only the newcomer: the others were validated when they joined.
+      const [parsed] = parseOptions('addShard', topologySchema, [spec])
+      if (entries.has(parsed!.id))
+        throw new TypeError(
+          `Invalid addShard option "id": duplicate shard id "${parsed!.id}" (received "${parsed!.id}")`,
+        )
+      const plan = makeAppendPlan(toShard<T>(parsed!), started)
       router.apply(plan)
       return plan
     },
     removeShard(id) {
+      const started = performance.now()
+      needHash('removeShard()')
       router.shard(id)
-      const plan = makePlan(listOrder.filter((s) => s.id !== id))
+      if (listOrder.length === 1) throw new TypeError(`removeShard: "${id}" is the last shard`)
+      const plan = makePlan(
+        listOrder.filter((s) => s.id !== id),
+        started,
+      )
       router.apply(plan)
       return plan
     },

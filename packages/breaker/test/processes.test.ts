@@ -1,0 +1,106 @@
+import {
+  clusterNodes,
+  describeRedis,
+  redisUrl,
+  startRedisServer,
+  uniquePrefix,
+  waitUntil,
+} from '@headroom/testing'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { spawnFleet, stopFleet, type Worker } from './processes.helpers.js'
+
+/** Three processes share one breaker through real Redis. */
+describeRedis('shared breaker across 3 processes', (target) => {
+  let workers: Worker[] = []
+
+  beforeAll(async () => {
+    const env: Record<string, string> = { PREFIX: uniquePrefix('breaker-proc'), RESET_MS: '600' }
+    if (target.kind === 'cluster') env.CLUSTER_NODES = JSON.stringify(clusterNodes())
+    else env.REDIS_URL = redisUrl()
+    workers = await spawnFleet(3, env)
+  })
+  afterAll(async () => {
+    await stopFleet(workers)
+  })
+
+  it('a failure burst seen by one process opens all three within 100 ms', async () => {
+    const [a, b, c] = workers as [Worker, Worker, Worker]
+    const burst = await a.request({ cmd: 'burst', calls: 3 })
+    expect(burst.state).toBe('open')
+    await waitUntil(() => [b, c].every((w) => w.states().some((s) => s.state === 'open')), {
+      timeoutMs: 5_000,
+      what: 'b and c open',
+    })
+    const openedAt = a.states().find((s) => s.state === 'open')!
+    expect(openedAt.remote).toBe(false)
+    for (const other of [b, c]) {
+      const seen = other.states().find((s) => s.state === 'open')!
+      expect(seen.remote).toBe(true)
+      const delay = seen.at - openedAt.at
+      console.info(`[${target.kind}] open propagated in ${delay.toFixed(1)} ms`)
+      // The issue's bound; pub/sub usually takes a few ms.
+      expect(delay).toBeLessThan(100)
+    }
+  })
+
+  it('exactly one process probes in half-open, and its success closes all three', async () => {
+    // Healthy again but slow, so a second concurrent probe would surely be seen.
+    await Promise.all(workers.map((w) => w.request({ cmd: 'mode', fail: false, delayMs: 300 })))
+    await Promise.all(workers.map((w) => w.request({ cmd: 'load', on: true })))
+    await waitUntil(() => workers.every((w) => w.states().at(-1)?.state === 'closed'), {
+      timeoutMs: 15_000,
+      what: 'all closed again',
+    })
+    await Promise.all(workers.map((w) => w.request({ cmd: 'load', on: false })))
+    const stats = await Promise.all(workers.map((w) => w.request({ cmd: 'stats' }, 'stats')))
+    const probes = stats.map((s) => s.probes as number)
+    expect(probes.reduce((x, y) => x + y, 0)).toBe(1)
+    // Only the prober went through half-open; the others went straight from open to closed.
+    const halfOpened = workers.filter((w) => w.states().some((s) => s.state === 'half-open'))
+    expect(halfOpened).toHaveLength(1)
+  })
+})
+
+describeRedis(
+  'shared breaker across 3 processes, Redis stopped',
+  () => {
+    it('leaves each process on its own local state', async () => {
+      const server = await startRedisServer()
+      const workers = await spawnFleet(3, {
+        PREFIX: uniquePrefix('breaker-down'),
+        RESET_MS: '500',
+        REDIS_URL: server.url,
+      })
+      try {
+        const [a, b, c] = workers as [Worker, Worker, Worker]
+        await server.stop()
+        const burst = await a.request({ cmd: 'burst', calls: 3 })
+        expect(burst.state).toBe('open')
+        // The others never hear of it, and serve at once (no call waits on Redis).
+        for (const other of [b, c]) {
+          const call = await other.request({ cmd: 'call' })
+          expect(call.ok).toBe(true)
+          expect(call.state).toBe('closed')
+          expect(call.ms as number).toBeLessThan(1_000)
+        }
+        // a recovers on its own: local half-open, local probe, closed.
+        await a.request({ cmd: 'mode', fail: false, delayMs: 0 })
+        await waitUntil(() => a.states().some((s) => s.state === 'half-open'), {
+          timeoutMs: 10_000,
+          what: 'a half-opens locally',
+        })
+        const probe = await a.request({ cmd: 'call' })
+        expect(probe.ok).toBe(true)
+        expect(probe.state).toBe('closed')
+        expect(b.states()).toEqual([])
+        expect(c.states()).toEqual([])
+        const stats = await a.request({ cmd: 'stats' }, 'stats')
+        expect((stats.stats as { shared: { storeErrors: number } }).shared.storeErrors).toBeGreaterThan(0)
+      } finally {
+        await stopFleet(workers)
+        await server.close()
+      }
+    })
+  },
+  { cluster: false },
+)

@@ -193,7 +193,9 @@ describe('createShardRouter', () => {
     })
     expect(results).toEqual(four.map((s) => `${s.id}:${s.primary}`))
     const reads = await router.forEachShard((target) => target, { concurrency: 1 })
-    reads.forEach((target, i) => expect(four[i]!.replicas).toContain(target))
+    reads.forEach((target, i) => {
+      expect(four[i]!.replicas).toContain(target)
+    })
   })
 
   it('forEachShard rejects with an AggregateError naming the shards that failed, after all settle', async () => {

@@ -19,6 +19,7 @@ import { assertKey, assertTags, assertTtl, decodeEntry, type Entry, encodeEntry 
 import { createL1 } from './l1.js'
 import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings } from './options.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
+import { createTickTime } from './tick-time.js'
 import { createTtlPolicy } from './ttl.js'
 import type {
   CacheEvents,
@@ -65,9 +66,21 @@ export function entityTag(type: string, id: string | number): string {
   return `${type}:${id}`
 }
 
-interface L1Entry extends Entry {
-  /** Before this time XFetch cannot fire: lets the hit path skip the random draw. */
-  r: number
+/**
+ * What L1 holds: one class, so every entry has the same hidden class and the hit path's
+ * property reads stay monomorphic (entries parsed from L2 and built by `set` differ).
+ */
+class L1Entry implements Entry {
+  constructor(
+    public v: unknown,
+    public e: number,
+    public s: number,
+    public d: number,
+    public w: number | undefined,
+    public t: string[] | undefined,
+    /** Before this time XFetch cannot fire: lets the hit path skip the random draw. */
+    public r: number,
+  ) {}
 }
 
 const channelEvents = ['miss', 'stale', 'factory-error', 'store-error', 'invalidated'] as const
@@ -90,6 +103,7 @@ const XFETCH_HORIZON = 10
 export function createCache(input: CacheOptions): Cache {
   const parsed = parseOptions('createCache', cacheOptionsSchema, input)
   const clock = parsed.clock ?? systemClock
+  const hitTime = createTickTime(clock)
   const logger = childLogger(parsed.logger, { component: 'headroom-cache', prefix: parsed.prefix })
   const lockDefaults: LockSettings | undefined =
     parsed.lock === false ? undefined : parsed.lock === true ? defaultLock : parsed.lock
@@ -231,8 +245,9 @@ export function createCache(input: CacheOptions): Cache {
   }
 
   function toL1(key: string, entry: Entry, bytes: number): L1Entry {
-    const l1Entry = entry as L1Entry
-    l1Entry.r = beta > 0 && entry.d > 0 ? entry.e - entry.d * beta * XFETCH_HORIZON : Number.POSITIVE_INFINITY
+    const refreshFrom =
+      beta > 0 && entry.d > 0 ? entry.e - entry.d * beta * XFETCH_HORIZON : Number.POSITIVE_INFINITY
+    const l1Entry = new L1Entry(entry.v, entry.e, entry.s, entry.d, entry.w, entry.t, refreshFrom)
     l1.set(key, l1Entry, bytes)
     return l1Entry
   }
@@ -491,41 +506,87 @@ export function createCache(input: CacheOptions): Cache {
     }
   }
 
-  async function load<T>(
+  /** Ends a load: later callers start their own. */
+  function finish(key: string): void {
+    inflight.delete(key)
+    if (invalidatedDuringLoad.size > 0 && !reads.has(key)) invalidatedDuringLoad.delete(key)
+  }
+
+  /**
+   * A getOrSet that missed L1. The L2 hit is the common path under load, so it costs one
+   * ioredis promise, the command timeout and one callback; the rest is in `afterL2`.
+   */
+  function load<T>(
     key: string,
     factory: Factory<T>,
     options: GetOrSetOptions | undefined,
     l1Entry: Entry | undefined,
   ): Promise<T> {
-    const started = clock.now()
+    const started = hitTime.now()
     const startGeneration = generation
     invalidatedDuringLoad.delete(key)
-    const entryGrace = options?.grace ?? grace
-    let stale = l1Entry !== undefined && started < l1Entry.s ? l1Entry : undefined
-    if (store) {
-      try {
-        const entry = await readL2(key, store)
-        if (entry !== undefined) {
-          const now = clock.now()
-          if (now < entry.e) return entry.v as T
-          if (now < entry.s && (!stale || entry.e > stale.e)) stale = entry
-        }
-      } catch (error) {
-        // Redis is down or slow: the factory still runs, and L1's stale copy (if any)
-        // is served at the soft deadline, counted from the start of this load.
-        storeError('get', error)
+    const s = store
+    let pending: Promise<T>
+    if (s === undefined) {
+      // Registered before the factory can run: a synchronous factory must not finish first.
+      pending = Promise.resolve().then(() =>
+        afterL2(key, factory, options, l1Entry, undefined, started, startGeneration),
+      )
+    } else {
+      pending = s.read(key).then(
+        (raw) => {
+          s.readSucceeded()
+          const entry = decodeEntry(raw)
+          if (entry !== undefined && hitTime.now() < entry.e) {
+            l2Hits++
+            if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
+            finish(key)
+            return entry.v as T
+          }
+          return afterL2(key, factory, options, l1Entry, entry, started, startGeneration)
+        },
+        (error: unknown) => {
+          s.readFailed(error)
+          // Redis is down or slow: the factory still runs, and a stale copy (if any) is
+          // served at the soft deadline, counted from the start of this load.
+          storeError('get', error)
+          return afterL2(key, factory, options, l1Entry, undefined, started, startGeneration)
+        },
+      )
+    }
+    inflight.set(key, pending)
+    return pending
+  }
+
+  async function afterL2<T>(
+    key: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions | undefined,
+    l1Entry: Entry | undefined,
+    l2Entry: Entry | undefined,
+    started: number,
+    startGeneration: number,
+  ): Promise<T> {
+    try {
+      const now = clock.now()
+      let stale = l1Entry !== undefined && now < l1Entry.s ? l1Entry : undefined
+      if (l2Entry !== undefined && now < l2Entry.s && (stale === undefined || l2Entry.e > stale.e)) {
+        stale = l2Entry
       }
+      if ((options?.grace ?? grace) === 0) stale = undefined
+      misses++
+      if (events.has('miss')) events.emit('miss', { key })
+      channels.miss.publish({ key })
+      const softAt = started + (options?.timeout?.soft ?? softDefault)
+      const useLock = store !== undefined && (options?.lock ?? lockDefaults !== undefined)
+      if (useLock) {
+        const lock = lockDefaults ?? defaultLock
+        return await computeLocked(key, store, lock, factory, options, stale, softAt, startGeneration)
+      }
+      return await compute(key, factory, options, stale, softAt, startGeneration)
+    } finally {
+      finish(key)
     }
-    misses++
-    if (events.has('miss')) events.emit('miss', { key })
-    channels.miss.publish({ key })
-    if (entryGrace === 0) stale = undefined
-    const softAt = started + (options?.timeout?.soft ?? softDefault)
-    const useLock = store !== undefined && (options?.lock ?? lockDefaults !== undefined)
-    if (useLock) {
-      return computeLocked(key, store, lockDefaults ?? defaultLock, factory, options, stale, softAt, startGeneration)
-    }
-    return compute(key, factory, options, stale, softAt, startGeneration)
   }
 
   function share<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -594,7 +655,7 @@ export function createCache(input: CacheOptions): Cache {
     getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
       const entry = l1.get(key) as L1Entry | undefined
       if (entry !== undefined) {
-        const now = clock.now()
+        const now = hitTime.now()
         if (now < entry.e) {
           l1Hits++
           if (now >= entry.r && now - entry.d * beta * Math.log(Math.random()) >= entry.e) {
@@ -617,13 +678,13 @@ export function createCache(input: CacheOptions): Cache {
         coalesced++
         return pending as Promise<T>
       }
-      return share(key, () => load(key, factory, options, entry))
+      return load(key, factory, options, entry)
     },
 
     async get<T>(key: string): Promise<T | undefined> {
       assertKey(key)
       const entry = l1.get(key)
-      const now = clock.now()
+      const now = hitTime.now()
       if (entry !== undefined && now < entry.e) {
         l1Hits++
         return entry.v as T
@@ -651,7 +712,7 @@ export function createCache(input: CacheOptions): Cache {
 
     async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
       for (const key of keys) assertKey(key)
-      const now = clock.now()
+      const now = hitTime.now()
       const results: (T | undefined)[] = new Array(keys.length)
       const stale: (Entry | undefined)[] = new Array(keys.length)
       const missing: number[] = []
@@ -801,6 +862,7 @@ export function createCache(input: CacheOptions): Cache {
       timers.clear()
       store?.close()
       busTimeout.close()
+      hitTime.close()
       await bus?.close()
       events.clear()
     },

@@ -233,7 +233,7 @@ describe('createCache (L1 only)', () => {
   it('close() clears pending timers and refuses new loads', async () => {
     const { cache, clock } = make({ timeout: { soft: 100, hard: 60_000 } })
     void cache.getOrSet('k', () => new Promise<number>(() => {})).catch(() => {})
-    expect(clock.pending()).toBeGreaterThan(0)
+    await vi.waitFor(() => expect(clock.pending()).toBeGreaterThan(0))
     await cache.close()
     expect(clock.pending()).toBe(0)
     await expect(cache.getOrSet('z', () => 1)).rejects.toThrow(/closed/)

@@ -41,7 +41,8 @@ export function createApp(ctx: AppContext): Express {
     pinoHttp({
       logger: ctx.logger,
       autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      customLogLevel: (_req, res, error) =>
+        error || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode === 503 ? 'warn' : 'info',
     }),
   )
   app.use(ctx.health.probes)

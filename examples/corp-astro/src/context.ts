@@ -70,8 +70,10 @@ export async function createContext(
   const cleanups: (() => Promise<void> | void)[] = []
   const closeAll = async () => {
     for (const cleanup of cleanups.reverse()) {
+      const started = Date.now()
       try {
         await cleanup()
+        logger.debug({ ms: Date.now() - started, step: cleanup.name || String(cleanup).slice(6, 40) }, 'closed')
       } catch (error) {
         logger.warn({ err: error }, 'error while closing')
       }

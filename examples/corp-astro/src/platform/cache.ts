@@ -40,10 +40,14 @@ export function createAppCache(options: {
     lock: options.redis ? { leaseMs: 3_000, waitMs: 1_000 } : false,
     logger: boundLogger(options.logger),
   })
+  const warn = (error: unknown, operation: string) =>
+    options.logger.warn({ err: error, operation }, 'cache invalidation did not reach Redis')
   return {
     getOrSet: (key, factory, opts) => cache.getOrSet(key, factory, opts),
-    delete: (key) => cache.delete(key),
-    invalidateTags: (tags) => cache.invalidateTags(tags),
+    // L1 (and the local copy) is dropped before Redis is asked; when Redis is down the
+    // write must still succeed, and other workers' copies expire by TTL.
+    delete: (key) => cache.delete(key).catch((error: unknown) => warn(error, 'delete')),
+    invalidateTags: (tags) => cache.invalidateTags(tags).catch((error: unknown) => warn(error, 'invalidateTags')),
     shrink: (fraction) => cache.shrink(fraction),
     responses: (ttlMs, tags) =>
       cacheResponse({

@@ -7,12 +7,13 @@ import {
   hashTaggedKey,
   isCluster,
   type RedisClient,
+  type RedisScript,
   runScript,
   StoreUnavailableError,
   systemClock,
 } from '@headroom/core'
 import { keySlot } from './cluster-slot.js'
-import { ALGORITHM_CODES, batchScript, OP_CODES } from './redis-script.js'
+import { ALGORITHM_CODES, batchScript, consumeScript, OP_CODES } from './redis-script.js'
 import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
 
 /** Options of {@link createRedisStore}. */
@@ -34,6 +35,8 @@ export interface RedisStoreOptions {
   failureGate?: FailureGateOptions
   /** @default systemClock */
   clock?: Clock
+  /** Tests only: always use the general batch script, never the single-policy consume script. @default false */
+  generalScriptOnly?: boolean
 }
 
 /** Counters of the Redis store, merged into the limiter's `stats()`. */
@@ -61,6 +64,19 @@ interface Waiting {
 /** With `time: 'client'` keys live this much longer: Redis expires them on its own clock, which may run apart. */
 const CLIENT_TIME_PAD_MS = 60_000
 
+/** Same limits under another array (per-request limits resolve to cached arrays, so this is rare). */
+function samePolicy(policies: readonly ResolvedPolicy[], p: ResolvedPolicy): boolean {
+  const q = policies.length === 1 ? policies[0]! : undefined
+  return (
+    q !== undefined &&
+    q.name === p.name &&
+    q.algorithm === p.algorithm &&
+    q.limit === p.limit &&
+    q.windowMs === p.windowMs &&
+    q.burst === p.burst
+  )
+}
+
 /** Clients in these states cannot answer within a request's deadline: fail now instead of queueing offline. */
 const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting'])
 
@@ -80,6 +96,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const gate = createFailureGate({ clock, ...options.failureGate })
   const clientTime = options.time === 'client'
   const maxBatch = options.maxBatch ?? 128
+  const forceGeneral = options.generalScriptOnly === true
   const cluster = isCluster(redis)
   let pending: Waiting[] = []
   let scheduled = false
@@ -150,6 +167,36 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       gate.failure()
       return fail(group, new StoreUnavailableError(`Redis connection is ${redis.status}`))
     }
+    const first = group[0]!.op.policies
+    const policy = first.length === 1 ? first[0]! : undefined
+    let fast =
+      policy !== undefined &&
+      (policy.algorithm === 'gcra' || policy.algorithm === 'fixed-window') &&
+      !forceGeneral
+    for (let i = 0; fast && i < group.length; i++) {
+      const { op } = group[i]!
+      if (op.kind !== 'consume' || (op.policies !== first && !samePolicy(op.policies, policy!))) fast = false
+    }
+    if (fast) {
+      const p = policy!
+      const keys: string[] = []
+      const args: (string | number)[] = [
+        clientTime ? Math.floor(clock.now()) : '',
+        clientTime ? CLIENT_TIME_PAD_MS : 0,
+        ALGORITHM_CODES[p.algorithm],
+        p.limit,
+        p.windowMs,
+        p.burst,
+        `${p.name}:1`,
+        `${p.name}:2`,
+        String(p.windowMs / p.limit),
+      ]
+      for (const { op, key } of group) {
+        keys.push(key)
+        args.push(op.cost)
+      }
+      return call(group, consumeScript, keys, args)
+    }
     const keys: string[] = []
     const sets: (string | number)[] = []
     const ops: (string | number)[] = []
@@ -173,10 +220,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     ]
     for (const value of sets) args.push(value)
     for (const value of ops) args.push(value)
+    call(group, batchScript, keys, args)
+  }
+
+  const call = (group: Waiting[], script: RedisScript, keys: string[], args: (string | number)[]) => {
     counters.batches++
     counters.batchedOperations += group.length
     const started = performance.now()
-    timeout.run(runScript<(string | number)[]>(redis, batchScript, keys, args)).then(
+    timeout.run(runScript<(string | number)[]>(redis, script, keys, args)).then(
       (reply) => {
         gate.success()
         store.onRoundTrip?.(performance.now() - started)

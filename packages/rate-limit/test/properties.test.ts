@@ -2,7 +2,13 @@ import { createManualClock } from '@headroom/core'
 import { describeRedis } from '@headroom/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type Algorithm, createRateLimiter, type Decision, type RateLimiter } from '../src/index.js'
+import {
+  type Algorithm,
+  createRateLimiter,
+  createRedisStore,
+  type Decision,
+  type RateLimiter,
+} from '../src/index.js'
 
 const T0 = 1_700_000_000_123
 const EPS = 1e-6
@@ -129,8 +135,14 @@ describeRedis('algorithm properties', (target) => {
   const redis = target.client()
   const prefix = target.prefix('rlp')
   let n = 0
-  for (const algorithm of algorithms) {
-    it(`${algorithm}: Redis decides exactly as memory does`, async () => {
+  for (const [algorithm, general] of algorithms.flatMap(
+    (a) =>
+      [
+        [a, false],
+        [a, true],
+      ] as const,
+  )) {
+    it(`${algorithm}: Redis decides exactly as memory does (${general ? 'general script only' : 'default scripts'})`, async () => {
       await fc.assert(
         fc.asyncProperty(config, steps, async (cfg, plan) => {
           const clock = createManualClock(T0)
@@ -147,24 +159,40 @@ describeRedis('algorithm properties', (target) => {
             blockedCache: false as const,
           }
           const memory = createRateLimiter(options)
-          const remote = createRateLimiter({
-            ...options,
+          const store = createRedisStore({
             redis,
             prefix: `${prefix}:${++n}`,
             time: 'client',
-            timeout: 5_000,
+            timeoutMs: 5_000,
+            clock,
+            generalScriptOnly: general,
           })
+          const remote = createRateLimiter({ ...options, store })
           try {
             for (const { dt, cost } of plan) {
               clock.advance(dt)
               const [a, b] = await Promise.all([memory.consume('k', { cost }), remote.consume('k', { cost })])
               expect({ ...b, source: 'memory' }).toEqual(a)
+              // Peek too: the batch script, on the same state.
+              const [c, d] = await Promise.all([memory.peek('k', { cost }), remote.peek('k', { cost })])
+              expect({ ...d, source: 'memory' }).toEqual(c)
+              // And the boundaries, where an off-by-one would show: 1 ms before the retry, and at it.
+              if (!a.allowed && Number.isFinite(a.retryAfterMs)) {
+                for (const step of [a.retryAfterMs - 1, 1]) {
+                  clock.advance(step)
+                  const [e, f] = await Promise.all([
+                    memory.consume('k', { cost }),
+                    remote.consume('k', { cost }),
+                  ])
+                  expect({ ...f, source: 'memory' }).toEqual(e)
+                }
+              }
             }
           } finally {
             await Promise.all([memory.close(), remote.close()])
           }
         }),
-        { numRuns: 12 },
+        { numRuns: 8 },
       )
     })
   }

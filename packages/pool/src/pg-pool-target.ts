@@ -19,7 +19,7 @@ export interface PgPoolLike {
   query(text: string): Promise<{ rows: Record<string, unknown>[] }>
   on(event: 'acquire', listener: (client: PgClientLike) => void): unknown
   on(event: 'release', listener: (error: unknown, client: PgClientLike) => void): unknown
-  off(event: string, listener: (...args: never[]) => void): unknown
+  off(event: string, listener: (...args: any[]) => void): unknown
 }
 
 /** Options of {@link pgPoolTarget}. */

@@ -118,14 +118,19 @@ if deadLettered then trim(KEYS[8], tonumber(ARGV[7]), tonumber(ARGV[8])) end
 
 local out = {}
 local taken = 0
+local leased = {}
+-- One INCRBY reserves a block of fencing tokens for the whole batch.
+local token = redis.call('INCRBY', KEYS[5], count) - count
+local deadline = now + lease
 local function take(id)
   local key = jp .. id
   local fields = redis.call('HMGET', key, 'p', 'rt')
   if not fields[1] then return end
-  local token = redis.call('INCR', KEYS[5])
+  token = token + 1
   local attempt = redis.call('HINCRBY', key, 'a', 1)
   redis.call('HSET', key, 'st', 'a', 'k', token)
-  redis.call('ZADD', KEYS[3], now + lease, id)
+  leased[#leased + 1] = deadline
+  leased[#leased + 1] = id
   out[#out + 1] = id
   out[#out + 1] = fields[1]
   out[#out + 1] = attempt
@@ -154,6 +159,7 @@ if rest > 0 then
   if aging > 0 and #ids > 0 then redis.call('ZREM', KEYS[6], unpack(ids)) end
   for _, id in ipairs(ids) do take(id) end
 end
+if #leased > 0 then redis.call('ZADD', KEYS[3], unpack(leased)) end
 return { now, out, stalled }
 `,
 )
@@ -198,13 +204,16 @@ for i = 7, #ARGV, 5 do
   local text = ARGV[i + 3]
   local key = jp .. id
   if redis.call('HGET', key, 'k') == ARGV[i + 1] and redis.call('ZREM', KEYS[3], id) == 1 then
-    redis.call('HDEL', key, 'k')
+    -- Clearing the token (k = '') in the same HSET as the new state fences out a late settlement.
     if kind == 'c' then
       if keepC == 0 then
         redis.call('DEL', key)
       else
-        if text ~= '' then redis.call('HSET', key, 'r', text) end
-        redis.call('HSET', key, 'st', 'c', 'f', now)
+        if text ~= '' then
+          redis.call('HSET', key, 'st', 'c', 'f', now, 'k', '', 'r', text)
+        else
+          redis.call('HSET', key, 'st', 'c', 'f', now, 'k', '')
+        end
         redis.call('ZADD', KEYS[7], now, id)
         doneC = true
       end
@@ -212,20 +221,21 @@ for i = 7, #ARGV, 5 do
       if keepF == 0 then
         redis.call('DEL', key)
       else
-        redis.call('HSET', key, 'st', 'f', 'f', now, 'e', text)
+        redis.call('HSET', key, 'st', 'f', 'f', now, 'e', text, 'k', '')
         redis.call('ZADD', KEYS[8], now, id)
         doneF = true
       end
     elseif kind == 'r' then
-      redis.call('HSET', key, 'e', text)
       local delay = tonumber(ARGV[i + 4])
       if delay > 0 then
-        redis.call('HSET', key, 'st', 'd')
+        redis.call('HSET', key, 'st', 'd', 'e', text, 'k', '')
         redis.call('ZADD', KEYS[2], now + delay, id)
       else
+        redis.call('HSET', key, 'e', text, 'k', '')
         requeue(key, id, now, aging)
       end
     else
+      redis.call('HSET', key, 'k', '')
       redis.call('HINCRBY', key, 'a', -1)
       requeue(key, id, redis.call('HGET', key, 'rt'), aging)
     end

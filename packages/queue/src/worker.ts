@@ -84,7 +84,8 @@ interface Lease {
   name: string
   attempt: number
   maxAttempts: number
-  controller: AbortController
+  /** Made on first use: most handlers never read their signal, and an AbortController is not free. */
+  controller: AbortController | undefined
   timer: TimerHandle | undefined
   startedAt: number
   /** The handler has finished (or was abandoned). */
@@ -233,7 +234,7 @@ export function createWorker(
       name: payload.n,
       attempt: claimed.attempt,
       maxAttempts: payload.m,
-      controller: new AbortController(),
+      controller: undefined,
       timer: undefined,
       startedAt: clock.now(),
       done: false,
@@ -255,7 +256,7 @@ export function createWorker(
     if (timeout > 0) {
       lease.timer = clock.setTimeout(() => {
         const error = new TimeoutError(`Job "${payload.n}" (${lease.id}) timed out after ${timeout} ms`)
-        lease.controller.abort(error)
+        lease.controller?.abort(error)
         finish(lease, false, error)
       }, timeout)
     }
@@ -266,7 +267,10 @@ export function createWorker(
       attempt: lease.attempt,
       maxAttempts: payload.m,
       priority: payload.p,
-      signal: lease.controller.signal,
+      get signal() {
+        lease.controller ??= new AbortController()
+        return lease.controller.signal
+      },
     }
     let outcome: unknown
     try {
@@ -411,7 +415,7 @@ export function createWorker(
             lease.lost = true
             leaseLost++
             counters.leaseLost++
-            lease.controller.abort(new LeaseLostError(`The lease of job ${id} was lost`))
+            lease.controller?.abort(new LeaseLostError(`The lease of job ${id} was lost`))
             emit('lease-lost', { id })
             if (lease.done) held.delete(id)
           }
@@ -429,7 +433,7 @@ export function createWorker(
     lease.done = true
     running--
     if (lease.timer !== undefined) clock.clearTimeout(lease.timer)
-    lease.controller.abort(
+    lease.controller?.abort(
       new QueueClosedError('The worker closed before the job finished; it was handed back'),
     )
     if (!lease.lost) enqueueSettle({ id: lease.id, token: lease.token, outcome: 'release' })

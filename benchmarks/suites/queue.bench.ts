@@ -1,0 +1,211 @@
+import { createQueue, createTaskQueue, createWorker, type Priority } from '@headroom/queue'
+import { Queue as BullQueue, Worker as BullWorker } from 'bullmq'
+import { Redis, type RedisOptions } from 'ioredis'
+import PQueue from 'p-queue'
+import { type BenchGroup, defineSuite, type Measurement } from '../src/suite.js'
+
+const DEEP = 200_000
+const SHALLOW = 10_000
+const JOBS = 20_000
+const CONCURRENCY = 100
+const LEVELS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const satisfies readonly (keyof typeof Priority)[]
+
+/** Random-looking but fixed priorities, generated before timing. */
+function priorities(n: number): number[] {
+  const out: number[] = []
+  let x = 12345
+  for (let i = 0; i < n; i++) {
+    // xorshift32; an LCG's low bits would just cycle 0, 1, 2, 3.
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    out.push((x >>> 0) % 4)
+  }
+  return out
+}
+
+const noop = async () => {}
+
+/** Fills a paused queue with `n` prioritised tasks, then runs them all: every task's promise is awaited. */
+async function headroomTasks(levels: number[]): Promise<Measurement> {
+  const queue = createTaskQueue({ concurrency: CONCURRENCY, autoStart: false })
+  const started = performance.now()
+  const done: Promise<void>[] = new Array(levels.length)
+  for (let i = 0; i < levels.length; i++) done[i] = queue.add(noop, { priority: LEVELS[levels[i]!] })
+  queue.resume()
+  await Promise.all(done)
+  const ms = performance.now() - started
+  const stats = queue.stats()
+  if (stats.completed !== levels.length) throw new Error(`headroom ran ${stats.completed} of ${levels.length} tasks`)
+  return { ops: levels.length, ms }
+}
+
+async function pQueueTasks(levels: number[]): Promise<Measurement> {
+  const queue = new PQueue({ concurrency: CONCURRENCY, autoStart: false })
+  let ran = 0
+  const task = async () => {
+    ran++
+  }
+  const started = performance.now()
+  const done: Promise<void>[] = new Array(levels.length)
+  // p-queue runs higher numbers first: CRITICAL (0) -> 3.
+  for (let i = 0; i < levels.length; i++) done[i] = queue.add(task, { priority: 3 - levels[i]! })
+  queue.start()
+  await Promise.all(done)
+  const ms = performance.now() - started
+  if (ran !== levels.length) throw new Error(`p-queue ran ${ran} of ${levels.length} tasks`)
+  return { ops: levels.length, ms }
+}
+
+let round = 0
+const clients: Redis[] = []
+const redisClient = (options: RedisOptions = {}) => {
+  const client = new Redis({ host: '127.0.0.1', port: 6379, ...options })
+  clients.push(client)
+  return client
+}
+
+export default defineSuite({
+  name: 'queue',
+  requires: ['redis'],
+  setup(): BenchGroup[] {
+    const deep = priorities(DEEP)
+    const shallow = priorities(SHALLOW)
+    const jobLevels = priorities(JOBS)
+    const ours = redisClient({ enableAutoPipelining: true })
+    const bullConnection = redisClient({ maxRetriesPerRequest: null })
+    const bullWorkerConnection = () => redisClient({ maxRetriesPerRequest: null })
+    const prefix = `bench:${process.pid}`
+
+    const headroomAdd = async (): Promise<Measurement> => {
+      const queue = createQueue({ name: `add${round++}`, prefix, redis: ours })
+      const jobs = jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } }))
+      const started = performance.now()
+      const ids = await queue.addBulk(jobs)
+      const ms = performance.now() - started
+      const stats = await queue.stats()
+      const waiting = Object.values(stats.waiting).reduce((a, b) => a + b, 0)
+      if (ids.length !== JOBS || waiting !== JOBS) throw new Error(`headroom stored ${waiting} of ${JOBS} jobs`)
+      await queue.obliterate()
+      await queue.close()
+      return { ops: JOBS, ms }
+    }
+
+    const bullAdd = async (): Promise<Measurement> => {
+      const queue = new BullQueue(`add${round++}`, { connection: bullConnection, prefix })
+      const jobs = jobLevels.map((level, i) => ({
+        name: 'noop',
+        data: { i },
+        opts: { priority: level + 1, removeOnComplete: 1000 },
+      }))
+      const started = performance.now()
+      const added = await queue.addBulk(jobs)
+      const ms = performance.now() - started
+      const counts = await queue.getJobCounts('prioritized', 'waiting')
+      const stored = (counts.prioritized ?? 0) + (counts.waiting ?? 0)
+      if (added.length !== JOBS || stored !== JOBS) throw new Error(`BullMQ stored ${stored} of ${JOBS} jobs`)
+      await queue.obliterate({ force: true })
+      await queue.close()
+      return { ops: JOBS, ms }
+    }
+
+    const headroomProcess = async (): Promise<Measurement> => {
+      const queue = createQueue({ name: `proc${round++}`, prefix, redis: ours })
+      await queue.addBulk(jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } })))
+      let completed = 0
+      let finished!: () => void
+      const allDone = new Promise<void>((resolve) => {
+        finished = resolve
+      })
+      // Counted on acknowledgement: a job is done once Redis recorded its completion.
+      queue.on('completed', () => {
+        if (++completed === JOBS) finished()
+      })
+      const started = performance.now()
+      const worker = createWorker(queue, { noop }, { concurrency: CONCURRENCY })
+      await allDone
+      const ms = performance.now() - started
+      await worker.close()
+      const stats = await queue.stats()
+      if (stats.processed !== JOBS) throw new Error(`headroom processed ${stats.processed} of ${JOBS} jobs`)
+      await queue.obliterate()
+      await queue.close()
+      return { ops: JOBS, ms }
+    }
+
+    const bullProcess = async (): Promise<Measurement> => {
+      const name = `proc${round++}`
+      const queue = new BullQueue(name, { connection: bullConnection, prefix })
+      await queue.addBulk(
+        jobLevels.map((level, i) => ({ name: 'noop', data: { i }, opts: { priority: level + 1, removeOnComplete: 1000 } })),
+      )
+      let completed = 0
+      let finished!: () => void
+      const allDone = new Promise<void>((resolve) => {
+        finished = resolve
+      })
+      const connection = bullWorkerConnection()
+      const started = performance.now()
+      const worker = new BullWorker(name, noop, { connection, prefix, concurrency: CONCURRENCY })
+      worker.on('completed', () => {
+        if (++completed === JOBS) finished()
+      })
+      await allDone
+      const ms = performance.now() - started
+      await worker.close()
+      const counts = await queue.getJobCounts('completed', 'prioritized', 'waiting', 'active')
+      if ((counts.prioritized ?? 0) + (counts.waiting ?? 0) + (counts.active ?? 0) !== 0) {
+        throw new Error(`BullMQ left jobs behind: ${JSON.stringify(counts)}`)
+      }
+      await queue.obliterate({ force: true })
+      await queue.close()
+      connection.disconnect()
+      return { ops: JOBS, ms }
+    }
+
+    return [
+      {
+        name: `in-process priority queue: ${DEEP / 1000} k prioritised no-op tasks, concurrency ${CONCURRENCY}`,
+        baseline: 'p-queue (priorities)',
+        tasks: {
+          '@headroom/queue createTaskQueue': { measure: () => headroomTasks(deep) },
+          'p-queue (priorities)': { measure: () => pQueueTasks(deep) },
+        },
+        targets: [{ task: '@headroom/queue createTaskQueue', atLeast: 50 }],
+        notes: ['Fill a paused queue with 200 k tasks at 4 priorities, then run them all; every promise awaited.'],
+      },
+      {
+        name: 'in-process priority queue: depth 200 k vs 10 k (cost per task must not grow with depth)',
+        baseline: `depth ${SHALLOW / 1000} k`,
+        tasks: {
+          [`depth ${SHALLOW / 1000} k`]: { measure: () => headroomTasks(shallow) },
+          [`depth ${DEEP / 1000} k`]: { measure: () => headroomTasks(deep) },
+        },
+        // "No more than 1.5x slower at 200 k than at 10 k".
+        targets: [{ task: `depth ${DEEP / 1000} k`, atLeast: 1 / 1.5 }],
+      },
+      {
+        name: `Redis bulk add: ${JOBS / 1000} k prioritised jobs`,
+        baseline: 'BullMQ addBulk',
+        tasks: {
+          '@headroom/queue addBulk': { measure: headroomAdd },
+          'BullMQ addBulk': { measure: bullAdd },
+        },
+        targets: [{ task: '@headroom/queue addBulk', atLeast: 3 }],
+      },
+      {
+        name: `Redis processing: ${JOBS / 1000} k prioritised no-op jobs, concurrency ${CONCURRENCY}, one worker`,
+        baseline: 'BullMQ Worker',
+        tasks: {
+          '@headroom/queue createWorker': { measure: headroomProcess },
+          'BullMQ Worker': { measure: bullProcess },
+        },
+        targets: [{ task: '@headroom/queue createWorker', atLeast: 3 }],
+        notes: ['Jobs added before timing; the clock stops when the last completion is acknowledged by Redis.'],
+      },
+    ]
+  },
+  async teardown() {
+    for (const client of clients.splice(0)) client.disconnect()
+  },
+})

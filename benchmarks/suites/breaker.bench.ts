@@ -8,7 +8,7 @@ import {
   wrap,
 } from 'cockatiel'
 import CircuitBreaker from 'opossum'
-import { consume, defineSuite } from '../src/suite.js'
+import { type BenchGroup, consume, defineSuite } from '../src/suite.js'
 
 /** Sequential awaited calls per task call, so tinybench's own per-call cost is spread thin. */
 const BATCH = 100
@@ -21,7 +21,7 @@ let closers: (() => unknown)[] = []
 
 export default defineSuite({
   name: 'breaker',
-  setup() {
+  setup(): BenchGroup[] {
     // Every breaker with the same settings: a 10 s timeout (opossum's default), opening
     // at 50 % failures; none of them ever opens here.
     const opossum = new CircuitBreaker(dependency, { timeout: 10_000 })
@@ -43,13 +43,38 @@ export default defineSuite({
       halfOpenAfter: 30_000,
       breaker: new SamplingBreaker({ threshold: 0.5, duration: 10_000 }),
     })
-    closers = [() => opossum.shutdown(), () => opossumLean.shutdown(), () => headroom.close()]
+    // Open breakers: the fail-fast path a caller hits during an outage.
+    const opossumOpen = new CircuitBreaker(dependency, { timeout: 10_000, resetTimeout: 3_600_000 })
+    opossumOpen.open()
+    const headroomOpen = createBreaker(dependency, { timeout: 10_000, resetTimeout: 3_600_000 })
+    headroomOpen.trip()
+    closers = [
+      () => opossum.shutdown(),
+      () => opossumLean.shutdown(),
+      () => opossumOpen.shutdown(),
+      () => headroom.close(),
+      () => headroomOpen.close(),
+    ]
 
     const batch = (call: (i: number) => Promise<number>) => async () => {
       let sum = 0
       for (let i = 0; i < BATCH; i++) sum += await call(i)
       consume(sum)
       return sum
+    }
+
+    const refusals = (call: (i: number) => Promise<number>, code: string) => async () => {
+      let refused = 0
+      for (let i = 0; i < BATCH; i++) {
+        await call(i).then(
+          () => {},
+          (error: { code?: string }) => {
+            if (error.code === code) refused++
+          },
+        )
+      }
+      consume(refused)
+      return refused
     }
 
     return [
@@ -85,6 +110,23 @@ export default defineSuite({
         notes: [
           `${BATCH} sequential awaited calls per sample; latency columns are per call.`,
           '@headroom/breaker runs every call through opossum (percentiles and snapshots off: it keeps an O(1) histogram instead), adding its state machine and slow-call/window accounting; the second target compares it with opossum configured the same way.',
+        ],
+      },
+      {
+        name: 'open path: a call refused by an open breaker',
+        baseline: 'opossum 9 (bare)',
+        tasks: {
+          'opossum 9 (bare)': { fn: refusals((i) => opossumOpen.fire(i), 'EOPENBREAKER'), opsPerCall: BATCH },
+          '@headroom/breaker': {
+            fn: refusals((i) => headroomOpen.fire(i), 'E_CIRCUIT_OPEN'),
+            opsPerCall: BATCH,
+          },
+        },
+        check(result, task) {
+          if (result !== BATCH) throw new Error(`${task} refused ${String(result)} of ${BATCH} calls`)
+        },
+        notes: [
+          'Each refusal builds an error (with its stack) in both; @headroom/breaker never enters opossum.',
         ],
       },
     ]

@@ -24,7 +24,7 @@ export interface EventLoopProbe {
  * A delay still being suffered when `take()` runs (the loop is blocked right now) cannot
  * be seen by any timer; the sampler's own lateness covers that case.
  */
-export function createEventLoopProbe(resolutionMs: number): EventLoopProbe {
+export function createEventLoopProbe(resolutionMs: number, onTick?: () => void): EventLoopProbe {
   const histogram = createLatencyHistogram()
   let max = 0
   let sum = 0
@@ -39,6 +39,7 @@ export function createEventLoopProbe(resolutionMs: number): EventLoopProbe {
     record(Math.max(0, now - expected))
     expected = now + resolutionMs
     timer.refresh()
+    onTick?.()
   }
   const timer = setTimeout(tick, resolutionMs)
   timer.unref()

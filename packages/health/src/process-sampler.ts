@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
 import { createEventLoopProbe } from './event-loop-probe.js'
+import { createRssReader } from './rss-reader.js'
 
 /** What one sample reads from the process. */
 export interface ProcessReadings {
@@ -34,11 +35,13 @@ export interface Sampler {
 export interface ProcessSamplerOptions {
   /** Period of the event-loop drift probe, ms. @default 20 */
   eventLoopResolutionMs?: number
+  /** Called on every probe tick (the monitor refreshes its coarse request timestamp there). @default none */
+  onTick?: () => void
 }
 
 /**
  * The default {@link Sampler}: CPU from `process.cpuUsage()` deltas, RSS from
- * `process.memoryUsage.rss()`, the heap from `v8.getHeapStatistics()`, event-loop
+ * `/proc/self/statm` (or `process.memoryUsage.rss()` off Linux), the heap from `v8.getHeapStatistics()`, event-loop
  * delay from a drift probe and utilization from `performance.eventLoopUtilization()`
  * deltas. One read costs a few microseconds; most of it is the RSS read.
  *
@@ -48,7 +51,8 @@ export interface ProcessSamplerOptions {
  * sampler.close()
  */
 export function createProcessSampler(options: ProcessSamplerOptions = {}): Sampler {
-  const probe = createEventLoopProbe(options.eventLoopResolutionMs ?? 20)
+  const probe = createEventLoopProbe(options.eventLoopResolutionMs ?? 20, options.onTick)
+  const rss = createRssReader()
   let lastCpu = process.cpuUsage()
   let lastWall = performance.now()
   let lastElu = performance.eventLoopUtilization()
@@ -68,7 +72,7 @@ export function createProcessSampler(options: ProcessSamplerOptions = {}): Sampl
       const delay = probe.take()
       return {
         cpu: elapsedMicros > 0 ? usedMicros / elapsedMicros : 0,
-        rss: process.memoryUsage.rss(),
+        rss: rss.read(),
         heapUsed: heap.used_heap_size,
         heapTotal: heap.total_heap_size,
         heapLimit: heap.heap_size_limit,
@@ -80,6 +84,7 @@ export function createProcessSampler(options: ProcessSamplerOptions = {}): Sampl
     },
     close() {
       probe.close()
+      rss.close()
     },
   }
 }

@@ -11,7 +11,9 @@ describe('series ring buffer', () => {
         fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { maxLength: 200 }),
         (capacity, values) => {
           const series = createSeries(capacity)
-          values.forEach((value, i) => series.push(i, value, i % 2 === 0))
+          values.forEach((value, i) => {
+            series.push(i, value, i % 2 === 0)
+          })
           const seen: MetricPoint[] = []
           series.forEach(0, Number.POSITIVE_INFINITY, (point) => seen.push(point))
           const expected = values.slice(-capacity)

@@ -11,7 +11,7 @@
  *    limiter + sizer, and reports p99 second by second and what was shed.
  * Writes results/pool-eval.json, results/pool-eval.md and the SVG plots.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { postgresAnswers } from '@headroom/testing'
@@ -61,6 +61,7 @@ export interface EvalResult {
     throughputRatio: number
     p99Ratio: number
     convergedAtS: number | undefined
+    settled: { t: number | undefined; size: number }
   }[]
   overload: OverloadRun[]
 }
@@ -91,6 +92,19 @@ export function goodBand(sweep: StaticPoint[]): { from: number; to: number } {
     from: below === undefined ? lo : Math.ceil((below + lo) / 2),
     to: above === undefined ? hi : Math.floor((hi + above) / 2),
   }
+}
+
+/**
+ * When the sizer settled: the first time after which the size stays within
+ * +/- max(2, 25 %) of the median size of the run's second half. Judged on the sizer's
+ * own trajectory, since on a noisy host the static sweep's "good" band moves between runs.
+ */
+export function settledAt(sizes: { t: number; size: number }[]): { t: number | undefined; size: number } {
+  const end = sizes.at(-1)?.t ?? 0
+  const late = sizes.filter((p) => p.t >= end / 2).map((p) => p.size).sort((a, b) => a - b)
+  const median = late[late.length >> 1] ?? 0
+  const slack = Math.max(2, median * 0.25)
+  return { t: convergedAt(sizes, { from: median - slack, to: median + slack }), size: median }
 }
 
 /** The first time after which the size stays inside the band for the rest of the run. */
@@ -146,11 +160,13 @@ export async function evaluate(
         throughputRatio: adaptive.steady.opsPerSec / reference.opsPerSec,
         p99Ratio: adaptive.steady.p99 / reference.p99,
         convergedAtS: convergedAt(adaptive.sizes, band),
+        settled: settledAt(adaptive.sizes),
       }
       runs.push(run)
       log(
         `adaptive from ${start}: ${adaptive.steady.opsPerSec.toFixed(0)} tx/s (${(run.throughputRatio * 100).toFixed(0)} % of static ${best.size}), ` +
-          `p99 ${adaptive.steady.p99.toFixed(0)} ms (${run.p99Ratio.toFixed(2)}x), converged at ${run.convergedAtS?.toFixed(1) ?? 'never'} s`,
+          `p99 ${adaptive.steady.p99.toFixed(0)} ms (${run.p99Ratio.toFixed(2)}x), settled at ${run.settled.t?.toFixed(1) ?? 'never'} s on ${run.settled.size}, ` +
+          `in the static band at ${run.convergedAtS?.toFixed(1) ?? 'never'} s`,
       )
       before = after
     }
@@ -189,11 +205,11 @@ export function report(result: EvalResult): string {
         `| ${p.size}${p.size === result.best.size ? ' (best)' : ''} | ${p.opsPerSec.toFixed(0)} | ${p.p50.toFixed(0)} | ${p.p99.toFixed(0)} |`,
     ),
     '',
-    `| adaptive (Vegas) started at | tx/s | vs best static (interleaved) | p99 ms | p99 vs best static | converged into ${result.band.from}..${result.band.to} at |`,
-    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| adaptive (Vegas) started at | tx/s | vs best static (interleaved) | p99 ms | p99 vs best static | settled (size) at | inside ${result.band.from}..${result.band.to} from |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...result.runs.map(
       (r) =>
-        `| ${r.start} | ${r.adaptive.steady.opsPerSec.toFixed(0)} | ${(r.throughputRatio * 100).toFixed(0)} % of ${r.reference.opsPerSec.toFixed(0)} | ${r.adaptive.steady.p99.toFixed(0)} | ${r.p99Ratio.toFixed(2)}x of ${r.reference.p99.toFixed(0)} | ${r.convergedAtS === undefined ? 'never' : `${r.convergedAtS.toFixed(1)} s`} |`,
+        `| ${r.start} | ${r.adaptive.steady.opsPerSec.toFixed(0)} | ${(r.throughputRatio * 100).toFixed(0)} % of ${r.reference.opsPerSec.toFixed(0)} | ${r.adaptive.steady.p99.toFixed(0)} | ${r.p99Ratio.toFixed(2)}x of ${r.reference.p99.toFixed(0)} | ${r.settled.t === undefined ? 'never' : `${r.settled.t.toFixed(1)} s (${r.settled.size})`} | ${r.convergedAtS === undefined ? 'never' : `${r.convergedAtS.toFixed(1)} s`} |`,
     ),
     '',
     `| 2x overload (open loop, ${result.overload[0]?.offeredPerSec ?? 0} tx/s offered) | completed tx/s | shed | p99 ms, second by second |`,
@@ -258,7 +274,14 @@ if (isMain) {
     console.error('No Postgres answers at 127.0.0.1:5432: the evaluation needs one.')
     process.exit(1)
   }
-  const result = await evaluate(FULL)
+  // `--from-json` redraws the report and plots from the last run's results.
+  const result: EvalResult = process.argv.includes('--from-json')
+    ? JSON.parse(readFileSync(join(resultsDir, 'pool-eval.json'), 'utf8'))
+    : await evaluate(FULL)
+  for (const run of result.runs) {
+    run.settled = settledAt(run.adaptive.sizes)
+    run.convergedAtS = convergedAt(run.adaptive.sizes, result.band)
+  }
   mkdirSync(resultsDir, { recursive: true })
   writeFileSync(join(resultsDir, 'pool-eval.json'), `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(join(resultsDir, 'pool-eval.md'), report(result))

@@ -1,6 +1,6 @@
 import { murmur3 } from '@headroom/core'
 import { NoShardError } from './errors.js'
-import { buildPlacement } from './placement.js'
+import { buildPlacement, type OwnerTable } from './placement.js'
 import { indexOfShard, type ShardStrategy } from './strategy.js'
 
 /** Options of {@link compositeStrategy}. */

@@ -92,10 +92,10 @@ export function movedLogicalShards(before: Placement, after: Placement, reweight
   after.shards.forEach((s, slot) => {
     if (!beforeIds.has(s.id)) visit(after.lists[slot]!)
   })
-  return Uint32Array.from(out).sort()
+  return Uint32Array.from(out)
 }
 
-/** The moves of a set of logical shards, and the same grouped per (from, to). */
+/** The moves of a set of logical shards (in logical-shard order), and the same grouped per (from, to). */
 export function describeMoves(
   before: Placement,
   after: Placement,
@@ -104,7 +104,7 @@ export function describeMoves(
   const moves: ShardMove[] = []
   const grouped = new Map<string, ShardTransfer>()
   const L = before.logicalShards
-  for (const b of moved) {
+  for (const b of moved.slice().sort()) {
     const from = before.shards[before.owners[b]!]!.id
     const to = after.shards[after.owners[b]!]!.id
     moves.push({ logicalShard: b, from, to })

@@ -481,7 +481,7 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
       removed: [],
       reweighted: [],
       // Everything that moves goes to the newcomer: its list is the move set.
-      moved: next.lists[next.shards.length - 1]!.slice().sort(),
+      moved: next.lists[next.shards.length - 1]!,
       optimalFraction: shard.weight / total,
     }
     return describePlan(current, next, [...listOrder, shard], facts, started, shard)

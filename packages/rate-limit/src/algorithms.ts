@@ -34,22 +34,53 @@ export function round6(value: number): number {
   return Math.floor(value * 1e6 + 0.5) / 1e6
 }
 
-/** Evaluates `cost` against one policy at `now` without writing anything. */
+/** A blank verdict, for callers that reuse one across calls (the memory store's hot path). */
+export function newVerdict(): Verdict {
+  return { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, next: [0, 0, 0], ttlMs: 0 }
+}
+
+function fill(
+  out: Verdict,
+  allowed: boolean,
+  remaining: number,
+  resetMs: number,
+  retryAfterMs: number,
+  n0: number,
+  n1: number,
+  n2: number,
+  ttlMs: number,
+): Verdict {
+  out.allowed = allowed
+  out.remaining = remaining
+  out.resetMs = resetMs
+  out.retryAfterMs = retryAfterMs
+  out.next[0] = n0
+  out.next[1] = n1
+  out.next[2] = n2
+  out.ttlMs = ttlMs
+  return out
+}
+
+/**
+ * Evaluates `cost` against one policy at `now` without writing anything. The verdict
+ * goes into `out` (a fresh one by default); `out.next` is overwritten, never aliased to `state`.
+ */
 export function evaluate(
   policy: ResolvedPolicy,
   state: PolicyState | undefined,
   now: number,
   cost: number,
+  out: Verdict = newVerdict(),
 ): Verdict {
   switch (policy.algorithm) {
     case 'gcra':
-      return gcra(policy, state, now, cost)
+      return gcra(policy, state, now, cost, out)
     case 'token-bucket':
-      return tokenBucket(policy, state, now, cost)
+      return tokenBucket(policy, state, now, cost, out)
     case 'fixed-window':
-      return fixedWindow(policy, state, now, cost)
+      return fixedWindow(policy, state, now, cost, out)
     case 'sliding-window':
-      return slidingWindow(policy, state, now, cost)
+      return slidingWindow(policy, state, now, cost, out)
   }
 }
 
@@ -60,34 +91,52 @@ function gcraTat(state: PolicyState | undefined, now: number, interval: number):
   return state[0]
 }
 
-function gcra(p: ResolvedPolicy, state: PolicyState | undefined, now: number, cost: number): Verdict {
+function gcra(
+  p: ResolvedPolicy,
+  state: PolicyState | undefined,
+  now: number,
+  cost: number,
+  out: Verdict,
+): Verdict {
   const interval = p.windowMs / p.limit
   const capacity = p.burst * interval
   const tat = gcraTat(state, now, interval)
   const newTat = tat + cost * interval
   const allowAt = newTat - capacity
   if (cost > 0 && allowAt > now) {
-    return {
-      allowed: false,
-      remaining: Math.max(0, round6(p.burst - (tat - now) / interval)),
-      resetMs: Math.ceil(tat - now),
-      retryAfterMs: cost > p.burst ? -1 : Math.ceil(allowAt - now),
-      next: [tat, interval, 0],
-      ttlMs: 0,
-    }
+    return fill(
+      out,
+      false,
+      Math.max(0, round6(p.burst - (tat - now) / interval)),
+      Math.ceil(tat - now),
+      cost > p.burst ? -1 : Math.ceil(allowAt - now),
+      tat,
+      interval,
+      0,
+      0,
+    )
   }
   const reset = Math.ceil(newTat - now)
-  return {
-    allowed: true,
-    remaining: Math.max(0, round6(p.burst - (newTat - now) / interval)),
-    resetMs: reset,
-    retryAfterMs: 0,
-    next: [newTat, interval, 0],
-    ttlMs: Math.max(1, reset),
-  }
+  return fill(
+    out,
+    true,
+    Math.max(0, round6(p.burst - (newTat - now) / interval)),
+    reset,
+    0,
+    newTat,
+    interval,
+    0,
+    Math.max(1, reset),
+  )
 }
 
-function tokenBucket(p: ResolvedPolicy, state: PolicyState | undefined, now: number, cost: number): Verdict {
+function tokenBucket(
+  p: ResolvedPolicy,
+  state: PolicyState | undefined,
+  now: number,
+  cost: number,
+  out: Verdict,
+): Verdict {
   const rate = p.limit / p.windowMs
   let tokens = p.burst
   if (state !== undefined) {
@@ -97,47 +146,55 @@ function tokenBucket(p: ResolvedPolicy, state: PolicyState | undefined, now: num
   if (tokens + EPSILON * (p.burst + 1) >= cost) {
     const left = Math.max(0, tokens - cost)
     const reset = Math.ceil((p.burst - left) / rate)
-    return {
-      allowed: true,
-      remaining: round6(left),
-      resetMs: reset,
-      retryAfterMs: 0,
-      next: [left, now, 0],
-      ttlMs: Math.max(1, reset),
-    }
+    return fill(out, true, round6(left), reset, 0, left, now, 0, Math.max(1, reset))
   }
-  return {
-    allowed: false,
-    remaining: Math.max(0, round6(tokens)),
-    resetMs: Math.ceil((p.burst - tokens) / rate),
-    retryAfterMs: cost > p.burst ? -1 : Math.max(1, Math.ceil((cost - tokens) / rate)),
-    next: [tokens, now, 0],
-    ttlMs: 0,
-  }
+  return fill(
+    out,
+    false,
+    Math.max(0, round6(tokens)),
+    Math.ceil((p.burst - tokens) / rate),
+    cost > p.burst ? -1 : Math.max(1, Math.ceil((cost - tokens) / rate)),
+    tokens,
+    now,
+    0,
+    0,
+  )
 }
 
-function fixedWindow(p: ResolvedPolicy, state: PolicyState | undefined, now: number, cost: number): Verdict {
+function fixedWindow(
+  p: ResolvedPolicy,
+  state: PolicyState | undefined,
+  now: number,
+  cost: number,
+  out: Verdict,
+): Verdict {
   const start = now - (now % p.windowMs)
   const count = state !== undefined && state[0] === start ? state[1] : 0
   const reset = start + p.windowMs - now
   if (count + cost <= p.limit + EPSILON * (p.limit + 1)) {
-    return {
-      allowed: true,
-      remaining: Math.max(0, round6(p.limit - count - cost)),
-      resetMs: reset,
-      retryAfterMs: 0,
-      next: [start, count + cost, 0],
-      ttlMs: reset,
-    }
+    return fill(
+      out,
+      true,
+      Math.max(0, round6(p.limit - count - cost)),
+      reset,
+      0,
+      start,
+      count + cost,
+      0,
+      reset,
+    )
   }
-  return {
-    allowed: false,
-    remaining: Math.max(0, round6(p.limit - count)),
-    resetMs: reset,
-    retryAfterMs: cost > p.limit ? -1 : reset,
-    next: [start, count, 0],
-    ttlMs: 0,
-  }
+  return fill(
+    out,
+    false,
+    Math.max(0, round6(p.limit - count)),
+    reset,
+    cost > p.limit ? -1 : reset,
+    start,
+    count,
+    0,
+    0,
+  )
 }
 
 /**
@@ -151,6 +208,7 @@ function slidingWindow(
   state: PolicyState | undefined,
   now: number,
   cost: number,
+  out: Verdict,
 ): Verdict {
   const w = p.windowMs
   const start = now - (now % w)
@@ -169,14 +227,17 @@ function slidingWindow(
   const reset = w - elapsed
   const tolerance = EPSILON * (p.limit + 1)
   if (estimate + cost <= p.limit + tolerance) {
-    return {
-      allowed: true,
-      remaining: Math.max(0, round6(p.limit - estimate - cost)),
-      resetMs: reset,
-      retryAfterMs: 0,
-      next: [start, current + cost, previous],
-      ttlMs: reset + w,
-    }
+    return fill(
+      out,
+      true,
+      Math.max(0, round6(p.limit - estimate - cost)),
+      reset,
+      0,
+      start,
+      current + cost,
+      previous,
+      reset + w,
+    )
   }
   let retry: number
   if (cost > p.limit) retry = -1
@@ -187,14 +248,7 @@ function slidingWindow(
     // In the next window, where this window's count becomes the decaying one.
     retry = reset + Math.max(0, Math.ceil(w - ((p.limit - cost) * w) / current))
   }
-  return {
-    allowed: false,
-    remaining: Math.max(0, round6(p.limit - estimate)),
-    resetMs: reset,
-    retryAfterMs: retry,
-    next: [start, current, previous],
-    ttlMs: 0,
-  }
+  return fill(out, false, Math.max(0, round6(p.limit - estimate)), reset, retry, start, current, previous, 0)
 }
 
 /** The state after giving `cost` back (a request that should not count), or undefined when nothing is stored. */

@@ -1,5 +1,5 @@
 import { type Clock, systemClock, type TimerHandle } from '@headroom/core'
-import type { PolicyState } from './algorithms.js'
+import { evaluate, newVerdict, type PolicyState } from './algorithms.js'
 import { decide } from './decide.js'
 import type { RateLimitStore, StoreOp, StoreResult } from './types.js'
 
@@ -79,6 +79,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return { allowed: false, policyIndex: -1, remaining: 0, resetMs: op.blockMs, retryAfterMs: op.blockMs }
     }
     const policies = op.policies
+    if (policies.length === 1 && op.kind === 'consume') return consumeOne(op, entry, now)
     const states: (PolicyState | undefined)[] = []
     for (let i = 0; i < policies.length; i++) states.push(entry?.states.get(policies[i]!.name))
     const outcome = decide(op.kind, policies, states, entry?.blockedUntil ?? 0, now, op.cost)
@@ -93,6 +94,36 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       entry.expiresAt = now + outcome.ttlMs
     }
     return outcome.result
+  }
+
+  // The hot path (one policy, consume) without per-call arrays: same arithmetic as decide().
+  const scratch = newVerdict()
+  const consumeOne = (op: StoreOp, found: Entry | undefined, now: number): StoreResult => {
+    let entry = found
+    if (entry !== undefined && entry.blockedUntil > now) {
+      const left = entry.blockedUntil - now
+      return { allowed: false, policyIndex: -1, remaining: 0, resetMs: left, retryAfterMs: left }
+    }
+    const policy = op.policies[0]!
+    const state = entry?.states.get(policy.name)
+    const v = evaluate(policy, state, now, op.cost, scratch)
+    if (v.allowed && op.cost > 0) {
+      if (entry === undefined) entry = insert(op.key, { states: new Map(), blockedUntil: 0, expiresAt: 0 })
+      if (state === undefined) entry.states.set(policy.name, [v.next[0], v.next[1], v.next[2]])
+      else {
+        state[0] = v.next[0]
+        state[1] = v.next[1]
+        state[2] = v.next[2]
+      }
+      entry.expiresAt = now + v.ttlMs
+    }
+    return {
+      allowed: v.allowed,
+      policyIndex: 0,
+      remaining: v.remaining,
+      resetMs: v.resetMs,
+      retryAfterMs: v.allowed ? 0 : v.retryAfterMs,
+    }
   }
 
   const insert = (key: string, entry: Entry): Entry => {

@@ -100,6 +100,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const cluster = isCluster(redis)
   let pending: Waiting[] = []
   let scheduled = false
+  let inFlight = 0
   let closed = false
   const counters = { batches: 0, batchedOperations: 0, failures: 0 }
 
@@ -109,7 +110,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     run(op) {
       if (closed) return Promise.reject(new StoreUnavailableError('The rate limiter store is closed'))
       return new Promise<StoreResult>((resolve, reject) => {
-        pending.push({ op, key: hashTaggedKey(prefix, op.key), resolve, reject })
+        const waiting = { op, key: hashTaggedKey(prefix, op.key), resolve, reject }
+        // Nothing in flight and nothing queued: a lone call (sequential traffic) goes now,
+        // without waiting a tick; under load, calls queue behind in-flight batches and coalesce.
+        if (inFlight === 0 && !scheduled) return send([waiting])
+        pending.push(waiting)
         if (!scheduled) {
           scheduled = true
           // After the current microtasks drain: every decision requested in this tick joins the batch.
@@ -227,8 +232,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     counters.batches++
     counters.batchedOperations += group.length
     const started = performance.now()
+    inFlight++
     timeout.run(runScript<(string | number)[]>(redis, script, keys, args)).then(
       (reply) => {
+        inFlight--
         gate.success()
         store.onRoundTrip?.(performance.now() - started)
         for (let i = 0; i < group.length; i++) {
@@ -243,6 +250,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         }
       },
       (error: unknown) => {
+        inFlight--
         gate.failure()
         fail(group, error)
       },

@@ -85,7 +85,7 @@ export default defineSuite({
     bentoRedis.on('error', () => {})
     // An L1 of 64 entries: each batch of 64 keys was evicted 15 batches ago, so every read
     // is an L1 miss that goes to Redis (and then fills L1, as in production).
-    const tiered = createCache({ redis, prefix: `${prefix}:l2`, l1: { max: CONCURRENCY }, ttl: 3_600_000, bus: false })
+    const tiered = createCache({ redis, prefix: `${prefix}:l2`, l1: { max: CONCURRENCY }, ttl: 3_600_000, bus: false, commandTimeout: 1_000 })
     const bentoTiered = new BentoCache({
       default: 'tiered',
       prefix: `${prefix}:bento`,

@@ -266,9 +266,12 @@ export function createCache(input: CacheOptions): Cache {
     if (pending) return pending
     const startGeneration = generation
     invalidatedDuringLoad.delete(key)
-    pending = s.get(key).then(
-      (raw) => {
+    const batch = s.read(key)
+    const index = s.lastIndex
+    pending = batch.then(
+      (raws) => {
         reads.delete(key)
+        const raw = raws[index]
         const entry = decodeEntry(raw)
         if (entry !== undefined && clock.now() < entry.e) {
           l2Hits++
@@ -513,8 +516,8 @@ export function createCache(input: CacheOptions): Cache {
   }
 
   /**
-   * A getOrSet that missed L1. The L2 hit is the common path under load, so it costs one
-   * ioredis promise, the command timeout and one callback; the rest is in `afterL2`.
+   * A getOrSet that missed L1. The L2 hit is the common path under load: it joins the
+   * tick's batched read and costs one callback; the rest is in `afterL2`.
    */
   function load<T>(
     key: string,
@@ -533,9 +536,11 @@ export function createCache(input: CacheOptions): Cache {
         afterL2(key, factory, options, l1Entry, undefined, started, startGeneration),
       )
     } else {
-      pending = s.read(key).then(
-        (raw) => {
-          s.readSucceeded()
+      const batch = s.read(key)
+      const index = s.lastIndex
+      pending = batch.then(
+        (raws) => {
+          const raw = raws[index]
           const entry = decodeEntry(raw)
           if (entry !== undefined && hitTime.now() < entry.e) {
             l2Hits++
@@ -546,7 +551,6 @@ export function createCache(input: CacheOptions): Cache {
           return afterL2(key, factory, options, l1Entry, entry, started, startGeneration)
         },
         (error: unknown) => {
-          s.readFailed(error)
           // Redis is down or slow: the factory still runs, and a stale copy (if any) is
           // served at the soft deadline, counted from the start of this load.
           storeError('get', error)

@@ -1,3 +1,4 @@
+import { createMultiGet, createReadBatcher } from './read-batcher.js'
 import {
   type CommandTimeout,
   createCommandTimeout,
@@ -7,7 +8,6 @@ import {
   type FailureGateState,
   hashTaggedKey,
   isCluster,
-  isHeadroomError,
   type RedisClient,
   runScript,
   StoreUnavailableError,
@@ -71,12 +71,11 @@ export interface RedisStore {
   readonly client: RedisClient
   get(key: string): Promise<string | null>
   /**
-   * The hot-path read: `get` without the gate bookkeeping, which the caller reports with
-   * `readSucceeded`/`readFailed` from its own callback (one promise fewer per hit).
+   * The hot-path read, batched with the other reads of this tick (see `createReadBatcher`):
+   * resolves with the batch; this key's value is at `lastIndex`, read right after the call.
    */
-  read(key: string): Promise<string | null>
-  readSucceeded(): void
-  readFailed(error: unknown): void
+  read(key: string): Promise<(string | null)[]>
+  readonly lastIndex: number
   getMany(keys: readonly string[]): Promise<(string | null)[]>
   set(key: string, payload: string, pxMs: number, tags: readonly string[] | undefined): Promise<void>
   delete(keys: readonly string[]): Promise<void>
@@ -102,6 +101,12 @@ export function createRedisStore(options: {
   const timeout: CommandTimeout = createCommandTimeout(options.commandTimeout, options.clock)
   const gate: FailureGate = createFailureGate({ clock: options.clock, onStateChange: options.onGateChange })
   let errors = 0
+  const multiGet = createMultiGet(client, cluster)
+  const batcher = createReadBatcher(multiGet, timeout, (error) => {
+    if (error === undefined) return gate.success()
+    errors++
+    gate.failure()
+  })
 
   const valueKey = (key: string) => hashTaggedKey(prefix, key)
   const lockKey = (key: string) => hashTaggedKey(prefix, key, 'lock')
@@ -129,14 +134,10 @@ export function createRedisStore(options: {
     client,
     read(key) {
       if (!gate.allow()) return unavailable()
-      return timeout.run(client.get(valueKey(key)))
+      return batcher.read(valueKey(key))
     },
-    readSucceeded: ok,
-    readFailed(error) {
-      // A call the open gate refused is not a new failure of the server.
-      if (isHeadroomError(error, 'E_STORE_UNAVAILABLE')) return
-      errors++
-      gate.failure()
+    get lastIndex() {
+      return batcher.lastIndex
     },
     get(key) {
       if (!gate.allow()) return unavailable()
@@ -147,11 +148,7 @@ export function createRedisStore(options: {
     },
     getMany(keys) {
       if (keys.length === 0) return Promise.resolve([])
-      const redisKeys = keys.map(valueKey)
-      // MGET must stay in one slot on a Cluster; auto-pipelined GETs are batched per
-      // node by ioredis, which is the per-slot pipeline without a slot table here.
-      if (cluster) return guarded(() => Promise.all(redisKeys.map((key) => client.get(key))))
-      return guarded(() => client.mget(redisKeys))
+      return guarded(() => multiGet(keys.map(valueKey)))
     },
     async set(key, payload, pxMs, tags) {
       const px = Math.max(1, Math.ceil(pxMs))

@@ -298,7 +298,11 @@ export function buildBreaker<Args extends unknown[], R>(
           // The fleet was open already: follow its clock, not ours.
           if (at === epoch && mode === OPEN && left > 0 && Math.abs(left - ms) > 1) armReset(left)
         },
-        (error: unknown) => sharedError('open', error),
+        (error: unknown) => {
+          sharedError('open', error)
+          // The fleet must hear of an outage: publish it once Redis answers again.
+          hub?.requestSync(sharedName)
+        },
       )
     }
   }
@@ -369,6 +373,22 @@ export function buildBreaker<Args extends unknown[], R>(
     else if (mode !== CLOSED) toClosed('remote', true)
   }
 
+  // After a gap (start-up, Redis outage, resubscription): tell the fleet about an open it
+  // missed, or adopt the fleet's open.
+  async function sync(): Promise<void> {
+    if (!hub || mode === SHUT || mode === HALF_OPEN) return
+    const at = epoch
+    if (mode === OPEN) {
+      const ms = openUntil - clock.now()
+      if (ms <= 0) return
+      const left = await hub.markOpen(sharedName, ms, false)
+      if (at === epoch && mode === OPEN && left > 0 && Math.abs(left - ms) > 1) armReset(left)
+      return
+    }
+    const ms = await hub.readOpen(sharedName)
+    if (ms > 0 && at === epoch && mode === CLOSED) toOpen('remote', ms, true, false)
+  }
+
   function sharedError(operation: string, error: unknown) {
     storeErrors++
     logger.warn({ err: error, operation }, 'breaker: Redis unavailable, going on with local state')
@@ -392,7 +412,7 @@ export function buildBreaker<Args extends unknown[], R>(
   }
   const sharedName = context.sharedName ?? o.shared?.name ?? name
   const leaseMs = o.shared?.probeLeaseMs ?? (o.timeout === false ? o.resetTimeout : o.timeout + 1_000)
-  const unregister = hub?.register(sharedName, onRemote)
+  const unregister = hub?.register(sharedName, onRemote, sync)
   const stopTicking = ticker.add(window.rotate)
 
   // ---- calls

@@ -11,6 +11,7 @@ import {
   runScript,
   StoreUnavailableError,
   systemClock,
+  type TimerHandle,
 } from '@headroom/core'
 import { decodeMessage, encodeMessage, type HubMessage } from './messages.js'
 import { acquireProbeScript, closeScript, openScript } from './scripts.js'
@@ -29,7 +30,7 @@ export interface BreakerHubOptions {
   /**
    * Timeout of each Redis command, in ms. No call ever waits on Redis (state changes
    * are written in the background), so this only bounds how soon a dead Redis is
-   * noticed. @default 200
+   * noticed. @default 500
    */
   commandTimeoutMs?: number
   /** @default systemClock */
@@ -48,6 +49,13 @@ export type ProbeGrant =
 export type HubListener = (message: HubMessage) => void
 
 /**
+ * Brings one breaker in line with the fleet after a gap (start-up, a Redis outage, a
+ * resubscription): publish a local open the fleet missed, or adopt the fleet's open.
+ * Rejects when Redis could not be reached, and the hub tries again later.
+ */
+export type HubSync = () => Promise<void>
+
+/**
  * Carries the state of shared breakers through Redis: one subscriber connection and
  * one channel for every breaker registered on it (a registry of a thousand host
  * breakers uses one connection), scripts with one round trip per state change, a
@@ -61,8 +69,13 @@ export interface BreakerHub {
   readonly mode: 'redis' | 'local'
   /** Resolves once the hub listens on its channel (it subscribes when the first breaker registers). */
   ready(): Promise<void>
-  /** Listens to one name's fleet messages and reads its state; the function unregisters. */
-  register(name: string, listener: HubListener): () => void
+  /**
+   * Listens to one name's fleet messages and syncs it now and after every gap; the
+   * function unregisters.
+   */
+  register(name: string, listener: HubListener, sync: HubSync): () => void
+  /** Runs `name`'s sync again soon (after a write the fleet may have missed). */
+  requestSync(name: string): void
   /** Opens the fleet; resolves with the open time left (the fleet's, when it was already open). */
   markOpen(name: string, ms: number, force?: boolean): Promise<number>
   markClosed(name: string): Promise<void>
@@ -89,8 +102,12 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
   const logger = childLogger(options.logger, { component: 'breaker-hub' })
   const id = randomBytes(8).toString('hex')
   const channel = `${prefix}:events`
-  const timeout = createCommandTimeout(options.commandTimeoutMs ?? 200, clock)
+  const timeout = createCommandTimeout(options.commandTimeoutMs ?? 500, clock)
   const listeners = new Map<string, HubListener>()
+  const syncs = new Map<string, HubSync>()
+  // Names whose last sync failed: retried on one timer until Redis answers.
+  const unsynced = new Set<string>()
+  let resyncTimer: TimerHandle | undefined
   let storeErrors = 0
   let messagesIn = 0
   let closed = false
@@ -103,7 +120,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
     onStateChange(next, previous) {
       logger.warn({ next, previous }, 'breaker hub: Redis gate changed')
       // Redis is back: messages may have been missed while it was away.
-      if (next === 'closed') void resync()
+      if (next === 'closed') void resync([...syncs.keys()])
     },
   })
 
@@ -137,7 +154,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
   }
   const onReady = () => {
     // ioredis resubscribes by itself; what was published meanwhile is read back.
-    if (readyOnce) void resync()
+    if (readyOnce) void resync([...syncs.keys()])
     readyOnce = true
   }
   const onError = (error: unknown) => logger.debug({ err: error }, 'breaker hub: subscriber error')
@@ -163,17 +180,28 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
     return Math.max(ms, 0)
   }
 
-  async function resync(): Promise<void> {
-    await Promise.all(
-      [...listeners.keys()].map(async (name) => {
-        try {
-          const ms = await readOpen(name)
-          if (ms > 0) listeners.get(name)?.({ type: 'open', ms })
-        } catch {
-          // Still unreachable: local state goes on.
-        }
-      }),
-    )
+  async function syncOne(name: string): Promise<void> {
+    const sync = syncs.get(name)
+    if (!sync || closed) return
+    try {
+      await sync()
+      unsynced.delete(name)
+    } catch {
+      unsynced.add(name)
+      armResync()
+    }
+  }
+
+  function armResync(): void {
+    if (resyncTimer !== undefined || closed) return
+    resyncTimer = clock.setTimeout(() => {
+      resyncTimer = undefined
+      void resync([...unsynced])
+    }, 1_000)
+  }
+
+  async function resync(names: string[]): Promise<void> {
+    await Promise.all(names.map(syncOne))
   }
 
   return {
@@ -183,20 +211,24 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
       return gate.state === 'closed' ? 'redis' : 'local'
     },
     ready: () => subscribed,
-    register(name, listener) {
+    register(name, listener, sync) {
       if (listeners.has(name)) throw new Error(`A breaker named "${name}" is already registered on this hub`)
       listeners.set(name, listener)
+      syncs.set(name, sync)
       subscribe()
       // Join an open fleet: an instance started mid-outage opens too.
-      readOpen(name).then(
-        (ms) => {
-          if (ms > 0 && listeners.get(name) === listener) listener({ type: 'open', ms })
-        },
-        () => {},
-      )
+      void syncOne(name)
       return () => {
-        if (listeners.get(name) === listener) listeners.delete(name)
+        if (listeners.get(name) !== listener) return
+        listeners.delete(name)
+        syncs.delete(name)
+        unsynced.delete(name)
       }
+    },
+    requestSync(name) {
+      if (!syncs.has(name)) return
+      unsynced.add(name)
+      armResync()
     },
     async markOpen(name, ms, force = false) {
       const message = encodeMessage(name, id, { type: 'open', ms })
@@ -237,6 +269,10 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
       if (closed) return
       closed = true
       listeners.clear()
+      syncs.clear()
+      unsynced.clear()
+      if (resyncTimer !== undefined) clock.clearTimeout(resyncTimer)
+      resyncTimer = undefined
       timeout.close()
       const sub = subscriber
       subscriber = undefined

@@ -104,7 +104,13 @@ async function seedUsers(main: string, shardUrls: string[], count: number): Prom
         Array.from({ length: Math.min(batch, count - start) }, async (_, offset) => {
           const i = start + offset
           const email = `load-${i}@corp-astro.test`
-          const user = await users.create({ email, passwordHash, name: `Load ${i}`, tier: 'premium', role: 'user' })
+          const user = await users.create({
+            email,
+            passwordHash,
+            name: `Load ${i}`,
+            tier: 'premium',
+            role: 'user',
+          })
           if (!user) throw new Error(`could not seed ${email}`)
           const p1 = await profiles.create(user.id, {
             name: `Company ${i}`,
@@ -123,7 +129,12 @@ async function seedUsers(main: string, shardUrls: string[], count: number): Prom
             id: user.id,
             email,
             password: PASSWORD,
-            accessToken: await tokens.signAccess({ sub: user.id, tier: 'premium', role: 'user', sid: session.familyId }),
+            accessToken: await tokens.signAccess({
+              sub: user.id,
+              tier: 'premium',
+              role: 'user',
+              sid: session.familyId,
+            }),
             refreshToken: session.token,
             profileIds: [p1.id, p2.id],
             contentIds: [],
@@ -150,29 +161,42 @@ async function freePort(): Promise<number> {
   })
 }
 
-async function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+async function startApp(
+  port: number,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  let exitCode: number | null | undefined
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code
+      resolve(code)
+    }),
+  )
   let output = ''
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk
-      if (output.includes('workers)') || output.includes('listening on')) resolve()
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk
-    })
-    void exited.then((code) => reject(new Error(`app exited (${code}) before listening:\n${output.slice(-2000)}`)))
-    setTimeout(() => reject(new Error(`app did not listen within 90 s:\n${output.slice(-2000)}`)), 90_000).unref()
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output = (output + chunk).slice(-4000)
   })
-  // Keep draining its output so a full pipe never blocks it.
-  child.stdout!.resume()
-  child.stderr!.resume()
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output = (output + chunk).slice(-4000)
+  })
+  // Ready when every worker answers: /readyz through the shared port, a few times in a row.
+  const deadline = Date.now() + 90_000
+  let ok = 0
+  while (ok < 2 * WORKERS) {
+    if (exitCode !== undefined) throw new Error(`app exited (${exitCode}) before it was ready:\n${output}`)
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`app not ready within 90 s:\n${output}`)
+    }
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined)
+    ok = res?.status === 200 ? ok + 1 : 0
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
   return { child, exited }
 }
 
@@ -185,15 +209,17 @@ function fire(base: string, users: LoadUser[], connections: number, durationS: n
     timeout: 10,
     setupClient(client) {
       // One user per connection: the slot survives autocannon's per-cycle context reset.
-      const iterator = (client as unknown as { requestIterator: { initialContext: object; resetContext(): void } })
-        .requestIterator
+      const iterator = (
+        client as unknown as { requestIterator: { initialContext: object; resetContext(): void } }
+      ).requestIterator
       iterator.initialContext = { slot: slot++ % users.length }
       iterator.resetContext()
     },
     requests: [
       {
         setupRequest(request, context) {
-          const user = users[(context as { slot: number }).slot]!
+          // Built once before setupClient ran (no slot yet): that first request goes out as user 0.
+          const user = users[(context as { slot?: number }).slot ?? 0]!
           const next = nextRequest(user)
           ;(context as { kind?: string }).kind = next.kind
           return {
@@ -209,8 +235,8 @@ function fire(base: string, users: LoadUser[], connections: number, durationS: n
           }
         },
         onResponse(status, body, context) {
-          const { slot, kind } = context as { slot: number; kind: string }
-          onResponse(users[slot]!, kind, status, body)
+          const { slot, kind } = context as { slot?: number; kind?: string }
+          if (slot !== undefined && kind) onResponse(users[slot]!, kind, status, body)
         },
       },
     ],
@@ -226,7 +252,7 @@ async function runMode(mode: 'on' | 'off'): Promise<Row> {
     console.log(`[${mode}] seeding ${CONNECTIONS} users...`)
     const users = await seedUsers(dbs.main, dbs.shards, CONNECTIONS)
     const port = await freePort()
-    app = await startApp({
+    app = await startApp(port, {
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -250,7 +276,8 @@ async function runMode(mode: 'on' | 'off'): Promise<Row> {
     const result = await fire(base, users, CONNECTIONS, DURATION_S)
     const failed = result.non2xx + result.errors + result.timeouts
     const statuses: Record<string, number> = {}
-    for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = (stats as { count: number }).count
+    for (const [code, stats] of Object.entries(result.statusCodeStats ?? {}))
+      statuses[code] = (stats as { count: number }).count
     if (result.errors) statuses.socketErrors = result.errors
     if (result.timeouts) statuses.timeouts = result.timeouts
     return {
@@ -291,7 +318,8 @@ async function deleteKeys(prefix: string): Promise<void> {
   }
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 function table(rows: Row[]): string {
   const lines = [
@@ -329,5 +357,8 @@ const report = [
 console.log(`\n${report}\n`)
 mkdirSync(`${root}loadtest/results`, { recursive: true })
 writeFileSync(`${root}loadtest/results/latest.md`, `${report}\n`)
-writeFileSync(`${root}loadtest/results/latest.json`, `${JSON.stringify({ at: new Date().toISOString(), seed: SEED, rows }, null, 2)}\n`)
+writeFileSync(
+  `${root}loadtest/results/latest.json`,
+  `${JSON.stringify({ at: new Date().toISOString(), seed: SEED, rows }, null, 2)}\n`,
+)
 process.exit(0)

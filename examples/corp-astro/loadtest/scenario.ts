@@ -32,23 +32,43 @@ export const STEPS: Step[] = [
   {
     weight: 30,
     kind: 'content-daily',
-    build: (u) => ({ method: 'GET', path: `/api/content/daily?profileId=${pick(u.profileIds)}`, kind: 'content-daily' }),
+    build: (u) => ({
+      method: 'GET',
+      path: `/api/content/daily?profileId=${pick(u.profileIds)}`,
+      kind: 'content-daily',
+    }),
   },
-  { weight: 8, kind: 'content-list', build: () => ({ method: 'GET', path: '/api/content?limit=10', kind: 'content-list' }) },
+  {
+    weight: 8,
+    kind: 'content-list',
+    build: () => ({ method: 'GET', path: '/api/content?limit=10', kind: 'content-list' }),
+  },
   {
     weight: 7,
     kind: 'content-by-id',
     build: (u) =>
       u.contentIds.length > 0
         ? { method: 'GET', path: `/api/content/${pick(u.contentIds)}`, kind: 'content-by-id' }
-        : { method: 'GET', path: `/api/content/daily?profileId=${pick(u.profileIds)}`, kind: 'content-daily' },
+        : {
+            method: 'GET',
+            path: `/api/content/daily?profileId=${pick(u.profileIds)}`,
+            kind: 'content-daily',
+          },
   },
   // Business profile operations (30 %)
-  { weight: 14, kind: 'profiles-list', build: () => ({ method: 'GET', path: '/api/business-profiles?limit=20', kind: 'profiles-list' }) },
+  {
+    weight: 14,
+    kind: 'profiles-list',
+    build: () => ({ method: 'GET', path: '/api/business-profiles?limit=20', kind: 'profiles-list' }),
+  },
   {
     weight: 10,
     kind: 'profile-get',
-    build: (u) => ({ method: 'GET', path: `/api/business-profiles/${pick(u.profileIds)}`, kind: 'profile-get' }),
+    build: (u) => ({
+      method: 'GET',
+      path: `/api/business-profiles/${pick(u.profileIds)}`,
+      kind: 'profile-get',
+    }),
   },
   {
     weight: 4,
@@ -66,7 +86,12 @@ export const STEPS: Step[] = [
     build: () => ({
       method: 'POST',
       path: '/api/business-profiles',
-      body: JSON.stringify({ name: 'Load Test Ltd', industry: 'Testing', foundingDate: '2020-06-15', location: 'Cloud' }),
+      body: JSON.stringify({
+        name: 'Load Test Ltd',
+        industry: 'Testing',
+        foundingDate: '2020-06-15',
+        location: 'Cloud',
+      }),
       kind: 'profile-create',
     }),
   },
@@ -91,7 +116,12 @@ export const STEPS: Step[] = [
   {
     weight: 2,
     kind: 'refresh',
-    build: (u) => ({ method: 'POST', path: '/api/auth/refresh', body: JSON.stringify({ refreshToken: u.refreshToken }), kind: 'refresh' }),
+    build: (u) => ({
+      method: 'POST',
+      path: '/api/auth/refresh',
+      body: JSON.stringify({ refreshToken: u.refreshToken }),
+      kind: 'refresh',
+    }),
   },
   {
     weight: 0.2,

@@ -42,7 +42,11 @@ export function createApp(ctx: AppContext): Express {
       logger: ctx.logger,
       autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
       customLogLevel: (_req, res, error) =>
-        error || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode === 503 ? 'warn' : 'info',
+        error || (res.statusCode >= 500 && res.statusCode !== 503)
+          ? 'error'
+          : res.statusCode === 503
+            ? 'warn'
+            : 'info',
     }),
   )
   app.use(ctx.health.probes)

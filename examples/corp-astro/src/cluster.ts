@@ -31,7 +31,9 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
   }
   const astro = config.astro.url
     ? undefined
-    : await startAstroService({ faults: { failureRate: config.astro.failureRate, latencyMs: config.astro.latencyMs } })
+    : await startAstroService({
+        faults: { failureRate: config.astro.failureRate, latencyMs: config.astro.latencyMs },
+      })
   const env = { CORP_ASTRO_WORKER: '1', ...(astro ? { ASTRO_URL: astro.url } : {}) }
 
   let shuttingDown = false
@@ -50,7 +52,9 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
   cluster.on('listening', (_worker, address) => {
     listening++
     if (listening === config.webConcurrency) {
-      logger.info(`corp-astro listening on http://${config.host}:${address.port} (${config.webConcurrency} workers)`)
+      logger.info(
+        `corp-astro listening on http://${config.host}:${address.port} (${config.webConcurrency} workers)`,
+      )
     }
   })
   for (let i = 0; i < config.webConcurrency; i++) fork()
@@ -60,7 +64,9 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
     shuttingDown = true
     logger.info({ signal }, 'shutting down workers')
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)
-    const exited = workers.map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())))
+    const exited = workers.map(
+      (worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())),
+    )
     for (const worker of workers) worker.process.kill('SIGTERM')
     const force = setTimeout(() => {
       for (const worker of workers) worker.process.kill('SIGKILL')

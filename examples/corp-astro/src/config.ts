@@ -40,7 +40,11 @@ const envSchema = z.object({
     .default('corp-astro'),
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(5).default(900),
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 24 * 3600),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 24 * 3600),
   ADMIN_EMAILS: z.string().default('admin@corp-astro.dev'),
   ASTRO_URL: z.url().optional(),
   ASTRO_TIMEOUT_MS: z.coerce.number().int().min(1).default(250),
@@ -104,11 +108,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = result.data
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
-    throw new Error('Invalid configuration:\n  JWT_SECRET: required (32+ characters) when NODE_ENV=production')
+    throw new Error(
+      'Invalid configuration:\n  JWT_SECRET: required (32+ characters) when NODE_ENV=production',
+    )
   }
   const shardUrls = e.SHARD_DATABASE_URLS ?? []
   if (shardUrls.length > 0 && !e.DATABASE_URL) {
-    throw new Error('Invalid configuration:\n  SHARD_DATABASE_URLS: needs DATABASE_URL (templates live there)')
+    throw new Error(
+      'Invalid configuration:\n  SHARD_DATABASE_URLS: needs DATABASE_URL (templates live there)',
+    )
   }
   if (shardUrls.length > 0 && shardUrls.length !== e.SHARD_COUNT) {
     throw new Error(
@@ -135,7 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           poolMin: Math.min(e.PG_POOL_MIN, e.PG_POOL_MAX),
           poolMax: e.PG_POOL_MAX,
         }
-      : { kind: 'pglite', shardCount: e.SHARD_COUNT, ...(e.PGLITE_DATA_DIR ? { dataDir: e.PGLITE_DATA_DIR } : {}) },
+      : {
+          kind: 'pglite',
+          shardCount: e.SHARD_COUNT,
+          ...(e.PGLITE_DATA_DIR ? { dataDir: e.PGLITE_DATA_DIR } : {}),
+        },
     redis: {
       ...(e.REDIS_URL ? { url: e.REDIS_URL } : {}),
       ...(e.REDIS_CLUSTER_NODES ? { clusterNodes: parseNodes(e.REDIS_CLUSTER_NODES) } : {}),
@@ -183,7 +195,9 @@ function parseNodes(value: string): { host: string; port: number }[] {
     const [host, port] = entry.trim().split(':')
     const parsed = Number(port)
     if (!host || !Number.isInteger(parsed)) {
-      throw new Error(`Invalid configuration:\n  REDIS_CLUSTER_NODES: expected host:port entries, got "${entry}"`)
+      throw new Error(
+        `Invalid configuration:\n  REDIS_CLUSTER_NODES: expected host:port entries, got "${entry}"`,
+      )
     }
     return { host, port: parsed }
   })

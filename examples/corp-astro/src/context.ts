@@ -1,10 +1,10 @@
 import type { RedisClient } from '@headroom/core'
 import { type AnalyticsBuffer, createAnalyticsBuffer } from './analytics/buffer.js'
-import { startAstroService, type AstroService } from './astro/service.js'
+import { type AstroService, startAstroService } from './astro/service.js'
 import { createRefreshTokenStore, type RefreshTokenStore } from './auth/refresh-tokens.js'
 import { createTokenService, type TokenService } from './auth/tokens.js'
 import type { Config } from './config.js'
-import { createContentRepository, type ContentRepository } from './content/repository.js'
+import { type ContentRepository, createContentRepository } from './content/repository.js'
 import { loadTemplates, type TemplateStore } from './content/templates.js'
 import type { Databases } from './db/database.js'
 import { migrate } from './db/migrate.js'
@@ -73,7 +73,10 @@ export async function createContext(
       const started = Date.now()
       try {
         await cleanup()
-        logger.debug({ ms: Date.now() - started, step: cleanup.name || String(cleanup).slice(6, 40) }, 'closed')
+        logger.debug(
+          { ms: Date.now() - started, step: cleanup.name || String(cleanup).slice(6, 40) },
+          'closed',
+        )
       } catch (error) {
         logger.warn({ err: error }, 'error while closing')
       }
@@ -106,7 +109,8 @@ export async function createContext(
     const shards = createShards(db.shards)
     const templates = await loadTemplates(db.main)
     const users = createUserRepository(shards)
-    if (options.migrate !== false && config.seed) await seed(users, createProfileRepository(shards), config, logger)
+    if (options.migrate !== false && config.seed)
+      await seed(users, createProfileRepository(shards), config, logger)
 
     let astroService: AstroService | undefined
     let astroUrl = config.astro.url
@@ -118,7 +122,13 @@ export async function createContext(
       astroUrl = astroService.url
       cleanups.push(() => astroService?.close())
     }
-    const astro = createAstroGateway({ url: astroUrl, timeoutMs: config.astro.timeoutMs, redis, prefix: config.redis.prefix, logger })
+    const astro = createAstroGateway({
+      url: astroUrl,
+      timeoutMs: config.astro.timeoutMs,
+      redis,
+      prefix: config.redis.prefix,
+      logger,
+    })
     cleanups.push(() => astro.close())
 
     const health = createAppHealth({ config, logger, databases: db, redis })
@@ -126,7 +136,12 @@ export async function createContext(
     const cache = createAppCache({ enabled: config.headroom, redis, prefix: config.redis.prefix, logger })
     cleanups.push(() => cache.close())
     health.onMemoryPressure((fraction) => cache.shrink(fraction))
-    const limits = createAppLimits({ redis, prefix: config.redis.prefix, instances: config.webConcurrency, logger })
+    const limits = createAppLimits({
+      redis,
+      prefix: config.redis.prefix,
+      instances: config.webConcurrency,
+      logger,
+    })
     cleanups.push(() => limits.close())
     const jobs = createAppJobs({
       redis,

@@ -1,6 +1,6 @@
+import { waitUntil } from '@headroom/testing'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitUntil } from '@headroom/testing'
 import type { RunningServer } from '../src/server.js'
 import { client, newUser, sampleProfile, uniqueEmail } from './helpers.js'
 
@@ -25,7 +25,10 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
       it('registers, logs in, refreshes with rotation and logs out', async () => {
         const user = await newUser(base, 'auth')
         const http = client(base)
-        const login = await http.post('/api/auth/login', { email: user.email.toUpperCase(), password: user.password })
+        const login = await http.post('/api/auth/login', {
+          email: user.email.toUpperCase(),
+          password: user.password,
+        })
         expect(login.status).toBe(200)
         expect(login.body.user).toMatchObject({ id: user.id, email: user.email, tier: 'free', role: 'user' })
         expect(login.body.user.passwordHash).toBeUndefined()
@@ -44,8 +47,12 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         expect(afterReuse.status).toBe(401)
 
         const second = await http.post('/api/auth/login', { email: user.email, password: user.password })
-        expect((await http.post('/api/auth/logout', { refreshToken: second.body.refreshToken })).status).toBe(204)
-        expect((await http.post('/api/auth/refresh', { refreshToken: second.body.refreshToken })).status).toBe(401)
+        expect((await http.post('/api/auth/logout', { refreshToken: second.body.refreshToken })).status).toBe(
+          204,
+        )
+        expect(
+          (await http.post('/api/auth/refresh', { refreshToken: second.body.refreshToken })).status,
+        ).toBe(401)
       })
 
       it('refuses a duplicate email with 409 and writes nothing', async () => {
@@ -56,7 +63,10 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
           name: 'Other',
         })
         expect(again.status).toBe(409)
-        const login = await client(base).post('/api/auth/login', { email: user.email, password: 'another password' })
+        const login = await client(base).post('/api/auth/login', {
+          email: user.email,
+          password: 'another password',
+        })
         expect(login.status).toBe(401)
       })
 
@@ -110,16 +120,24 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         const attacker = client(base)
         // Successful logins do not count toward the failure limit.
         for (let i = 0; i < 6; i++) {
-          expect((await attacker.post('/api/auth/login', { email: user.email, password: user.password })).status).toBe(200)
+          expect(
+            (await attacker.post('/api/auth/login', { email: user.email, password: user.password })).status,
+          ).toBe(200)
         }
         for (let i = 0; i < 5; i++) {
-          expect((await attacker.post('/api/auth/login', { email: user.email, password: 'wrong password' })).status).toBe(401)
+          expect(
+            (await attacker.post('/api/auth/login', { email: user.email, password: 'wrong password' }))
+              .status,
+          ).toBe(401)
         }
         const blocked = await attacker.post('/api/auth/login', { email: user.email, password: user.password })
         expect(blocked.status).toBe(429)
         expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0)
         // Another IP is not blocked for the same account.
-        const other = await client(base).post('/api/auth/login', { email: user.email, password: user.password })
+        const other = await client(base).post('/api/auth/login', {
+          email: user.email,
+          password: user.password,
+        })
         expect(other.status).toBe(200)
       })
 
@@ -197,10 +215,15 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         expect(created.headers.get('location')).toBe(`/api/business-profiles/${created.body.id}`)
         const id = created.body.id as string
 
-        expect((await http.get(`/api/business-profiles/${id}`, owner.token)).body).toMatchObject(sampleProfile)
+        expect((await http.get(`/api/business-profiles/${id}`, owner.token)).body).toMatchObject(
+          sampleProfile,
+        )
         // Someone else's profile does not exist, whatever they try.
         expect((await stranger.http.get(`/api/business-profiles/${id}`, stranger.token)).status).toBe(404)
-        expect((await stranger.http.patch(`/api/business-profiles/${id}`, { name: 'Mine' }, stranger.token)).status).toBe(404)
+        expect(
+          (await stranger.http.patch(`/api/business-profiles/${id}`, { name: 'Mine' }, stranger.token))
+            .status,
+        ).toBe(404)
         expect((await stranger.http.delete(`/api/business-profiles/${id}`, stranger.token)).status).toBe(404)
         expect((await stranger.http.get('/api/business-profiles', stranger.token)).body.total).toBe(0)
         expect((await http.get('/api/business-profiles/not-a-uuid', owner.token)).status).toBe(404)
@@ -241,7 +264,11 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         expect(res.status).toBe(400)
         const fields = res.body.errors.map((e: { field: string }) => e.field)
         expect(fields).toEqual(expect.arrayContaining(['name', 'foundingDate']))
-        const future = await http.post('/api/business-profiles', { ...sampleProfile, foundingDate: '2999-01-01' }, user.token)
+        const future = await http.post(
+          '/api/business-profiles',
+          { ...sampleProfile, foundingDate: '2999-01-01' },
+          user.token,
+        )
         expect(future.status).toBe(400)
         expect(future.body.errors[0].field).toBe('foundingDate')
         expect((await http.get('/api/business-profiles', user.token)).body.total).toBe(0)
@@ -249,9 +276,15 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         const created = await http.post('/api/business-profiles', sampleProfile, user.token)
         const empty = await http.patch(`/api/business-profiles/${created.body.id}`, {}, user.token)
         expect(empty.status).toBe(400)
-        const badPatch = await http.patch(`/api/business-profiles/${created.body.id}`, { name: '' }, user.token)
+        const badPatch = await http.patch(
+          `/api/business-profiles/${created.body.id}`,
+          { name: '' },
+          user.token,
+        )
         expect(badPatch.status).toBe(400)
-        expect((await http.get(`/api/business-profiles/${created.body.id}`, user.token)).body.name).toBe(sampleProfile.name)
+        expect((await http.get(`/api/business-profiles/${created.body.id}`, user.token)).body.name).toBe(
+          sampleProfile.name,
+        )
       })
     })
 
@@ -262,7 +295,11 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         const profile = (await http.post('/api/business-profiles', sampleProfile, user.token)).body
         const daily = await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)
         expect(daily.status).toBe(200)
-        expect(daily.body).toMatchObject({ profileId: profile.id, kind: 'daily', date: new Date().toISOString().slice(0, 10) })
+        expect(daily.body).toMatchObject({
+          profileId: profile.id,
+          kind: 'daily',
+          date: new Date().toISOString().slice(0, 10),
+        })
         expect(daily.body.body).toContain('Nebula Bakery')
         expect(daily.body.data.sign).toBe('Aries')
         expect(['astro', 'template']).toContain(daily.body.source)
@@ -277,9 +314,13 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
 
         const stranger = await newUser(base, 'peeker')
         expect((await stranger.http.get(`/api/content/${daily.body.id}`, stranger.token)).status).toBe(404)
-        expect((await stranger.http.get(`/api/content/daily?profileId=${profile.id}`, stranger.token)).status).toBe(404)
+        expect(
+          (await stranger.http.get(`/api/content/daily?profileId=${profile.id}`, stranger.token)).status,
+        ).toBe(404)
         expect((await http.get('/api/content/daily', user.token)).status).toBe(400)
-        expect((await http.get('/api/content/daily?profileId=nope', user.token)).body.errors[0].field).toBe('profileId')
+        expect((await http.get('/api/content/daily?profileId=nope', user.token)).body.errors[0].field).toBe(
+          'profileId',
+        )
       })
 
       it('limits content to 200 per minute for free users', async () => {
@@ -294,7 +335,11 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         const user = await newUser(base, 'report')
         const { http } = user
         const profile = (await http.post('/api/business-profiles', sampleProfile, user.token)).body
-        const queued = await http.post('/api/reports/monthly', { profileId: profile.id, month: '2026-10' }, user.token)
+        const queued = await http.post(
+          '/api/reports/monthly',
+          { profileId: profile.id, month: '2026-10' },
+          user.token,
+        )
         expect(queued.status).toBe(202)
         expect(queued.body).toMatchObject({ status: 'queued', month: '2026-10', priority: 'LOW' })
         const id = queued.body.id as string
@@ -314,9 +359,18 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         )
         const stranger = await newUser(base, 'snoop')
         expect((await stranger.http.get(`/api/reports/${id}`, stranger.token)).status).toBe(404)
-        expect((await http.post('/api/reports/monthly', { profileId: profile.id, month: '2026-13' }, user.token)).status).toBe(400)
         expect(
-          (await http.post('/api/reports/monthly', { profileId: '00000000-0000-4000-8000-000000000000' }, user.token)).status,
+          (await http.post('/api/reports/monthly', { profileId: profile.id, month: '2026-13' }, user.token))
+            .status,
+        ).toBe(400)
+        expect(
+          (
+            await http.post(
+              '/api/reports/monthly',
+              { profileId: '00000000-0000-4000-8000-000000000000' },
+              user.token,
+            )
+          ).status,
         ).toBe(404)
       })
     })
@@ -327,12 +381,21 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         const type = `t_${Math.random().toString(36).slice(2, 8)}`
         const accepted = await user.http.post(
           '/api/analytics/events',
-          { events: [{ type, properties: { page: '/a' } }, { type, occurredAt: new Date().toISOString() }] },
+          {
+            events: [
+              { type, properties: { page: '/a' } },
+              { type, occurredAt: new Date().toISOString() },
+            ],
+          },
           user.token,
         )
         expect(accepted.status).toBe(202)
         expect(accepted.body.accepted).toBe(2)
-        const invalid = await user.http.post('/api/analytics/events', { events: [{ type: 'Bad Type!' }] }, user.token)
+        const invalid = await user.http.post(
+          '/api/analytics/events',
+          { events: [{ type: 'Bad Type!' }] },
+          user.token,
+        )
         expect(invalid.status).toBe(400)
         expect(invalid.body.errors[0].field).toBe('events.0.type')
         expect((await user.http.post('/api/analytics/events', { events: [] }, user.token)).status).toBe(400)
@@ -343,7 +406,9 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
           async () => {
             const summary = await admin.http.get('/api/analytics/summary?days=1', admin.token)
             expect(summary.status).toBe(200)
-            return summary.body.types.some((row: { type: string; events: number }) => row.type === type && row.events === 2)
+            return summary.body.types.some(
+              (row: { type: string; events: number }) => row.type === type && row.events === 2,
+            )
           },
           { timeoutMs: 20_000, intervalMs: 100, what: 'the analytics batch' },
         )

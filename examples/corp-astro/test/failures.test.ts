@@ -1,4 +1,11 @@
-import { createTestDatabase, postgresAvailable, type RedisServer, startRedisServer, type TestDatabase, waitUntil } from '@headroom/testing'
+import {
+  createTestDatabase,
+  postgresAvailable,
+  type RedisServer,
+  startRedisServer,
+  type TestDatabase,
+  waitUntil,
+} from '@headroom/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AstroService, startAstroService } from '../src/astro/service.js'
 import type { RunningServer } from '../src/server.js'
@@ -13,8 +20,17 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
   let app: RunningServer
 
   beforeAll(async () => {
-    ;[db, redis, astro] = await Promise.all([createTestDatabase('astro_fail'), startRedisServer(), startAstroService()])
-    app = await startTestApp({ DATABASE_URL: db.url, REDIS_URL: redis.url, ASTRO_URL: astro.url, PG_POOL_MAX: '4' })
+    ;[db, redis, astro] = await Promise.all([
+      createTestDatabase('astro_fail'),
+      startRedisServer(),
+      startAstroService(),
+    ])
+    app = await startTestApp({
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      ASTRO_URL: astro.url,
+      PG_POOL_MAX: '4',
+    })
   }, 120_000)
 
   afterAll(async () => {
@@ -36,7 +52,11 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
     // The cache serves its L1 copy; limits decide locally; nothing waits on the dead server.
     const again = await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)
     expect(again.body.id).toBe(daily.id)
-    const created = await http.post('/api/business-profiles', { ...sampleProfile, name: 'Outage Ltd' }, user.token)
+    const created = await http.post(
+      '/api/business-profiles',
+      { ...sampleProfile, name: 'Outage Ltd' },
+      user.token,
+    )
     expect(created.status).toBe(201)
     expect((await http.get('/api/business-profiles', user.token)).body.total).toBe(2)
     expect(me.headers.get('ratelimit')).toMatch(/limit=100/)
@@ -45,7 +65,10 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
     expect((await http.get('/readyz')).status).toBe(200)
 
     await redis.start()
-    await waitUntil(async () => app.ctx.redis!.status === 'ready', { timeoutMs: 15_000, what: 'redis reconnect' })
+    await waitUntil(async () => app.ctx.redis!.status === 'ready', {
+      timeoutMs: 15_000,
+      what: 'redis reconnect',
+    })
     expect((await http.get('/api/users/me', user.token)).status).toBe(200)
   })
 
@@ -56,7 +79,9 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
     try {
       const sources: string[] = []
       for (let i = 0; i < 14; i++) {
-        const profile = (await http.post('/api/business-profiles', { ...sampleProfile, name: `Shop ${i}` }, user.token)).body
+        const profile = (
+          await http.post('/api/business-profiles', { ...sampleProfile, name: `Shop ${i}` }, user.token)
+        ).body
         const daily = await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)
         expect(daily.status).toBe(200)
         sources.push(daily.body.source)
@@ -65,8 +90,12 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
       expect(new Set(sources)).toEqual(new Set(['template']))
       expect(app.ctx.astro.breaker.state).toBe('open')
       const calls = astro.requests()
-      const profile = (await http.post('/api/business-profiles', { ...sampleProfile, name: 'Open Circuit' }, user.token)).body
-      expect((await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body.source).toBe('template')
+      const profile = (
+        await http.post('/api/business-profiles', { ...sampleProfile, name: 'Open Circuit' }, user.token)
+      ).body
+      expect((await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body.source).toBe(
+        'template',
+      )
       // Open: the call never reached the service.
       expect(astro.requests()).toBe(calls)
       expect(app.ctx.astro.stats().fallbacks).toBeGreaterThanOrEqual(15)
@@ -74,16 +103,21 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
       astro.setFaults({ failureRate: 0 })
       app.ctx.astro.breaker.reset()
     }
-    const profile = (await http.post('/api/business-profiles', { ...sampleProfile, name: 'Recovered' }, user.token)).body
-    expect((await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body.source).toBe('astro')
+    const profile = (
+      await http.post('/api/business-profiles', { ...sampleProfile, name: 'Recovered' }, user.token)
+    ).body
+    expect((await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body.source).toBe(
+      'astro',
+    )
   })
 
   it('sheds free traffic first when degraded, premium last, and never the probes', async () => {
     const free = await newUser(app.url, 'free')
     const premium = await newUser(app.url, 'premium')
     await premium.http.patch('/api/users/me', { tier: 'premium' }, premium.token)
-    const premiumToken = (await premium.http.post('/api/auth/refresh', { refreshToken: premium.refreshToken })).body
-      .accessToken as string
+    const premiumToken = (
+      await premium.http.post('/api/auth/refresh', { refreshToken: premium.refreshToken })
+    ).body.accessToken as string
     const monitor = app.ctx.health.monitor
     monitor.reportInput('test', 'critical', 'forced by the test')
     try {

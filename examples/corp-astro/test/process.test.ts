@@ -1,6 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createTestDatabase, freePort, postgresAvailable, type TestDatabase, waitUntil } from '@headroom/testing'
+import {
+  createTestDatabase,
+  freePort,
+  postgresAvailable,
+  type TestDatabase,
+  waitUntil,
+} from '@headroom/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -58,7 +64,10 @@ describe('corp-astro as a process', () => {
         // Three processes starting at once on a shared 2-core box stall the event loop; no shedding here.
         SHED_EVENT_LOOP_DELAY_MS: '5000',
       })
-      await waitUntil(() => proc.output().includes('(2 workers)'), { timeoutMs: 60_000, what: 'the cluster to listen' })
+      await waitUntil(() => proc.output().includes('(2 workers)'), {
+        timeoutMs: 60_000,
+        what: 'the cluster to listen',
+      })
       const base = `http://127.0.0.1:${port}`
       const pids = new Set<number>()
       for (let i = 0; i < 20; i++) {
@@ -77,7 +86,10 @@ describe('corp-astro as a process', () => {
       const [victim] = [...pids]
       if (victim !== undefined && pids.size > 1) {
         process.kill(victim, 'SIGKILL')
-        await waitUntil(() => proc.output().includes('worker died; restarting'), { timeoutMs: 20_000, what: 'restart' })
+        await waitUntil(() => proc.output().includes('worker died; restarting'), {
+          timeoutMs: 20_000,
+          what: 'restart',
+        })
         await waitUntil(
           async () => {
             const res = await fetch(`${base}/livez`).catch(() => undefined)

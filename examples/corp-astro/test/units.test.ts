@@ -78,10 +78,14 @@ describe('zodiac', () => {
 describe('templates', () => {
   it('fills known placeholders and leaves text and unknown ones alone', () => {
     fc.assert(
-      fc.property(fc.string().filter((s) => !s.includes('{{')), fc.string(), (text, name) => {
-        expect(render(text, { name })).toBe(text)
-        expect(render(`${text}{{name}}{{other}}`, { name })).toBe(`${text}${name}{{other}}`)
-      }),
+      fc.property(
+        fc.string().filter((s) => !s.includes('{{')),
+        fc.string(),
+        (text, name) => {
+          expect(render(text, { name })).toBe(text)
+          expect(render(`${text}{{name}}{{other}}`, { name })).toBe(`${text}${name}{{other}}`)
+        },
+      ),
     )
   })
 })
@@ -162,7 +166,11 @@ describe('analytics buffer', () => {
   it('flushes on its interval and when a batch is full, with one timer', async () => {
     vi.useFakeTimers()
     const batches: number[] = []
-    const buffer = createAnalyticsBuffer({ flush: async (events) => void batches.push(events.length), intervalMs: 1000, batchSize: 10 })
+    const buffer = createAnalyticsBuffer({
+      flush: async (events) => void batches.push(events.length),
+      intervalMs: 1000,
+      batchSize: 10,
+    })
     buffer.push([event(1), event(2)])
     await vi.advanceTimersByTimeAsync(999)
     expect(batches).toEqual([])

@@ -30,7 +30,16 @@ export interface AstroService {
   close(): Promise<void>
 }
 
-const FOCUS = ['cash flow', 'hiring', 'partnerships', 'product', 'marketing', 'operations', 'strategy', 'customers']
+const FOCUS = [
+  'cash flow',
+  'hiring',
+  'partnerships',
+  'product',
+  'marketing',
+  'operations',
+  'strategy',
+  'customers',
+]
 
 /** Deterministic: the same sign and day always give the same forecast. */
 export function forecastFor(sign: string, date: string): Forecast {

@@ -30,7 +30,11 @@ export function identify(tokens: TokenService): RequestHandler {
 /** Refuses requests without a valid access token (401 problem+json). */
 export const requireUser: RequestHandler = (req, res, next) => {
   if (req.user) return next()
-  next(unauthorized(res.locals.badToken ? 'The access token is invalid or expired' : 'A Bearer token is required'))
+  next(
+    unauthorized(
+      res.locals.badToken ? 'The access token is invalid or expired' : 'A Bearer token is required',
+    ),
+  )
 }
 
 /** The authenticated user's claims (after {@link requireUser}). */

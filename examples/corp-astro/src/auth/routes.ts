@@ -10,7 +10,10 @@ const email = z
   .email({ error: 'expected an email address' })
   .max(254)
   .transform((value) => value.toLowerCase())
-const password = z.string().min(8, 'expected at least 8 characters').max(128, 'expected at most 128 characters')
+const password = z
+  .string()
+  .min(8, 'expected at least 8 characters')
+  .max(128, 'expected at most 128 characters')
 
 const registerSchema = z.object({ email, password, name: z.string().trim().min(1).max(100) })
 const loginSchema = z.object({ email, password: z.string().min(1).max(128) })

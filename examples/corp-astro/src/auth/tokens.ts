@@ -52,7 +52,11 @@ export function createTokenService(options: {
     },
     async verifyAccess(token) {
       try {
-        const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })
+        const { payload } = await jwtVerify(token, key, {
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ['HS256'],
+        })
         const { sub, tier, role, sid } = payload as Partial<AccessClaims>
         if (typeof sub !== 'string' || typeof sid !== 'string') return null
         if (tier !== 'free' && tier !== 'basic' && tier !== 'premium') return null

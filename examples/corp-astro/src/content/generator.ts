@@ -1,7 +1,7 @@
+import { murmur3 } from '@headroom/core'
 import type { Forecast } from '../astro/service.js'
 import type { BusinessProfile } from '../profiles/repository.js'
 import { sunSign } from '../profiles/zodiac.js'
-import { murmur3 } from '@headroom/core'
 import { render, type TemplateStore } from './templates.js'
 
 /** Fetches a forecast, or null when the astro service is unavailable (breaker open, error, timeout). */
@@ -16,7 +16,9 @@ export interface Generated {
 }
 
 function astroParagraph(forecast: Forecast): string {
-  const retro = forecast.mercuryRetrograde ? ' Mercury is retrograde: double-check contracts and messages.' : ''
+  const retro = forecast.mercuryRetrograde
+    ? ' Mercury is retrograde: double-check contracts and messages.'
+    : ''
   return `Today's energy is ${forecast.energy}/10, with the stars pointing at ${forecast.focus}. Lucky number: ${forecast.luckyNumber}.${retro}`
 }
 

@@ -23,14 +23,24 @@ export function contentRouter(ctx: AppContext): Router {
     const { sub } = userOf(req)
     const { profileId } = validate(dailySchema, req.query, 'query')
     const date = today()
-    const item = await ctx.cache.getOrSet<ContentItem | null>(`content:daily:${sub}:${profileId}:${date}`, async () => {
-      const existing = await ctx.content.findDaily(sub, profileId, date)
-      if (existing) return existing
-      const profile = await ctx.profiles.get(sub, profileId, { fresh: true })
-      if (!profile) return null
-      const generated = await generateContent(ctx.templates, ctx.astro.forecast, profile, 'daily', date)
-      return ctx.content.insertOnce(sub, { ...generated, profileId, kind: 'daily', date, ttlDays: DAILY_TTL_DAYS })
-    }, { tags: [profilesTag(sub)] })
+    const item = await ctx.cache.getOrSet<ContentItem | null>(
+      `content:daily:${sub}:${profileId}:${date}`,
+      async () => {
+        const existing = await ctx.content.findDaily(sub, profileId, date)
+        if (existing) return existing
+        const profile = await ctx.profiles.get(sub, profileId, { fresh: true })
+        if (!profile) return null
+        const generated = await generateContent(ctx.templates, ctx.astro.forecast, profile, 'daily', date)
+        return ctx.content.insertOnce(sub, {
+          ...generated,
+          profileId,
+          kind: 'daily',
+          date,
+          ttlDays: DAILY_TTL_DAYS,
+        })
+      },
+      { tags: [profilesTag(sub)] },
+    )
     if (!item) throw notFound('Business profile')
     res.json(item)
   })

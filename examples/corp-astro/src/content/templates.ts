@@ -14,8 +14,13 @@ export interface TemplateStore {
 }
 
 export async function loadTemplates(main: Database): Promise<TemplateStore> {
-  const rows = await main.query<Template>(`SELECT id, kind, title, body FROM ${main.schema}.content_templates ORDER BY id`)
-  const byKind = { daily: rows.filter((t) => t.kind === 'daily'), monthly: rows.filter((t) => t.kind === 'monthly') }
+  const rows = await main.query<Template>(
+    `SELECT id, kind, title, body FROM ${main.schema}.content_templates ORDER BY id`,
+  )
+  const byKind = {
+    daily: rows.filter((t) => t.kind === 'daily'),
+    monthly: rows.filter((t) => t.kind === 'monthly'),
+  }
   if (byKind.daily.length === 0 || byKind.monthly.length === 0) {
     throw new Error('No content templates found: have the migrations run?')
   }

@@ -21,13 +21,17 @@ const bookkeeping = `CREATE TABLE IF NOT EXISTS schema_migrations (
 async function migrateOne(db: Database, files: { name: string; sql: string }[]): Promise<string[]> {
   await db.migrate(bookkeeping)
   const done = new Set(
-    (await db.query<{ name: string }>(`SELECT name FROM ${db.schema}.schema_migrations`)).map((row) => row.name),
+    (await db.query<{ name: string }>(`SELECT name FROM ${db.schema}.schema_migrations`)).map(
+      (row) => row.name,
+    ),
   )
   const applied: string[] = []
   for (const file of files) {
     if (done.has(file.name)) continue
     const name = file.name.replace(/'/g, "''")
-    await db.migrate(`${file.sql}\nINSERT INTO schema_migrations (name) VALUES ('${name}') ON CONFLICT DO NOTHING;`)
+    await db.migrate(
+      `${file.sql}\nINSERT INTO schema_migrations (name) VALUES ('${name}') ON CONFLICT DO NOTHING;`,
+    )
     applied.push(`${db.name}/${file.name}`)
   }
   return applied

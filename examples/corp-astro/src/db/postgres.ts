@@ -1,5 +1,11 @@
 import pg from 'pg'
-import { type Database, type Databases, MIGRATION_LOCK_ID, type ShardDatabases, shardSchema } from './database.js'
+import {
+  type Database,
+  type Databases,
+  MIGRATION_LOCK_ID,
+  type ShardDatabases,
+  shardSchema,
+} from './database.js'
 
 // DATE columns stay 'YYYY-MM-DD' strings: a JS Date would shift them by the server's time zone.
 pg.types.setTypeParser(1082, (value) => value)

@@ -74,10 +74,12 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     return
   }
   // body-parser errors carry a status (400 bad JSON, 413 too large, 415).
-  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500
+  const status =
+    typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500
   if (status === 500) req.log?.error({ err: error }, 'unhandled error')
   sendProblem(res, status, {
-    title: status === 500 ? 'Internal Server Error' : String(error?.type ?? 'Bad Request').replace(/\./g, ' '),
+    title:
+      status === 500 ? 'Internal Server Error' : String(error?.type ?? 'Bad Request').replace(/\./g, ' '),
     detail: status === 500 ? 'Something went wrong on our side' : String(error?.message ?? 'Bad request'),
   })
 }

@@ -8,7 +8,11 @@ import { badRequest } from './problem.js'
  * @example
  * const body = validate(registerSchema, req.body)
  */
-export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, where = 'body'): z.output<Schema> {
+export function validate<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+  where = 'body',
+): z.output<Schema> {
   const result = schema.safeParse(input ?? {})
   if (result.success) return result.data
   const errors = result.error.issues.map((issue) => ({

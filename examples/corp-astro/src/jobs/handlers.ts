@@ -1,6 +1,6 @@
-import { insertEvents, type AnalyticsEvent } from '../analytics/repository.js'
-import { deleteExpiredContent } from '../content/repository.js'
+import { type AnalyticsEvent, insertEvents } from '../analytics/repository.js'
 import { generateContent } from '../content/generator.js'
+import { deleteExpiredContent } from '../content/repository.js'
 import type { AppContext } from '../context.js'
 
 export interface JobData {
@@ -12,10 +12,17 @@ export interface JobData {
 
 export type JobName = keyof JobData
 
-export type JobHandlers = { [Name in JobName]: (data: JobData[Name], signal: AbortSignal) => Promise<unknown> }
+export type JobHandlers = {
+  [Name in JobName]: (data: JobData[Name], signal: AbortSignal) => Promise<unknown>
+}
 
 /** What each background job does. Every handler is idempotent: jobs run at least once. */
-export function jobHandlers(ctx: Pick<AppContext, 'reports' | 'profiles' | 'templates' | 'astro' | 'shards' | 'jobs' | 'config' | 'logger'>): JobHandlers {
+export function jobHandlers(
+  ctx: Pick<
+    AppContext,
+    'reports' | 'profiles' | 'templates' | 'astro' | 'shards' | 'jobs' | 'config' | 'logger'
+  >,
+): JobHandlers {
   return {
     async 'monthly-report'({ userId, reportId }) {
       const report = await ctx.reports.get(userId, reportId)
@@ -26,7 +33,13 @@ export function jobHandlers(ctx: Pick<AppContext, 'reports' | 'profiles' | 'temp
         await ctx.reports.setStatus(userId, reportId, 'failed', { error: 'The business profile was deleted' })
         return { failed: true }
       }
-      const generated = await generateContent(ctx.templates, ctx.astro.forecast, profile, 'monthly', `${report.month}-01`)
+      const generated = await generateContent(
+        ctx.templates,
+        ctx.astro.forecast,
+        profile,
+        'monthly',
+        `${report.month}-01`,
+      )
       await ctx.reports.setStatus(userId, reportId, 'completed', {
         result: { profile: { id: profile.id, name: profile.name }, month: report.month, ...generated },
       })
@@ -43,7 +56,10 @@ export function jobHandlers(ctx: Pick<AppContext, 'reports' | 'profiles' | 'temp
     },
 
     async 'analytics-batch'({ events }) {
-      const byShard = new Map<string, { db: ReturnType<AppContext['shards']['forUser']>; events: AnalyticsEvent[] }>()
+      const byShard = new Map<
+        string,
+        { db: ReturnType<AppContext['shards']['forUser']>; events: AnalyticsEvent[] }
+      >()
       for (const event of events) {
         const db = ctx.shards.forUser(event.userId)
         const entry = byShard.get(db.name) ?? { db, events: [] }

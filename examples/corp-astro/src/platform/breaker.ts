@@ -28,21 +28,28 @@ export function createAstroGateway(options: {
 }): AstroGateway {
   const client = createAstroClient({ url: options.url, timeoutMs: options.timeoutMs })
   const logger = options.logger.child({ component: 'breaker', name: 'astro' })
-  const breaker = createBreaker<[string, string], Forecast | null>((sign, date) => client.forecast(sign, date), {
-    name: 'astro',
-    // The client's own AbortSignal ends the request; this bounds the whole call.
-    timeout: options.timeoutMs + 50,
-    errorThresholdPercentage: 50,
-    volumeThreshold: 10,
-    resetTimeout: 5_000,
-    slowCallMs: Math.max(1, Math.floor(options.timeoutMs * 0.8)),
-    slowCallRate: 80,
-    halfOpenProbes: 2,
-    fallback: () => null,
-    ...(options.redis ? { shared: { name: 'astro', redis: options.redis, prefix: `${options.prefix}:breaker` } } : {}),
-    logger: boundLogger(options.logger),
-  })
-  breaker.on('state', (change) => logger.warn({ state: change.state, reason: change.reason }, 'astro breaker'))
+  const breaker = createBreaker<[string, string], Forecast | null>(
+    (sign, date) => client.forecast(sign, date),
+    {
+      name: 'astro',
+      // The client's own AbortSignal ends the request; this bounds the whole call.
+      timeout: options.timeoutMs + 50,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 10,
+      resetTimeout: 5_000,
+      slowCallMs: Math.max(1, Math.floor(options.timeoutMs * 0.8)),
+      slowCallRate: 80,
+      halfOpenProbes: 2,
+      fallback: () => null,
+      ...(options.redis
+        ? { shared: { name: 'astro', redis: options.redis, prefix: `${options.prefix}:breaker` } }
+        : {}),
+      logger: boundLogger(options.logger),
+    },
+  )
+  breaker.on('state', (change) =>
+    logger.warn({ state: change.state, reason: change.reason }, 'astro breaker'),
+  )
   return {
     forecast: (sign, date) => breaker.fire(sign, date),
     breaker,

@@ -47,7 +47,8 @@ export function createAppCache(options: {
     // L1 (and the local copy) is dropped before Redis is asked; when Redis is down the
     // write must still succeed, and other workers' copies expire by TTL.
     delete: (key) => cache.delete(key).catch((error: unknown) => warn(error, 'delete')),
-    invalidateTags: (tags) => cache.invalidateTags(tags).catch((error: unknown) => warn(error, 'invalidateTags')),
+    invalidateTags: (tags) =>
+      cache.invalidateTags(tags).catch((error: unknown) => warn(error, 'invalidateTags')),
     shrink: (fraction) => cache.shrink(fraction),
     responses: (ttlMs, tags) =>
       cacheResponse({

@@ -1,5 +1,10 @@
 import type { RedisClient } from '@headroom/core'
-import { createHealthMonitor, type HealthMonitor, type HealthStats, type HealthStatus } from '@headroom/health'
+import {
+  createHealthMonitor,
+  type HealthMonitor,
+  type HealthStats,
+  type HealthStatus,
+} from '@headroom/health'
 import { healthRoutes, shedLoad, trackRequests } from '@headroom/health/http'
 import type { Request, RequestHandler } from 'express'
 import type { Config } from '../config.js'
@@ -53,14 +58,23 @@ export function createAppHealth(options: {
       // A saturated but fast event loop is fine; latency is what users feel.
       eventLoopUtilization: false,
       eventLoopDelay: {
-        degraded: { enter: options.config.shedEventLoopDelayMs, exit: options.config.shedEventLoopDelayMs / 2 },
-        critical: { enter: options.config.shedEventLoopDelayMs * 3, exit: options.config.shedEventLoopDelayMs * 1.5 },
+        degraded: {
+          enter: options.config.shedEventLoopDelayMs,
+          exit: options.config.shedEventLoopDelayMs / 2,
+        },
+        critical: {
+          enter: options.config.shedEventLoopDelayMs * 3,
+          exit: options.config.shedEventLoopDelayMs * 1.5,
+        },
       },
     },
     exitDwellMs: 5_000,
     checks: {
       database: {
-        check: () => Promise.all([databases.main, ...databases.shards.map((s) => s.primary)].map((db) => db.query('SELECT 1'))),
+        check: () =>
+          Promise.all(
+            [databases.main, ...databases.shards.map((s) => s.primary)].map((db) => db.query('SELECT 1')),
+          ),
         readiness: true,
         status: 'critical',
         componentType: 'datastore',
@@ -68,7 +82,12 @@ export function createAppHealth(options: {
       ...(redis
         ? {
             // Redis is optional: every component has a fallback, so its loss is reported, not fatal.
-            redis: { check: () => redis.ping(), readiness: false, status: 'healthy', componentType: 'datastore' },
+            redis: {
+              check: () => redis.ping(),
+              readiness: false,
+              status: 'healthy',
+              componentType: 'datastore',
+            },
           }
         : {}),
     },
@@ -76,7 +95,6 @@ export function createAppHealth(options: {
     checkTimeoutMs: 1_000,
     logger: boundLogger(options.logger),
   })
-  monitor.on('change', (change) => logger.warn({ status: change.to, previous: change.from, reasons: change.reasons }, 'health status changed'))
   const shed = options.config.headroom
     ? shedLoad({ monitor, priority: (req) => priorityOf(req as Request), retryAfterSeconds: 2 })
     : null

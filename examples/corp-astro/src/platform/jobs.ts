@@ -1,5 +1,12 @@
 import type { RedisClient } from '@headroom/core'
-import { type AddJobOptions, createQueue, createWorker, type QueueStats, type Worker, type WorkerStats } from '@headroom/queue'
+import {
+  type AddJobOptions,
+  createQueue,
+  createWorker,
+  type QueueStats,
+  type Worker,
+  type WorkerStats,
+} from '@headroom/queue'
 import type { JobData, JobHandlers, JobName } from '../jobs/handlers.js'
 import { type AppLogger, boundLogger } from '../logger.js'
 
@@ -41,11 +48,18 @@ export function createAppJobs(options: {
     retry: { attempts: 5, minDelayMs: 500, factor: 2, maxDelayMs: 30_000, randomize: true },
     leaseMs: 10_000,
     timeoutMs: 30_000,
-    retention: { completed: { count: 1_000, ageMs: 3_600_000 }, failed: { count: 10_000, ageMs: 7 * 86_400_000 } },
-    ...(options.status ? { shedding: { status: options.status, mode: 'wait' as const, minPriority: 'HIGH' } } : {}),
+    retention: {
+      completed: { count: 1_000, ageMs: 3_600_000 },
+      failed: { count: 10_000, ageMs: 7 * 86_400_000 },
+    },
+    ...(options.status
+      ? { shedding: { status: options.status, mode: 'wait' as const, minPriority: 'HIGH' } }
+      : {}),
     logger: boundLogger(options.logger),
   })
-  queue.on('failed', ({ name, id, error }) => logger.error({ job: name, id, err: error }, 'job failed for good'))
+  queue.on('failed', ({ name, id, error }) =>
+    logger.error({ job: name, id, err: error }, 'job failed for good'),
+  )
   let worker: Worker | undefined
   let cleanupTimer: NodeJS.Timeout | undefined
 

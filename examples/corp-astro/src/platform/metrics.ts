@@ -79,5 +79,6 @@ function flatten(value: unknown, path: string, emit: (stat: string, n: number) =
     return
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return
-  for (const [key, child] of Object.entries(value)) flatten(child, path ? `${path}.${key}` : key, emit, depth + 1)
+  for (const [key, child] of Object.entries(value))
+    flatten(child, path ? `${path}.${key}` : key, emit, depth + 1)
 }

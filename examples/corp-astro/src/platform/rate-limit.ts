@@ -76,7 +76,8 @@ export function createAppLimits(options: {
     rateLimit({
       limiter,
       headers: 'draft-7',
-      key: (req) => (byUser && req.user ? `u:${req.user.sub}` : `ip:${ipKey(req.ip ?? req.socket.remoteAddress)}`),
+      key: (req) =>
+        byUser && req.user ? `u:${req.user.sub}` : `ip:${ipKey(req.ip ?? req.socket.remoteAddress)}`,
       limit: (req) => base * TIER_MULTIPLIER[(byUser && req.user?.tier) || 'free'],
       message: (_req, decision) =>
         `Rate limit of ${decision.limit} requests per minute exceeded; retry in ${Math.max(1, Math.ceil(decision.retryAfterMs / 1000))} s`,
@@ -99,10 +100,10 @@ export function createAppLimits(options: {
         return refusal(await limiters.login.consume(loginKey(email, ip)))
       },
     },
-    stats: () => Object.fromEntries(Object.entries(limiters).map(([name, limiter]) => [name, limiter.stats()])),
+    stats: () =>
+      Object.fromEntries(Object.entries(limiters).map(([name, limiter]) => [name, limiter.stats()])),
     async close() {
       await Promise.all(Object.values(limiters).map((limiter) => limiter.close()))
     },
   }
 }
-

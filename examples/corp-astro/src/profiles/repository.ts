@@ -43,7 +43,11 @@ export function createProfileRepository(shards: Shards) {
       return { items, total: count?.total ?? 0 }
     },
 
-    async get(ownerId: string, id: string, options: { fresh?: boolean } = {}): Promise<BusinessProfile | null> {
+    async get(
+      ownerId: string,
+      id: string,
+      options: { fresh?: boolean } = {},
+    ): Promise<BusinessProfile | null> {
       const db = options.fresh ? shards.forUser(ownerId) : shards.forUserRead(ownerId)
       const [row] = await db.query<BusinessProfile>(
         `SELECT ${COLUMNS} FROM ${db.schema}.business_profiles WHERE id = $1 AND owner_id = $2`,
@@ -70,7 +74,14 @@ export function createProfileRepository(shards: Shards) {
            founding_date = COALESCE($5::date, founding_date), location = COALESCE($6, location),
            updated_at = now()
          WHERE id = $1 AND owner_id = $2 RETURNING ${COLUMNS}`,
-        [id, ownerId, patch.name ?? null, patch.industry ?? null, patch.foundingDate ?? null, patch.location ?? null],
+        [
+          id,
+          ownerId,
+          patch.name ?? null,
+          patch.industry ?? null,
+          patch.foundingDate ?? null,
+          patch.location ?? null,
+        ],
       )
       return row ?? null
     },

@@ -22,7 +22,10 @@ const COLUMNS = `id, profile_id AS "profileId", month, status, priority, result,
 /** Monthly reports and notifications on their owner's shard. */
 export function createReportRepository(shards: Shards) {
   return {
-    async create(userId: string, input: { profileId: string; month: string; priority: string }): Promise<Report> {
+    async create(
+      userId: string,
+      input: { profileId: string; month: string; priority: string },
+    ): Promise<Report> {
       const db = shards.forUser(userId)
       const [row] = await db.query<Report>(
         `INSERT INTO ${db.schema}.reports (id, user_id, profile_id, month, priority)
@@ -53,7 +56,13 @@ export function createReportRepository(shards: Shards) {
         `UPDATE ${db.schema}.reports SET status = $3, result = COALESCE($4::jsonb, result), error = $5,
            updated_at = now(), completed_at = CASE WHEN $3 IN ('completed', 'failed') THEN now() END
          WHERE id = $1 AND user_id = $2`,
-        [id, userId, status, extra.result === undefined ? null : JSON.stringify(extra.result), extra.error ?? null],
+        [
+          id,
+          userId,
+          status,
+          extra.result === undefined ? null : JSON.stringify(extra.result),
+          extra.error ?? null,
+        ],
       )
     },
 

@@ -48,7 +48,10 @@ export function createUserRepository(shards: Shards) {
       } catch (error) {
         // Give the email back, or it stays claimed by a user who does not exist.
         await directory
-          .query(`DELETE FROM ${directory.schema}.user_emails WHERE email = $1 AND user_id = $2`, [input.email, id])
+          .query(`DELETE FROM ${directory.schema}.user_emails WHERE email = $1 AND user_id = $2`, [
+            input.email,
+            id,
+          ])
           .catch(() => {})
         throw error
       }
@@ -65,7 +68,10 @@ export function createUserRepository(shards: Shards) {
 
     async findById(id: string): Promise<UserWithPassword | null> {
       const db = shards.forUser(id)
-      const [row] = await db.query<UserWithPassword>(`SELECT ${COLUMNS} FROM ${db.schema}.users WHERE id = $1`, [id])
+      const [row] = await db.query<UserWithPassword>(
+        `SELECT ${COLUMNS} FROM ${db.schema}.users WHERE id = $1`,
+        [id],
+      )
       return row ?? null
     },
 

@@ -32,7 +32,8 @@ export function usersRouter(ctx: AppContext): Router {
   router.patch('/me', async (req, res) => {
     const { sub } = userOf(req)
     const body = validate(patchSchema, req.body)
-    if (body.name === undefined && body.tier === undefined) throw badRequest('Nothing to change', [{ field: 'body', message: 'expected name or tier' }])
+    if (body.name === undefined && body.tier === undefined)
+      throw badRequest('Nothing to change', [{ field: 'body', message: 'expected name or tier' }])
     const user = await ctx.users.update(sub, body)
     if (!user) throw notFound('User')
     await ctx.cache.delete(`user:${sub}`)

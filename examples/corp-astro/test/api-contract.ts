@@ -308,6 +308,13 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
 
         const byId = await http.get(`/api/content/${daily.body.id}`, user.token)
         expect(byId.body).toMatchObject({ id: daily.body.id, title: daily.body.title })
+        const etag = (await http.get(`/api/content/${daily.body.id}`, user.token)).headers.get('etag')
+        expect(etag).toBeTruthy()
+        const notModified = await http.request('GET', `/api/content/${daily.body.id}`, {
+          token: user.token,
+          headers: { 'if-none-match': etag! },
+        })
+        expect(notModified.status).toBe(304)
         const list = await http.get('/api/content?page=1&limit=10', user.token)
         expect(list.body).toMatchObject({ total: 1, page: 1, limit: 10 })
         expect(list.body.items[0].id).toBe(daily.body.id)

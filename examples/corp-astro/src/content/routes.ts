@@ -19,7 +19,11 @@ export function contentRouter(ctx: AppContext): Router {
   const router = Router()
   router.use(requireUser, ctx.limits.content)
 
-  router.get('/daily', async (req, res) => {
+  // Whole responses are cached per user (ETag, 304); content changes at most daily.
+  const dailyResponses = ctx.cache.responses(300_000, (userId) => [profilesTag(userId)])
+  const itemResponses = ctx.cache.responses(3_600_000)
+
+  router.get('/daily', dailyResponses, async (req, res) => {
     const { sub } = userOf(req)
     const { profileId } = validate(dailySchema, req.query, 'query')
     const date = today()
@@ -52,7 +56,7 @@ export function contentRouter(ctx: AppContext): Router {
     res.json(page(items, total, query.page, query.limit))
   })
 
-  router.get('/:id', async (req, res) => {
+  router.get('/:id', itemResponses, async (req, res) => {
     const { sub } = userOf(req)
     const parsed = uuidSchema.safeParse(req.params.id)
     if (!parsed.success) throw notFound('Content')

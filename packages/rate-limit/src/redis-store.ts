@@ -20,7 +20,7 @@ import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './typ
 export interface RedisStoreOptions {
   /** An ioredis client or Cluster (see `requestPathRedisOptions` in `@headroom/core`). */
   redis: RedisClient
-  /** Key prefix: keys are `{prefix:key}` hashes. */
+  /** Key prefix: a key's state lives in `{prefix:key}:<policy>` strings (and `{prefix:key}:b` for a block). */
   prefix: string
   /** Deadline of each script call, independent of ioredis' offline queue. @default 50 */
   timeoutMs?: number
@@ -63,6 +63,11 @@ interface Waiting {
 
 /** With `time: 'client'` keys live this much longer: Redis expires them on its own clock, which may run apart. */
 const CLIENT_TIME_PAD_MS = 60_000
+
+/** The interval as the state stores it: `String()` round-trips exactly, like the batch script's `%.17g`. */
+function formatInterval(interval: number): string {
+  return String(interval)
+}
 
 /** Same limits under another array (per-request limits resolve to cached arrays, so this is rare). */
 function samePolicy(policies: readonly ResolvedPolicy[], p: ResolvedPolicy): boolean {
@@ -192,9 +197,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         p.limit,
         p.windowMs,
         p.burst,
-        `${p.name}:1`,
-        `${p.name}:2`,
-        String(p.windowMs / p.limit),
+        `:${p.name}`,
+        formatInterval(p.windowMs / p.limit),
       ]
       for (const { op, key } of group) {
         keys.push(key)

@@ -128,17 +128,26 @@ describeRedis('Redis keys', (target) => {
       timeout: 2000,
     })
     await limiter.consume('a')
+    await limiter.consume('a')
     await limiter.refund('a')
     await limiter.consume('b', { cost: 2 })
     await limiter.block('c', 5000)
     await limiter.peek('d')
-    for (const id of ['a', 'b', 'c']) {
-      const ttl = await redis.pttl(`{${prefix}:${id}}`)
-      expect(ttl).toBeGreaterThan(0)
-      expect(ttl).toBeLessThanOrEqual(2 * 3_600_000)
+    const [perTenSeconds, perHour] = limiter.policies.map((p) => p.name)
+    const written = [
+      [`{${prefix}:a}:${perTenSeconds}`, 10_000],
+      [`{${prefix}:a}:${perHour}`, 2 * 3_600_000],
+      [`{${prefix}:b}:${perTenSeconds}`, 10_000],
+      [`{${prefix}:b}:${perHour}`, 2 * 3_600_000],
+      [`{${prefix}:c}:b`, 5000],
+    ] as const
+    for (const [key, most] of written) {
+      const ttl = await redis.pttl(key)
+      expect(ttl, key).toBeGreaterThan(0)
+      expect(ttl, key).toBeLessThanOrEqual(most)
     }
     // peek writes nothing.
-    expect(await redis.exists(`{${prefix}:d}`)).toBe(0)
+    expect(await redis.exists(`{${prefix}:d}:${perTenSeconds}`, `{${prefix}:d}:${perHour}`, `{${prefix}:d}:b`)).toBe(0)
     await limiter.close()
   })
 

@@ -101,7 +101,10 @@ export function goodBand(sweep: StaticPoint[]): { from: number; to: number } {
  */
 export function settledAt(sizes: { t: number; size: number }[]): { t: number | undefined; size: number } {
   const end = sizes.at(-1)?.t ?? 0
-  const late = sizes.filter((p) => p.t >= end / 2).map((p) => p.size).sort((a, b) => a - b)
+  const late = sizes
+    .filter((p) => p.t >= end / 2)
+    .map((p) => p.size)
+    .sort((a, b) => a - b)
   const median = late[late.length >> 1] ?? 0
   const slack = Math.max(2, median * 0.25)
   return { t: convergedAt(sizes, { from: median - slack, to: median + slack }), size: median }

@@ -28,15 +28,16 @@ export function lineChart(chart: Chart): string {
   const y = (v: number) => M.top + ph - (Math.min(v, chart.yMax) / chart.yMax) * ph
   const out: string[] = []
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img" aria-label="${escapeXml(chart.title)}">`,
+    `<title>${escapeXml(chart.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escape(chart.title)}</text>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
   )
   if (chart.band) {
     const top = y(chart.band.to)
     out.push(
       `<rect x="${M.left}" y="${top}" width="${pw}" height="${y(chart.band.from) - top}" fill="#2ca02c" fill-opacity="0.12"/>`,
-      `<text x="${M.left + pw - 4}" y="${top - 4}" text-anchor="end" fill="#2ca02c">${escape(chart.band.label)}</text>`,
+      `<text x="${M.left + pw - 4}" y="${top - 4}" text-anchor="end" fill="#2ca02c">${escapeXml(chart.band.label)}</text>`,
     )
   }
   const xStep = niceStep(chart.xMax)
@@ -55,8 +56,8 @@ export function lineChart(chart: Chart): string {
   }
   out.push(
     `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`,
-    `<text x="${M.left + pw / 2}" y="${H - 10}" text-anchor="middle">${escape(chart.xLabel)}</text>`,
-    `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`,
+    `<text x="${M.left + pw / 2}" y="${H - 10}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`,
+    `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
   )
   chart.series.forEach((series, i) => {
     const d = series.points
@@ -65,7 +66,7 @@ export function lineChart(chart: Chart): string {
     out.push(
       `<path d="${d}" fill="none" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
       `<line x1="${M.left + 10}" y1="${M.top + 14 + i * 16}" x2="${M.left + 30}" y2="${M.top + 14 + i * 16}" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-      `<text x="${M.left + 36}" y="${M.top + 18 + i * 16}">${escape(series.label)}</text>`,
+      `<text x="${M.left + 36}" y="${M.top + 18 + i * 16}">${escapeXml(series.label)}</text>`,
     )
   })
   out.push('</svg>')
@@ -90,4 +91,4 @@ function niceStep(max: number): number {
 }
 
 const round = (v: number) => String(Math.round(v * 100) / 100)
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')

@@ -98,7 +98,8 @@ interface Waiter {
   deadline: number
   enqueuedAt: number
   settled: boolean
-  resolve(lease: Lease): void
+  /** Runs once a slot is taken for the waiter (resolves a lease, or starts run()'s work). */
+  start(): void
   reject(error: unknown): void
   signal: AbortSignal | undefined
   onAbort: (() => void) | undefined
@@ -195,6 +196,35 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     return error
   }
 
+  /** Frees a slot and feeds the outcome to the algorithm. */
+  const complete = (
+    partition: Partition,
+    startedAt: number,
+    inflightAtStart: number,
+    outcome: 'success' | 'dropped' | 'ignored',
+  ) => {
+    inflight--
+    partition.inflight--
+    completed[outcome]++
+    if (outcome !== 'ignored') {
+      const elapsed = now() - startedAt
+      const dropped = outcome === 'dropped'
+      if (!dropped) rtt.record(elapsed)
+      setLimit(
+        algorithm.update({ rtt: elapsed, inflight: inflightAtStart, dropped }),
+        dropped ? 'drop' : 'sample',
+      )
+    }
+    if (queued > 0) dispatch()
+  }
+
+  const take = (partition: Partition) => {
+    inflight++
+    partition.inflight++
+    partition.admitted++
+    admitted++
+  }
+
   const makeLease = (partition: Partition): Lease => {
     const startedAt = now()
     const inflightAtStart = inflight
@@ -202,19 +232,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     const finish = (outcome: 'success' | 'dropped' | 'ignored') => {
       if (done) return
       done = true
-      inflight--
-      partition.inflight--
-      completed[outcome]++
-      if (outcome !== 'ignored') {
-        const elapsed = now() - startedAt
-        if (outcome === 'success') rtt.record(elapsed)
-        const dropped = outcome === 'dropped'
-        setLimit(
-          algorithm.update({ rtt: elapsed, inflight: inflightAtStart, dropped }),
-          dropped ? 'drop' : 'sample',
-        )
-      }
-      dispatch()
+      complete(partition, startedAt, inflightAtStart, outcome)
     }
     return {
       partition: partition.name,
@@ -224,12 +242,27 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     }
   }
 
-  const admit = (partition: Partition): Lease => {
-    inflight++
-    partition.inflight++
-    partition.admitted++
-    admitted++
-    return makeLease(partition)
+  /** Runs `fn` in a slot already taken: no Lease object, one promise hop. */
+  const execute = <T>(partition: Partition, fn: () => Promise<T> | T): Promise<T> => {
+    const startedAt = now()
+    const inflightAtStart = inflight
+    let result: Promise<T> | T
+    try {
+      result = fn()
+    } catch (error) {
+      complete(partition, startedAt, inflightAtStart, isDrop(error) ? 'dropped' : 'ignored')
+      return Promise.reject(error)
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        complete(partition, startedAt, inflightAtStart, 'success')
+        return value
+      },
+      (error: unknown) => {
+        complete(partition, startedAt, inflightAtStart, isDrop(error) ? 'dropped' : 'ignored')
+        throw error
+      },
+    )
   }
 
   /** The next live waiter of a partition, dropping settled ones off the front. */
@@ -267,7 +300,8 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
       partition.waiters.shift()
       settle(waiter)
       wait.record(now() - waiter.enqueuedAt)
-      waiter.resolve(admit(partition))
+      take(partition)
+      waiter.start()
     }
     if (queued === 0 && timer !== undefined) {
       clock.clearTimeout(timer)
@@ -315,63 +349,84 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     armTimer()
   }
 
-  const acquire = (acquireOptions?: AcquireOptions): Promise<Lease> => {
-    const partition = acquireOptions?.partition === undefined ? first : byName.get(acquireOptions.partition)
-    if (!partition)
-      return Promise.reject(
-        new TypeError(
-          `Unknown partition "${acquireOptions?.partition}" (partitions: ${partitions.map((p) => p.name).join(', ')})`,
-        ),
+  const partitionOf = (options: AcquireOptions | undefined): Partition | TypeError => {
+    if (options?.partition === undefined) return first
+    return (
+      byName.get(options.partition) ??
+      new TypeError(
+        `Unknown partition "${options.partition}" (partitions: ${partitions.map((p) => p.name).join(', ')})`,
       )
-    if (closed) return Promise.reject(reject(partition, 'closed', new ClosedError('The limiter is closed')))
-    const signal = acquireOptions?.signal
-    if (signal?.aborted) return Promise.reject(signal.reason)
-    if (inflight < limit && queued === 0) return Promise.resolve(admit(partition))
+    )
+  }
+
+  /** Queues a waiter, or refuses it at once; `start` runs when it gets a slot. */
+  const enqueue = (
+    partition: Partition,
+    signal: AbortSignal | undefined,
+    start: () => void,
+    rejectWait: (error: unknown) => void,
+  ) => {
     if (config.maxWaitMs === 0 || queued >= config.maxQueue) {
       const reason = config.maxWaitMs === 0 ? 'timeout' : 'queue-full'
       const detail = reason === 'timeout' ? `limit ${limit} reached` : `${queued} calls already waiting`
-      return Promise.reject(reject(partition, reason, new LimitExceededError(reason, partition.name, detail)))
+      rejectWait(reject(partition, reason, new LimitExceededError(reason, partition.name, detail)))
+      return
     }
-    return new Promise<Lease>((resolve, rejectWait) => {
-      const enqueuedAt = now()
-      const waiter: Waiter = {
-        partition,
-        deadline: enqueuedAt + config.maxWaitMs,
-        enqueuedAt,
-        settled: false,
-        resolve,
-        reject: rejectWait,
-        signal,
-        onAbort: undefined,
+    const enqueuedAt = now()
+    const waiter: Waiter = {
+      partition,
+      deadline: enqueuedAt + config.maxWaitMs,
+      enqueuedAt,
+      settled: false,
+      start,
+      reject: rejectWait,
+      signal,
+      onAbort: undefined,
+    }
+    if (signal) {
+      waiter.onAbort = () => {
+        if (waiter.settled) return
+        settle(waiter)
+        rejectWait(signal.reason)
+        armTimer()
       }
-      if (signal) {
-        waiter.onAbort = () => {
-          if (waiter.settled) return
-          settle(waiter)
-          rejectWait(signal.reason)
-          armTimer()
-        }
-        signal.addEventListener('abort', waiter.onAbort, { once: true })
-      }
-      partition.waiters.push(waiter)
-      partition.queued++
-      queued++
-      if (timer === undefined) armTimer()
-    })
+      signal.addEventListener('abort', waiter.onAbort, { once: true })
+    }
+    partition.waiters.push(waiter)
+    partition.queued++
+    queued++
+    if (timer === undefined) armTimer()
   }
 
-  const run = async <T>(fn: () => Promise<T> | T, runOptions?: AcquireOptions): Promise<T> => {
-    const lease = await acquire(runOptions)
-    let result: T
-    try {
-      result = await fn()
-    } catch (error) {
-      if (isDrop(error)) lease.dropped()
-      else lease.ignore()
-      throw error
+  const acquire = (acquireOptions?: AcquireOptions): Promise<Lease> => {
+    const partition = partitionOf(acquireOptions)
+    if (partition instanceof TypeError) return Promise.reject(partition)
+    if (closed) return Promise.reject(reject(partition, 'closed', new ClosedError('The limiter is closed')))
+    const signal = acquireOptions?.signal
+    if (signal?.aborted) return Promise.reject(signal.reason)
+    if (inflight < limit && queued === 0) {
+      take(partition)
+      return Promise.resolve(makeLease(partition))
     }
-    lease.success()
-    return result
+    return new Promise<Lease>((resolve, rejectWait) =>
+      enqueue(partition, signal, () => resolve(makeLease(partition)), rejectWait),
+    )
+  }
+
+  const run = <T>(fn: () => Promise<T> | T, runOptions?: AcquireOptions): Promise<T> => {
+    const partition = partitionOf(runOptions)
+    if (partition instanceof TypeError) return Promise.reject(partition)
+    if (closed) return Promise.reject(reject(partition, 'closed', new ClosedError('The limiter is closed')))
+    const signal = runOptions?.signal
+    if (signal?.aborted) return Promise.reject(signal.reason)
+    // The fast path: a free slot and nobody ahead, so no queue entry and no extra promise.
+    if (inflight < limit && queued === 0) {
+      take(partition)
+      return execute(partition, fn)
+    }
+    return new Promise<T>((resolve, rejectWait) =>
+      enqueue(partition, signal, () => execute(partition, fn).then(resolve, rejectWait), rejectWait),
+    )
   }
 
   return {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createManualClock } from '@headroom/core'
+import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HealthJson } from '../src/health-json.js'
 import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
@@ -122,6 +123,28 @@ describe('shedLoad over real HTTP', () => {
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(monitor.stats().requests).toMatchObject({ total: 2, errors: 1 })
     expect(monitor.getMetrics('request').map((point) => point.ok)).toEqual([true, false])
+  })
+
+  it('a client that goes away before the response counts as a failure', async () => {
+    const monitor = createHealthMonitor({ clock: createManualClock(0), sampler: scriptedSampler() })
+    cleanups.push(() => monitor.close())
+    const track = trackRequests({ monitor, labels: (req) => ({ route: req.url ?? '' }) })
+    const server = await listen((req, res) =>
+      track(req, res, () => {
+        // Never answers: the client gives up first.
+      }),
+    )
+    cleanups.push(() => server.close())
+    const controller = new AbortController()
+    const request = fetch(`${server.url}/slow`, { signal: controller.signal }).catch(() => 'aborted')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    controller.abort()
+    expect(await request).toBe('aborted')
+    await waitUntil(() => monitor.stats().requests.total === 1, {
+      timeoutMs: 5000,
+      what: 'the aborted request',
+    })
+    expect(monitor.getMetrics('request')[0]).toMatchObject({ ok: false, labels: { route: '/slow' } })
   })
 
   it('rejects invalid options with a clear error', () => {

@@ -1,4 +1,4 @@
-import { type CommandTimeout, type Logger, type RedisClient, isCluster } from '@headroom/core'
+import { type CommandTimeout, isCluster, type Logger, type RedisClient } from '@headroom/core'
 
 /** An invalidation carried between instances: keys, tags, or everything. */
 export interface BusMessage {

@@ -21,14 +21,7 @@ import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings }
 import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
 import { createTtlPolicy } from './ttl.js'
-import type {
-  CacheEvents,
-  CacheStats,
-  Factory,
-  GetOrSetOptions,
-  SetOptions,
-  StaleReason,
-} from './types.js'
+import type { CacheEvents, CacheStats, Factory, GetOrSetOptions, SetOptions, StaleReason } from './types.js'
 
 /** A tiered cache: L1 in process, L2 in Redis. */
 export interface Cache extends Subscribable<CacheEvents> {
@@ -219,7 +212,10 @@ export function createCache(input: CacheOptions): Cache {
 
   function receive(message: BusMessage): void {
     busReceived++
-    if (message.clear) return flushLocal('bus')
+    if (message.clear) {
+      flushLocal('bus')
+      return
+    }
     if (message.keys) {
       for (const key of message.keys) {
         // It already read the very entry that was written (same write id): keep it.
@@ -357,7 +353,9 @@ export function createCache(input: CacheOptions): Cache {
     const started = clock.now()
     let produced: Promise<T>
     try {
-      produced = Promise.resolve(factory({ key, stale: stale?.v as T | undefined, signal: controller.signal }))
+      produced = Promise.resolve(
+        factory({ key, stale: stale?.v as T | undefined, signal: controller.signal }),
+      )
     } catch (error) {
       produced = Promise.reject(error)
     }
@@ -386,10 +384,13 @@ export function createCache(input: CacheOptions): Cache {
       if (stale) {
         const softMs = options?.timeout?.soft
         const at = softMs === undefined ? softAt : started + softMs
-        softTimer = track(() => {
-          softTimeouts++
-          settle(() => serveStale('soft-timeout'))
-        }, Math.max(0, at - clock.now()))
+        softTimer = track(
+          () => {
+            softTimeouts++
+            settle(() => serveStale('soft-timeout'))
+          },
+          Math.max(0, at - clock.now()),
+        )
       }
       produced.then(
         async (value) => {
@@ -604,7 +605,12 @@ export function createCache(input: CacheOptions): Cache {
     return pending
   }
 
-  function earlyRefresh<T>(key: string, entry: L1Entry, factory: Factory<T>, options?: GetOrSetOptions): void {
+  function earlyRefresh<T>(
+    key: string,
+    entry: L1Entry,
+    factory: Factory<T>,
+    options?: GetOrSetOptions,
+  ): void {
     if (inflight.has(key)) return
     earlyRefreshes++
     const startGeneration = generation

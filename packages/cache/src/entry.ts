@@ -61,10 +61,9 @@ export function encodeEntry(entry: Entry, key: string): string {
   try {
     json = JSON.stringify(value)
   } catch (error) {
-    throw new SerializationError(
-      `Cannot cache the value of key "${key}": ${(error as Error).message}`,
-      { cause: error },
-    )
+    throw new SerializationError(`Cannot cache the value of key "${key}": ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   if (json === undefined) {
     throw new SerializationError(`Cannot cache the value of key "${key}": it serialises to nothing`)

@@ -83,11 +83,14 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   }
   const ttl = options.ttl ?? 60_000
   if (!(Number.isFinite(ttl) && ttl > 0)) {
-    throw new TypeError(`Invalid cacheResponse option "ttl": expected a positive number of ms (received ${ttl})`)
+    throw new TypeError(
+      `Invalid cacheResponse option "ttl": expected a positive number of ms (received ${ttl})`,
+    )
   }
   const statuses = new Set(options.statuses ?? [200])
   const keyPrefix = options.keyPrefix ?? 'http:'
-  const keyOf = options.key ?? ((req: Request) => `${req.method === 'HEAD' ? 'GET' : req.method}:${req.originalUrl}`)
+  const keyOf =
+    options.key ?? ((req: Request) => `${req.method === 'HEAD' ? 'GET' : req.method}:${req.originalUrl}`)
   const isAuthenticated = options.isAuthenticated ?? defaultAuthenticated
   const logger = childLogger(options.logger, { component: 'headroom-cache-express' })
   const maxAge = Math.floor(ttl / 1000)
@@ -156,7 +159,10 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
       chunks.push(
         Buffer.isBuffer(chunk)
           ? chunk
-          : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'),
+          : Buffer.from(
+              chunk as string,
+              typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+            ),
       )
     }
     res.write = ((chunk: unknown, ...rest: unknown[]) => {

@@ -1,5 +1,5 @@
-import { createMultiGet, createReadBatcher } from './read-batcher.js'
 import {
+  type Clock,
   type CommandTimeout,
   createCommandTimeout,
   createFailureGate,
@@ -11,8 +11,8 @@ import {
   type RedisClient,
   runScript,
   StoreUnavailableError,
-  type Clock,
 } from '@headroom/core'
+import { createMultiGet, createReadBatcher } from './read-batcher.js'
 
 /** Adds members to a tag index and keeps its expiry at least as long as theirs. */
 const tagAdd = defineScript(
@@ -113,7 +113,11 @@ export function createRedisStore(options: {
   // `#` keeps tag indexes apart from user keys that happen to start with "tag".
   const tagKey = (tag: string) => hashTaggedKey(`${prefix}#tag`, tag)
 
-  const unavailable = () => Promise.reject(new StoreUnavailableError('Redis is unavailable (failure gate open)'))
+  let closed = false
+  const unavailable = () =>
+    Promise.reject(
+      new StoreUnavailableError(closed ? 'The cache is closed' : 'Redis is unavailable (failure gate open)'),
+    )
   const ok = () => gate.success()
   const fail = (error: unknown): never => {
     errors++
@@ -123,7 +127,7 @@ export function createRedisStore(options: {
 
   /** Runs one request-path command under the timeout and the gate. */
   function guarded<T>(command: () => Promise<T>): Promise<T> {
-    if (!gate.allow()) return unavailable()
+    if (closed || !gate.allow()) return unavailable()
     return timeout.run(command()).then((value) => {
       ok()
       return value
@@ -133,14 +137,14 @@ export function createRedisStore(options: {
   return {
     client,
     read(key) {
-      if (!gate.allow()) return unavailable()
+      if (closed || !gate.allow()) return unavailable()
       return batcher.read(valueKey(key))
     },
     get lastIndex() {
       return batcher.lastIndex
     },
     get(key) {
-      if (!gate.allow()) return unavailable()
+      if (closed || !gate.allow()) return unavailable()
       return timeout.run(client.get(valueKey(key))).then((raw) => {
         gate.success()
         return raw
@@ -209,6 +213,9 @@ export function createRedisStore(options: {
     get errors() {
       return errors
     },
-    close: () => timeout.close(),
+    close() {
+      closed = true
+      timeout.close()
+    },
   }
 }

@@ -31,7 +31,12 @@ export interface FactoryContext<T> {
 export type Factory<T> = (context: FactoryContext<T>) => T | Promise<T>
 
 /** Why a stale value was served. */
-export type StaleReason = 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'store-unavailable' | 'lock-held'
+export type StaleReason =
+  | 'factory-error'
+  | 'soft-timeout'
+  | 'hard-timeout'
+  | 'store-unavailable'
+  | 'lock-held'
 
 /** The events `cache.on()` delivers. */
 export interface CacheEvents {

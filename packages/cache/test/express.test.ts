@@ -14,13 +14,20 @@ describe('cacheResponse (express)', () => {
 
   beforeAll(async () => {
     const app = express()
-    app.get('/content/:id', cacheResponse({ cache, ttl: 60_000, tags: (req) => [`content:${req.params.id}`] }), (req, res) => {
-      calls.content++
-      res.type('json').send({ id: req.params.id, n: calls.content })
-    })
+    app.get(
+      '/content/:id',
+      cacheResponse({ cache, ttl: 60_000, tags: (req) => [`content:${req.params.id}`] }),
+      (req, res) => {
+        calls.content++
+        res.type('json').send({ id: req.params.id, n: calls.content })
+      },
+    )
     app.get(
       '/me',
-      cacheResponse({ cache, user: (req) => (req.headers.authorization ?? '').replace('Bearer ', '') || undefined }),
+      cacheResponse({
+        cache,
+        user: (req) => (req.headers.authorization ?? '').replace('Bearer ', '') || undefined,
+      }),
       (req, res) => {
         calls.me++
         res.json({ user: req.headers.authorization })

@@ -15,8 +15,16 @@ describeRedis('invalidation across instances', (target) => {
   it('after delete/invalidateTags on A, B never returns the old value once the bus delivered', async () => {
     const prefix = target.prefix('inval')
     // Separate connections, as two processes would have.
-    const a = createCache({ redis: target.client({ enableAutoPipelining: true }), prefix, commandTimeout: 2_000 })
-    const b = createCache({ redis: target.client({ enableAutoPipelining: true }), prefix, commandTimeout: 2_000 })
+    const a = createCache({
+      redis: target.client({ enableAutoPipelining: true }),
+      prefix,
+      commandTimeout: 2_000,
+    })
+    const b = createCache({
+      redis: target.client({ enableAutoPipelining: true }),
+      prefix,
+      commandTimeout: 2_000,
+    })
     caches.push(a, b)
     await Promise.all([a.ready, b.ready])
 

@@ -45,39 +45,46 @@ describe('properties', () => {
     )
   })
 
-  it('concurrent getOrSet calls run each distinct key\'s factory exactly once', async () => {
+  it("concurrent getOrSet calls run each distinct key's factory exactly once", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e'), { minLength: 1, maxLength: 60 }), async (keys) => {
-        const cache = createCache({ prefix: 'p', clock: createManualClock(0), earlyRefresh: 0 })
-        const calls = new Map<string, number>()
-        const results = await Promise.all(
-          keys.map((key) =>
-            cache.getOrSet(key, async () => {
-              calls.set(key, (calls.get(key) ?? 0) + 1)
-              await Promise.resolve()
-              return `v-${key}`
-            }),
-          ),
-        )
-        expect(results).toEqual(keys.map((key) => `v-${key}`))
-        expect([...calls.keys()].sort()).toEqual([...new Set(keys)].sort())
-        for (const count of calls.values()) expect(count).toBe(1)
-        await cache.close()
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e'), { minLength: 1, maxLength: 60 }),
+        async (keys) => {
+          const cache = createCache({ prefix: 'p', clock: createManualClock(0), earlyRefresh: 0 })
+          const calls = new Map<string, number>()
+          const results = await Promise.all(
+            keys.map((key) =>
+              cache.getOrSet(key, async () => {
+                calls.set(key, (calls.get(key) ?? 0) + 1)
+                await Promise.resolve()
+                return `v-${key}`
+              }),
+            ),
+          )
+          expect(results).toEqual(keys.map((key) => `v-${key}`))
+          expect([...calls.keys()].sort()).toEqual([...new Set(keys)].sort())
+          for (const count of calls.values()) expect(count).toBe(1)
+          await cache.close()
+        },
+      ),
       { numRuns: 50 },
     )
   })
 
   it('shrink never leaves more than (1 - fraction) of L1', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 200 }), fc.double({ min: 0, max: 1, noNaN: true }), async (n, f) => {
-        const cache = createCache({ prefix: 'p', clock: createManualClock(0) })
-        for (let i = 0; i < n; i++) await cache.set(`k${i}`, i)
-        const removed = cache.shrink(f)
-        expect(removed).toBe(Math.ceil(n * f))
-        expect(cache.stats().l1.size).toBe(n - removed)
-        await cache.close()
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 200 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        async (n, f) => {
+          const cache = createCache({ prefix: 'p', clock: createManualClock(0) })
+          for (let i = 0; i < n; i++) await cache.set(`k${i}`, i)
+          const removed = cache.shrink(f)
+          expect(removed).toBe(Math.ceil(n * f))
+          expect(cache.stats().l1.size).toBe(n - removed)
+          await cache.close()
+        },
+      ),
       { numRuns: 40 },
     )
   })

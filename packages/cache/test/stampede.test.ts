@@ -25,7 +25,11 @@ describeRedis('stampede across 4 processes', (target) => {
       COUNT: String(COUNT),
       TSX_TSCONFIG_PATH: `${root}/tsconfig.json`,
       ...(target.kind === 'cluster'
-        ? { CLUSTER_NODES: clusterNodes().map((n) => `${n.host}:${n.port}`).join(',') }
+        ? {
+            CLUSTER_NODES: clusterNodes()
+              .map((n) => `${n.host}:${n.port}`)
+              .join(','),
+          }
         : { REDIS_URL: redisUrl() }),
     }
     const ready: Promise<void>[] = []
@@ -76,9 +80,7 @@ describeRedis('stampede across 4 processes', (target) => {
   })
 
   async function round(mode: 'lock' | 'nolock'): Promise<Report[]> {
-    const reports = workers.map(
-      (entry) => new Promise<string>((resolve) => entry.waiters.push(resolve)),
-    )
+    const reports = workers.map((entry) => new Promise<string>((resolve) => entry.waiters.push(resolve)))
     // All four start their 1,000 misses at (nearly) the same moment.
     for (const { child } of workers) child.stdin!.write(`go ${mode}\n`)
     return (await Promise.all(reports)).map((line) => JSON.parse(line) as Report)

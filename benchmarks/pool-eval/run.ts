@@ -1,7 +1,7 @@
 /**
  * The @headroom/pool evaluation against a real Postgres whose throughput has a knee.
  *
- *   pnpm --dir benchmarks exec tsx pool-eval/run.ts
+ *   cd benchmarks && npx tsx pool-eval/run.ts
  *
  * 1. Sweeps static pg.Pool sizes under a closed loop of 48 callers.
  * 2. Runs the adaptive sizer from a pool too small (1) and too large (32), each between

@@ -127,7 +127,7 @@ export default defineSuite({
         targets: [{ task: 'pg.Pool + createPoolSizer (Vegas), started at 32', atLeast: 0.95 }],
         notes: [
           `Best static size from a ${SWEEP.join('/')} sweep of 2 s each in setup. The adaptive run starts at 32 connections, is left 8 s to converge, then measured for 4 s; p50/p99 are end to end (pool wait + transaction).`,
-          'Full evaluation (sweep, both bad starts, 2x overload, plots): pnpm --dir benchmarks exec tsx pool-eval/run.ts',
+          'Full evaluation (sweep, both bad starts, 2x overload, plots): cd benchmarks && npx tsx pool-eval/run.ts',
         ],
       },
     ]

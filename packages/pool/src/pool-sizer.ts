@@ -220,8 +220,11 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
 
   const sizeFromEstimate = () => Math.max(min, Math.min(ceiling, Math.floor(algorithm.limit)))
 
+  let maxConnectionsFailures = 0
+  let nextMaxConnectionsAt = 0
   const learnMaxConnections = () => {
     if (maxConnections !== undefined || askingMaxConnections || !target.maxConnections) return
+    if (clock.now() < nextMaxConnectionsAt) return
     askingMaxConnections = true
     target.maxConnections().then(
       (value) => {
@@ -234,7 +237,15 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
       },
       (error: unknown) => {
         askingMaxConnections = false
-        logger.warn({ err: error }, 'could not read max_connections; will ask again next interval')
+        // Back off (1 s, 2 s, ... 30 s) so a dead database is not asked every interval; warn once.
+        const delay = Math.min(30_000, 1000 * 2 ** maxConnectionsFailures)
+        nextMaxConnectionsAt = clock.now() + delay
+        const log = maxConnectionsFailures === 0 ? logger.warn : logger.debug
+        log(
+          { err: error, retryInMs: delay },
+          'could not read max_connections; the ceiling is max until it answers',
+        )
+        maxConnectionsFailures++
       },
     )
   }

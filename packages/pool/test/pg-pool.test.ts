@@ -1,4 +1,10 @@
-import { createTestDatabase, postgresAvailable, type TestDatabase, waitUntil } from '@headroom/testing'
+import {
+  createTestDatabase,
+  freePort,
+  postgresAvailable,
+  type TestDatabase,
+  waitUntil,
+} from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPoolSizer, pgPoolTarget } from '../src/index.js'
@@ -114,6 +120,40 @@ describe.runIf(postgresAvailable())('pg Pool adapter (real Postgres)', () => {
     expect(stats.acquireWait.count).toBe(12)
     sizer.close()
     expect(pool.connect).toBe(original)
+  })
+
+  it('keeps its size and keeps asking when the database cannot be reached', async () => {
+    const port = await freePort()
+    const pool = new pg.Pool({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      max: 5,
+      connectionTimeoutMillis: 2_000,
+    })
+    pool.on('error', () => {})
+    pools.push(pool)
+    const warnings: unknown[] = []
+    const logger = {
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (obj: unknown) => warnings.push(obj),
+      error() {},
+    }
+    const sizer = createPoolSizer({ target: pool, max: 20, intervalMs: 50, logger })
+    const failures = await Promise.allSettled(Array.from({ length: 10 }, () => pool.query('SELECT 1')))
+    expect(failures.every((r) => r.status === 'rejected')).toBe(true)
+    await waitUntil(() => warnings.length >= 1, { timeoutMs: 5_000 })
+    const stats = sizer.stats()
+    expect(stats.size).toBe(5)
+    expect(stats.maxConnections).toBeUndefined()
+    expect(stats.checkouts.acquireFailed).toBeGreaterThanOrEqual(10)
+    expect(stats.checkouts.dropped).toBe(0)
+    // Warned once, then backs off rather than logging every interval.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(warnings).toHaveLength(1)
+    sizer.close()
   })
 
   it('sizes a saturated pool under real load and keeps every query correct', async () => {

@@ -207,3 +207,29 @@ describe('analytics buffer', () => {
     expect(seen).toEqual([1])
   })
 })
+
+describe('access tokens', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('serves a verified token from memory until it expires, never after', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'))
+    const { createTokenService } = await import('../src/auth/tokens.js')
+    const tokens = createTokenService({
+      secret: 'x'.repeat(32),
+      accessTtlSeconds: 60,
+      refreshTtlSeconds: 600,
+    })
+    const token = await tokens.signAccess({ sub: 'u1', tier: 'basic', role: 'user', sid: 's1' })
+    expect(await tokens.verifyAccess(token)).toEqual({ sub: 'u1', tier: 'basic', role: 'user', sid: 's1' })
+    expect(await tokens.verifyAccess(token)).not.toBeNull()
+    vi.setSystemTime(new Date('2026-01-01T00:01:01Z'))
+    expect(await tokens.verifyAccess(token)).toBeNull()
+    const other = createTokenService({ secret: 'y'.repeat(32), accessTtlSeconds: 60, refreshTtlSeconds: 600 })
+    expect(
+      await other.verifyAccess(await tokens.signAccess({ sub: 'u1', tier: 'free', role: 'user', sid: 's' })),
+    ).toBeNull()
+  })
+})

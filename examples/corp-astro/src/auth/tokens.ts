@@ -37,6 +37,10 @@ export function createTokenService(options: {
   refreshTtlSeconds: number
 }): TokenService {
   const key = new TextEncoder().encode(options.secret)
+  // Verified tokens, by their full text (signature included), until they expire: an HMAC
+  // check per request is the largest fixed cost of an authenticated request.
+  const verified = new Map<string, { claims: AccessClaims; expMs: number }>()
+  const MAX_VERIFIED = 20_000
   return {
     accessTtlSeconds: options.accessTtlSeconds,
     refreshTtlSeconds: options.refreshTtlSeconds,

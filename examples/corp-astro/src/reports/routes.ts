@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { requireUser, userOf } from '../auth/authenticate.js'
 import type { Tier } from '../auth/tokens.js'
 import type { AppContext } from '../context.js'
-import { notFound } from '../http/problem.js'
+import { HttpProblem, notFound } from '../http/problem.js'
 import { uuidSchema } from '../http/schemas.js'
 import { validate } from '../http/validate.js'
 import type { JobPriority } from '../platform/jobs.js'
@@ -37,7 +37,20 @@ export function reportsRouter(ctx: AppContext): Router {
       month: body.month ?? new Date().toISOString().slice(0, 7),
       priority,
     })
-    await ctx.jobs.add('monthly-report', { userId: sub, reportId: report.id }, { priority, jobId: report.id })
+    try {
+      await ctx.jobs.add(
+        'monthly-report',
+        { userId: sub, reportId: report.id },
+        { priority, jobId: report.id },
+      )
+    } catch (error) {
+      // The queue's store (Redis) is unreachable: say so, and leave no report waiting forever.
+      req.log.warn({ err: error }, 'monthly report could not be queued')
+      await ctx.reports.setStatus(sub, report.id, 'failed', { error: 'The report could not be queued' })
+      throw new HttpProblem(503, 'Service Unavailable', 'Reports cannot be queued right now; retry shortly', {
+        headers: { 'retry-after': '5' },
+      })
+    }
     res.status(202).location(`${req.baseUrl}/${report.id}`).json(report)
   })
 

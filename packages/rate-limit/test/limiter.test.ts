@@ -147,7 +147,9 @@ describeRedis('Redis keys', (target) => {
       expect(ttl, key).toBeLessThanOrEqual(most)
     }
     // peek writes nothing.
-    expect(await redis.exists(`{${prefix}:d}:${perTenSeconds}`, `{${prefix}:d}:${perHour}`, `{${prefix}:d}:b`)).toBe(0)
+    expect(
+      await redis.exists(`{${prefix}:d}:${perTenSeconds}`, `{${prefix}:d}:${perHour}`, `{${prefix}:d}:b`),
+    ).toBe(0)
     await limiter.close()
   })
 

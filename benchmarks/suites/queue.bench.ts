@@ -36,7 +36,8 @@ async function headroomTasks(levels: number[]): Promise<Measurement> {
   await Promise.all(done)
   const ms = performance.now() - started
   const stats = queue.stats()
-  if (stats.completed !== levels.length) throw new Error(`headroom ran ${stats.completed} of ${levels.length} tasks`)
+  if (stats.completed !== levels.length)
+    throw new Error(`headroom ran ${stats.completed} of ${levels.length} tasks`)
   return { ops: levels.length, ms }
 }
 
@@ -79,13 +80,18 @@ export default defineSuite({
 
     const headroomAdd = async (): Promise<Measurement> => {
       const queue = createQueue({ name: `add${round++}`, prefix, redis: ours })
-      const jobs = jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } }))
+      const jobs = jobLevels.map((level, i) => ({
+        name: 'noop',
+        data: { i },
+        options: { priority: LEVELS[level] },
+      }))
       const started = performance.now()
       const ids = await queue.addBulk(jobs)
       const ms = performance.now() - started
       const stats = await queue.stats()
       const waiting = Object.values(stats.waiting).reduce((a, b) => a + b, 0)
-      if (ids.length !== JOBS || waiting !== JOBS) throw new Error(`headroom stored ${waiting} of ${JOBS} jobs`)
+      if (ids.length !== JOBS || waiting !== JOBS)
+        throw new Error(`headroom stored ${waiting} of ${JOBS} jobs`)
       await queue.obliterate()
       await queue.close()
       return { ops: JOBS, ms }
@@ -111,7 +117,9 @@ export default defineSuite({
 
     const headroomProcess = async (): Promise<Measurement> => {
       const queue = createQueue({ name: `proc${round++}`, prefix, redis: ours })
-      await queue.addBulk(jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } })))
+      await queue.addBulk(
+        jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } })),
+      )
       let completed = 0
       let finished!: () => void
       const allDone = new Promise<void>((resolve) => {
@@ -137,7 +145,11 @@ export default defineSuite({
       const name = `proc${round++}`
       const queue = new BullQueue(name, { connection: bullConnection, prefix })
       await queue.addBulk(
-        jobLevels.map((level, i) => ({ name: 'noop', data: { i }, opts: { priority: level + 1, removeOnComplete: 1000 } })),
+        jobLevels.map((level, i) => ({
+          name: 'noop',
+          data: { i },
+          opts: { priority: level + 1, removeOnComplete: 1000 },
+        })),
       )
       let completed = 0
       let finished!: () => void
@@ -172,7 +184,9 @@ export default defineSuite({
           'p-queue (priorities)': { measure: () => pQueueTasks(deep) },
         },
         targets: [{ task: '@headroom/queue createTaskQueue', atLeast: 50 }],
-        notes: ['Fill a paused queue with 200 k tasks at 4 priorities, then run them all; every promise awaited.'],
+        notes: [
+          'Fill a paused queue with 200 k tasks at 4 priorities, then run them all; every promise awaited.',
+        ],
       },
       {
         name: 'in-process priority queue: depth 200 k vs 10 k (cost per task must not grow with depth)',
@@ -201,7 +215,9 @@ export default defineSuite({
           'BullMQ Worker': { measure: bullProcess },
         },
         targets: [{ task: '@headroom/queue createWorker', atLeast: 3 }],
-        notes: ['Jobs added before timing; the clock stops when the last completion is acknowledged by Redis.'],
+        notes: [
+          'Jobs added before timing; the clock stops when the last completion is acknowledged by Redis.',
+        ],
       },
     ]
   },

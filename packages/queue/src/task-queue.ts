@@ -159,13 +159,15 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     return new Promise((resolve) => waiters.push({ limit, idle, resolve }))
   }
 
-  const finish = (task: Task, ok: boolean, value: unknown) => {
-    if (task.settled) return
+  /** Settles a task; returns the time, which the same runner reuses as the next task's start. */
+  const finish = (task: Task, ok: boolean, value: unknown): number => {
+    const now = clock.now()
+    if (task.settled) return now
     task.settled = true
     running--
     if (task.timer !== undefined) clock.clearTimeout(task.timer)
     if (task.onAbort) task.signal?.removeEventListener('abort', task.onAbort)
-    const runMs = clock.now() - task.startedAt
+    const runMs = now - task.startedAt
     runTime.record(runMs)
     if (ok) {
       completed++
@@ -178,65 +180,80 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       if (events.has('error')) events.emit('error', { error: value })
       channels['task-error'].publish({ error: value })
     }
-    drain()
-    if (running === 0 && size === 0) events.emit('idle', undefined)
+    return now
   }
 
-  const start = (task: Task) => {
-    running++
+  /** Prepares a task to run (its timeout, its signal) and returns the context `fn` receives. */
+  const begin = (task: Task, now: number): TaskContext => {
     task.started = true
-    task.startedAt = clock.now()
+    task.startedAt = now
+    waitTime.record(now - task.enqueuedAt)
     if (task.onAbort) {
       task.signal!.removeEventListener('abort', task.onAbort)
       task.onAbort = undefined
     }
-    waitTime.record(task.startedAt - task.enqueuedAt)
-    let context = NO_SIGNAL
-    if (task.timeout !== undefined) {
-      const controller = new AbortController()
-      task.controller = controller
-      context = { signal: controller.signal }
-      if (task.signal) {
-        const userSignal = task.signal
-        task.onAbort = () => controller.abort(userSignal.reason)
-        userSignal.addEventListener('abort', task.onAbort, { once: true })
-      }
-      const ms = task.timeout
-      task.timer = clock.setTimeout(() => {
-        if (task.settled) return
-        timedOut++
-        const error = new TimeoutError(`The task timed out after ${ms} ms`)
-        controller.abort(error)
-        finish(task, false, error)
-      }, ms)
-    } else if (task.signal) {
-      context = { signal: task.signal }
+    if (task.timeout === undefined) return task.signal ? { signal: task.signal } : NO_SIGNAL
+    const controller = new AbortController()
+    task.controller = controller
+    if (task.signal) {
+      const userSignal = task.signal
+      task.onAbort = () => controller.abort(userSignal.reason)
+      userSignal.addEventListener('abort', task.onAbort, { once: true })
     }
-    let result: unknown
-    try {
-      result = task.fn(context)
-    } catch (error) {
+    const ms = task.timeout
+    task.timer = clock.setTimeout(() => {
+      if (task.settled) return
+      timedOut++
+      const error = new TimeoutError(`The task timed out after ${ms} ms`)
+      controller.abort(error)
       finish(task, false, error)
-      return
-    }
-    if (result !== null && typeof (result as PromiseLike<unknown>)?.then === 'function') {
-      ;(result as PromiseLike<unknown>).then(
-        (value) => finish(task, true, value),
-        (error: unknown) => finish(task, false, error),
-      )
-    } else {
-      // A synchronous result still settles on a microtask, like p-queue, so callers see one ordering.
-      queueMicrotask(() => finish(task, true, result))
-    }
+      // The runner still awaits the abandoned fn: start another so the slot is not lost.
+      drain()
+    }, ms)
+    return { signal: controller.signal }
   }
 
-  const drain = () => {
+  /** The next runnable task (already counted as running), or undefined when none may start now. */
+  const next = (): Task | undefined => {
     while (!paused && running < concurrency && size > 0) {
       const task = queue.shift()!
       if (task.cancelled) continue
       size--
-      start(task)
+      running++
+      return task
     }
+    return undefined
+  }
+
+  /**
+   * Runs tasks one after another while there is work and capacity. Awaiting inside one
+   * async loop, rather than attaching two callbacks per task, allocates less per task
+   * (no closures, no derived promise): at 200 k queued tasks the garbage collector is the cost.
+   */
+  const runner = async (first: Task, startAt: number): Promise<void> => {
+    let task: Task | undefined = first
+    let now = startAt
+    while (task) {
+      let ok = true
+      let value: unknown
+      try {
+        value = await task.fn(begin(task, now))
+      } catch (error) {
+        ok = false
+        value = error
+      }
+      now = finish(task, ok, value)
+      if (waiters.length > 0) notify()
+      task = next()
+    }
+    if (running === 0 && size === 0) {
+      notify()
+      events.emit('idle', undefined)
+    }
+  }
+
+  const drain = () => {
+    for (let task = next(); task; task = next()) void runner(task, clock.now())
     notify()
   }
 
@@ -268,7 +285,8 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
         signal.addEventListener('abort', task.onAbort, { once: true })
       }
       if (!paused && running < concurrency && size === 0) {
-        start(task)
+        running++
+        void runner(task, task.enqueuedAt)
         return
       }
       queue.push(task, priority)

@@ -5,7 +5,8 @@
  * then a table beside the seed's published figures.
  *
  * Env: LOADTEST_POSTGRES_URL, LOADTEST_REDIS_URL, LOADTEST_CONNECTIONS (1000),
- * LOADTEST_DURATION_S (20), LOADTEST_WORKERS (WEB_CONCURRENCY, 2), LOADTEST_MODES (off,on).
+ * LOADTEST_DURATION_S (20), LOADTEST_WORKERS (WEB_CONCURRENCY, 2), LOADTEST_MODES (off,on),
+ * LOADTEST_PG_POOL_MAX (5), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -165,7 +166,9 @@ async function startApp(
   port: number,
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // e.g. LOADTEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (workers inherit them).
+  const nodeArgs = (process.env.LOADTEST_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import {
   silentLogger,
   systemClock,
 } from '@headroom/core'
+import { z } from 'zod'
 import type { PickContext } from './balancer.js'
 import { describeTarget } from './balancer.js'
 import {
@@ -299,7 +300,9 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
     const specs = listOrder.map((s) => ({ id: s.id, weight: s.weight }))
     let initial: Placement
     if (options.layout !== undefined) {
-      const layout = parseOptions('createShardRouter', layoutSchema, options.layout)
+      const { layout } = parseOptions('createShardRouter', z.object({ layout: layoutSchema }), {
+        layout: options.layout,
+      })
       if (input.logicalShards !== undefined && input.logicalShards !== layout.logicalShards)
         throw new TypeError(
           `Invalid createShardRouter option "logicalShards": the layout has ${layout.logicalShards} (received ${input.logicalShards})`,

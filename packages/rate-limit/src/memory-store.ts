@@ -90,7 +90,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         const state = writes[i]
         if (state !== undefined) entry.states.set(policies[i]!.name, state)
       }
-      // Like PEXPIRE in the Redis script: the key lives as long as its longest-lived state.
+      // The entry lives as long as its longest-lived state (Redis expires each policy's key on its own).
       entry.expiresAt = now + outcome.ttlMs
     }
     return outcome.result

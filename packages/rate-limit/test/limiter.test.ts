@@ -122,7 +122,7 @@ describeRedis('Redis keys', (target) => {
       redis,
       prefix,
       policies: [
-        { limit: 5, window: 1000 },
+        { limit: 5, window: 10_000 },
         { limit: 100, window: '1h', algorithm: 'sliding-window' },
       ],
       timeout: 2000,

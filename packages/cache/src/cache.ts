@@ -5,21 +5,22 @@ import {
   createChannels,
   createCommandTimeout,
   createEmitter,
-  createLatencyHistogram,
   type FailureGateState,
   parseOptions,
   type Subscribable,
-  sleep,
   systemClock,
-  TimeoutError,
-  type TimerHandle,
 } from '@headroom/core'
 import { type Bus, type BusMessage, createBus } from './bus.js'
+import { createCounters } from './counters.js'
 import { assertKey, assertTags, assertTtl, decodeEntry, type Entry, encodeEntry } from './entry.js'
+import { runFactory } from './factory-runner.js'
 import { createL1 } from './l1.js'
+import type { LoadContext } from './load-context.js'
+import { refreshIfFree, runLocked } from './lock.js'
 import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings } from './options.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
+import { createTimerSet } from './timer-set.js'
 import { createTtlPolicy } from './ttl.js'
 import type { CacheEvents, CacheStats, Factory, GetOrSetOptions, SetOptions, StaleReason } from './types.js'
 
@@ -111,26 +112,11 @@ export function createCache(input: CacheOptions): Cache {
   )
   const instanceId = randomBytes(8).toString('hex')
   const closeController = new AbortController()
-  const timers = new Set<TimerHandle>()
 
-  // Counters live in closure variables: the hit path bumps one without a property lookup.
+  // The hit path bumps a closure variable, the rest a shared counters object.
   let l1Hits = 0
-  let l2Hits = 0
-  let misses = 0
-  let coalesced = 0
-  let staleServed = 0
-  let earlyRefreshes = 0
-  let factoryCalls = 0
-  let factoryErrors = 0
-  let softTimeouts = 0
-  let hardTimeouts = 0
-  let lockAcquired = 0
-  let lockWaited = 0
-  let lockFallbacks = 0
-  let busPublished = 0
-  let busReceived = 0
-  let busReconnects = 0
-  const factoryLatency = createLatencyHistogram()
+  const counters = createCounters()
+  const timers = createTimerSet(clock)
   let closed = false
 
   /** Loads in flight by key (L2 read + factory): concurrent callers share one. */
@@ -175,7 +161,7 @@ export function createCache(input: CacheOptions): Cache {
           logger,
           onMessage: receive,
           onReconnect() {
-            busReconnects++
+            counters.busReconnects++
             flushLocal('reconnect')
             logger.info('cache bus reconnected; L1 flushed (invalidations may have been missed)')
           },
@@ -189,7 +175,7 @@ export function createCache(input: CacheOptions): Cache {
   }
 
   function served(key: string, reason: StaleReason): void {
-    staleServed++
+    counters.staleServed++
     if (events.has('stale')) events.emit('stale', { key, reason })
     channels.stale.publish({ key, reason })
   }
@@ -211,7 +197,7 @@ export function createCache(input: CacheOptions): Cache {
   }
 
   function receive(message: BusMessage): void {
-    busReceived++
+    counters.busReceived++
     if (message.clear) {
       flushLocal('bus')
       return
@@ -234,7 +220,7 @@ export function createCache(input: CacheOptions): Cache {
     if (!bus) return
     try {
       await bus.publish(message)
-      busPublished++
+      counters.busPublished++
     } catch (error) {
       storeError('publish', error)
     }
@@ -270,7 +256,7 @@ export function createCache(input: CacheOptions): Cache {
         const raw = raws[index]
         const entry = decodeEntry(raw)
         if (entry !== undefined && clock.now() < entry.e) {
-          l2Hits++
+          counters.l2Hits++
           if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
         }
         return entry
@@ -320,194 +306,24 @@ export function createCache(input: CacheOptions): Cache {
     await publish({ keys: [key], written: entry.w })
   }
 
-  function track(fn: () => void, ms: number): TimerHandle {
-    const handle = clock.setTimeout(() => {
-      timers.delete(handle)
-      fn()
-    }, ms)
-    timers.add(handle)
-    return handle
-  }
-
-  function untrack(handle: TimerHandle | undefined): void {
-    if (handle === undefined) return
-    timers.delete(handle)
-    clock.clearTimeout(handle)
-  }
-
-  /**
-   * Runs the factory under the hard timeout and, with a stale value at hand, the soft
-   * deadline (`softAt`, counted from the start of the load so the caller's total wait is
-   * bounded). The write to L1/L2 happens even when the caller already got the stale value.
-   */
-  function compute<T>(
-    key: string,
-    factory: Factory<T>,
-    options: GetOrSetOptions | undefined,
-    stale: Entry | undefined,
-    softAt: number,
-    startGeneration: number,
-  ): Promise<T> {
-    factoryCalls++
-    const controller = new AbortController()
-    const started = clock.now()
-    let produced: Promise<T>
-    try {
-      produced = Promise.resolve(
-        factory({ key, stale: stale?.v as T | undefined, signal: controller.signal }),
-      )
-    } catch (error) {
-      produced = Promise.reject(error)
-    }
-    const hardMs = options?.timeout?.hard ?? hardDefault
-    return new Promise<T>((resolve, reject) => {
-      let settled = false
-      let abandoned = false
-      const settle = (fn: () => void) => {
-        if (settled) return
-        settled = true
-        fn()
-      }
-      const serveStale = (reason: StaleReason) => {
-        served(key, reason)
-        resolve(stale!.v as T)
-      }
-      const hardTimer = track(() => {
-        abandoned = true
-        hardTimeouts++
-        untrack(softTimer)
-        const error = new TimeoutError(`Factory for cache key "${key}" timed out after ${hardMs} ms`)
-        controller.abort(error)
-        settle(() => (stale ? serveStale('hard-timeout') : reject(error)))
-      }, hardMs)
-      let softTimer: TimerHandle | undefined
-      if (stale) {
-        const softMs = options?.timeout?.soft
-        const at = softMs === undefined ? softAt : started + softMs
-        softTimer = track(
-          () => {
-            softTimeouts++
-            settle(() => serveStale('soft-timeout'))
-          },
-          Math.max(0, at - clock.now()),
-        )
-      }
-      produced.then(
-        async (value) => {
-          untrack(hardTimer)
-          untrack(softTimer)
-          if (abandoned) return
-          factoryLatency.record(clock.now() - started)
-          try {
-            await write(key, value, options, clock.now() - started, startGeneration)
-          } catch (error) {
-            // Bad output (undefined, not serialisable) is the caller's bug: say so, store nothing.
-            settle(() => reject(error))
-            return
-          }
-          settle(() => resolve(value))
-        },
-        (error: unknown) => {
-          untrack(hardTimer)
-          untrack(softTimer)
-          if (abandoned) return
-          factoryErrors++
-          logger.debug({ err: error, key }, 'cache factory failed')
-          if (events.has('factory-error')) events.emit('factory-error', { key, error })
-          channels['factory-error'].publish({ key, error })
-          settle(() => (stale ? serveStale('factory-error') : reject(error)))
-        },
-      )
-    })
-  }
-
-  /**
-   * With `lock`: one process computes, the others poll L2 (one script per poll that
-   * returns a fresh value or hands over the lease), serve stale meanwhile if they have
-   * it, and compute locally once `waitMs` has passed.
-   */
-  async function computeLocked<T>(
-    key: string,
-    s: RedisStore,
-    lock: LockSettings,
-    factory: Factory<T>,
-    options: GetOrSetOptions | undefined,
-    stale: Entry | undefined,
-    softAt: number,
-    startGeneration: number,
-  ): Promise<T> {
-    const token = randomBytes(12).toString('hex')
-    const deadline = clock.now() + lock.waitMs
-    let waited = false
-    for (;;) {
-      let attempt: Awaited<ReturnType<RedisStore['tryLock']>>
-      try {
-        attempt = await s.tryLock(key, token, lock.leaseMs, clock.now())
-      } catch (error) {
-        storeError('lock', error)
-        break
-      }
-      if (attempt.state === 'fresh') {
-        const entry = decodeEntry(attempt.raw)
-        if (entry !== undefined) {
-          l2Hits++
-          if (stillValid(key, startGeneration, entry)) toL1(key, entry, attempt.raw!.length * 2)
-          return entry.v as T
-        }
-      }
-      if (attempt.state === 'acquired') {
-        lockAcquired++
-        return runWithLease(key, s, lock, token, () =>
-          compute(key, factory, options, stale, softAt, startGeneration),
-        )
-      }
-      if (!waited) {
-        waited = true
-        lockWaited++
-      }
-      const candidate = decodeEntry(attempt.raw)
-      if (candidate !== undefined && clock.now() < candidate.s && (!stale || candidate.e > stale.e)) {
-        stale = candidate
-      }
-      // Someone else refreshes: the stale value is as good as it gets for now.
-      if (stale) {
-        served(key, 'lock-held')
-        return stale.v as T
-      }
-      if (clock.now() >= deadline) break
-      await sleep(lock.pollMs, clock, closeController.signal)
-    }
-    lockFallbacks++
-    return compute(key, factory, options, stale, softAt, startGeneration)
-  }
-
-  async function runWithLease<T>(
-    key: string,
-    s: RedisStore,
-    lock: LockSettings,
-    token: string,
-    run: () => Promise<T>,
-  ): Promise<T> {
-    let renewal: TimerHandle | undefined
-    const renew = () => {
-      renewal = track(() => {
-        s.renewLock(key, token, lock.leaseMs).then(
-          (held) => {
-            if (held && renewal !== undefined) renew()
-          },
-          (error: unknown) => storeError('lock-renew', error),
-        )
-      }, lock.leaseMs / 3)
-    }
-    renew()
-    try {
-      return await run()
-    } finally {
-      const handle = renewal
-      renewal = undefined
-      untrack(handle)
-      await s.releaseLock(key, token).catch((error: unknown) => storeError('lock-release', error))
-    }
+  const ctx: LoadContext = {
+    clock,
+    logger,
+    counters,
+    timers,
+    hardTimeout: hardDefault,
+    closeSignal: closeController.signal,
+    served,
+    factoryFailed(key, error) {
+      logger.debug({ err: error, key }, 'cache factory failed')
+      if (events.has('factory-error')) events.emit('factory-error', { key, error })
+      channels['factory-error'].publish({ key, error })
+    },
+    storeError,
+    write,
+    adopt(key, entry, raw, startGeneration) {
+      if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw.length * 2)
+    },
   }
 
   /** Ends a load: later callers start their own. */
@@ -544,7 +360,7 @@ export function createCache(input: CacheOptions): Cache {
           const raw = raws[index]
           const entry = decodeEntry(raw)
           if (entry !== undefined && hitTime.now() < entry.e) {
-            l2Hits++
+            counters.l2Hits++
             if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
             finish(key)
             return entry.v as T
@@ -579,16 +395,16 @@ export function createCache(input: CacheOptions): Cache {
         stale = l2Entry
       }
       if ((options?.grace ?? grace) === 0) stale = undefined
-      misses++
+      counters.misses++
       if (events.has('miss')) events.emit('miss', { key })
       channels.miss.publish({ key })
       const softAt = started + (options?.timeout?.soft ?? softDefault)
       const useLock = store !== undefined && (options?.lock ?? lockDefaults !== undefined)
       if (useLock) {
         const lock = lockDefaults ?? defaultLock
-        return await computeLocked(key, store, lock, factory, options, stale, softAt, startGeneration)
+        return await runLocked(ctx, store, lock, key, factory, options, stale, softAt, startGeneration)
       }
-      return await compute(key, factory, options, stale, softAt, startGeneration)
+      return await runFactory(ctx, key, factory, options, stale, softAt, startGeneration)
     } finally {
       finish(key)
     }
@@ -612,39 +428,25 @@ export function createCache(input: CacheOptions): Cache {
     options?: GetOrSetOptions,
   ): void {
     if (inflight.has(key)) return
-    earlyRefreshes++
+    counters.earlyRefreshes++
     const startGeneration = generation
     invalidatedDuringLoad.delete(key)
     // Straight to the factory: L2 holds the same entry, so reading it would only say "fresh".
     const useLock = store !== undefined && (options?.lock ?? lockDefaults !== undefined)
     share(key, () =>
       useLock
-        ? runLeaseIfFree(key, factory, options, entry, startGeneration)
-        : compute(key, factory, options, entry, Number.POSITIVE_INFINITY, startGeneration),
+        ? refreshIfFree(
+            ctx,
+            store,
+            lockDefaults ?? defaultLock,
+            key,
+            factory,
+            options,
+            entry,
+            startGeneration,
+          )
+        : runFactory(ctx, key, factory, options, entry, Number.POSITIVE_INFINITY, startGeneration),
     ).catch((error: unknown) => logger.debug({ err: error, key }, 'cache early refresh failed'))
-  }
-
-  /** Early refresh with `lock`: refresh only if no other process is already doing it. */
-  async function runLeaseIfFree<T>(
-    key: string,
-    factory: Factory<T>,
-    options: GetOrSetOptions | undefined,
-    entry: Entry,
-    startGeneration: number,
-  ): Promise<T> {
-    const s = store!
-    const lock = lockDefaults ?? defaultLock
-    const token = randomBytes(12).toString('hex')
-    // A value fresh in L2 beyond ours means another process refreshed already.
-    const attempt = await s.tryLock(key, token, lock.leaseMs, entry.e)
-    if (attempt.state === 'acquired') {
-      return runWithLease(key, s, lock, token, () =>
-        compute(key, factory, options, entry, Number.POSITIVE_INFINITY, startGeneration),
-      )
-    }
-    const newer = attempt.state === 'fresh' ? decodeEntry(attempt.raw) : undefined
-    if (newer && stillValid(key, startGeneration, newer)) toL1(key, newer, attempt.raw!.length * 2)
-    return entry.v as T
   }
 
   function checkSetOptions(options: SetOptions | undefined): void {
@@ -685,7 +487,7 @@ export function createCache(input: CacheOptions): Cache {
       }
       const pending = inflight.get(key)
       if (pending !== undefined) {
-        coalesced++
+        counters.coalesced++
         return pending as Promise<T>
       }
       return load(key, factory, options, entry)
@@ -760,7 +562,7 @@ export function createCache(input: CacheOptions): Cache {
           const raw = raws[j]
           const entry = decodeEntry(raw)
           if (entry !== undefined && at < entry.e) {
-            l2Hits++
+            counters.l2Hits++
             fromBatch.set(key, entry)
             if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
           }
@@ -846,20 +648,28 @@ export function createCache(input: CacheOptions): Cache {
     stats(): CacheStats {
       return {
         l1: { hits: l1Hits, size: l1.size, bytes: l1.bytes },
-        l2: { hits: l2Hits, errors: store?.errors ?? 0, state: store?.gateState ?? 'none' },
-        misses,
-        coalesced,
-        staleServed,
-        earlyRefreshes,
+        l2: { hits: counters.l2Hits, errors: store?.errors ?? 0, state: store?.gateState ?? 'none' },
+        misses: counters.misses,
+        coalesced: counters.coalesced,
+        staleServed: counters.staleServed,
+        earlyRefreshes: counters.earlyRefreshes,
         factory: {
-          calls: factoryCalls,
-          errors: factoryErrors,
-          softTimeouts,
-          hardTimeouts,
-          latency: factoryLatency.summary(),
+          calls: counters.factoryCalls,
+          errors: counters.factoryErrors,
+          softTimeouts: counters.softTimeouts,
+          hardTimeouts: counters.hardTimeouts,
+          latency: counters.factoryLatency.summary(),
         },
-        lock: { acquired: lockAcquired, waited: lockWaited, fallbacks: lockFallbacks },
-        bus: { published: busPublished, received: busReceived, reconnects: busReconnects },
+        lock: {
+          acquired: counters.lockAcquired,
+          waited: counters.lockWaited,
+          fallbacks: counters.lockFallbacks,
+        },
+        bus: {
+          published: counters.busPublished,
+          received: counters.busReceived,
+          reconnects: counters.busReconnects,
+        },
         inflight: inflight.size,
       }
     },
@@ -868,7 +678,6 @@ export function createCache(input: CacheOptions): Cache {
       if (closed) return
       closed = true
       closeController.abort(new ClosedError('The cache is closed'))
-      for (const handle of timers) clock.clearTimeout(handle)
       timers.clear()
       store?.close()
       busTimeout.close()

@@ -1,0 +1,42 @@
+import { createLatencyHistogram, type LatencyHistogram } from '@headroom/core'
+
+/** The counters behind `stats()` (L1 hits are counted apart, on the hit path itself). */
+export interface Counters {
+  l2Hits: number
+  misses: number
+  coalesced: number
+  staleServed: number
+  earlyRefreshes: number
+  factoryCalls: number
+  factoryErrors: number
+  softTimeouts: number
+  hardTimeouts: number
+  lockAcquired: number
+  lockWaited: number
+  lockFallbacks: number
+  busPublished: number
+  busReceived: number
+  busReconnects: number
+  readonly factoryLatency: LatencyHistogram
+}
+
+export function createCounters(): Counters {
+  return {
+    l2Hits: 0,
+    misses: 0,
+    coalesced: 0,
+    staleServed: 0,
+    earlyRefreshes: 0,
+    factoryCalls: 0,
+    factoryErrors: 0,
+    softTimeouts: 0,
+    hardTimeouts: 0,
+    lockAcquired: 0,
+    lockWaited: 0,
+    lockFallbacks: 0,
+    busPublished: 0,
+    busReceived: 0,
+    busReconnects: 0,
+    factoryLatency: createLatencyHistogram(),
+  }
+}

@@ -2,14 +2,14 @@ import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import type { HealthStatus } from './status.js'
 
-/** Request priority, most important first: `critical` is never shed. */
-export type Priority = 'critical' | 'high' | 'low'
+/** Request or job priority, most important first: `critical` is never shed. */
+export type Priority = 'critical' | 'high' | 'medium' | 'low'
 
 /** Which priorities are refused under each status. */
 export interface ShedPolicy {
   /** Refused while degraded. @default ['low'] */
   degraded?: readonly Priority[]
-  /** Refused while critical. @default ['low', 'high'] */
+  /** Refused while critical. @default ['low', 'medium', 'high'] */
   critical?: readonly Priority[]
 }
 
@@ -24,7 +24,7 @@ export interface LoadShedder {
   shouldShed(priority: Priority): boolean
 }
 
-const priority = z.enum(['critical', 'high', 'low'])
+const priority = z.enum(['critical', 'high', 'medium', 'low'])
 const schema = z.strictObject({
   degraded: z
     .array(priority)
@@ -32,7 +32,7 @@ const schema = z.strictObject({
     .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
   critical: z
     .array(priority)
-    .default(['low', 'high'])
+    .default(['low', 'medium', 'high'])
     .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
 })
 
@@ -46,18 +46,16 @@ const schema = z.strictObject({
  */
 export function createLoadShedder(source: StatusSource, policy: ShedPolicy = {}): LoadShedder {
   const resolved = parseOptions('createLoadShedder', schema, policy)
+  const row = (shed: readonly Priority[]) => ({
+    critical: false,
+    high: shed.includes('high'),
+    medium: shed.includes('medium'),
+    low: shed.includes('low'),
+  })
   const table: Record<HealthStatus, Record<string, boolean>> = {
-    healthy: { critical: false, high: false, low: false },
-    degraded: {
-      critical: false,
-      high: resolved.degraded.includes('high'),
-      low: resolved.degraded.includes('low'),
-    },
-    critical: {
-      critical: false,
-      high: resolved.critical.includes('high'),
-      low: resolved.critical.includes('low'),
-    },
+    healthy: row([]),
+    degraded: row(resolved.degraded),
+    critical: row(resolved.critical),
   }
   return {
     shouldShed(priority) {

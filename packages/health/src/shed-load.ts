@@ -45,7 +45,7 @@ export function shedLoad(options: ShedLoadOptions): ShedLoadHandler {
     throw new TypeError(
       `Invalid shedLoad option "retryAfterSeconds": expected an integer >= 0 (received ${retryAfter})`,
     )
-  const counts = { passed: 0, shed: { critical: 0, high: 0, low: 0 } as Record<Priority, number> }
+  const counts = { passed: 0, shed: { critical: 0, high: 0, medium: 0, low: 0 } as Record<Priority, number> }
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const priority = priorityOf(req)

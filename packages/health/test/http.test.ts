@@ -99,7 +99,7 @@ describe('shedLoad over real HTTP', () => {
     const vip = await get('/x', 'critical')
     expect(vip.status).toBe(200)
     expect(await vip.text()).toBe('ok')
-    expect(shed.stats()).toEqual({ passed: 2, shed: { critical: 0, high: 1, low: 1 } })
+    expect(shed.stats()).toEqual({ passed: 2, shed: { critical: 0, high: 1, medium: 0, low: 1 } })
   })
 
   it('under degraded only low priority is refused', async () => {
@@ -215,5 +215,23 @@ describe('probes', () => {
     const only = await listen(health(monitor))
     cleanups.push(() => only.close())
     expect(((await (await fetch(only.url)).json()) as HealthJson).status).toBe('pass')
+  })
+})
+
+describe('createLoadShedder', () => {
+  it('sheds the lowest priorities first and never critical work', async () => {
+    const { createLoadShedder } = await import('../src/load-shedder.js')
+    const source = { status: 'healthy' as 'healthy' | 'degraded' | 'critical' }
+    const shedder = createLoadShedder(source)
+    const shed = () => (['critical', 'high', 'medium', 'low'] as const).filter((p) => shedder.shouldShed(p))
+    expect(shed()).toEqual([])
+    source.status = 'degraded'
+    expect(shed()).toEqual(['low'])
+    source.status = 'critical'
+    expect(shed()).toEqual(['high', 'medium', 'low'])
+    const custom = createLoadShedder(source, { critical: ['low', 'medium'] })
+    expect(custom.shouldShed('high')).toBe(false)
+    expect(custom.shouldShed('medium')).toBe(true)
+    expect(custom.shouldShed('unknown' as never)).toBe(true)
   })
 })

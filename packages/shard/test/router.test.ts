@@ -326,7 +326,7 @@ describe('createShardRouter', () => {
         /"logicalShards"/,
       )
       expect(() => createShardRouter({ shards: four, layout: { ...layout, version: 2 } as never })).toThrow(
-        /"version"/,
+        /"layout.version": expected layout version 1 \(received 2\)/,
       )
     })
   })

@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { createManualClock, type ManualClock } from '@headroom/core'
 import { describe, expect, it } from 'vitest'
 import { createPoolSizer, type PoolObserver, type PoolTarget, type ResizeReason } from '../src/index.js'
@@ -167,6 +168,36 @@ describe('createPoolSizer', () => {
       await clock.advanceAsync(250)
     }
     expect(pool.max).toBe(4)
+    sizer.close()
+  })
+
+  it('reports each resize as an event, a debug log line and on headroom:pool:resize', async () => {
+    const clock = createManualClock()
+    const pool = fakeTarget({ max: 20 })
+    pool.setWaiting(5)
+    const published: unknown[] = []
+    const onMessage = (message: unknown) => published.push(message)
+    diagnosticsChannel.subscribe('headroom:pool:resize', onMessage)
+    const debug: unknown[] = []
+    const logger = { trace() {}, debug: (obj: unknown) => debug.push(obj), info() {}, warn() {}, error() {} }
+    const sizer = createPoolSizer({
+      target: pool.target,
+      algorithm: 'aimd',
+      clock,
+      probe: false,
+      logger,
+      name: 'db1',
+    })
+    const events: unknown[] = []
+    sizer.on('resize', (event) => events.push(event))
+    pool.play(() => 10, 'dropped')
+    await clock.advanceAsync(250)
+    diagnosticsChannel.unsubscribe('headroom:pool:resize', onMessage)
+    const expected = { name: 'db1', old: 20, new: 18, reason: 'drop' }
+    expect(events).toEqual([expected])
+    expect(published).toEqual([expected])
+    expect(debug).toContainEqual({ old: 20, new: 18, reason: 'drop' })
+    expect(sizer.stats()).toMatchObject({ size: 18, resizes: 1, checkouts: { dropped: 20 } })
     sizer.close()
   })
 

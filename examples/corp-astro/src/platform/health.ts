@@ -75,8 +75,10 @@ export function createAppHealth(options: {
           Promise.all(
             [databases.main, ...databases.shards.map((s) => s.primary)].map((db) => db.query('SELECT 1')),
           ),
+        // A database that does not answer makes the process unready (the balancer drains
+        // it); it does not change the status, since shedding requests would not bring it back.
         readiness: true,
-        status: 'critical',
+        status: 'healthy',
         componentType: 'datastore',
       },
       ...(redis
@@ -92,7 +94,7 @@ export function createAppHealth(options: {
         : {}),
     },
     checkIntervalMs: 5_000,
-    checkTimeoutMs: 1_000,
+    checkTimeoutMs: 3_000,
     logger: boundLogger(options.logger),
   })
   const shed = options.config.headroom

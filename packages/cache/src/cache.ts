@@ -7,11 +7,11 @@ import {
   createEmitter,
   type FailureGateState,
   parseOptions,
-  type Subscribable,
   systemClock,
 } from '@headroom/core'
 import { type Bus, type BusMessage, createBus } from './bus.js'
 import { createCounters } from './counters.js'
+import { entityTag } from './entity.js'
 import { assertKey, assertTags, assertTtl, decodeEntry, type Entry, encodeEntry } from './entry.js'
 import { runFactory } from './factory-runner.js'
 import { createL1 } from './l1.js'
@@ -22,43 +22,15 @@ import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
 import { createTimerSet } from './timer-set.js'
 import { createTtlPolicy } from './ttl.js'
-import type { CacheEvents, CacheStats, Factory, GetOrSetOptions, SetOptions, StaleReason } from './types.js'
-
-/** A tiered cache: L1 in process, L2 in Redis. */
-export interface Cache extends Subscribable<CacheEvents> {
-  /** The fresh value, or `undefined`. With Redis unreachable it serves a stale L1 value within grace. */
-  get<T = unknown>(key: string): Promise<T | undefined>
-  /** Stores `value` in L1 and L2 and tells other instances to drop their copy. */
-  set<T>(key: string, value: T, options?: SetOptions): Promise<void>
-  /**
-   * The cached value, or the factory's, computed once per key per process (once across
-   * processes with `lock`), with grace, soft/hard timeouts and early refresh.
-   */
-  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>
-  /** Fresh values for many keys: L1 first, then one MGET (a per-node pipeline on Cluster). */
-  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]>
-  /** Removes keys from every tier and every instance's L1. */
-  delete(keys: string | readonly string[]): Promise<void>
-  /** Removes every entry carrying one of `tags`, everywhere. */
-  invalidateTags(tags: readonly string[]): Promise<void>
-  /**
-   * Removes the key `<type>:<id>` and every entry tagged {@link entityTag}(type, id)
-   * (e.g. lists that contain the entity).
-   */
-  invalidateEntity(type: string, id: string | number): Promise<void>
-  /** Evicts the least recently used `fraction` (0..1) of L1; returns how many entries went. */
-  shrink(fraction: number): number
-  stats(): CacheStats
-  /** Resolves once the invalidation bus is subscribed (at once without Redis or bus). */
-  readonly ready: Promise<void>
-  /** Stops timers, waits and the bus connection. The Redis client you passed stays open. */
-  close(): Promise<void>
-}
-
-/** The tag `invalidateEntity(type, id)` invalidates: put it on entries derived from that entity. */
-export function entityTag(type: string, id: string | number): string {
-  return `${type}:${id}`
-}
+import type {
+  Cache,
+  CacheEvents,
+  CacheStats,
+  Factory,
+  GetOrSetOptions,
+  SetOptions,
+  StaleReason,
+} from './types.js'
 
 /**
  * What L1 holds: one class, so every entry has the same hidden class and the hit path's

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { childLogger, type Logger } from '@headroom/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { Cache } from './cache.js'
+import type { Cache } from './types.js'
 
 /** Options of {@link cacheResponse}. */
 export interface CacheResponseOptions {

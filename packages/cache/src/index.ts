@@ -1,7 +1,9 @@
-export { type Cache, createCache, entityTag } from './cache.js'
+export { createCache } from './cache.js'
+export { entityTag } from './entity.js'
 export { CacheInputError, isCacheInputError } from './errors.js'
 export type { CacheOptions } from './options.js'
 export type {
+  Cache,
   CacheEvents,
   CacheStats,
   Factory,

@@ -1,4 +1,4 @@
-import type { FailureGateState, LatencySummary } from '@headroom/core'
+import type { FailureGateState, LatencySummary, Subscribable } from '@headroom/core'
 
 /** Per-call options of `set`. */
 export interface SetOptions {
@@ -69,4 +69,35 @@ export interface CacheStats {
   lock: { acquired: number; waited: number; fallbacks: number }
   bus: { published: number; received: number; reconnects: number }
   inflight: number
+}
+
+/** A tiered cache: L1 in process, L2 in Redis. */
+export interface Cache extends Subscribable<CacheEvents> {
+  /** The fresh value, or `undefined`. With Redis unreachable it serves a stale L1 value within grace. */
+  get<T = unknown>(key: string): Promise<T | undefined>
+  /** Stores `value` in L1 and L2 and tells other instances to drop their copy. */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void>
+  /**
+   * The cached value, or the factory's, computed once per key per process (once across
+   * processes with `lock`), with grace, soft/hard timeouts and early refresh.
+   */
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>
+  /** Fresh values for many keys: L1 first, then one MGET (a per-node pipeline on Cluster). */
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]>
+  /** Removes keys from every tier and every instance's L1. */
+  delete(keys: string | readonly string[]): Promise<void>
+  /** Removes every entry carrying one of `tags`, everywhere. */
+  invalidateTags(tags: readonly string[]): Promise<void>
+  /**
+   * Removes the key `<type>:<id>` and every entry tagged `entityTag`(type, id)
+   * (e.g. lists that contain the entity).
+   */
+  invalidateEntity(type: string, id: string | number): Promise<void>
+  /** Evicts the least recently used `fraction` (0..1) of L1; returns how many entries went. */
+  shrink(fraction: number): number
+  stats(): CacheStats
+  /** Resolves once the invalidation bus is subscribed (at once without Redis or bus). */
+  readonly ready: Promise<void>
+  /** Stops timers, waits and the bus connection. The Redis client you passed stays open. */
+  close(): Promise<void>
 }

@@ -215,7 +215,8 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       let ready = false
       const result = settlements.map((s) => {
         const job = jobs.get(s.id)
-        if (!job || job.st !== 'a' || job.k !== s.token) return false
+        if (job === undefined) return false
+        if (job.st !== 'a' || job.k !== s.token) return false
         job.k = undefined
         switch (s.outcome) {
           case 'completed':

@@ -29,11 +29,12 @@ export function killTest(target: RedisTarget): void {
     const queue = createQueue({ name: 'kill', prefix, redis, retention: { completed: { count: 20_000 } } })
     const log = `{${prefix}:log}:events`
 
-    const spawnWorker = () =>
+    /** Boots a worker process that waits for "go"; resolves once it has booted. */
+    const bootWorker = () =>
       new Promise<ChildProcess>((resolve, reject) => {
         const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'kill-worker.ts')], {
           cwd: join(here, '..'),
-          stdio: ['ignore', 'pipe', 'inherit'],
+          stdio: ['pipe', 'pipe', 'inherit'],
           env: {
             ...process.env,
             TARGET: target.kind,
@@ -50,9 +51,17 @@ export function killTest(target: RedisTarget): void {
         child.once('exit', () => children.delete(child))
         child.once('error', reject)
         child.stdout!.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('ready')) resolve(child)
+          if (chunk.toString().includes('booted')) resolve(child)
         })
       })
+    const go = (child: ChildProcess) =>
+      new Promise<ChildProcess>((resolve) => {
+        child.stdout!.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('ready')) resolve(child)
+        })
+        child.stdin!.write('go\n')
+      })
+    const spawnWorker = async () => go(await bootWorker())
 
     const ids = await queue.addBulk(
       Array.from({ length: JOBS }, (_, i) => ({
@@ -68,18 +77,22 @@ export function killTest(target: RedisTarget): void {
     let stop = false
     const killer = (async () => {
       await new Promise((resolve) => setTimeout(resolve, 1500))
+      // Spares boot ahead of time, so a killed worker is replaced at once and kills land every ~2 s.
+      const spares = [bootWorker(), bootWorker()]
       while (!stop) {
-        // One worker down at a time: the next kill waits until the last one's replacement is up
-        // (tsx takes seconds to boot on this machine), so a kill lands every 2 s or so.
+        const spare = await spares.shift()!
+        if (stop) {
+          spare.kill('SIGKILL')
+          break
+        }
         const victim = workers.shift()!
         kills.push({ pid: victim.pid!, at: Date.now() })
         victim.kill('SIGKILL')
-        const [replacement] = await Promise.all([
-          spawnWorker(),
-          new Promise((resolve) => setTimeout(resolve, 2000)),
-        ])
-        workers.push(replacement)
+        workers.push(await go(spare))
+        spares.push(bootWorker())
+        await new Promise((resolve) => setTimeout(resolve, 2000))
       }
+      for (const spare of spares) void spare.then((child) => child.kill('SIGKILL'))
     })()
 
     await waitUntil(async () => (await queue.stats()).completed === JOBS, {

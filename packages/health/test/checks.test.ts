@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { CheckResult } from '../src/checks.js'
 import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
 import { healthRoutes } from '../src/probes.js'
-import { listen, scriptedSampler } from './helpers.js'
+import { listen, scriptedSampler, timed } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
@@ -170,30 +170,29 @@ describe('readiness over real HTTP while a dependency hangs', () => {
         checkTimeoutMs: 1500,
       }),
     )
-    const server = await listen(healthRoutes(monitor))
+    const probes = timed(healthRoutes(monitor))
+    const server = await listen(probes.handler)
     cleanups.push(() => server.close())
-    // Warm the connection path once so the timing below is the handler's, not module loading.
-    await fetch(`${server.url}/livez`)
-    // Several probes while the check hangs: none waits for it (1500 ms), and the fastest is well
-    // under 50 ms. The bound is asserted on the fastest rather than on each: the shared test machine
-    // (load average above 10 on two cores) sometimes delays a plain local request by 100 ms.
-    const times: number[] = []
+    // Several probes while the check hangs. Each answers from the cached result: inside the
+    // server it takes well under 50 ms, and no round trip comes near the check's timeout
+    // (1500 ms). Client round trips are not held to 50 ms: on the shared test machine
+    // (load average above 20 on two cores) a plain local request sometimes takes 100 ms.
+    const roundTrips: number[] = []
     for (let i = 0; i < 5; i++) {
       const started = performance.now()
       const response = await fetch(`${server.url}/readyz`)
       const body = await response.json()
-      times.push(performance.now() - started)
+      roundTrips.push(performance.now() - started)
       expect(response.status).toBe(503)
       expect(body).toEqual({ status: 'fail', output: 'db: not run yet' })
     }
-    expect(Math.max(...times)).toBeLessThan(1000)
-    expect(Math.min(...times)).toBeLessThan(50)
+    expect(Math.max(...roundTrips)).toBeLessThan(1000)
     await waitUntil(() => monitor.checks()[0]?.status === 'fail', { timeoutMs: 5000, what: 'the timeout' })
-    const later = performance.now()
     const failed = await fetch(`${server.url}/readyz`)
     expect(await failed.json()).toEqual({ status: 'fail', output: 'db: Check timed out after 1500 ms' })
-    expect(performance.now() - later).toBeLessThan(1000)
     expect(failed.status).toBe(503)
+    expect(probes.times).toHaveLength(6)
+    for (const ms of probes.times) expect(ms).toBeLessThan(50)
     expect(hangs).toBe(1)
   })
 })

@@ -60,3 +60,20 @@ export async function listen(
     },
   }
 }
+
+/**
+ * Wraps a synchronous probe handler and records how long each call took inside the
+ * server: the endpoint's own answer time, apart from the client's scheduling on a
+ * loaded machine.
+ */
+export function timed(handler: RequestListener): { handler: RequestListener; times: number[] } {
+  const times: number[] = []
+  return {
+    times,
+    handler(req, res) {
+      const started = performance.now()
+      handler(req, res)
+      times.push(performance.now() - started)
+    },
+  }
+}

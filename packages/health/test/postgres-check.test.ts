@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHealthMonitor } from '../src/monitor.js'
 import { readyz } from '../src/probes.js'
-import { listen } from './helpers.js'
+import { listen, timed } from './helpers.js'
 
 describe.runIf(postgresAvailable())('a Postgres dependency check', () => {
   let db: TestDatabase
@@ -27,7 +27,8 @@ describe.runIf(postgresAvailable())('a Postgres dependency check', () => {
       checkIntervalMs: 300,
       exitDwellMs: 0,
     })
-    const http = await listen(readyz(monitor))
+    const probe = timed(readyz(monitor))
+    const http = await listen(probe.handler)
     const locker = new pg.Client({ connectionString: db.url })
     try {
       await waitUntil(() => monitor.ready, { timeoutMs: 10_000, what: 'ready' })
@@ -51,9 +52,10 @@ describe.runIf(postgresAvailable())('a Postgres dependency check', () => {
         times.push(performance.now() - started)
         expect(response.status).toBe(503)
       }
-      // None waited for the blocked query; the fastest shows the 50 ms bound on this shared machine.
+      // No round trip waited for the blocked query (the check times out at 1000 ms); inside the
+      // server each answer takes well under 50 ms (round trips on this shared machine sometimes take 100 ms).
       expect(Math.max(...times)).toBeLessThan(1000)
-      expect(Math.min(...times)).toBeLessThan(50)
+      for (const ms of probe.times) expect(ms).toBeLessThan(50)
 
       await locker.query('COMMIT')
       await waitUntil(() => monitor.checks()[0]?.status === 'pass', { timeoutMs: 10_000, what: 'recovery' })

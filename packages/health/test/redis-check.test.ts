@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
 import { readyz } from '../src/probes.js'
-import { listen } from './helpers.js'
+import { listen, timed } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
@@ -50,7 +50,8 @@ describe('Redis stopped mid-run', () => {
         exitDwellMs: 0,
       }),
     )
-    const http = await listen(readyz(monitor))
+    const probe = timed(readyz(monitor))
+    const http = await listen(probe.handler)
     cleanups.push(() => http.close())
     await waitUntil(() => monitor.ready, { timeoutMs: 10_000, what: 'ready' })
     expect((await fetch(http.url)).status).toBe(200)
@@ -70,10 +71,11 @@ describe('Redis stopped mid-run', () => {
       expect(response.status).toBe(503)
       await response.text()
     }
-    // None waits for the hanging check; the fastest shows the 50 ms bound (each one is not asserted:
-    // the shared test machine sometimes delays a plain local request by 100 ms).
+    // No round trip waits for the check (it hangs until its 1000 ms timeout); inside the server
+    // each answer takes well under 50 ms. Round trips themselves are not held to 50 ms: on the
+    // shared test machine a plain local request sometimes takes 100 ms.
     expect(Math.max(...times)).toBeLessThan(1000)
-    expect(Math.min(...times)).toBeLessThan(50)
+    for (const ms of probe.times) expect(ms).toBeLessThan(50)
 
     await server.start()
     await waitUntil(() => monitor.checks()[0]?.status === 'pass', {

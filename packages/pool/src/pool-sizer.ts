@@ -280,8 +280,10 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
   const probeStep = (): boolean => {
     if (!probe) return false
     if (phase === 'sizing') {
-      // Probing only tells something when there is load to take away.
-      if (clock.now() < nextProbeAt || size <= probe.size || peakDemand <= probe.size) return false
+      // Probing only tells something when queries complete and there is load to take away
+      // (not, say, while every connect fails because the database is down).
+      if (clock.now() < nextProbeAt || samples === 0 || size <= probe.size || peakDemand <= probe.size)
+        return false
       phase = 'draining'
       phaseTicks = 0
       sizeBeforeProbe = size

@@ -261,39 +261,44 @@ export function buildBreaker<Args extends unknown[], R>(
       internals.options.abortController = new AbortController()
   }
 
+  /** Changes the mode now and returns the announcement (events), so a caller can send to Redis first. */
   function setMode(
     next: typeof CLOSED | typeof OPEN | typeof HALF_OPEN,
     reason: TransitionReason,
     remote: boolean,
     openMs?: number,
-  ) {
+  ): () => void {
     const previous = lastState
     mode = next
     lastState = STATE_NAMES[next]!
     since = clock.now()
     epoch++
-    const change: StateChange = { name, state: lastState, previous, reason, remote }
+    const change: StateChange = { name, state: lastState, previous, reason, remote, at: since }
     if (openMs !== undefined) change.openMs = openMs
-    logger.info({ state: lastState, previous, reason, remote }, `breaker ${lastState}`)
-    emitter.emit('state', change)
-    emitter.emit(next === OPEN ? 'open' : next === HALF_OPEN ? 'halfOpen' : 'close', change)
-    channels.state.publish(change)
+    return () => {
+      logger.info({ state: change.state, previous, reason, remote }, `breaker ${change.state}`)
+      emitter.emit('state', change)
+      emitter.emit(next === OPEN ? 'open' : next === HALF_OPEN ? 'halfOpen' : 'close', change)
+      channels.state.publish(change)
+    }
   }
 
   function toOpen(reason: OpenReason, ms: number, remote: boolean, force: boolean) {
     if (mode === SHUT) return
     clearTimers()
     window.reset()
+    let announce: (() => void) | undefined
     if (mode === OPEN) {
       epoch++
     } else {
       opens++
-      setMode(OPEN, reason, remote, ms)
+      announce = setMode(OPEN, reason, remote, ms)
     }
     armReset(ms)
+    // The fleet hears first; this process's listeners (logging...) run after the write is sent.
     if (hub && !remote) {
       const at = epoch
-      hub.markOpen(sharedName, ms, force).then(
+      hub.markOpen(sharedName, ms, force ? 'force' : 'decision').then(
         (left) => {
           // The fleet was open already: follow its clock, not ours.
           if (at === epoch && mode === OPEN && left > 0 && Math.abs(left - ms) > 1) armReset(left)
@@ -305,6 +310,7 @@ export function buildBreaker<Args extends unknown[], R>(
         },
       )
     }
+    announce?.()
   }
 
   function toHalfOpen(leaseMs?: number) {
@@ -314,7 +320,7 @@ export function buildBreaker<Args extends unknown[], R>(
     probeFailures = 0
     probeSlow = 0
     renewAbortController()
-    setMode(HALF_OPEN, 'reset-timeout', false)
+    setMode(HALF_OPEN, 'reset-timeout', false)()
     if (leaseMs !== undefined) leaseTimer = clock.setTimeout(renewLease, leaseMs / 2)
   }
 
@@ -323,8 +329,9 @@ export function buildBreaker<Args extends unknown[], R>(
     clearTimers()
     window.reset()
     renewAbortController()
-    if (mode !== CLOSED) setMode(CLOSED, reason, remote)
+    const announce = mode === CLOSED ? undefined : setMode(CLOSED, reason, remote)
     if (hub && !remote) hub.markClosed(sharedName).catch((error: unknown) => sharedError('close', error))
+    announce?.()
   }
 
   function onResetTimeout() {
@@ -335,7 +342,10 @@ export function buildBreaker<Args extends unknown[], R>(
     hub.acquireProbe(sharedName, leaseMs).then(
       (grant) => {
         if (at !== epoch || mode !== OPEN) return
-        if (grant.kind === 'lease') {
+        if (grant.kind === 'closed') {
+          // The fleet closed (its message is on its way): no probe needed.
+          toClosed('remote', true)
+        } else if (grant.kind === 'lease') {
           probeLeases++
           toHalfOpen(grant.ms)
         } else {
@@ -360,6 +370,7 @@ export function buildBreaker<Args extends unknown[], R>(
       (grant) => {
         if (at !== epoch || mode !== HALF_OPEN) return
         if (grant.kind === 'lease') leaseTimer = clock.setTimeout(renewLease, grant.ms / 2)
+        else if (grant.kind === 'closed') toClosed('remote', true)
         else toOpen('remote', grant.ms, true, false)
       },
       // Redis went away mid-probe: finish probing on local state.
@@ -381,7 +392,7 @@ export function buildBreaker<Args extends unknown[], R>(
     if (mode === OPEN) {
       const ms = openUntil - clock.now()
       if (ms <= 0) return
-      const left = await hub.markOpen(sharedName, ms, false)
+      const left = await hub.markOpen(sharedName, ms, 'sync')
       if (at === epoch && mode === OPEN && left > 0 && Math.abs(left - ms) > 1) armReset(left)
       return
     }

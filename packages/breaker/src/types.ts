@@ -16,6 +16,8 @@ export interface StateChange {
   reason: TransitionReason
   /** True when another instance of a shared breaker caused it (pub/sub or a state read). */
   remote: boolean
+  /** When it changed (ms since the epoch, the breaker's clock). */
+  at: number
   /** How long the breaker stays open (for `open`), in ms. */
   openMs?: number
 }

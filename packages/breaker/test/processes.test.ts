@@ -54,7 +54,20 @@ describeRedis('shared breaker across 3 processes', (target) => {
     await Promise.all(workers.map((w) => w.request({ cmd: 'load', on: false })))
     const stats = await Promise.all(workers.map((w) => w.request({ cmd: 'stats' }, 'stats')))
     const probes = stats.map((s) => s.probes as number)
-    expect(probes.reduce((x, y) => x + y, 0)).toBe(1)
+    const t0 = Math.min(...workers.flatMap((w) => w.states().map((s) => s.at)))
+    const story = workers
+      .map(
+        (w, i) =>
+          `#${i}: ${w
+            .states()
+            .map((s) => `${s.state}${s.remote ? '(remote)' : ''}@${Math.round(s.at - t0)}`)
+            .join(' ')}`,
+      )
+      .join('\n')
+    expect(
+      probes.reduce((x, y) => x + y, 0),
+      `probes ${probes.join(',')}\n${story}`,
+    ).toBe(1)
     // Only the prober went through half-open; the others went straight from open to closed.
     const halfOpened = workers.filter((w) => w.states().some((s) => s.state === 'half-open'))
     expect(halfOpened).toHaveLength(1)

@@ -6,6 +6,7 @@ import {
   createCommandTimeout,
   createFailureGate,
   hashTaggedKey,
+  isCluster,
   type Logger,
   type RedisClient,
   runScript,
@@ -15,6 +16,9 @@ import {
 } from '@headroom/core'
 import { decodeMessage, encodeMessage, type HubMessage } from './messages.js'
 import { acquireProbeScript, closeScript, openScript } from './scripts.js'
+
+/** How long past its open period a fleet still counts as tripped (waiting for its probe). */
+const TRIPPED_MARGIN_MS = 10 * 60_000
 
 /** Options of {@link createBreakerHub}. */
 export interface BreakerHubOptions {
@@ -42,6 +46,7 @@ export interface BreakerHubOptions {
 /** The answer to a half-open request. */
 export type ProbeGrant =
   | { kind: 'lease'; ms: number }
+  | { kind: 'closed' }
   | { kind: 'open'; ms: number }
   | { kind: 'busy'; ms: number }
 
@@ -76,8 +81,12 @@ export interface BreakerHub {
   register(name: string, listener: HubListener, sync: HubSync): () => void
   /** Runs `name`'s sync again soon (after a write the fleet may have missed). */
   requestSync(name: string): void
-  /** Opens the fleet; resolves with the open time left (the fleet's, when it was already open). */
-  markOpen(name: string, ms: number, force?: boolean): Promise<number>
+  /**
+   * Opens the fleet; resolves with the open time left (the fleet's, when it was
+   * already open). `force` overrides an open fleet's time; `sync` publishes only when
+   * the fleet has not heard of an outage (0: it has, and probes).
+   */
+  markOpen(name: string, ms: number, mode?: 'decision' | 'force' | 'sync'): Promise<number>
   markClosed(name: string): Promise<void>
   acquireProbe(name: string, leaseMs: number): Promise<ProbeGrant>
   /** The fleet's open time left, in ms (0 when closed). */
@@ -124,7 +133,11 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
     },
   })
 
-  const keys = (name: string) => [hashTaggedKey(prefix, name, 'open'), hashTaggedKey(prefix, name, 'probe')]
+  const keys = (name: string) => [
+    hashTaggedKey(prefix, name, 'open'),
+    hashTaggedKey(prefix, name, 'probe'),
+    hashTaggedKey(prefix, name, 'tripped'),
+  ]
 
   async function command<T>(run: () => Promise<T>): Promise<T> {
     if (closed) throw new StoreUnavailableError('The breaker hub is closed')
@@ -159,8 +172,22 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
   }
   const onError = (error: unknown) => logger.debug({ err: error }, 'breaker hub: subscriber error')
 
+  // Loads the scripts ahead of the first state change, so the first open (the one that
+  // matters) is one EVALSHA, not a NOSCRIPT answer and an EVAL.
+  function preloadScripts(): void {
+    if ((redis as { status?: string }).status !== 'ready') {
+      redis.once('ready', preloadScripts)
+      return
+    }
+    const targets = isCluster(redis) ? redis.nodes('master') : [redis]
+    for (const node of targets)
+      for (const script of [openScript, closeScript, acquireProbeScript])
+        node.script('LOAD', script.lua).catch(() => {})
+  }
+
   function subscribe(): void {
     if (subscriber) return
+    preloadScripts()
     subscriber = options.subscriber ?? redis.duplicate()
     subscriber.on('message', onMessage)
     subscriber.on('ready', onReady)
@@ -230,7 +257,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
       unsynced.add(name)
       armResync()
     },
-    async markOpen(name, ms, force = false) {
+    async markOpen(name, ms, mode = 'decision') {
       const message = encodeMessage(name, id, { type: 'open', ms })
       const left = await command(() =>
         runScript<number>(redis, openScript, keys(name), [
@@ -238,7 +265,9 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
           id,
           channel,
           message,
-          force ? '1' : '0',
+          mode === 'force' ? '1' : mode === 'sync' ? '2' : '0',
+          // Outlives the open period by a margin for the half-open episode; a close drops it.
+          Math.ceil(ms) + TRIPPED_MARGIN_MS,
         ]),
       )
       return Number(left)
@@ -252,6 +281,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
         runScript<[number, number]>(redis, acquireProbeScript, keys(name), [id, Math.ceil(leaseMs)]),
       )
       const left = Number(ms) > 0 ? Number(ms) : 25
+      if (kind === 3) return { kind: 'closed' }
       if (kind === 0) return { kind: 'lease', ms: left }
       if (kind === 1) return { kind: 'open', ms: left }
       return { kind: 'busy', ms: left }

@@ -5,15 +5,26 @@ import { defineScript } from '@headroom/core'
  * so no instance's clock matters) and the half-open lease is dropped. An instance that
  * finds the fleet already open adopts the remaining time instead of publishing again,
  * so a burst seen by every instance at once makes one message, not one per instance.
- * KEYS: open, probe. ARGV: ms, origin, channel, message, force.
- * Returns the open time left, in ms.
+ * `tripped` outlives `open` until the fleet closes: it tells "open ran out, probe now"
+ * apart from "the fleet closed", which look alike once `open` is gone.
+ * ARGV[5] is '1' to force (a manual trip), '0' for a decision (a reopen after a failed
+ * probe must go through though `tripped` exists) and '2' for a sync after a gap, which
+ * publishes only what the fleet does not know: with `tripped` present the fleet is in
+ * its own half-open episode and must not be pushed back to open.
+ * KEYS: open, probe, tripped. ARGV: ms, origin, channel, message, mode, trippedMs.
+ * Returns the open time left, in ms (0: the fleet is tripped and probing).
  */
 export const openScript = defineScript(
   'breaker-open',
   `
 local current = redis.call('PTTL', KEYS[1])
+if current > 0 and ARGV[5] ~= '1' then
+  redis.call('DEL', KEYS[2])
+  return current
+end
+if ARGV[5] == '2' and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('DEL', KEYS[2])
-if current > 0 and ARGV[5] ~= '1' then return current end
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[6])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return tonumber(ARGV[1])
@@ -21,27 +32,30 @@ return tonumber(ARGV[1])
 )
 
 /**
- * Closes the fleet. KEYS: open, probe. ARGV: channel, message.
+ * Closes the fleet. KEYS: open, probe, tripped. ARGV: channel, message.
  */
 export const closeScript = defineScript(
   'breaker-close',
   `
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 `,
 )
 
 /**
- * Asks to half-open: still open -> {1, ms left}; the lease is free (or already ours)
- * -> take it, {0, lease ms}; another instance probes -> {2, its lease ms left}.
- * KEYS: open, probe. ARGV: origin, leaseMs.
+ * Asks to half-open: still open -> {1, ms left}; the fleet closed meanwhile (its
+ * message may trail this answer, on another connection) -> {3, 0}; the lease is free
+ * (or already ours) -> take it, {0, lease ms}; another instance probes -> {2, its lease
+ * ms left}.
+ * KEYS: open, probe, tripped. ARGV: origin, leaseMs.
  */
 export const acquireProbeScript = defineScript(
   'breaker-acquire-probe',
   `
 local open = redis.call('PTTL', KEYS[1])
 if open > 0 then return {1, open} end
+if redis.call('EXISTS', KEYS[3]) == 0 then return {3, 0} end
 local holder = redis.call('GET', KEYS[2])
 if holder == false or holder == ARGV[1] then
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])

@@ -44,8 +44,9 @@ describe('real event loop', () => {
     expect(['degraded', 'critical']).toContain(entered.to)
     // The first sample after the stall already sees it: that is "within one sample interval".
     expect(entered.sample).toBe(samplesBefore + 1)
-    // And in wall time, with margin for the shared machine's scheduling.
-    expect(entered.at - stallEnded).toBeLessThan(sampleIntervalMs + 400)
+    // And in wall time, with wide margin: the shared machine (load average above 20) can
+    // delay any timer by hundreds of milliseconds; the sample count above is the exact check.
+    expect(entered.at - stallEnded).toBeLessThan(sampleIntervalMs + 900)
     const reasons = monitor.reasons()
     expect(reasons.some((reason) => reason.name === 'eventLoopDelay' && (reason.value ?? 0) >= 100)).toBe(
       true,
@@ -53,7 +54,8 @@ describe('real event loop', () => {
     await waitUntil(() => monitor?.status === 'healthy', { timeoutMs: 10_000, what: 'healthy again' })
     const back = changes.at(-1)!
     expect(back.to).toBe('healthy')
-    expect(back.at - entered.at).toBeGreaterThanOrEqual(300)
+    // The monitor measures the dwell with Date.now, the test with performance.now: 5 ms of slack.
+    expect(back.at - entered.at).toBeGreaterThanOrEqual(295)
   })
 
   it('the process sampler reads plausible values and its probe timer does not hold the process', () => {

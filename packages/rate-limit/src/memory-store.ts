@@ -67,6 +67,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       entries.delete(op.key)
       return { allowed: true, policyIndex: 0, remaining: 0, resetMs: 0, retryAfterMs: 0 }
     }
+    // The hot path keeps an expired entry to recycle it: short-lived state (a GCRA key
+    // with a large limit expires within milliseconds) then costs no delete and re-insert.
+    if (op.kind === 'consume' && op.policies.length === 1) return consumeOne(op, entries.get(op.key), now)
     let entry = live(op.key, now)
     if (op.kind === 'block') {
       const until = now + Math.ceil(op.blockMs)
@@ -79,7 +82,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return { allowed: false, policyIndex: -1, remaining: 0, resetMs: op.blockMs, retryAfterMs: op.blockMs }
     }
     const policies = op.policies
-    if (policies.length === 1 && op.kind === 'consume') return consumeOne(op, entry, now)
     const states: (PolicyState | undefined)[] = []
     for (let i = 0; i < policies.length; i++) states.push(entry?.states.get(policies[i]!.name))
     const outcome = decide(op.kind, policies, states, entry?.blockedUntil ?? 0, now, op.cost)
@@ -100,15 +102,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const scratch = newVerdict()
   const consumeOne = (op: StoreOp, found: Entry | undefined, now: number): StoreResult => {
     let entry = found
-    if (entry !== undefined && entry.blockedUntil > now) {
+    const expired = entry !== undefined && entry.expiresAt <= now
+    if (entry !== undefined && !expired && entry.blockedUntil > now) {
       const left = entry.blockedUntil - now
       return { allowed: false, policyIndex: -1, remaining: 0, resetMs: left, retryAfterMs: left }
     }
     const policy = op.policies[0]!
-    const state = entry?.states.get(policy.name)
-    const v = evaluate(policy, state, now, op.cost, scratch)
+    // An expired entry reads as empty (for every algorithm, expired state equals no state).
+    const slot = entry?.states.get(policy.name)
+    const v = evaluate(policy, expired ? undefined : slot, now, op.cost, scratch)
     if (v.allowed && op.cost > 0) {
       if (entry === undefined) entry = insert(op.key, { states: new Map(), blockedUntil: 0, expiresAt: 0 })
+      else if (expired) {
+        entry.blockedUntil = 0
+        if (entry.states.size > 1) entry.states.clear()
+      }
+      const state = expired ? entry.states.get(policy.name) : slot
       if (state === undefined) entry.states.set(policy.name, [v.next[0], v.next[1], v.next[2]])
       else {
         state[0] = v.next[0]

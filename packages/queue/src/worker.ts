@@ -214,7 +214,8 @@ export function createWorker(
       for (const job of result.jobs) abandon(held.get(job.id))
       return
     }
-    if (result.jobs.length === count) pump()
+    // Settlements of jobs that finished at once are flushed before this next claim (both on setImmediate, in order).
+    if (result.jobs.length === count) schedulePump()
     else schedulePoll(options.pollIntervalMs)
   }
 
@@ -320,7 +321,22 @@ export function createWorker(
     }
     if (!ok && !lease.lost) lastErrors.set(lease.id, value)
     if (running === 0) onDrained?.()
-    pump()
+    schedulePump()
+  }
+
+  let pumpScheduled = false
+  /**
+   * Claims once the current burst of completions is over: jobs that finish in the same
+   * tick share one claim (and one round trip) instead of a claim for the first and
+   * another for the rest.
+   */
+  const schedulePump = () => {
+    if (pumpScheduled) return
+    pumpScheduled = true
+    setImmediate(() => {
+      pumpScheduled = false
+      pump()
+    })
   }
 
   const lastErrors = new Map<string, unknown>()
@@ -331,6 +347,8 @@ export function createWorker(
   }
 
   const flush = async (): Promise<void> => {
+    // Let the current burst of completions join this batch: one round trip acknowledges them all.
+    await new Promise<void>((resolve) => setImmediate(resolve))
     while (pending.length > 0) {
       const batch = pending
       pending = []

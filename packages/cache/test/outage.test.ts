@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache } from '../src/index.js'
 
 const SOFT = 100
-// The machine is a noisy, shared 2-core box: the bound is soft timeout + this margin.
-const MARGIN = 400
+// The bound is the soft timeout plus this margin, on top of whatever delay the (shared,
+// overloaded) machine adds to a plain timer of the same length started at the same moment.
+const MARGIN = 150
 
 describe.skipIf(!redisAvailable())('Redis stopped mid-run', () => {
   let server: RedisServer
@@ -60,14 +61,23 @@ describe.skipIf(!redisAvailable())('Redis stopped mid-run', () => {
     expect(await cache.getOrSet('a', () => 'a1')).toBe('a1')
     expect(await cache.getOrSet('b', () => 'b1', { ttl: 600_000 })).toBe('b1')
     await sleep(250) // `a` is now stale (within grace); `b` is still fresh
+    // Under heavy machine load a 50 ms command can time out before the outage; then the
+    // gate may already be open and the outage warning was logged then.
+    const gateOpenBefore = cache.stats().l2.state !== 'closed'
+    const warningsBefore = warnings.length
     await server.stop()
 
     const slowFactory = () => new Promise<string>((resolve) => setTimeout(() => resolve('a2'), 2_000))
     const failing = async (): Promise<string> => {
       throw new Error('database down too')
     }
+    const timerOf = (ms: number) => {
+      const started = performance.now()
+      return new Promise<number>((resolve) => setTimeout(() => resolve(performance.now() - started - ms), ms))
+    }
     for (let i = 0; i < 20; i++) {
       const started = performance.now()
+      const machineDelay = timerOf(SOFT)
       const values = await Promise.all([
         cache.getOrSet('a', i % 2 === 0 ? slowFactory : failing),
         cache.getOrSet('b', failing),
@@ -75,12 +85,13 @@ describe.skipIf(!redisAvailable())('Redis stopped mid-run', () => {
       ])
       const elapsed = performance.now() - started
       expect(values).toEqual(['a1', 'b1', 'b1'])
-      expect(elapsed).toBeLessThan(SOFT + MARGIN)
+      expect(elapsed).toBeLessThan(SOFT + MARGIN + Math.max(0, await machineDelay))
     }
     // A key never seen has no stale value: the factory result is still served.
     expect(await cache.getOrSet('fresh', () => 'computed')).toBe('computed')
     expect(cache.stats().l2.state).not.toBe('closed')
-    expect(warnings.filter((w) => w.includes('Redis unavailable'))).toHaveLength(1)
+    const outageWarnings = warnings.slice(warningsBefore).filter((w) => w.includes('Redis unavailable'))
+    expect(outageWarnings).toHaveLength(gateOpenBefore ? 0 : 1)
 
     await server.start()
     // Recovery: the failure gate probes, writes reach Redis again.
@@ -91,7 +102,7 @@ describe.skipIf(!redisAvailable())('Redis stopped mid-run', () => {
       },
       { timeoutMs: 20_000, intervalMs: 100, what: 'writes to reach the restarted Redis' },
     )
-    expect(cache.stats().l2.state).toBe('closed')
+    await waitUntil(() => cache.stats().l2.state === 'closed', { timeoutMs: 20_000, what: 'gate closed' })
     expect(infos.some((line) => line.includes('reachable again'))).toBe(true)
     // The bus reconnected too, and flushed L1 (messages may have been missed meanwhile).
     await waitUntil(() => cache.stats().bus.reconnects >= 1, { timeoutMs: 20_000, what: 'bus reconnect' })

@@ -22,7 +22,11 @@ export interface Verdict {
   /** 0 when allowed, -1 when the cost can never fit. */
   retryAfterMs: number
   next: PolicyState
-  /** How long `next` must be kept. */
+  /**
+   * How long to keep `next`: until it no longer matters, but at least one window, so a
+   * light user's key is overwritten rather than created and expired on every request
+   * (GCRA and token-bucket state is otherwise done within milliseconds at large limits).
+   */
   ttlMs: number
 }
 
@@ -126,7 +130,7 @@ function gcra(
     newTat,
     interval,
     0,
-    Math.max(1, reset),
+    Math.max(p.windowMs, reset),
   )
 }
 
@@ -146,7 +150,7 @@ function tokenBucket(
   if (tokens + EPSILON * (p.burst + 1) >= cost) {
     const left = Math.max(0, tokens - cost)
     const reset = Math.ceil((p.burst - left) / rate)
-    return fill(out, true, round6(left), reset, 0, left, now, 0, Math.max(1, reset))
+    return fill(out, true, round6(left), reset, 0, left, now, 0, Math.max(p.windowMs, reset))
   }
   return fill(
     out,
@@ -263,12 +267,12 @@ export function refundState(
     case 'gcra': {
       const interval = p.windowMs / p.limit
       const tat = Math.max(now, gcraTat(state, now, interval) - cost * interval)
-      return { next: [tat, interval, 0], ttlMs: Math.max(1, Math.ceil(tat - now)) }
+      return { next: [tat, interval, 0], ttlMs: Math.max(p.windowMs, Math.ceil(tat - now)) }
     }
     case 'token-bucket': {
       const rate = p.limit / p.windowMs
       const tokens = Math.min(p.burst, state[0] + Math.max(0, now - state[1]) * rate + cost)
-      return { next: [tokens, now, 0], ttlMs: Math.max(1, Math.ceil((p.burst - tokens) / rate)) }
+      return { next: [tokens, now, 0], ttlMs: Math.max(p.windowMs, Math.ceil((p.burst - tokens) / rate)) }
     }
     case 'fixed-window': {
       const start = now - (now % p.windowMs)

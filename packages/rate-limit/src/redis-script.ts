@@ -76,7 +76,7 @@ local function evaluate(alg, limit, w, burst, has, s1, s2, s3, cost)
       return false, max(0, round6(burst - (tat - now) / interval)), ceil(tat - now), retry, tat, interval, 0, 0
     end
     local reset = ceil(newTat - now)
-    return true, max(0, round6(burst - (newTat - now) / interval)), reset, 0, newTat, interval, 0, max(1, reset)
+    return true, max(0, round6(burst - (newTat - now) / interval)), reset, 0, newTat, interval, 0, max(w, reset)
   elseif alg == 2 then
     local rate = limit / w
     local tokens = burst
@@ -87,7 +87,7 @@ local function evaluate(alg, limit, w, burst, has, s1, s2, s3, cost)
     if tokens + EPS * (burst + 1) >= cost then
       local left = max(0, tokens - cost)
       local reset = ceil((burst - left) / rate)
-      return true, round6(left), reset, 0, left, now, 0, max(1, reset)
+      return true, round6(left), reset, 0, left, now, 0, max(w, reset)
     end
     local retry = max(1, ceil((cost - tokens) / rate))
     if cost > burst then retry = -1 end
@@ -134,11 +134,11 @@ local function refundState(alg, limit, w, burst, has, s1, s2, s3, cost)
   if alg == 1 then
     local interval = w / limit
     local tat = max(now, gcraTat(has, s1, s2, interval) - cost * interval)
-    return true, tat, interval, 0, max(1, ceil(tat - now))
+    return true, tat, interval, 0, max(w, ceil(tat - now))
   elseif alg == 2 then
     local rate = limit / w
     local tokens = min(burst, s1 + max(0, now - s2) * rate + cost)
-    return true, tokens, now, 0, max(1, ceil((burst - tokens) / rate))
+    return true, tokens, now, 0, max(w, ceil((burst - tokens) / rate))
   elseif alg == 3 then
     local start = now - (now % w)
     if s1 ~= start then return false, 0, 0, 0, 0 end
@@ -316,7 +316,7 @@ for k = 1, #KEYS do
       remaining = max(0, floor((burst - (newTat - now) / interval) * 1e6 + 0.5) / 1e6)
       reset = ceil(newTat - now)
       retry = 0
-      if cost > 0 then call('SET', key .. sfx, format('%.17g', newTat) .. ivs, 'PX', max(1, reset) + pad) end
+      if cost > 0 then call('SET', key .. sfx, format('%.17g', newTat) .. ivs, 'PX', max(w, reset) + pad) end
     end
   else
     local start = now - (now % w)

@@ -107,6 +107,25 @@ describeRedis('shared breaker state', (target) => {
     expect(other.state).toBe('closed')
   })
 
+  it('shares every keyed breaker of two registries, on one subscriber each', async () => {
+    const { createBreakerRegistry } = await import('../src/index.js')
+    const prefix = target.prefix('breaker')
+    const one = createBreakerRegistry({ shared: { redis: target.client(), prefix } })
+    const two = createBreakerRegistry({ shared: { redis: target.client(), prefix } })
+    try {
+      await two.get('host-1').ready()
+      one.get('host-1').trip()
+      await until(() => two.get('host-1').state === 'open', 'host-1 open in the other registry')
+      expect(two.isAvailable('host-2')).toBe(true)
+      // A key the other registry meets only now is read open at once.
+      one.get('host-3').trip()
+      await until(() => two.get('host-3').state === 'open', 'host-3 open on first use')
+    } finally {
+      await one.close()
+      await two.close()
+    }
+  })
+
   it('runs on one shared hub for many breakers', async () => {
     const { createBreakerHub } = await import('../src/index.js')
     const prefix = target.prefix('breaker')

@@ -68,6 +68,8 @@ export function createAppHealth(options: {
         },
       },
     },
+    // One stalled second (start-up, a GC pause) is not an overload: shed only when it lasts.
+    enterDwellMs: 2_000,
     exitDwellMs: 5_000,
     checks: {
       database: {

@@ -61,7 +61,6 @@ export function killTest(target: RedisTarget): void {
         })
         child.stdin!.write('go\n')
       })
-    const spawnWorker = async () => go(await bootWorker())
 
     const ids = await queue.addBulk(
       Array.from({ length: JOBS }, (_, i) => ({
@@ -72,13 +71,16 @@ export function killTest(target: RedisTarget): void {
     )
     expect(new Set(ids).size).toBe(JOBS)
 
-    const workers = await Promise.all(Array.from({ length: WORKERS }, spawnWorker))
+    // Boot the workers and three spares before any job runs: a killed worker is replaced at once,
+    // so kills land every ~2 s even when booting tsx takes many seconds on a loaded machine.
+    const booted = await Promise.all(Array.from({ length: WORKERS + 3 }, bootWorker))
+    const workers = await Promise.all(booted.slice(0, WORKERS).map(go))
     const kills: Kill[] = []
     let stop = false
     const killer = (async () => {
       await new Promise((resolve) => setTimeout(resolve, 1500))
       // Spares boot ahead of time, so a killed worker is replaced at once and kills land every ~2 s.
-      const spares = [bootWorker(), bootWorker()]
+      const spares = booted.slice(WORKERS).map((child) => Promise.resolve(child))
       while (!stop) {
         const spare = await spares.shift()!
         if (stop) {
@@ -131,7 +133,8 @@ export function killTest(target: RedisTarget): void {
     console.log(
       `[kill test ${target.kind}] ${JOBS} jobs, ${kills.length} SIGKILLs, ${duplicates} duplicate runs (${((duplicates / JOBS) * 100).toFixed(2)} %), worst recovery ${worst} ms (lease ${LEASE_MS} ms + heartbeat ${HEARTBEAT_MS} ms)`,
     )
-    expect(kills.length).toBeGreaterThanOrEqual(2)
+    expect(kills.length).toBeGreaterThanOrEqual(3)
+    expect(worst, 'no killed worker had a job in flight').toBeGreaterThan(0)
     // The bound the issue asks for, plus margin for a shared 2-core machine (claim poll, scheduling).
     expect(worst).toBeLessThanOrEqual(LEASE_MS + HEARTBEAT_MS + 1000)
     await queue.close()

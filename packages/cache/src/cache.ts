@@ -465,6 +465,11 @@ export function createCache(input: CacheOptions): Cache {
       return load(key, factory, options, entry)
     },
 
+    peek<T>(key: string): T | undefined {
+      const entry = l1.peek(key)
+      return entry !== undefined && clock.now() < entry.e ? (entry.v as T) : undefined
+    },
+
     async get<T>(key: string): Promise<T | undefined> {
       assertKey(key)
       const entry = l1.get(key)

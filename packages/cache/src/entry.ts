@@ -27,11 +27,19 @@ export function assertKey(key: unknown): asserts key is string {
   }
 }
 
-/** Throws for a TTL that is not a positive finite number. */
+/**
+ * Longest TTL (or grace) accepted: 10 years. Entries use no timers, but Redis takes PX as an
+ * integer, and a TTL past this is a bug (a seconds/ms mix-up) more often than an intent.
+ */
+export const MAX_TTL_MS = 315_360_000_000
+
+/** Throws for a TTL that is not a positive finite number of ms up to {@link MAX_TTL_MS}. */
 export function assertTtl(ttl: unknown, what = 'ttl'): void {
   if (ttl === undefined) return
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
-    throw new CacheInputError(`Cache ${what} must be a positive number of ms (received ${describe(ttl)})`)
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
+    throw new CacheInputError(
+      `Cache ${what} must be a positive number of ms up to ${MAX_TTL_MS} (received ${describe(ttl)})`,
+    )
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Clock, Logger, RedisClient } from '@headroom/core'
 import { z } from 'zod'
+import { MAX_TTL_MS } from './entry.js'
 
 /** Options of {@link createCache}. */
 export interface CacheOptions {
@@ -79,8 +80,8 @@ export interface CacheOptions {
   clock?: Clock
 }
 
-const positiveMs = z.number().finite().positive()
-const nonNegative = z.number().finite().nonnegative()
+const positiveMs = z.number().finite().positive().max(MAX_TTL_MS)
+const nonNegative = z.number().finite().nonnegative().max(MAX_TTL_MS)
 
 export const cacheOptionsSchema = z.object({
   redis: z

@@ -75,6 +75,8 @@ export interface CacheStats {
 export interface Cache extends Subscribable<CacheEvents> {
   /** The fresh value, or `undefined`. With Redis unreachable it serves a stale L1 value within grace. */
   get<T = unknown>(key: string): Promise<T | undefined>
+  /** The fresh L1 value, synchronously, without touching recency or Redis. */
+  peek<T = unknown>(key: string): T | undefined
   /** Stores `value` in L1 and L2 and tells other instances to drop their copy. */
   set<T>(key: string, value: T, options?: SetOptions): Promise<void>
   /**

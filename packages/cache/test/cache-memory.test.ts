@@ -34,6 +34,18 @@ describe('createCache (L1 only)', () => {
     expect(await cache.get('a')).toBeUndefined()
   })
 
+  it('peek reads fresh L1 values synchronously without touching recency', async () => {
+    const { cache, clock } = make({ ttl: 1_000, l1: { max: 2 } })
+    await cache.set('a', 1)
+    await cache.set('b', 2)
+    expect(cache.peek('a')).toBe(1) // does not make `a` recent...
+    await cache.set('c', 3) // ...so `a` is the one evicted
+    expect(cache.peek('a')).toBeUndefined()
+    expect(cache.peek('c')).toBe(3)
+    clock.advance(1_000)
+    expect(cache.peek('c')).toBeUndefined()
+  })
+
   it('picks the TTL tier by the longest key prefix', async () => {
     const { cache, clock } = make({ ttl: 100, tiers: { 'content:': 10_000, 'content:hot:': 1_000 } })
     await cache.set('content:1', 1)
@@ -177,6 +189,7 @@ describe('createCache (L1 only)', () => {
       [cache.set('', 'x'), /non-empty string/],
       [cache.set('k', 'x', { ttl: -5 }), /ttl must be a positive number.*-5/],
       [cache.set('k', 'x', { ttl: Number.NaN }), /ttl/],
+      [cache.set('k', 'x', { ttl: 1e300 }), /ttl must be a positive number of ms up to/],
       [cache.set('k', 'x', { tags: [''] }), /tags/],
       [cache.getOrSet('', () => 'x'), /non-empty string/],
       [cache.getOrSet('k2', () => undefined as unknown as string), /undefined/],

@@ -84,7 +84,10 @@ describe.skipIf(!redisAvailable())('Redis stopped mid-run', () => {
         cache.get('b'),
       ])
       const elapsed = performance.now() - started
-      expect(values).toEqual(['a1', 'b1', 'b1'])
+      // `a2` appears once the 2 s slow factory from the first rounds has finished in the
+      // background and refreshed L1: also correct (fresher); never an error or a hang.
+      expect(['a1', 'a2']).toContain(values[0])
+      expect(values.slice(1)).toEqual(['b1', 'b1'])
       expect(elapsed).toBeLessThan(SOFT + MARGIN + Math.max(0, await machineDelay))
     }
     // A key never seen has no stale value: the factory result is still served.

@@ -121,6 +121,8 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
     const monitor = app.ctx.health.monitor
     monitor.reportInput('test', 'critical', 'forced by the test')
     try {
+      // The monitor adopts a worse status once it has held for enterDwellMs (2 s).
+      await waitUntil(() => monitor.status === 'critical', { timeoutMs: 15_000, what: 'the critical status' })
       const shed = await free.http.get('/api/users/me', free.token)
       expect(shed.status).toBe(503)
       expect(shed.headers.get('retry-after')).toBe('2')

@@ -175,6 +175,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
   // Loads the scripts ahead of the first state change, so the first open (the one that
   // matters) is one EVALSHA, not a NOSCRIPT answer and an EVAL.
   function preloadScripts(): void {
+    if (closed) return
     if ((redis as { status?: string }).status !== 'ready') {
       redis.once('ready', preloadScripts)
       return
@@ -239,6 +240,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
     },
     ready: () => subscribed,
     register(name, listener, sync) {
+      if (closed) throw new Error('The breaker hub is closed')
       if (listeners.has(name)) throw new Error(`A breaker named "${name}" is already registered on this hub`)
       listeners.set(name, listener)
       syncs.set(name, sync)
@@ -298,6 +300,7 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
     async close() {
       if (closed) return
       closed = true
+      redis.off('ready', preloadScripts)
       listeners.clear()
       syncs.clear()
       unsynced.clear()

@@ -8,6 +8,7 @@ import {
 } from '@headroom/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AstroService, startAstroService } from '../src/astro/service.js'
+import { jobHandlers } from '../src/jobs/handlers.js'
 import type { RunningServer } from '../src/server.js'
 import { newUser, sampleProfile, startTestApp } from './helpers.js'
 
@@ -109,6 +110,22 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
     expect((await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body.source).toBe(
       'astro',
     )
+  })
+
+  it('cleans expired content on every shard with the cleanup job', async () => {
+    const user = await newUser(app.url, 'cleanup')
+    const profile = (await user.http.post('/api/business-profiles', sampleProfile, user.token)).body
+    const daily = (await user.http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body
+    const db = app.ctx.shards.forUser(user.id)
+    await db.query(
+      `UPDATE ${db.schema}.content_items SET expires_at = now() - interval '1 day' WHERE id = $1`,
+      [daily.id],
+    )
+    const result = (await jobHandlers(app.ctx)['content-cleanup']({}, new AbortController().signal)) as {
+      deleted: number
+    }
+    expect(result.deleted).toBeGreaterThanOrEqual(1)
+    expect(await db.query(`SELECT id FROM ${db.schema}.content_items WHERE id = $1`, [daily.id])).toEqual([])
   })
 
   it('sheds free traffic first when degraded, premium last, and never the probes', async () => {

@@ -125,9 +125,20 @@ export function createRedisStore(options: {
     throw error
   }
 
+  /**
+   * May a command go out now? While the gate is open, a probe is spent only once ioredis
+   * has reconnected: a probe sent earlier would wait in the offline queue, time out, and
+   * double the cooldown although the server may already be back.
+   */
+  const allow = (): boolean => {
+    if (closed) return false
+    if (gate.state !== 'closed' && client.status !== 'ready') return false
+    return gate.allow()
+  }
+
   /** Runs one request-path command under the timeout and the gate. */
   function guarded<T>(command: () => Promise<T>): Promise<T> {
-    if (closed || !gate.allow()) return unavailable()
+    if (!allow()) return unavailable()
     return timeout.run(command()).then((value) => {
       ok()
       return value
@@ -137,14 +148,14 @@ export function createRedisStore(options: {
   return {
     client,
     read(key) {
-      if (closed || !gate.allow()) return unavailable()
+      if (!allow()) return unavailable()
       return batcher.read(valueKey(key))
     },
     get lastIndex() {
       return batcher.lastIndex
     },
     get(key) {
-      if (closed || !gate.allow()) return unavailable()
+      if (!allow()) return unavailable()
       return timeout.run(client.get(valueKey(key))).then((raw) => {
         gate.success()
         return raw

@@ -103,7 +103,7 @@ describe.skipIf(!redisAvailable())('Redis stopped mid-run', () => {
         await cache.set('after', 'back').catch(() => {})
         return (await direct.get('{outage:after}').catch(() => null)) !== null
       },
-      { timeoutMs: 20_000, intervalMs: 100, what: 'writes to reach the restarted Redis' },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'writes to reach the restarted Redis' },
     )
     await waitUntil(() => cache.stats().l2.state === 'closed', { timeoutMs: 20_000, what: 'gate closed' })
     expect(infos.some((line) => line.includes('reachable again'))).toBe(true)

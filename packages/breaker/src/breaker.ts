@@ -357,7 +357,10 @@ export function buildBreaker<Args extends unknown[], R>(
       (error: unknown) => {
         if (at !== epoch || mode !== OPEN) return
         sharedError('acquire-probe', error)
-        toHalfOpen()
+        // Redis down (the hub's gate says so): probe on local state. One slow answer is
+        // not an outage, and probing on it could make a second prober: ask again soon.
+        if (hub?.mode === 'local') toHalfOpen()
+        else armReset(Math.min(1_000, o.resetTimeout))
       },
     )
   }

@@ -93,24 +93,39 @@ const COUNTED_TABLES = new Set(['reports', 'content_items'])
  * fingerprints before and after a refused request mean it wrote nothing.
  */
 export async function snapshot(databases: Databases): Promise<string> {
-  const parts: string[] = []
   const all = [databases.main, ...databases.shards.map((shard) => shard.primary)]
-  for (const db of all) {
-    const tables = await db.query<{ name: string }>(
-      `SELECT table_name AS name FROM information_schema.tables
-       WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name NOT LIKE '%migrations%'
-       ORDER BY table_name`,
-      [db.schema],
-    )
-    for (const { name } of tables) {
-      if (JOB_TABLES.has(name)) continue
-      const qualified = `"${db.schema}"."${name}"`
-      const sql = COUNTED_TABLES.has(name)
-        ? `SELECT count(*)::text AS v FROM ${qualified}`
-        : `SELECT count(*)::text || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS v FROM ${qualified} t`
-      const [row] = await db.query<{ v: string }>(sql)
-      parts.push(`${db.name}.${name}=${row?.v}`)
-    }
-  }
+  const parts = await Promise.all(
+    all.map(async (db) => {
+      let sql = fingerprints.get(db)
+      if (!sql) {
+        sql = await fingerprintQuery(db)
+        fingerprints.set(db, sql)
+      }
+      const rows = await db.query<{ name: string; v: string }>(sql)
+      return rows.map((row) => `${db.name}.${row.name}=${row.v}`).join('\n')
+    }),
+  )
   return parts.join('\n')
+}
+
+type Db = Databases['main']
+const fingerprints = new WeakMap<Db, string>()
+
+/** One query per database (a UNION over its tables), built once: snapshots run around every hostile write. */
+async function fingerprintQuery(db: Db): Promise<string> {
+  const tables = await db.query<{ name: string }>(
+    `SELECT table_name AS name FROM information_schema.tables
+     WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name NOT LIKE '%migrations%'
+     ORDER BY table_name`,
+    [db.schema],
+  )
+  const selects = tables
+    .filter(({ name }) => !JOB_TABLES.has(name))
+    .map(({ name }) => {
+      const qualified = `"${db.schema}"."${name}"`
+      return COUNTED_TABLES.has(name)
+        ? `SELECT '${name}' AS name, count(*)::text AS v FROM ${qualified}`
+        : `SELECT '${name}' AS name, count(*)::text || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS v FROM ${qualified} t`
+    })
+  return selects.join('\nUNION ALL\n')
 }

@@ -9,7 +9,7 @@ import { createProfile, register, type TestUser, upgrade } from '../hostile/user
 // prints the failing seed and path, so a red random run can be replayed with HOSTILE_SEED.
 const FIXED_SEED = Number(process.env.HOSTILE_SEED ?? 20_261_122)
 const RANDOM_SEED = Math.floor(Math.random() * 2 ** 31)
-const RUNS = Number(process.env.HOSTILE_RUNS ?? 15)
+const RUNS = Number(process.env.HOSTILE_RUNS ?? 12)
 
 interface Endpoint {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE'

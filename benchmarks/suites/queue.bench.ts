@@ -36,10 +36,10 @@ async function headroomTasks(levels: number[], repeat = 1): Promise<Measurement>
     queue.resume()
     await Promise.all(done)
     const stats = queue.stats()
-    if (stats.completed !== levels.length) throw new Error(`headroom ran ${stats.completed} of ${levels.length} tasks`)
+    if (stats.completed !== levels.length)
+      throw new Error(`headroom ran ${stats.completed} of ${levels.length} tasks`)
   }
   return { ops: levels.length * repeat, ms: performance.now() - started }
-}
 }
 
 async function pQueueTasks(levels: number[]): Promise<Measurement> {

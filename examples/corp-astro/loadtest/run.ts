@@ -6,7 +6,8 @@
  *
  * Env: LOADTEST_POSTGRES_URL, LOADTEST_REDIS_URL, LOADTEST_CONNECTIONS (1000),
  * LOADTEST_DURATION_S (20), LOADTEST_WORKERS (WEB_CONCURRENCY, 2), LOADTEST_MODES (off,on),
- * LOADTEST_PG_POOL_MAX (5), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof).
+ * LOADTEST_PG_POOL_MAX (5), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof),
+ * LOADTEST_CALIBRATE (1: also time a bare Express hello on the same machine).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -221,9 +222,12 @@ function fire(base: string, users: LoadUser[], connections: number, durationS: n
     requests: [
       {
         setupRequest(request, context) {
-          // Built once before setupClient ran (no slot yet): that first request goes out as user 0.
-          const user = users[(context as { slot?: number }).slot ?? 0]!
-          const next = nextRequest(user)
+          // Built once before setupClient ran (no slot yet): that first request is a harmless
+          // read as user 0 (a shared refresh would look like token theft and revoke the session).
+          const slot = (context as { slot?: number }).slot
+          const user = users[slot ?? 0]!
+          const next: ReturnType<typeof nextRequest> =
+            slot === undefined ? { method: 'GET', path: '/api/users/me', kind: 'me' } : nextRequest(user)
           ;(context as { kind?: string }).kind = next.kind
           return {
             ...request,
@@ -337,9 +341,46 @@ function table(rows: Row[]): string {
   return lines.join('\n')
 }
 
+/**
+ * Calibration: a bare Express "hello" on one process, same connections, same machine,
+ * same minute. On a shared box the absolute figures swing with the neighbours' load;
+ * this row says how much the machine itself could serve while the runs were made.
+ */
+async function calibrate(): Promise<Row> {
+  const port = await freePort()
+  const code = `const app = require('express')(); app.get('/', (q, r) => r.json({ ok: true }));
+    app.listen(${port}, '127.0.0.1', () => console.log('ready'))`
+  const child = spawn(process.execPath, ['-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve())
+      child.once('exit', (exitCode) => reject(new Error(`calibration server exited (${exitCode})`)))
+    })
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}/`,
+      connections: CONNECTIONS,
+      duration: 10,
+      timeout: 10,
+    })
+    const failed = result.non2xx + result.errors + result.timeouts
+    return {
+      label: 'Calibration: bare Express hello, 1 process',
+      rps: result.requests.average,
+      meanMs: result.latency.mean,
+      p99Ms: result.latency.p99,
+      errorRate: failed / Math.max(1, result.requests.total + result.errors + result.timeouts),
+      requests: result.requests.total,
+      statuses: {},
+    }
+  } finally {
+    child.kill('SIGKILL')
+  }
+}
+
 const rows: Row[] = []
 for (const mode of MODES) rows.push(await runMode(mode))
-const on = rows.find((r) => r.label.endsWith('on'))
+if (process.env.LOADTEST_CALIBRATE !== '0') rows.push(await calibrate())
+const on = rows.find((r) => r.label.endsWith('Headroom on'))
 const verdict = on
   ? [
       `Target (Headroom on): >= ${SEED.rps * 10} RPS: ${on.rps >= SEED.rps * 10 ? 'MET' : 'MISS'}; p99 < 100 ms: ${
@@ -354,6 +395,11 @@ const report = [
   table(rows),
   '',
   ...verdict,
+  '',
+  `Machine load average at the end: ${(await import('node:os'))
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' / ')} (1/5/15 min, 2 cores).`,
   '',
   'Status codes: ' + rows.map((r) => `${r.label}: ${JSON.stringify(r.statuses)}`).join('; '),
 ].join('\n')

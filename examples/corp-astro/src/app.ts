@@ -37,17 +37,23 @@ export function createApp(ctx: AppContext): Express {
   })
 
   app.use(helmet())
+  // pino-http costs a child logger per request; below info it would log nothing anyway.
   app.use(
-    pinoHttp({
-      logger: ctx.logger,
-      autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
-      customLogLevel: (_req, res, error) =>
-        error || (res.statusCode >= 500 && res.statusCode !== 503)
-          ? 'error'
-          : res.statusCode === 503
-            ? 'warn'
-            : 'info',
-    }),
+    ctx.logger.isLevelEnabled('info')
+      ? pinoHttp({
+          logger: ctx.logger,
+          autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
+          customLogLevel: (_req, res, error) =>
+            error || (res.statusCode >= 500 && res.statusCode !== 503)
+              ? 'error'
+              : res.statusCode === 503
+                ? 'warn'
+                : 'info',
+        })
+      : (req, _res, next) => {
+          req.log = ctx.logger
+          next()
+        },
   )
   app.use(ctx.health.probes)
   app.get('/metrics', metrics.handler)

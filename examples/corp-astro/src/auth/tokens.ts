@@ -55,6 +55,11 @@ export function createTokenService(options: {
         .sign(key)
     },
     async verifyAccess(token) {
+      const hit = verified.get(token)
+      if (hit) {
+        if (hit.expMs > Date.now()) return hit.claims
+        verified.delete(token)
+      }
       try {
         const { payload } = await jwtVerify(token, key, {
           issuer: ISSUER,
@@ -65,7 +70,13 @@ export function createTokenService(options: {
         if (typeof sub !== 'string' || typeof sid !== 'string') return null
         if (tier !== 'free' && tier !== 'basic' && tier !== 'premium') return null
         if (role !== 'user' && role !== 'admin') return null
-        return { sub, tier, role, sid }
+        const claims: AccessClaims = { sub, tier, role, sid }
+        if (typeof payload.exp === 'number') {
+          // Oldest first: a Map iterates in insertion order.
+          if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!)
+          verified.set(token, { claims, expMs: payload.exp * 1000 })
+        }
+        return claims
       } catch (error) {
         if (error instanceof joseErrors.JOSEError) return null
         throw error

@@ -43,7 +43,8 @@ export function contentRouter(ctx: AppContext): Router {
           ttlDays: DAILY_TTL_DAYS,
         })
       },
-      { tags: [profilesTag(sub)] },
+      // Generation calls the astro service: one process generates, the others wait for it.
+      { tags: [profilesTag(sub)], lock: true },
     )
     if (!item) throw notFound('Business profile')
     res.json(item)

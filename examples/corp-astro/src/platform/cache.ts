@@ -37,7 +37,12 @@ export function createAppCache(options: {
     tiers: { 'content:': 3_600_000, 'user:': 300_000, 'profiles:': 300_000, 'http:': 30_000 },
     grace: 600_000,
     timeout: { soft: 150, hard: 5_000 },
-    lock: options.redis ? { leaseMs: 3_000, waitMs: 1_000 } : false,
+    // Redis on a busy host often takes longer than the 50 ms default; past this the cache
+    // counts Redis as failing and serves L1 (its failure gate probes it back).
+    commandTimeout: 150,
+    // Most keys are per user, where a cross-process stampede is rare: the lock (two more
+    // round trips per miss) is asked for per call, on the expensive factories only.
+    lock: false,
     logger: boundLogger(options.logger),
   })
   const warn = (error: unknown, operation: string) =>

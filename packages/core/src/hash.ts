@@ -92,7 +92,14 @@ export function murmur3(key: string, seed = 0): number {
     h ^= Math.imul(k, C2)
   }
 
-  h ^= length
+  return fmix32(h ^ length)
+}
+
+/**
+ * MurmurHash3's 32-bit finaliser: a bijection with full avalanche, for mixing an
+ * integer (a logical shard number, a seed) into a well-spread 32-bit value.
+ */
+export function fmix32(h: number): number {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
   h ^= h >>> 13

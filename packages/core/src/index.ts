@@ -24,7 +24,8 @@ export {
   type FailureGateOptions,
   type FailureGateState,
 } from './failure-gate.js'
-export { hashToBucket, murmur3 } from './hash.js'
+export { Fifo } from './fifo.js'
+export { fmix32, hashToBucket, murmur3 } from './hash.js'
 export { createLatencyHistogram, type LatencyHistogram, type LatencySummary } from './histogram.js'
 export { childLogger, type LogFn, type Logger, silentLogger } from './logger.js'
 export { createManualClock, type ManualClock } from './manual-clock.js'

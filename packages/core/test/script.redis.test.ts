@@ -86,8 +86,9 @@ describe.skipIf(!redisServerAvailable())('command timeout while Redis is down', 
       (error: unknown) => error,
     )
     const elapsed = performance.now() - started
-    // Either ioredis failed fast or our timeout fired; never a hang. Generous margin for a noisy machine.
-    expect(elapsed).toBeLessThan(timeoutMs + 250)
+    // Either ioredis failed fast or our timeout fired; never a hang (ioredis alone would wait
+    // for its reconnects). The margin is generous: the machine is shared and noisy.
+    expect(elapsed).toBeLessThan(timeoutMs + 1_000)
     return outcome
   }
 
@@ -98,7 +99,7 @@ describe.skipIf(!redisServerAvailable())('command timeout while Redis is down', 
     const timeout = createCommandTimeout(50)
     const key = hashTaggedKey('t:core', 'down', 'n')
     try {
-      expect(await timeout.run(runScript(redis, incrBoth, [key, `${key}:b`], [1]))).toEqual([1, 1])
+      expect(await runScript(redis, incrBoth, [key, `${key}:b`], [1])).toEqual([1, 1])
       await server.stop()
       const outcomes = await Promise.all(
         Array.from({ length: 20 }, () =>
@@ -137,7 +138,8 @@ describe.skipIf(!redisServerAvailable())('command timeout while Redis is down', 
     try {
       // One key per master, so one of them lives on the node we stop.
       const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => hashTaggedKey('t:core', id, 'n'))
-      for (const key of keys) await timeout.run(runScript(redis, incrBoth, [key, `${key}:b`], [1]))
+      // Warm-up without the 50 ms bound: the client first discovers the slots.
+      for (const key of keys) await runScript(redis, incrBoth, [key, `${key}:b`], [1])
       await cluster.nodes[0]!.stop()
       const outcomes = await Promise.all(
         keys.map((key) =>

@@ -3,6 +3,7 @@ import {
   childLogger,
   createEmitter,
   createLatencyHistogram,
+  Fifo,
   type LatencySummary,
   parseOptions,
   type Subscribable,
@@ -10,7 +11,7 @@ import {
   type TimerHandle,
 } from '@headroom/core'
 import { poolChannels } from './channels.js'
-import { Deque } from './deque.js'
+
 import { isDropError } from './drops.js'
 import { LimitExceededError, type RejectReason } from './errors.js'
 import { createLimitAlgorithm, type LimitAlgorithmName } from './limit-algorithm.js'
@@ -110,11 +111,11 @@ interface Partition {
   share: number
   guaranteed: number
   inflight: number
-  /** Live waiters (the deque may still hold settled ones, skipped lazily). */
+  /** Live waiters (the FIFO may still hold settled ones, skipped lazily). */
   queued: number
   admitted: number
   rejected: number
-  waiters: Deque<Waiter>
+  waiters: Fifo<Waiter>
 }
 
 /**
@@ -164,7 +165,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     queued: 0,
     admitted: 0,
     rejected: 0,
-    waiters: new Deque<Waiter>(),
+    waiters: new Fifo<Waiter>(),
   }))
   const byName = new Map(partitions.map((partition) => [partition.name, partition]))
   const first = partitions[0]!
@@ -471,7 +472,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
       timer = undefined
       timerAt = Number.POSITIVE_INFINITY
       for (const partition of partitions) {
-        for (const waiter of partition.waiters.drain()) {
+        for (const waiter of partition.waiters.clear()) {
           if (waiter.settled) continue
           settle(waiter)
           waiter.reject(reject(partition, 'closed', new ClosedError('The limiter was closed while waiting')))

@@ -1,14 +1,4 @@
-import { murmur3 } from '@headroom/core'
-
-/** MurmurHash3's 32-bit finaliser: a bijection with full avalanche. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
+import { fmix32, murmur3 } from '@headroom/core'
 
 /** The per-shard seed every score uses: stable for an id, across processes and restarts. */
 export function shardSeed(id: string, seed: number): number {

@@ -1,4 +1,5 @@
-import { beats, fmix32, pairScore, shardSeed, weightedScore } from './mix.js'
+import { fmix32 } from '@headroom/core'
+import { beats, pairScore, shardSeed, weightedScore } from './mix.js'
 
 /** One physical shard as the placement sees it. */
 export interface PlacementShard {

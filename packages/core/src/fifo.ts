@@ -1,8 +1,14 @@
 /**
- * A FIFO of waiters: an array with a moving head, so `shift` is O(1) and the array is
- * compacted only when its dead front outgrows the live part.
+ * An array-backed FIFO with a moving head: `push` and `shift` are O(1) amortised and,
+ * unlike `Array.prototype.shift`, never move the remaining items. Waiter lists and
+ * priority buckets use it at any depth.
+ *
+ * @example
+ * const waiters = new Fifo<() => void>()
+ * waiters.push(resume)
+ * waiters.shift()?.()
  */
-export class Deque<T> {
+export class Fifo<T> {
   #items: (T | undefined)[] = []
   #head = 0
 
@@ -14,6 +20,7 @@ export class Deque<T> {
     this.#items.push(item)
   }
 
+  /** The oldest item, left in place. */
   peek(): T | undefined {
     return this.#items[this.#head]
   }
@@ -26,14 +33,15 @@ export class Deque<T> {
       this.#items = []
       this.#head = 0
     } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      // Compact once the dead prefix outweighs the live part: amortised O(1), bounded memory.
       this.#items = this.#items.slice(this.#head)
       this.#head = 0
     }
     return item
   }
 
-  /** Removes every item (returns them, oldest first). */
-  drain(): T[] {
+  /** Removes every item and returns them, oldest first. */
+  clear(): T[] {
     const rest = this.#items.slice(this.#head) as T[]
     this.#items = []
     this.#head = 0

@@ -5,21 +5,24 @@ import { Fifo } from '../src/fifo.js'
 describe('Fifo', () => {
   it('behaves like an array used as a queue, through compactions', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer(), fc.constant('shift' as const)), { maxLength: 5_000 }), (ops) => {
-        const fifo = new Fifo<number>()
-        const model: number[] = []
-        for (const op of ops) {
-          if (op === 'shift') expect(fifo.shift()).toBe(model.shift())
-          else {
-            fifo.push(op)
-            model.push(op)
+      fc.property(
+        fc.array(fc.oneof(fc.integer(), fc.constant('shift' as const)), { maxLength: 5_000 }),
+        (ops) => {
+          const fifo = new Fifo<number>()
+          const model: number[] = []
+          for (const op of ops) {
+            if (op === 'shift') expect(fifo.shift()).toBe(model.shift())
+            else {
+              fifo.push(op)
+              model.push(op)
+            }
+            expect(fifo.length).toBe(model.length)
+            expect(fifo.peek()).toBe(model[0])
           }
-          expect(fifo.length).toBe(model.length)
-          expect(fifo.peek()).toBe(model[0])
-        }
-        expect(fifo.clear()).toEqual(model)
-        expect(fifo.length).toBe(0)
-      }),
+          expect(fifo.clear()).toEqual(model)
+          expect(fifo.length).toBe(0)
+        },
+      ),
       { numRuns: 50 },
     )
   })

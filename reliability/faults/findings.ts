@@ -15,7 +15,8 @@ export interface KnownFinding {
 export const KNOWN_FINDINGS: KnownFinding[] = [
   {
     id: 2,
-    summary: 'acknowledged analytics events are dropped when their batch cannot be queued (Redis down or failing over)',
+    summary:
+      'acknowledged analytics events are dropped when their batch cannot be queued (Redis down or failing over)',
     fault: 'redis',
     matches: /acknowledged analytics events .* never stored/,
   },
@@ -28,7 +29,10 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
 ]
 
 /** Splits broken-promise lines into known findings and new failures. */
-export function classify(fault: string, lines: string[]): { known: Map<number, string[]>; unknown: string[] } {
+export function classify(
+  fault: string,
+  lines: string[],
+): { known: Map<number, string[]>; unknown: string[] } {
   const known = new Map<number, string[]>()
   const unknown: string[] = []
   for (const line of lines) {

@@ -53,7 +53,10 @@ async function request(
 export { request }
 
 /** Judges one answer: clean refusals are promised; anything else outside 2xx is broken. */
-function judge(res: { status: number; headers: Headers; text: string }, expected: number[]): Pick<Sample, 'verdict' | 'detail'> {
+function judge(
+  res: { status: number; headers: Headers; text: string },
+  expected: number[],
+): Pick<Sample, 'verdict' | 'detail'> {
   if (STACK.test(res.text)) return { verdict: 'broken', detail: `stack trace in a ${res.status} body` }
   if (expected.includes(res.status)) return { verdict: 'ok' }
   if (res.status === 429 || res.status === 503) {
@@ -78,9 +81,20 @@ export async function createUsers(base: string, count: number, label: string): P
     const token0: string = reg.body.accessToken
     const up = await request(base, 'PATCH', '/api/users/me', { ip, token: token0, body: { tier: 'premium' } })
     if (up.status !== 200) throw new Error(`upgrade: ${up.status} ${up.text}`)
-    const refreshed = await request(base, 'POST', '/api/auth/refresh', { ip, body: { refreshToken: reg.body.refreshToken } })
+    const refreshed = await request(base, 'POST', '/api/auth/refresh', {
+      ip,
+      body: { refreshToken: reg.body.refreshToken },
+    })
     if (refreshed.status !== 200) throw new Error(`refresh: ${refreshed.status} ${refreshed.text}`)
-    users.push({ id: reg.body.user.id, email, token: refreshed.body.accessToken, ip, profiles: [], reports: [], events: new Map() })
+    users.push({
+      id: reg.body.user.id,
+      email,
+      token: refreshed.body.accessToken,
+      ip,
+      profiles: [],
+      reports: [],
+      events: new Map(),
+    })
   }
   return users
 }
@@ -116,7 +130,9 @@ export function startLoad(base: string, users: VirtualUser[], options: { pauseMs
         op,
         status: 0,
         verdict: hang ? 'hang' : 'reset',
-        detail: hang ? `no answer in ${REQUEST_TIMEOUT_MS} ms` : String((error as Error).cause ?? error).slice(0, 120),
+        detail: hang
+          ? `no answer in ${REQUEST_TIMEOUT_MS} ms`
+          : String((error as Error).cause ?? error).slice(0, 120),
       })
       return undefined
     }
@@ -128,13 +144,20 @@ export function startLoad(base: string, users: VirtualUser[], options: { pauseMs
     if (roll < 0.25) {
       await timed('GET /api/users/me', [200], () => request(base, 'GET', '/api/users/me', { token, ip }))
     } else if (roll < 0.4) {
-      await timed('GET /api/content', [200], () => request(base, 'GET', '/api/content?page=1&limit=5', { token, ip }))
+      await timed('GET /api/content', [200], () =>
+        request(base, 'GET', '/api/content?page=1&limit=5', { token, ip }),
+      )
     } else if (roll < 0.6) {
       const created = await timed('POST /api/business-profiles', [201], () =>
         request(base, 'POST', '/api/business-profiles', {
           token,
           ip,
-          body: { name: `Load ${randomBytes(3).toString('hex')}`, industry: 'Retail', foundingDate: '2015-06-15', location: 'Oslo' },
+          body: {
+            name: `Load ${randomBytes(3).toString('hex')}`,
+            industry: 'Retail',
+            foundingDate: '2015-06-15',
+            location: 'Oslo',
+          },
         }),
       )
       if (created?.status === 201) {
@@ -146,7 +169,11 @@ export function startLoad(base: string, users: VirtualUser[], options: { pauseMs
     } else if (roll < 0.75) {
       const type = `fault.${phase}`
       const sent = await timed('POST /api/analytics/events', [202], () =>
-        request(base, 'POST', '/api/analytics/events', { token, ip, body: { events: [{ type, properties: { n: 1 } }] } }),
+        request(base, 'POST', '/api/analytics/events', {
+          token,
+          ip,
+          body: { events: [{ type, properties: { n: 1 } }] },
+        }),
       )
       if (sent?.status === 202) user.events.set(type, (user.events.get(type) ?? 0) + 1)
     } else if (roll < 0.92 && user.profiles.length > 0) {

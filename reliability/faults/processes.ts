@@ -53,7 +53,11 @@ export function runApp(script: string, env: Record<string, string>): Child {
       if (output.includes(text)) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`Timed out after ${timeoutMs} ms waiting for "${text}"; last output:\n${seen.slice(-3000)}`))
+          reject(
+            new Error(
+              `Timed out after ${timeoutMs} ms waiting for "${text}"; last output:\n${seen.slice(-3000)}`,
+            ),
+          )
         }, timeoutMs)
         waiters.push({
           text,

@@ -30,9 +30,11 @@ export function printTable(results: FaultResult[]): void {
     String(r.requests),
     `${r.errors} (${r.clean} clean)`,
     `${r.p99FaultMs} ms`,
-    r.recoveryMs === undefined ? 'never' : `${(r.recoveryMs / 1000).toFixed(1)} s (≤ ${r.recoveryBoundMs / 1000} s)`,
+    r.recoveryMs === undefined
+      ? 'never'
+      : `${(r.recoveryMs / 1000).toFixed(1)} s (≤ ${r.recoveryBoundMs / 1000} s)`,
     String(r.lost),
-    r.broken.length === 0 ? 'kept' : (classifyRow(r)),
+    r.broken.length === 0 ? 'kept' : classifyRow(r),
   ])
   const header = ['fault', 'requests', 'errors', 'p99 during fault', 'recovery', 'lost items', 'promises']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))

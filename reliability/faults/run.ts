@@ -19,14 +19,28 @@ import {
 } from '../../packages/testing/src/index.js'
 import { appRequire } from '../hostile/app.js'
 import { classify, KNOWN_FINDINGS } from './findings.js'
-import { type FaultResult, printTable } from './report.js'
-import { createUsers, type Load, percentile, request, type Sample, startLoad, type VirtualUser } from './load.js'
+import {
+  createUsers,
+  type Load,
+  percentile,
+  request,
+  type Sample,
+  startLoad,
+  type VirtualUser,
+} from './load.js'
 import { type Child, killAll, runApp } from './processes.js'
+import { type FaultResult, printTable } from './report.js'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const run = promisify(execFile)
-const pg = appRequire('pg') as typeof import('pg')
+// pg is the app's dependency, not this folder's: typed here by the little the suite uses.
+interface PgClient {
+  connect(): Promise<void>
+  query<Row>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>
+  end(): Promise<void>
+}
+const pg = appRequire('pg') as { Client: new (options: { connectionString: string }) => PgClient }
 
 const FAULT_MS = Number(process.env.FAULT_SECONDS ?? 10) * 1000
 const USERS = 8
@@ -71,7 +85,11 @@ async function main(): Promise<number> {
   const redis = await startRedisServer({ appendOnly: true })
   cleanups.push(() => redis.close())
   const astroPort = await freePort()
-  const astro = runApp('src/astro/main.ts', { PORT: String(astroPort), HOST: '127.0.0.1', ASTRO_LATENCY_MS: '20' })
+  const astro = runApp('src/astro/main.ts', {
+    PORT: String(astroPort),
+    HOST: '127.0.0.1',
+    ASTRO_LATENCY_MS: '20',
+  })
   cleanups.push(() => astro.stop('SIGKILL'))
   await astro.waitFor('astro service listening', 60_000)
   const astroUrl = `http://127.0.0.1:${astroPort}`
@@ -112,7 +130,10 @@ async function main(): Promise<number> {
     const cluster = await startRedisCluster({ replicasPerMaster: 1, nodeTimeoutMs: 2_000 })
     cleanups.push(() => cluster.close())
     const nodes = cluster.startupNodes.map((node) => `${node.host}:${node.port}`).join(',')
-    const onCluster = await startStack(env({ REDIS_CLUSTER_NODES: nodes, REDIS_PREFIX: `${label}c` }), 'cluster')
+    const onCluster = await startStack(
+      env({ REDIS_CLUSTER_NODES: nodes, REDIS_PREFIX: `${label}c` }),
+      'cluster',
+    )
     await sleep(3_000)
     await clusterFailover(onCluster, cluster)
     await onCluster.load.stop()
@@ -138,9 +159,13 @@ async function main(): Promise<number> {
   }
   for (const finding of KNOWN_FINDINGS) {
     if (!reproduced.has(finding.id))
-      console.log(`\nFINDINGS.md #${finding.id} did not reproduce this run (${finding.summary}); remove it from faults/findings.ts once fixed.`)
+      console.log(
+        `\nFINDINGS.md #${finding.id} did not reproduce this run (${finding.summary}); remove it from faults/findings.ts once fixed.`,
+      )
   }
-  log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${failures === 0 ? 'every promise kept (known findings aside)' : `${failures} fault(s) broke a promise`}`)
+  log(
+    `done in ${((Date.now() - started) / 1000).toFixed(0)} s: ${failures === 0 ? 'every promise kept (known findings aside)' : `${failures} fault(s) broke a promise`}`,
+  )
   return failures > 0 ? 1 : 0
 }
 
@@ -150,7 +175,11 @@ async function startStack(env: Record<string, string>, what: string): Promise<St
   const app = runApp('src/main.ts', { ...env, PORT: String(port) })
   cleanups.push(() => app.stop('SIGKILL'))
   const base = `http://127.0.0.1:${port}`
-  await waitUntil(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 120_000, 'the app')
+  await waitUntil(
+    async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
+    120_000,
+    'the app',
+  )
   // Both workers listen once the primary has forked them; readiness of one is not enough.
   await sleep(2_000)
   const users = await createUsers(base, USERS, what)
@@ -252,7 +281,10 @@ async function reportCompletes(stack: Stack, timeoutMs = 3_000): Promise<boolean
   user.reports.push(res.body.id)
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    const status = await request(stack.base, 'GET', `/api/reports/${res.body.id}`, { token: user.token, ip: user.ip })
+    const status = await request(stack.base, 'GET', `/api/reports/${res.body.id}`, {
+      token: user.token,
+      ip: user.ip,
+    })
     if (status.body?.status === 'completed') return true
     await sleep(100)
   }
@@ -278,7 +310,11 @@ async function shardOutage(stack: Stack, proxy: TcpProxy): Promise<void> {
     // Every user can write again, whichever shard holds them.
     probe: async () => {
       for (const user of stack.users) {
-        const res = await request(stack.base, 'PATCH', '/api/users/me', { token: user.token, ip: user.ip, body: { name: 'probe' } })
+        const res = await request(stack.base, 'PATCH', '/api/users/me', {
+          token: user.token,
+          ip: user.ip,
+          body: { name: 'probe' },
+        })
         if (res.status !== 200) return false
       }
       return true
@@ -301,7 +337,10 @@ async function astroAnswers(stack: Stack): Promise<boolean> {
   })
   if (created.status !== 201) return false
   user.profiles.push(created.body.id)
-  const daily = await request(stack.base, 'GET', `/api/content/daily?profileId=${created.body.id}`, { token: user.token, ip: user.ip })
+  const daily = await request(stack.base, 'GET', `/api/content/daily?profileId=${created.body.id}`, {
+    token: user.token,
+    ip: user.ip,
+  })
   return daily.status === 200 && daily.body?.source === 'astro'
 }
 
@@ -368,7 +407,8 @@ async function workerKill(stack: Stack): Promise<void> {
       return reportCompletes(stack)
     },
     // Requests in flight on the killed worker lose their connection: nobody can answer them.
-    allow: (sample) => sample.verdict === 'reset' && sample.at <= killedAt + 50 && sample.at + sample.ms >= killedAt,
+    allow: (sample) =>
+      sample.verdict === 'reset' && sample.at <= killedAt + 50 && sample.at + sample.ms >= killedAt,
   })
 }
 
@@ -405,7 +445,10 @@ async function checkLosses(stack: Stack, databases: TestDatabase[], only?: strin
   }
   for (const user of stack.users) {
     for (const id of user.profiles) {
-      const res = await request(stack.base, 'GET', `/api/business-profiles/${id}`, { token: user.token, ip: user.ip })
+      const res = await request(stack.base, 'GET', `/api/business-profiles/${id}`, {
+        token: user.token,
+        ip: user.ip,
+      })
       if (res.status !== 200) lose(only ?? 'all', `profile ${id} answered ${res.status}`)
     }
   }
@@ -416,7 +459,10 @@ async function checkLosses(stack: Stack, databases: TestDatabase[], only?: strin
   while (open.length > 0 && Date.now() < deadline) {
     const next: typeof open = []
     for (const item of open) {
-      const res = await request(stack.base, 'GET', `/api/reports/${item.id}`, { token: item.user.token, ip: item.user.ip })
+      const res = await request(stack.base, 'GET', `/api/reports/${item.id}`, {
+        token: item.user.token,
+        ip: item.user.ip,
+      })
       if (res.body?.status !== 'completed') next.push(item)
     }
     open = next
@@ -427,7 +473,8 @@ async function checkLosses(stack: Stack, databases: TestDatabase[], only?: strin
 
   // Analytics: each phase's events carry its own type; the batches land within seconds.
   const acked = new Map<string, number>()
-  for (const user of stack.users) for (const [type, n] of user.events) acked.set(type, (acked.get(type) ?? 0) + n)
+  for (const user of stack.users)
+    for (const [type, n] of user.events) acked.set(type, (acked.get(type) ?? 0) + n)
   const stored = async () => {
     const counts = new Map<string, number>()
     for (const db of databases.slice(1)) {
@@ -452,10 +499,13 @@ async function checkLosses(stack: Stack, databases: TestDatabase[], only?: strin
   }
   for (const [type, n] of acked) {
     const missing = n - (counts.get(type) ?? 0)
-    if (missing > 0) lose(phaseOf(type, only), `${missing} of ${n} acknowledged analytics events (${type}) never stored`)
+    if (missing > 0)
+      lose(phaseOf(type, only), `${missing} of ${n} acknowledged analytics events (${type}) never stored`)
   }
   for (const [faultName, items] of lostBy) {
-    const target = results.find((r) => r.fault === faultName) ?? results.find((r) => faultName === 'all' || r.fault.startsWith(faultName))
+    const target =
+      results.find((r) => r.fault === faultName) ??
+      results.find((r) => faultName === 'all' || r.fault.startsWith(faultName))
     const row = target ?? results[results.length - 1]
     if (!row) continue
     row.lost += items.length

@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket, connect } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 
 /** A TCP proxy a test controls: `close()` makes its port refuse connections, `open()` restores it. */
 export interface TcpProxy {

@@ -11,6 +11,7 @@ const NASTY = [
   '\u0000',
   '../../../../etc/passwd',
   '<script>alert(1)</script>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, meant literally
   '${7*7}',
   '{{7*7}}',
   '%s%s%s%n',
@@ -60,7 +61,9 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
 
 /** JSON text `depth` levels deep: arrays or objects nested inside one another. */
 export function deepJson(depth: number, kind: 'array' | 'object'): string {
-  return kind === 'array' ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+  return kind === 'array'
+    ? `${'['.repeat(depth)}1${']'.repeat(depth)}`
+    : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
 }
 
 /** Prototype-pollution payloads as raw JSON, so `__proto__` stays an own key. */
@@ -99,7 +102,10 @@ export function hostileBody(valid: Record<string, unknown>): fc.Arbitrary<unknow
     {
       weight: 1,
       arbitrary: fc
-        .record({ depth: fc.integer({ min: 100, max: 20_000 }), kind: fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'> })
+        .record({
+          depth: fc.integer({ min: 100, max: 20_000 }),
+          kind: fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'>,
+        })
         .map(({ depth, kind }) => deepJson(depth, kind)),
     },
     { weight: 1, arbitrary: fc.constantFrom('{', '{"a":', 'null', '"', '\u0000', '[]', '{}'.repeat(3)) },
@@ -109,13 +115,35 @@ export function hostileBody(valid: Record<string, unknown>): fc.Arbitrary<unknow
 /** A raw query string: valid-looking keys with hostile values, arrays, nesting, repeats. */
 export function hostileQuery(keys: string[]): fc.Arbitrary<string> {
   const key = fc.oneof(
-    fc.constantFrom(...keys, '__proto__', 'constructor[prototype][x]', `${keys[0] ?? 'a'}[]`, `${keys[0] ?? 'a'}[x]`),
+    fc.constantFrom(
+      ...keys,
+      '__proto__',
+      'constructor[prototype][x]',
+      `${keys[0] ?? 'a'}[]`,
+      `${keys[0] ?? 'a'}[x]`,
+    ),
     shortHostileString,
   )
   const pair = fc.oneof(
-    { weight: 6, arbitrary: fc.tuple(key, fc.oneof(shortHostileString, fc.constant(''))).map(([k, v]) => `${percent(k)}=${percent(v)}`) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .tuple(key, fc.oneof(shortHostileString, fc.constant('')))
+        .map(([k, v]) => `${percent(k)}=${percent(v)}`),
+    },
     // Malformed escapes, which a naive decodeURIComponent throws on.
-    { weight: 1, arbitrary: fc.constantFrom('%', 'page=%zz', 'limit=%E0%A4%A', '%ff=1', 'page=1&page=2', '&&&=', 'days=%00') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '%',
+        'page=%zz',
+        'limit=%E0%A4%A',
+        '%ff=1',
+        'page=1&page=2',
+        '&&&=',
+        'days=%00',
+      ),
+    },
   )
   return fc.array(pair, { maxLength: 5 }).map((pairs) => (pairs.length ? `?${pairs.join('&')}` : ''))
 }
@@ -137,24 +165,23 @@ export const hostileId = fc
   .map((s) => percent(s))
 
 /** Extra request headers: odd content types, bogus validators, forged proxies, cookies. */
-export const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc
-  .record(
-    {
-      'content-type': fc.constantFrom(
-        'application/json',
-        'application/json; charset=utf-16',
-        'application/json; charset=latin1',
-        'text/plain',
-        'application/x-www-form-urlencoded',
-        'multipart/form-data; boundary=x',
-        'application/problem+json',
-        '*/*',
-      ),
-      accept: fc.constantFrom('*/*', 'text/html', 'application/xml', 'application/json;q=0', ''),
-      'if-none-match': fc.constantFrom('*', 'W/"x"', '"', 'garbage'),
-      'x-forwarded-for': fc.constantFrom('1.1.1.1, 2.2.2.2', 'not-an-ip', '::1', '999.999.999.999', ''),
-      cookie: fc.constantFrom('session=abc; token=def', '__proto__=x', 'a'.repeat(4000)),
-      'accept-encoding': fc.constantFrom('gzip', 'br', 'identity;q=0', 'x'),
-    },
-    { requiredKeys: [] },
-  )
+export const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc.record(
+  {
+    'content-type': fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-16',
+      'application/json; charset=latin1',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/problem+json',
+      '*/*',
+    ),
+    accept: fc.constantFrom('*/*', 'text/html', 'application/xml', 'application/json;q=0', ''),
+    'if-none-match': fc.constantFrom('*', 'W/"x"', '"', 'garbage'),
+    'x-forwarded-for': fc.constantFrom('1.1.1.1, 2.2.2.2', 'not-an-ip', '::1', '999.999.999.999', ''),
+    cookie: fc.constantFrom('session=abc; token=def', '__proto__=x', 'a'.repeat(4000)),
+    'accept-encoding': fc.constantFrom('gzip', 'br', 'identity;q=0', 'x'),
+  },
+  { requiredKeys: [] },
+)

@@ -19,7 +19,12 @@ export interface SendOptions {
 }
 
 /** Sends one request; never throws for an HTTP status, throws on a hang or a reset. */
-export async function send(base: string, method: string, path: string, options: SendOptions = {}): Promise<Answer> {
+export async function send(
+  base: string,
+  method: string,
+  path: string,
+  options: SendOptions = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { 'x-forwarded-for': options.ip ?? randomIp() }
   if (options.token) headers.authorization = `Bearer ${options.token}`
   if (options.body !== undefined) headers['content-type'] = 'application/json'
@@ -60,7 +65,8 @@ export function brokenPromise(answer: Answer): string | undefined {
     const type = answer.headers.get('content-type') ?? ''
     if (!type.startsWith('application/problem+json')) return `${status} with content-type "${type}"`
     const body = answer.body as { status?: unknown; title?: unknown; stack?: unknown } | undefined
-    if (typeof body !== 'object' || body === null) return `${status} body is not JSON: ${answer.text.slice(0, 200)}`
+    if (typeof body !== 'object' || body === null)
+      return `${status} body is not JSON: ${answer.text.slice(0, 200)}`
     if (body.status !== status) return `${status} body says status ${String(body.status)}`
     if (typeof body.title !== 'string') return `${status} body has no title`
     if ('stack' in body) return `${status} body has a stack field`

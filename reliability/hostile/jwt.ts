@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto'
 
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
 
 /** Claims shaped like the app's access tokens (iss, aud, sub, tier, role, sid, iat, exp). */
 export function claims(sub: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -35,7 +36,10 @@ export function unsignedToken(payload: Record<string, unknown>, alg = 'none', si
 }
 
 /** `token` with its payload replaced but its original signature kept. */
-export function tamper(token: string, change: (payload: Record<string, unknown>) => Record<string, unknown>): string {
+export function tamper(
+  token: string,
+  change: (payload: Record<string, unknown>) => Record<string, unknown>,
+): string {
   const [header, payload, signature] = token.split('.')
   const decoded = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as Record<string, unknown>
   return `${header}.${b64(change(decoded))}.${signature}`

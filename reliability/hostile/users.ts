@@ -21,14 +21,22 @@ export async function register(base: string, label = 'user', email?: string): Pr
   })
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${res.text}`)
   const body = res.body as { user: { id: string }; accessToken: string; refreshToken: string }
-  return { id: body.user.id, email: address, password, token: body.accessToken, refreshToken: body.refreshToken }
+  return {
+    id: body.user.id,
+    email: address,
+    password,
+    token: body.accessToken,
+    refreshToken: body.refreshToken,
+  }
 }
 
 /** Moves `user` to `tier` and returns it with a token that carries the new tier. */
 export async function upgrade(base: string, user: TestUser, tier: 'basic' | 'premium'): Promise<TestUser> {
   const patched = await send(base, 'PATCH', '/api/users/me', { token: user.token, body: { tier } })
   if (patched.status !== 200) throw new Error(`upgrade failed: ${patched.status} ${patched.text}`)
-  const refreshed: Answer = await send(base, 'POST', '/api/auth/refresh', { body: { refreshToken: user.refreshToken } })
+  const refreshed: Answer = await send(base, 'POST', '/api/auth/refresh', {
+    body: { refreshToken: user.refreshToken },
+  })
   if (refreshed.status !== 200) throw new Error(`refresh failed: ${refreshed.status} ${refreshed.text}`)
   const body = refreshed.body as { accessToken: string; refreshToken: string }
   return { ...user, token: body.accessToken, refreshToken: body.refreshToken }

@@ -5,8 +5,8 @@
  * Exits non-zero when a worker's heap grows 5 % or more after warm-up.
  */
 import { randomBytes } from 'node:crypto'
-import { get } from 'node:http'
 import { readFileSync } from 'node:fs'
+import { get } from 'node:http'
 import {
   createTestDatabase,
   freePort,
@@ -78,7 +78,8 @@ async function main(): Promise<number> {
   const cleanups: (() => Promise<unknown>)[] = []
   try {
     const dbs: TestDatabase[] = []
-    for (const name of ['main', 's0', 's1', 's2', 's3']) dbs.push(await createTestDatabase(`${label}_${name}`))
+    for (const name of ['main', 's0', 's1', 's2', 's3'])
+      dbs.push(await createTestDatabase(`${label}_${name}`))
     cleanups.push(async () => {
       for (const db of dbs) await db.drop().catch(() => {})
     })
@@ -115,13 +116,17 @@ async function main(): Promise<number> {
     const started = Date.now()
     const memory: MemorySample[] = []
     const requests: Sample[] = []
-    console.log(`[soak] ${MINUTES} min of mixed load, warm-up ${Math.round(WARMUP_MS / 1000)} s, sampling every ${SAMPLE_MS / 1000} s`)
+    console.log(
+      `[soak] ${MINUTES} min of mixed load, warm-up ${Math.round(WARMUP_MS / 1000)} s, sampling every ${SAMPLE_MS / 1000} s`,
+    )
     while (Date.now() - started < MINUTES * 60_000) {
       await sleep(SAMPLE_MS)
       requests.push(...load.phase('soak'))
       for (const sample of await sampleWorkers(port)) {
         memory.push(sample)
-        console.log(`[soak +${Math.round((sample.at - started) / 1000)}s] pid ${sample.pid} rss ${mb(sample.rss)} heap ${mb(sample.heap)}`)
+        console.log(
+          `[soak +${Math.round((sample.at - started) / 1000)}s] pid ${sample.pid} rss ${mb(sample.rss)} heap ${mb(sample.heap)}`,
+        )
       }
     }
     requests.push(...(await load.stop()))
@@ -150,14 +155,17 @@ async function main(): Promise<number> {
         `| ${pid} | ${mb(heap0)} | ${mb(heap1)} | ${(growth * 100).toFixed(1)} % | ${mb(rss0)} | ${mb(rss1)} | ${(((rss1 - rss0) / rss0) * 100).toFixed(1)} % |`,
       )
     }
-    console.log('\n| worker | heap after warm-up | heap at end | heap growth | RSS after warm-up | RSS at end | RSS growth |')
+    console.log(
+      '\n| worker | heap after warm-up | heap at end | heap growth | RSS after warm-up | RSS at end | RSS growth |',
+    )
     console.log('|---|---|---|---|---|---|---|')
     for (const row of rows) console.log(row)
     if (rows.length === 0) {
       console.log('[soak] too short to compare windows after warm-up; run with SOAK_MINUTES >= 2')
       failed = true
     }
-    for (const error of errors.slice(0, 10)) console.log(`  error: ${error.op} ${error.verdict} ${error.detail ?? ''}`)
+    for (const error of errors.slice(0, 10))
+      console.log(`  error: ${error.op} ${error.verdict} ${error.detail ?? ''}`)
     return failed ? 1 : 0
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})

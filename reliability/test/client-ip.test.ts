@@ -47,7 +47,8 @@ describe('rate-limit keys and X-Forwarded-For', () => {
     expect(own.filter((s) => s === 429).length).toBe(2)
     // IPv6 clients are keyed by /56: rotating the low bits of one /56 does not escape.
     const v6: number[] = []
-    for (let i = 0; i < AUTH_LIMIT + 3; i++) v6.push((await logout(app, `2001:db8:0:ab${i.toString(16).padStart(2, '0')}::${i + 1}`)).status)
+    for (let i = 0; i < AUTH_LIMIT + 3; i++)
+      v6.push((await logout(app, `2001:db8:0:ab${i.toString(16).padStart(2, '0')}::${i + 1}`)).status)
     expect(v6.filter((s) => s === 429).length).toBe(3)
   }, 90_000)
 })

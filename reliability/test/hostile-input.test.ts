@@ -29,7 +29,12 @@ const ENDPOINTS: Endpoint[] = [
     auth: 'none',
     body: { email: 'x@y.co', password: 'correct horse battery', name: 'X' },
   },
-  { method: 'POST', path: '/api/auth/login', auth: 'none', body: { email: 'x@y.co', password: 'secret-password' } },
+  {
+    method: 'POST',
+    path: '/api/auth/login',
+    auth: 'none',
+    body: { email: 'x@y.co', password: 'secret-password' },
+  },
   { method: 'POST', path: '/api/auth/refresh', auth: 'none', body: { refreshToken: 'a.b.c' } },
   { method: 'POST', path: '/api/auth/logout', auth: 'none', body: { refreshToken: 'a.b.c' } },
   { method: 'GET', path: '/api/users/me', auth: 'user', query: ['fields'] },
@@ -48,7 +53,12 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/api/content/daily', auth: 'user', query: ['profileId'] },
   { method: 'GET', path: '/api/content', auth: 'user', query: ['page', 'limit'] },
   { method: 'GET', path: '/api/content/:id', auth: 'user' },
-  { method: 'POST', path: '/api/reports/monthly', auth: 'user', body: { profileId: 'PROFILE', month: '2026-10' } },
+  {
+    method: 'POST',
+    path: '/api/reports/monthly',
+    auth: 'user',
+    body: { profileId: 'PROFILE', month: '2026-10' },
+  },
   { method: 'GET', path: '/api/reports/:id', auth: 'user' },
   {
     method: 'POST',
@@ -72,7 +82,11 @@ describe('hostile input on every endpoint', () => {
     app = await startHostileApp()
     // Premium: five times the free limits, so most hostile requests reach validation.
     user = await upgrade(app.base, await register(app.base, 'hostile'), 'premium')
-    admin = await upgrade(app.base, await register(app.base, 'admin', `admin-${Date.now()}@hostile.test`), 'premium')
+    admin = await upgrade(
+      app.base,
+      await register(app.base, 'admin', `admin-${Date.now()}@hostile.test`),
+      'premium',
+    )
     profileId = await createProfile(app.base, user)
   }, 90_000)
 
@@ -89,7 +103,10 @@ describe('hostile input on every endpoint', () => {
         id: hostileId,
         body: endpoint.body
           ? hostileBody(
-              JSON.parse(JSON.stringify(endpoint.body).replace('PROFILE', profileId)) as Record<string, unknown>,
+              JSON.parse(JSON.stringify(endpoint.body).replace('PROFILE', profileId)) as Record<
+                string,
+                unknown
+              >,
             )
           : fc.constant(undefined),
         query: hostileQuery(endpoint.query ?? ['q']),
@@ -97,7 +114,8 @@ describe('hostile input on every endpoint', () => {
       })
       const property = fc.asyncProperty(request, async ({ id, body, query, headers }) => {
         const path = endpoint.path.replace(':id', id) + query
-        const token = endpoint.auth === 'admin' ? admin.token : endpoint.auth === 'user' ? user.token : undefined
+        const token =
+          endpoint.auth === 'admin' ? admin.token : endpoint.auth === 'user' ? user.token : undefined
         const before = writes ? await app.snapshot() : ''
         const answer: Answer = await send(app.base, endpoint.method, path, {
           ...(token ? { token } : {}),
@@ -118,8 +136,13 @@ describe('hostile input on every endpoint', () => {
         const result = await fc.check(property, { seed, numRuns: RUNS, endOnFailure: true })
         // The counterexample may hold a 200 kB string: report the seed and the error, not the input.
         if (result.failed) {
-          const cause = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance)
-          throw new Error(`${name} failed (replay: HOSTILE_SEED=${seed}, path ${result.counterexamplePath}): ${cause.slice(0, 600)}`)
+          const cause =
+            result.errorInstance instanceof Error
+              ? result.errorInstance.message
+              : String(result.errorInstance)
+          throw new Error(
+            `${name} failed (replay: HOSTILE_SEED=${seed}, path ${result.counterexamplePath}): ${cause.slice(0, 600)}`,
+          )
         }
       }
       // Most hostile requests must reach the handler's validation, not a limiter: a

@@ -32,7 +32,11 @@ describe('security end to end', () => {
     }
 
     it('accepts a token signed with the right key and algorithm (the control)', async () => {
-      const token = hmacToken({ alg: 'HS256', typ: 'JWT' }, claims(alice.id, { tier: 'free', role: 'user' }), SECRET)
+      const token = hmacToken(
+        { alg: 'HS256', typ: 'JWT' },
+        claims(alice.id, { tier: 'free', role: 'user' }),
+        SECRET,
+      )
       const me = await send(app.base, 'GET', '/api/users/me', { token })
       expect(me.status).toBe(200)
       expect((me.body as { id: string }).id).toBe(alice.id)
@@ -71,7 +75,13 @@ describe('security end to end', () => {
     })
 
     it('refuses a token signed with a wrong key', async () => {
-      await refused(hmacToken({ alg: 'HS256', typ: 'JWT' }, claims(alice.id), 'corp-astro-dev-secret-do-not-use-in-production'))
+      await refused(
+        hmacToken(
+          { alg: 'HS256', typ: 'JWT' },
+          claims(alice.id),
+          'corp-astro-dev-secret-do-not-use-in-production',
+        ),
+      )
       await refused(hmacToken({ alg: 'HS256', typ: 'JWT' }, claims(alice.id), ''))
       await refused(hmacToken({ alg: 'HS256', typ: 'JWT' }, claims(alice.id), `${SECRET}x`))
     })
@@ -86,7 +96,16 @@ describe('security end to end', () => {
     })
 
     it('refuses malformed tokens with a clean 401, never a 500', async () => {
-      for (const token of ['', '.', '..', 'a.b.c', 'a.b', `${alice.token}.x`, 'x'.repeat(5000), '\u00e9.\u00e9.\u00e9']) {
+      for (const token of [
+        '',
+        '.',
+        '..',
+        'a.b.c',
+        'a.b',
+        `${alice.token}.x`,
+        'x'.repeat(5000),
+        '\u00e9.\u00e9.\u00e9',
+      ]) {
         const me = await send(app.base, 'GET', '/api/users/me', {
           headers: { authorization: `Bearer ${encodeURIComponent(token)}` },
         })
@@ -111,12 +130,19 @@ describe('security end to end', () => {
       // Nor a 304 for Alice's validator.
       const etag = first.headers.get('etag')
       if (etag) {
-        const conditional = await send(app.base, 'GET', daily, { token: bob.token, headers: { 'if-none-match': etag } })
+        const conditional = await send(app.base, 'GET', daily, {
+          token: bob.token,
+          headers: { 'if-none-match': etag },
+        })
         expect(conditional.status).toBe(404)
       }
       const contentId = (first.body as { id: string }).id
-      expect((await send(app.base, 'GET', `/api/content/${contentId}`, { token: alice.token })).status).toBe(200)
-      expect((await send(app.base, 'GET', `/api/content/${contentId}`, { token: bob.token })).status).toBe(404)
+      expect((await send(app.base, 'GET', `/api/content/${contentId}`, { token: alice.token })).status).toBe(
+        200,
+      )
+      expect((await send(app.base, 'GET', `/api/content/${contentId}`, { token: bob.token })).status).toBe(
+        404,
+      )
       expect((await send(app.base, 'GET', daily)).status).toBe(401)
 
       for (let i = 0; i < 3; i++) {

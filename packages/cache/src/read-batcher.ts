@@ -1,5 +1,5 @@
 import type { CommandTimeout, RedisClient } from '@headroom/core'
-import { keySlot } from './slot.js'
+import { keySlot } from '@headroom/core'
 
 /** Most keys in one MGET. */
 const MAX_BATCH = 512

@@ -6,13 +6,13 @@ import {
   type FailureGateOptions,
   hashTaggedKey,
   isCluster,
+  keySlot,
   type RedisClient,
   type RedisScript,
   runScript,
   StoreUnavailableError,
   systemClock,
 } from '@headroom/core'
-import { keySlot } from './cluster-slot.js'
 import { ALGORITHM_CODES, batchScript, consumeScript, OP_CODES } from './redis-script.js'
 import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
 

@@ -1,8 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { createManualClock } from '@headroom/core'
+import { createManualClock, keySlot } from '@headroom/core'
 import { describeRedis } from '@headroom/testing'
 import { describe, expect, it } from 'vitest'
-import { keySlot } from '../src/cluster-slot.js'
 import { createMemoryStore, createRateLimiter, type Decision } from '../src/index.js'
 
 describe('createRateLimiter options', () => {

@@ -1,7 +1,7 @@
 import { describeRedis } from '@headroom/testing'
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
-import { keySlot } from '../src/slot.js'
+import { keySlot } from '../src/redis/slot.js'
 
 describeRedis(
   'keySlot matches CLUSTER KEYSLOT',

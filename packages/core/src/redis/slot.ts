@@ -1,8 +1,4 @@
-/**
- * Redis Cluster's hash slot (CRC16-XMODEM mod 16384) of a hash tag's content, so the
- * batcher can group operations by slot before building one script call per slot.
- * (`@headroom/core` has no slot helper yet; this one is small enough to keep here.)
- */
+/** CRC16/XMODEM lookup table, the checksum Redis Cluster hashes keys with. */
 const TABLE = new Uint16Array(256)
 for (let i = 0; i < 256; i++) {
   let crc = i << 8
@@ -10,7 +6,10 @@ for (let i = 0; i < 256; i++) {
   TABLE[i] = crc
 }
 
-/** The slot of a key whose hash tag content is `tag` (the text between `{` and `}`). */
+/**
+ * The Cluster slot (0..16383) of a hash tag's content (the text between `{` and `}`).
+ * ASCII is hashed straight from the string; other text from its UTF-8 bytes.
+ */
 export function slotOfTag(tag: string): number {
   let crc = 0
   for (let i = 0; i < tag.length; i++) {
@@ -27,7 +26,15 @@ function slotOfBytes(bytes: Uint8Array): number {
   return crc & 0x3fff
 }
 
-/** The slot of a full key, following Redis' hash-tag rule (first `{`, then the first `}` after it, non-empty). */
+/**
+ * The Redis Cluster slot of `key`, as `CLUSTER KEYSLOT` computes it: CRC16 of the hash
+ * tag (the text between the first `{` and the next `}`, when non-empty), else of the
+ * whole key. Lets a component group the commands of one tick by slot (MGET and
+ * multi-key scripts may not span slots).
+ *
+ * @example
+ * keySlot('{cache:user42}:v') === keySlot('{cache:user42}:tags') // true
+ */
 export function keySlot(key: string): number {
   const open = key.indexOf('{')
   if (open !== -1) {

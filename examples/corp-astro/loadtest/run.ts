@@ -6,7 +6,7 @@
  *
  * Env: LOADTEST_POSTGRES_URL, LOADTEST_REDIS_URL, LOADTEST_CONNECTIONS (1000),
  * LOADTEST_DURATION_S (20), LOADTEST_WORKERS (WEB_CONCURRENCY, 2), LOADTEST_MODES (off,on),
- * LOADTEST_PG_POOL_MAX (5), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof),
+ * LOADTEST_PG_POOL_MAX (5), LOADTEST_PG_POOL_MIN (2), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof),
  * LOADTEST_CALIBRATE (1: also time a bare Express hello on the same machine).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -267,6 +267,7 @@ async function runMode(mode: 'on' | 'off'): Promise<Row> {
       DATABASE_URL: dbs.main,
       SHARD_DATABASE_URLS: dbs.shards.join(','),
       PG_POOL_MAX: POOL_MAX,
+      PG_POOL_MIN: process.env.LOADTEST_PG_POOL_MIN ?? '2',
       REDIS_URL,
       REDIS_PREFIX: prefix,
       JWT_SECRET: SECRET,

@@ -523,9 +523,17 @@ function phaseOf(type: string, only?: string): string {
 }
 
 let exitCode = 1
-const interrupt = () => {
+const cleanUp = async () => {
   killAll()
-  process.exit(130)
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup()
+    } catch {}
+  }
+}
+// Interrupted: still stop the app, Redis and the proxy, and drop the databases.
+const interrupt = () => {
+  void cleanUp().finally(() => process.exit(130))
 }
 process.once('SIGINT', interrupt)
 process.once('SIGTERM', interrupt)
@@ -535,11 +543,6 @@ try {
   console.error(error)
   exitCode = 1
 } finally {
-  killAll()
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup()
-    } catch {}
-  }
+  await cleanUp()
 }
 process.exit(exitCode)

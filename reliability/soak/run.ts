@@ -73,9 +73,10 @@ const median = (values: number[]) => {
 }
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 
+const cleanups: (() => Promise<unknown>)[] = []
+
 async function main(): Promise<number> {
   const label = `soak${randomBytes(2).toString('hex')}`
-  const cleanups: (() => Promise<unknown>)[] = []
   try {
     const dbs: TestDatabase[] = []
     for (const name of ['main', 's0', 's1', 's2', 's3'])
@@ -135,7 +136,8 @@ async function main(): Promise<number> {
     console.log(
       `\n[soak] ${requests.length} requests (${(requests.length / (MINUTES * 60)).toFixed(0)}/s), ${errors.length} errors, p99 ${percentile(requests, 99)} ms`,
     )
-    // Compare the first and the last minute after warm-up (medians: GC makes single samples noisy).
+    // Compare the first and the last minute after warm-up. Used heap is a GC sawtooth, so
+    // the lowest sample of a window (just after a collection) stands for the live set.
     const window = Math.min(60_000, (MINUTES * 60_000 - WARMUP_MS) / 3)
     const end = Date.now()
     const rows: string[] = []
@@ -145,8 +147,8 @@ async function main(): Promise<number> {
       const early = mine.filter((m) => m.at - started >= WARMUP_MS && m.at - started < WARMUP_MS + window)
       const late = mine.filter((m) => m.at >= end - window)
       if (early.length === 0 || late.length === 0) continue
-      const heap0 = median(early.map((m) => m.heap))
-      const heap1 = median(late.map((m) => m.heap))
+      const heap0 = Math.min(...early.map((m) => m.heap))
+      const heap1 = Math.min(...late.map((m) => m.heap))
       const rss0 = median(early.map((m) => m.rss))
       const rss1 = median(late.map((m) => m.rss))
       const growth = (heap1 - heap0) / heap0
@@ -168,14 +170,19 @@ async function main(): Promise<number> {
       console.log(`  error: ${error.op} ${error.verdict} ${error.detail ?? ''}`)
     return failed ? 1 : 0
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {})
+    await cleanUp()
   }
 }
 
-let code = 1
-process.once('SIGINT', () => {
+async function cleanUp(): Promise<void> {
   killAll()
-  process.exit(130)
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {})
+}
+
+let code = 1
+// Ctrl-C still stops the app and Redis and drops the databases.
+process.once('SIGINT', () => {
+  void cleanUp().finally(() => process.exit(130))
 })
 try {
   code = await main()

@@ -157,6 +157,27 @@ describe('security end to end', () => {
     })
   })
 
+  describe('rate-limit keys with trust proxy (the control for client-ip.test.ts)', () => {
+    const logout = (forwardedFor: string) =>
+      send(app.base, 'POST', '/api/auth/logout', {
+        body: { refreshToken: 'nobody.nothing.nowhere' },
+        headers: { 'x-forwarded-for': forwardedFor },
+      })
+
+    it('keys each forwarded client by its own address, and IPv6 clients by /56', async () => {
+      for (let i = 0; i < 25; i++) expect((await logout(`203.0.113.${i}`)).status).toBe(204)
+      // One address still gets exactly its own 20 a minute.
+      const own: number[] = []
+      for (let i = 0; i < 22; i++) own.push((await logout('198.51.100.9')).status)
+      expect(own.filter((s) => s === 429).length).toBe(2)
+      // Rotating addresses inside one /56 does not escape the limit.
+      const v6: number[] = []
+      for (let i = 0; i < 23; i++)
+        v6.push((await logout(`2001:db8:0:ab${i.toString(16).padStart(2, '0')}::${i + 1}`)).status)
+      expect(v6.filter((s) => s === 429).length).toBe(3)
+    })
+  })
+
   describe('logs', () => {
     it('never carry a password or a refresh token from a request body', async () => {
       const password = 'Sup3r-Secret-Passw0rd!'

@@ -21,6 +21,17 @@ function projectsUnder(folder: string) {
     }))
 }
 
+/** The end-to-end hostile-input and security suites (issue 11), beside the packages. */
+function reliabilityProject() {
+  if (!existsSync(at('reliability/test'))) return []
+  return [
+    {
+      extends: true as const,
+      test: { name: 'reliability', root: at('reliability'), include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+    },
+  ]
+}
+
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so `pnpm test` needs no build first.
@@ -32,7 +43,7 @@ export default defineConfig({
   },
   test: {
     globalSetup: [at('packages/testing/src/global-setup.ts')],
-    projects: [...projectsUnder('packages'), ...projectsUnder('examples')],
+    projects: [...projectsUnder('packages'), ...projectsUnder('examples'), ...reliabilityProject()],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

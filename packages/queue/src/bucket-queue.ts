@@ -1,4 +1,4 @@
-import { Fifo } from './fifo.js'
+import { Fifo } from '@headroom/core'
 import { MinHeap } from './heap.js'
 import { MAX_PRIORITY } from './priority.js'
 

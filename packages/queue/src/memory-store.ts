@@ -1,5 +1,5 @@
 import type { Clock } from '@headroom/core'
-import { Fifo } from './fifo.js'
+import { Fifo } from '@headroom/core'
 import { MinHeap } from './heap.js'
 import type {
   ClaimedJob,

@@ -7,11 +7,11 @@
  * Env: LOADTEST_POSTGRES_URL, LOADTEST_REDIS_URL, LOADTEST_CONNECTIONS (1000),
  * LOADTEST_DURATION_S (20), LOADTEST_WORKERS (WEB_CONCURRENCY, 2), LOADTEST_MODES (off,on),
  * LOADTEST_PG_POOL_MAX (5), LOADTEST_PG_POOL_MIN (2), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof),
- * LOADTEST_CALIBRATE (1: also time a bare Express hello on the same machine).
+ * LOADTEST_CALIBRATE (1: also time a bare Express hello on the same machine), LOADTEST_APP_LOG (file).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -182,6 +182,12 @@ async function startApp(
     }),
   )
   let output = ''
+  // LOADTEST_APP_LOG=<file> keeps the app's (warn and above) log for diagnosis.
+  const appLog = process.env.LOADTEST_APP_LOG ? createWriteStream(process.env.LOADTEST_APP_LOG) : undefined
+  if (appLog) {
+    child.stdout!.pipe(appLog)
+    child.stderr!.pipe(appLog)
+  }
   child.stdout!.on('data', (chunk: Buffer) => {
     output = (output + chunk).slice(-4000)
   })

@@ -233,3 +233,39 @@ describe('access tokens', () => {
     ).toBeNull()
   })
 })
+
+describe('problem answers', () => {
+  it('turns transient Headroom errors into 503 with Retry-After, and anything else into a bare 500', async () => {
+    const { TimeoutError } = await import('@headroom/core')
+    const { problemHandler } = await import('../src/http/problem.js')
+    const answer = (error: unknown) => {
+      const headers: Record<string, string> = {}
+      let status = 0
+      let body: any
+      const res: any = {
+        headersSent: false,
+        req: { originalUrl: '/x' },
+        setHeader: (name: string, value: string) => {
+          headers[name] = value
+        },
+        set: () => res,
+        status: (code: number) => {
+          status = code
+          return res
+        },
+        type: () => res,
+        json: (value: unknown) => {
+          body = value
+        },
+      }
+      problemHandler(error, { log: { warn() {}, error() {} } } as any, res, () => {})
+      return { status, headers, body }
+    }
+    const transient = answer(new TimeoutError())
+    expect(transient.status).toBe(503)
+    expect(transient.headers['retry-after']).toBe('1')
+    const crash = answer(new Error('secret internals at /srv/app.ts:12'))
+    expect(crash.status).toBe(500)
+    expect(JSON.stringify(crash.body)).not.toContain('secret')
+  })
+})

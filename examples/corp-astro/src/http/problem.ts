@@ -1,4 +1,7 @@
+import { isHeadroomError } from '@headroom/core'
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express'
+
+const TRANSIENT = new Set(['E_TIMEOUT', 'E_CLOSED', 'E_OVERLOADED', 'E_STORE_UNAVAILABLE', 'E_CIRCUIT_OPEN'])
 
 /** One invalid field in a 400 answer. */
 export interface FieldError {
@@ -70,6 +73,17 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
       title: error.title,
       detail: error.message,
       ...(error.errors ? { errors: error.errors } : {}),
+    })
+    return
+  }
+  // A dependency that timed out, is shut down or overloaded: the request may succeed
+  // later, so say so (503 + Retry-After) instead of a bare 500.
+  if (isHeadroomError(error) && TRANSIENT.has(error.code)) {
+    req.log?.warn({ err: error }, 'transient failure')
+    res.setHeader('retry-after', '1')
+    sendProblem(res, 503, {
+      title: 'Service Unavailable',
+      detail: 'A dependency is unavailable; retry shortly',
     })
     return
   }

@@ -8,10 +8,13 @@ export interface FaultResult {
   errors: number
   /** 429/503 with Retry-After and problem+json. */
   clean: number
+  /** Connections closed under a request (a killed worker). */
+  resets: number
   p99FaultMs: number
   /** From the end of the fault until the service works again; undefined if it never did. */
   recoveryMs: number | undefined
   recoveryBoundMs: number
+  /** Acknowledged items (profiles, reports, analytics events) not found afterwards. */
   lost: number
   /** Broken promises; empty when the fault was handled as promised. */
   broken: string[]
@@ -28,7 +31,7 @@ export function printTable(results: FaultResult[]): void {
   const rows = results.map((r) => [
     r.fault,
     String(r.requests),
-    `${r.errors} (${r.clean} clean)`,
+    `${r.errors} (${r.clean} clean${r.resets > 0 ? `, ${r.resets} resets` : ''})`,
     `${r.p99FaultMs} ms`,
     r.recoveryMs === undefined
       ? 'never'

@@ -249,6 +249,7 @@ async function fault(stack: Stack, spec: FaultSpec): Promise<FaultResult> {
     requests: samples.length,
     errors: samples.filter((s) => s.verdict !== 'ok').length,
     clean: samples.filter((s) => s.verdict === 'clean').length,
+    resets: samples.filter((s) => s.verdict === 'reset').length,
     p99FaultMs: percentile(duringFault, 99),
     recoveryMs,
     recoveryBoundMs: spec.recoveryBoundMs,
@@ -439,11 +440,12 @@ async function clusterFailover(stack: Stack, cluster: RedisCluster): Promise<voi
 /** Every acknowledged write and job is there: profiles readable, reports completed, events stored. */
 async function checkLosses(stack: Stack, databases: TestDatabase[], only?: string): Promise<void> {
   log('checking for lost items')
-  const lostBy = new Map<string, string[]>()
-  const lose = (fault: string, what: string) => {
-    const list = lostBy.get(fault) ?? []
-    list.push(what)
-    lostBy.set(fault, list)
+  const lostBy = new Map<string, { count: number; lines: string[] }>()
+  const lose = (fault: string, what: string, count = 1) => {
+    const entry = lostBy.get(fault) ?? { count: 0, lines: [] }
+    entry.count += count
+    entry.lines.push(what)
+    lostBy.set(fault, entry)
   }
   for (const user of stack.users) {
     for (const id of user.profiles) {
@@ -504,13 +506,13 @@ async function checkLosses(stack: Stack, databases: TestDatabase[], only?: strin
     if (missing > 0)
       lose(phaseOf(type, only), `${missing} of ${n} acknowledged analytics events (${type}) never stored`)
   }
-  for (const [faultName, items] of lostBy) {
+  for (const [faultName, { count, lines: items }] of lostBy) {
     const target =
       results.find((r) => r.fault === faultName) ??
       results.find((r) => faultName === 'all' || r.fault.startsWith(faultName))
     const row = target ?? results[results.length - 1]
     if (!row) continue
-    row.lost += items.length
+    row.lost += count
     row.broken.push(...dedupe(items).slice(0, 10))
   }
 }

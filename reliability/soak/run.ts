@@ -158,7 +158,7 @@ async function main(): Promise<number> {
       )
     }
     console.log(
-      '\n| worker | heap after warm-up | heap at end | heap growth | RSS after warm-up | RSS at end | RSS growth |',
+      '\n| worker | heap after warm-up (floor) | heap at end (floor) | heap growth | RSS after warm-up (median) | RSS at end (median) | RSS growth |',
     )
     console.log('|---|---|---|---|---|---|---|')
     for (const row of rows) console.log(row)

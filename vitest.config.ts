@@ -27,7 +27,12 @@ function reliabilityProject() {
   return [
     {
       extends: true as const,
-      test: { name: 'reliability', root: at('reliability'), include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+      test: {
+        name: 'reliability',
+        root: at('reliability'),
+        include: ['test/**/*.test.ts'],
+        testTimeout: 60_000,
+      },
     },
   ]
 }

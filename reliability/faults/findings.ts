@@ -26,6 +26,19 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
     fault: 'postgres shard',
     matches: /: broken \(500 /,
   },
+  {
+    id: 4,
+    summary:
+      'analytics events acknowledged during a shard outage are lost when the batch job runs out of attempts',
+    fault: 'postgres shard',
+    matches: /acknowledged analytics events .* never stored/,
+  },
+  {
+    id: 5,
+    summary: "analytics events still in a SIGKILLed worker's buffer are lost after their 202",
+    fault: 'worker SIGKILLed',
+    matches: /acknowledged analytics events .* never stored/,
+  },
 ]
 
 /** Splits broken-promise lines into known findings and new failures. */

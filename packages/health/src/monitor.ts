@@ -335,8 +335,10 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     status = to
     statusChanges++
     const change: StatusChange = { from, to, at: now, reasons: reasons(), service: options.service }
-    const log = severity(to) > severity(from) ? logger.warn : logger.info
-    log({ from, to, reasons: change.reasons.map((reason) => reason.message) }, 'health status changed')
+    const fields = { from, to, reasons: change.reasons.map((reason) => reason.message) }
+    // Called as methods: pino's log functions read `this`.
+    if (severity(to) > severity(from)) logger.warn(fields, 'health status changed')
+    else logger.info(fields, 'health status changed')
     events.emit('change', change)
     channels.change.publish(change)
     for (const sink of options.alerts) {

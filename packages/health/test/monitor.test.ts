@@ -353,3 +353,38 @@ describe('options and lifecycle', () => {
     expect(sent).toEqual(['critical', 'healthy'])
   })
 })
+
+describe('logging', () => {
+  it('calls the logger as methods, as pino needs (its log functions read `this`)', () => {
+    class StrictLogger {
+      readonly #lines: string[] = []
+      get lines() {
+        return this.#lines
+      }
+      #write(level: string, msg?: string) {
+        this.#lines.push(`${level}: ${msg}`)
+      }
+      trace(_: unknown, msg?: string) {
+        this.#write('trace', msg)
+      }
+      debug(_: unknown, msg?: string) {
+        this.#write('debug', msg)
+      }
+      info(_: unknown, msg?: string) {
+        this.#write('info', msg)
+      }
+      warn(_: unknown, msg?: string) {
+        this.#write('warn', msg)
+      }
+      error(_: unknown, msg?: string) {
+        this.#write('error', msg)
+      }
+    }
+    const logger = new StrictLogger()
+    const { clock, monitor } = setup({ logger })
+    monitor.reportInput('payments-breaker', 'critical', 'circuit open')
+    monitor.reportInput('payments-breaker', 'healthy')
+    clock.advance(3000)
+    expect(logger.lines).toEqual(['warn: health status changed', 'info: health status changed'])
+  })
+})

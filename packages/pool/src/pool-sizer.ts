@@ -240,11 +240,11 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
         // Back off (1 s, 2 s, ... 30 s) so a dead database is not asked every interval; warn once.
         const delay = Math.min(30_000, 1000 * 2 ** maxConnectionsFailures)
         nextMaxConnectionsAt = clock.now() + delay
-        const log = maxConnectionsFailures === 0 ? logger.warn : logger.debug
-        log(
-          { err: error, retryInMs: delay },
-          'could not read max_connections; the ceiling is max until it answers',
-        )
+        const fields = { err: error, retryInMs: delay }
+        const message = 'could not read max_connections; the ceiling is max until it answers'
+        // Called as methods: pino's log functions read `this`.
+        if (maxConnectionsFailures === 0) logger.warn(fields, message)
+        else logger.debug(fields, message)
         maxConnectionsFailures++
       },
     )

@@ -3,7 +3,6 @@ import {
   createConcurrencyLimiter,
   createPoolSizer,
   type LimiterStats,
-  type PgPoolLike,
   type PoolSizer,
   type PoolSizerStats,
 } from '@headroom/pool'
@@ -48,8 +47,7 @@ export function createAppPools(options: {
       sizers.set(
         name,
         createPoolSizer({
-          // pg's typings declare off() with any-typed listeners, which PgPoolLike's never[] rejects.
-          target: pool as unknown as PgPoolLike,
+          target: pool,
           name: `pg:${name}`,
           algorithm: 'vegas',
           min: config.poolMin,

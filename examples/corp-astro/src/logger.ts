@@ -5,9 +5,49 @@ import type { Config } from './config.js'
 /** The app's pino logger; packages get children of it. */
 export type AppLogger = pino.Logger
 
-/** Makes the root logger; `silent` in tests unless LOG_LEVEL says otherwise. */
-export function createLogger(config: Pick<Config, 'logLevel'>): AppLogger {
-  return pino({ level: config.logLevel, base: { pid: process.pid, app: 'corp-astro' } })
+/**
+ * Paths pino blanks out before a line is written. The request log pino-http writes
+ * carries every request header, and a bearer token or session cookie in a log file
+ * can be replayed by anyone who reads it; bodies are not serialized today, but a
+ * password or refresh token logged by mistake (`log.info({ body })`) is covered too.
+ */
+export const REDACTED_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-refresh-token"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'password',
+  'refreshToken',
+  'accessToken',
+  '*.password',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.refreshToken',
+  '*.accessToken',
+  'req.body.password',
+  'req.body.refreshToken',
+]
+
+/**
+ * Makes the root logger; `silent` in tests unless LOG_LEVEL says otherwise. Secrets
+ * are redacted (see {@link REDACTED_PATHS}).
+ *
+ * @example
+ * const logger = createLogger({ logLevel: 'info' })
+ * logger.info({ req: { headers: { authorization: 'Bearer x' } } }) // "authorization":"[Redacted]"
+ */
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  destination?: pino.DestinationStream,
+): AppLogger {
+  const options: pino.LoggerOptions = {
+    level: config.logLevel,
+    base: { pid: process.pid, app: 'corp-astro' },
+    redact: { paths: [...REDACTED_PATHS], censor: '[Redacted]' },
+  }
+  return destination ? pino(options, destination) : pino(options)
 }
 
 /**

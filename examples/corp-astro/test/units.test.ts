@@ -184,7 +184,7 @@ describe('analytics buffer', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it('stays bounded, counts what it drops and what failed, and flushes on close', async () => {
+  it('stays bounded, counts what it drops and what failed, keeps a failed batch, and flushes on close', async () => {
     vi.useFakeTimers()
     let fail = true
     const seen: number[] = []
@@ -200,11 +200,13 @@ describe('analytics buffer', () => {
     buffer.push(Array.from({ length: 8 }, (_, i) => event(i)))
     expect(buffer.stats()).toMatchObject({ buffered: 5, accepted: 5, dropped: 3 })
     await vi.advanceTimersByTimeAsync(1000)
-    expect(buffer.stats()).toMatchObject({ buffered: 0, failed: 5 })
+    // The failed batch is put back, not dropped (reliability FINDINGS #2).
+    expect(buffer.stats()).toMatchObject({ buffered: 5, failed: 5 })
     fail = false
     buffer.push([event(9)])
+    expect(buffer.stats()).toMatchObject({ dropped: 4 })
     await buffer.close()
-    expect(seen).toEqual([1])
+    expect(seen).toEqual([5])
   })
 })
 

@@ -1,42 +1,73 @@
+import { withTimeout } from '@headroom/core'
 import type { AnalyticsEvent } from './repository.js'
 
 /** Options of {@link createAnalyticsBuffer}. */
 export interface AnalyticsBufferOptions {
-  /** Hands a full batch to the job queue. */
+  /** Hands a batch to the durable job queue; resolves once the queue holds it. */
   flush: (events: AnalyticsEvent[]) => Promise<void>
-  /** Longest an event waits in memory. @default 1000 */
+  /** Longest an event waits in memory, and the retry period of a batch whose flush failed. @default 1000 */
   intervalMs?: number
   /** A batch this big is flushed at once. @default 500 */
   batchSize?: number
-  /** Events held at most; beyond it new events are dropped and counted (memory stays bounded). @default 20000 */
+  /** Events held at most (failed batches put back included); beyond it new events are dropped and counted. @default 20000 */
   maxBuffered?: number
+  /** Longest {@link AnalyticsBuffer.enqueue} waits for the queue before it gives up. @default 2000 */
+  enqueueTimeoutMs?: number
   onError?: (error: unknown) => void
 }
 
 /**
- * Collects analytics events in memory and hands them on in batches: one multi-row
- * insert per batch instead of one per event. One timer for the whole buffer, unref'd.
+ * Hands analytics events to the job queue.
+ *
+ * - `enqueue(events)` is what the API uses: it resolves only once the queue holds the
+ *   events (in Redis when there is one), so a 202 means the events survive Redis
+ *   restarting, a failover and this process being killed; it rejects when the queue
+ *   cannot take them, and the caller answers 503 so the client retries.
+ * - `push(events)` is the fire-and-forget path (best effort, in-process): events are
+ *   batched in memory, and a batch whose flush failed is put back (bounded by
+ *   `maxBuffered`) and retried on the next tick instead of being dropped.
+ *
+ * One timer for the whole buffer, unref'd.
+ *
+ * @example
+ * const analytics = createAnalyticsBuffer({ flush: (events) => jobs.add('analytics-batch', { events }) })
+ * await analytics.enqueue(events) // then answer 202
  */
 export function createAnalyticsBuffer(options: AnalyticsBufferOptions) {
   const intervalMs = options.intervalMs ?? 1000
   const batchSize = options.batchSize ?? 500
   const maxBuffered = options.maxBuffered ?? 20_000
+  const enqueueTimeoutMs = options.enqueueTimeoutMs ?? 2000
   let buffer: AnalyticsEvent[] = []
   let accepted = 0
   let dropped = 0
   let batches = 0
   let failed = 0
+  let requeued = 0
+  let enqueued = 0
+  let refused = 0
+  let lostOnClose = 0
   let inFlight = new Set<Promise<void>>()
+
+  /** Puts a failed batch back at the front (oldest first), dropping only past the bound. */
+  const putBack = (batch: AnalyticsEvent[]) => {
+    const room = Math.max(maxBuffered - buffer.length, 0)
+    const kept = batch.length <= room ? batch : batch.slice(0, room)
+    dropped += batch.length - kept.length
+    requeued += kept.length
+    buffer = kept.concat(buffer)
+  }
 
   const flushNow = () => {
     if (buffer.length === 0) return
-    const batch = buffer
-    buffer = []
+    const batch = buffer.length > batchSize ? buffer.slice(0, batchSize) : buffer
+    buffer = batch === buffer ? [] : buffer.slice(batchSize)
     batches++
     const done = options
       .flush(batch)
       .catch((error: unknown) => {
         failed += batch.length
+        putBack(batch)
         options.onError?.(error)
       })
       .finally(() => inFlight.delete(done))
@@ -47,22 +78,59 @@ export function createAnalyticsBuffer(options: AnalyticsBufferOptions) {
   timer.unref()
 
   return {
-    push(events: AnalyticsEvent[]) {
-      const room = maxBuffered - buffer.length
-      if (room < events.length) dropped += events.length - Math.max(room, 0)
-      for (let i = 0; i < Math.min(room, events.length); i++) buffer.push(events[i]!)
-      accepted += Math.min(Math.max(room, 0), events.length)
+    /**
+     * Durable hand-off: resolves once the queue holds `events`, rejects (the events
+     * were not taken) when it cannot, within `enqueueTimeoutMs`.
+     */
+    async enqueue(events: AnalyticsEvent[]): Promise<void> {
+      try {
+        await withTimeout(options.flush(events), enqueueTimeoutMs, {
+          message: 'The job queue did not take the analytics events in time',
+        })
+        enqueued += events.length
+      } catch (error) {
+        refused += events.length
+        throw error
+      }
+    },
+    /** Best-effort hand-off through the in-memory buffer; returns how many events were taken. */
+    push(events: AnalyticsEvent[]): number {
+      const room = Math.max(maxBuffered - buffer.length, 0)
+      const taken = Math.min(room, events.length)
+      dropped += events.length - taken
+      for (let i = 0; i < taken; i++) buffer.push(events[i]!)
+      accepted += taken
       if (buffer.length >= batchSize) flushNow()
+      return taken
     },
     /** Flushes what is buffered and waits for every batch in flight. */
     async flush() {
-      flushNow()
+      while (buffer.length > 0) {
+        const before = buffer.length
+        flushNow()
+        await Promise.all(inFlight)
+        // A failed flush put its batch back: stop rather than spin; the timer retries.
+        if (buffer.length >= before) break
+      }
       await Promise.all(inFlight)
     },
-    stats: () => ({ buffered: buffer.length, accepted, dropped, batches, failed }),
+    stats: () => ({
+      buffered: buffer.length,
+      accepted,
+      dropped,
+      batches,
+      failed,
+      requeued,
+      enqueued,
+      refused,
+      lostOnClose,
+    }),
     async close() {
       clearInterval(timer)
       await this.flush()
+      // Whatever the queue still refused is lost with the process: count it honestly.
+      lostOnClose += buffer.length
+      buffer = []
       inFlight = new Set()
     },
   }

@@ -3,7 +3,7 @@ import { Router } from 'express'
 import { z } from 'zod'
 import { requireUser, userOf } from '../auth/authenticate.js'
 import type { AppContext } from '../context.js'
-import { forbidden } from '../http/problem.js'
+import { forbidden, unavailable } from '../http/problem.js'
 import { validate } from '../http/validate.js'
 import { summarize } from './repository.js'
 
@@ -20,24 +20,32 @@ const eventSchema = z
 const eventsSchema = z.object({ events: z.array(eventSchema).min(1).max(100) }).strict()
 const summarySchema = z.object({ days: z.coerce.number().int().min(1).max(90).default(7) })
 
-/** `/api/analytics`: events are accepted at once and written in batches by a job. */
+/** `/api/analytics`: events are queued durably (202), then written to their shards by a job. */
 export function analyticsRouter(ctx: AppContext): Router {
   const router = Router()
   router.use(requireUser, ctx.limits.api)
 
-  router.post('/events', (req, res) => {
+  router.post('/events', async (req, res) => {
     const { sub } = userOf(req)
     const { events } = validate(eventsSchema, req.body)
     const now = new Date().toISOString()
-    ctx.analytics.push(
-      events.map((event) => ({
-        id: randomUUID(),
-        userId: sub,
-        type: event.type,
-        properties: event.properties,
-        occurredAt: event.occurredAt ?? now,
-      })),
-    )
+    // 202 means durable: answer only once the job queue holds the events (in Redis when
+    // there is one), so they survive a Redis outage, a failover or this worker being
+    // killed. If the queue cannot take them, say so and let the client retry.
+    try {
+      await ctx.analytics.enqueue(
+        events.map((event) => ({
+          id: randomUUID(),
+          userId: sub,
+          type: event.type,
+          properties: event.properties,
+          occurredAt: event.occurredAt ?? now,
+        })),
+      )
+    } catch (error) {
+      req.log?.warn({ err: error }, 'analytics events could not be queued')
+      throw unavailable('The analytics events could not be queued; retry shortly')
+    }
     res.status(202).json({ accepted: events.length })
   })
 

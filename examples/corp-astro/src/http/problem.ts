@@ -3,6 +3,52 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express'
 
 const TRANSIENT = new Set(['E_TIMEOUT', 'E_CLOSED', 'E_OVERLOADED', 'E_STORE_UNAVAILABLE', 'E_CIRCUIT_OPEN'])
 
+/** Socket-level codes Node and pg use when a database cannot be reached. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  // Postgres: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+])
+
+/** Messages pg writes for a connection that died or could not be made (no code set). */
+const CONNECTION_MESSAGES =
+  /connection terminated|timeout exceeded when trying to connect|connection timeout|connection (?:is )?closed|client has encountered a connection error|cannot use a pool after calling end/i
+
+/**
+ * True when an error means a dependency is unreachable or refusing work for now, not
+ * that the request or our code is wrong: Headroom's transient errors (store down,
+ * circuit open, timeout, overloaded, closed) and pg connection failures, including
+ * class 08 SQLSTATEs. Follows `cause` and AggregateError members a few levels deep,
+ * since wrappers (breakers, pools) put the pg error underneath.
+ */
+export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
+  if (depth > 4 || error === null || typeof error !== 'object') return false
+  if (isHeadroomError(error) && TRANSIENT.has(error.code)) return true
+  const candidate = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown }
+  if (typeof candidate.code === 'string') {
+    if (CONNECTION_CODES.has(candidate.code)) return true
+    // SQLSTATE class 08: connection exception (08000, 08001, 08003, 08004, 08006, ...).
+    if (/^08[0-9A-Z]{3}$/.test(candidate.code)) return true
+  }
+  if (typeof candidate.message === 'string' && CONNECTION_MESSAGES.test(candidate.message)) return true
+  if (Array.isArray(candidate.errors) && candidate.errors.some((e) => isDependencyUnavailable(e, depth + 1)))
+    return true
+  return isDependencyUnavailable(candidate.cause, depth + 1)
+}
+
+/** Seconds a client should wait before retrying a request that met a dependency outage. */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 1
+
 /** One invalid field in a 400 answer. */
 export interface FieldError {
   field: string
@@ -42,6 +88,10 @@ export const unauthorized = (detail = 'Missing or invalid credentials') =>
 export const forbidden = (detail = 'You may not do this') => new HttpProblem(403, 'Forbidden', detail)
 export const notFound = (what = 'Resource') => new HttpProblem(404, 'Not Found', `${what} not found`)
 export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', detail)
+export const unavailable = (detail: string, retryAfterSeconds = DEPENDENCY_RETRY_AFTER_SECONDS) =>
+  new HttpProblem(503, 'Service Unavailable', detail, {
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  })
 
 /** Writes a problem+json body. */
 export function sendProblem(
@@ -76,11 +126,12 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     })
     return
   }
-  // A dependency that timed out, is shut down or overloaded: the request may succeed
-  // later, so say so (503 + Retry-After) instead of a bare 500.
-  if (isHeadroomError(error) && TRANSIENT.has(error.code)) {
-    req.log?.warn({ err: error }, 'transient failure')
-    res.setHeader('retry-after', '1')
+  // A dependency that timed out, is shut down, overloaded or refusing connections
+  // (a shard database down): the request may succeed later, so say so (503 +
+  // Retry-After) and clients and load balancers back off instead of seeing a bug.
+  if (isDependencyUnavailable(error)) {
+    req.log?.warn({ err: error }, 'dependency unavailable')
+    res.setHeader('retry-after', String(DEPENDENCY_RETRY_AFTER_SECONDS))
     sendProblem(res, 503, {
       title: 'Service Unavailable',
       detail: 'A dependency is unavailable; retry shortly',

@@ -66,8 +66,30 @@ export function jobHandlers(
         entry.events.push(event)
         byShard.set(db.name, entry)
       }
-      await Promise.all([...byShard.values()].map((entry) => insertEvents(entry.db, entry.events)))
-      return { inserted: events.length }
+      // Each shard on its own: a shard that is down must not hold back the others' events.
+      const entries = [...byShard.values()]
+      const results = await Promise.allSettled(entries.map((entry) => insertEvents(entry.db, entry.events)))
+      const failed = entries.filter((_, index) => results[index]!.status === 'rejected')
+      const firstError = results.find((result) => result.status === 'rejected')?.reason as unknown
+      // Nothing went in: fail the job and let its retry budget (longer than an outage) run.
+      if (failed.length === entries.length && failed.length > 0) throw firstError
+      let requeued = 0
+      for (const entry of failed) {
+        // Only the failed shard's part goes back, as a job of its own with a fresh retry
+        // budget. The id is derived from the events, so a re-run of this job (a worker
+        // died after this point) re-queues nothing twice; inserts are idempotent anyway.
+        await ctx.jobs.add(
+          'analytics-batch',
+          { events: entry.events },
+          { priority: 'LOW', jobId: `analytics:${entry.db.name}:${entry.events[0]!.id}` },
+        )
+        requeued += entry.events.length
+        ctx.logger.warn(
+          { shard: entry.db.name, events: entry.events.length, err: firstError },
+          'analytics events re-queued: their shard failed',
+        )
+      }
+      return { inserted: events.length - requeued, requeued }
     },
 
     async 'content-cleanup'() {

@@ -26,6 +26,27 @@ export interface AppJobs {
 
 const NAMES: JobName[] = ['monthly-report', 'notification', 'analytics-batch', 'content-cleanup']
 
+/** The queue's retry policy: exponential backoff with jitter (jitter only lengthens a delay). */
+export const JOB_RETRY = { attempts: 5, minDelayMs: 500, factor: 2, maxDelayMs: 30_000, randomize: true }
+
+/**
+ * Attempts of an `analytics-batch` job. Its events were acknowledged (202), so it must
+ * outlive a plausible database outage: with {@link JOB_RETRY}'s backoff, 10 attempts
+ * wait at least 121.5 s in all (0.5 + 1 + 2 + 4 + 8 + 16 + 30 + 30 + 30 s).
+ */
+export const ANALYTICS_JOB_ATTEMPTS = 10
+
+/**
+ * The least total backoff between the first and the last of `attempts` attempts
+ * (no jitter), mirroring `@headroom/queue`'s backoff formula.
+ */
+export function minRetryBudgetMs(retry: typeof JOB_RETRY, attempts: number): number {
+  let total = 0
+  for (let attempt = 1; attempt < attempts; attempt++)
+    total += Math.min(retry.maxDelayMs, retry.minDelayMs * retry.factor ** (attempt - 1))
+  return total
+}
+
 /**
  * Background jobs on `@headroom/queue`: durable in Redis when there is one (every
  * worker process claims from the same queue, a job whose worker died runs again),
@@ -45,7 +66,7 @@ export function createAppJobs(options: {
     ...(options.redis ? { redis: options.redis } : {}),
     prefix: `${options.prefix}:q`,
     names: NAMES,
-    retry: { attempts: 5, minDelayMs: 500, factor: 2, maxDelayMs: 30_000, randomize: true },
+    retry: JOB_RETRY,
     leaseMs: 10_000,
     timeoutMs: 30_000,
     retention: {
@@ -64,7 +85,15 @@ export function createAppJobs(options: {
   let cleanupTimer: NodeJS.Timeout | undefined
 
   return {
-    add: (name, data, opts) => queue.add(name, data, opts),
+    add: (name, data, opts) =>
+      queue.add(
+        name,
+        data,
+        // Acknowledged analytics events must survive an outage longer than the default budget.
+        name === 'analytics-batch' && opts?.attempts === undefined
+          ? { ...opts, attempts: ANALYTICS_JOB_ATTEMPTS }
+          : opts,
+      ),
     start(handlers, { cleanupIntervalMs, concurrency = 8 }) {
       worker = createWorker(
         queue,

@@ -8,6 +8,7 @@ import { authRouter } from './auth/routes.js'
 import { contentRouter } from './content/routes.js'
 import type { AppContext } from './context.js'
 import { notFoundHandler, problemHandler } from './http/problem.js'
+import { httpLogSerializers } from './logger.js'
 import { createMetrics } from './platform/metrics.js'
 import { profilesRouter } from './profiles/routes.js'
 import { reportsRouter } from './reports/routes.js'
@@ -42,6 +43,7 @@ export function createApp(ctx: AppContext): Express {
     ctx.logger.isLevelEnabled('info')
       ? pinoHttp({
           logger: ctx.logger,
+          serializers: httpLogSerializers,
           autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
           customLogLevel: (_req, res, error) =>
             error || (res.statusCode >= 500 && res.statusCode !== 503)

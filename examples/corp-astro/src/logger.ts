@@ -30,6 +30,34 @@ export const REDACTED_PATHS: readonly string[] = [
   'req.body.refreshToken',
 ]
 
+const REDACTED_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-refresh-token',
+])
+
+/** A copy of `headers` with every credential-bearing header replaced by `[Redacted]`. */
+function redactHeaders(headers: unknown): unknown {
+  if (headers === null || typeof headers !== 'object') return headers
+  const copy: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(headers))
+    copy[name] = REDACTED_HEADERS.has(name.toLowerCase()) ? '[Redacted]' : value
+  return copy
+}
+
+/**
+ * pino-http serializers that drop credential headers from request and response log
+ * lines. The root logger's `redact` already does this, but an app embedded with an
+ * injected logger (tests, a host's own pino) would not have it: the request log must
+ * not depend on how the logger was made.
+ */
+export const httpLogSerializers = {
+  req: (req: { headers?: unknown }) => ({ ...req, headers: redactHeaders(req.headers) }),
+  res: (res: { headers?: unknown }) => ({ ...res, headers: redactHeaders(res.headers) }),
+}
+
 /**
  * Makes the root logger; `silent` in tests unless LOG_LEVEL says otherwise. Secrets
  * are redacted (see {@link REDACTED_PATHS}).

@@ -13,16 +13,18 @@ import {
 } from '@headroom/testing'
 import express, { type Express } from 'express'
 import pg from 'pg'
+import { pino } from 'pino'
 import { pinoHttp } from 'pino-http'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createAnalyticsBuffer } from '../src/analytics/buffer.js'
 import type { AnalyticsEvent } from '../src/analytics/repository.js'
+import { loadConfig } from '../src/config.js'
 import type { Database } from '../src/db/database.js'
 import { isDependencyUnavailable, problemHandler } from '../src/http/problem.js'
 import { jobHandlers } from '../src/jobs/handlers.js'
 import { createLogger } from '../src/logger.js'
 import { ANALYTICS_JOB_ATTEMPTS, JOB_RETRY, minRetryBudgetMs } from '../src/platform/jobs.js'
-import type { RunningServer } from '../src/server.js'
+import { type RunningServer, startServer } from '../src/server.js'
 import { newUser, startTestApp } from './helpers.js'
 
 /** Serves `app` on a free port for the duration of `fn`. */
@@ -71,6 +73,48 @@ describe('FINDINGS #1: logs never carry credentials', () => {
     expect(log).not.toContain('server-secret-cookie')
     expect(log).toContain('[Redacted]')
   })
+
+  it('keeps credentials out of the request log even with an injected logger that has no redact', async () => {
+    const lines: string[] = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    // A plain pino, the way a host (or a test harness) might inject its own.
+    const logger = pino({ level: 'info' }, sink)
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      TRUST_PROXY: 'true',
+      ASTRO_LATENCY_MS: '0',
+      SHED_EVENT_LOOP_DELAY_MS: '5000',
+      SEED: 'false',
+    })
+    const app = await startServer(config, { logger })
+    try {
+      const user = await newUser(app.url, 'logs')
+      const res = await user.http.request('GET', '/api/users/me?log-check', {
+        token: user.token,
+        headers: { cookie: 'session=injected-cookie-secret' },
+      })
+      expect(res.status).toBe(200)
+      await waitUntil(() => lines.some((line) => line.includes('/api/users/me?log-check')), {
+        timeoutMs: 5_000,
+        what: 'the request log line',
+      })
+      const log = lines.join('\n')
+      expect(log).not.toContain(user.token.split('.')[2]!)
+      expect(log).not.toContain('injected-cookie-secret')
+      expect(log).not.toContain(user.refreshToken)
+      expect(log).not.toContain('correct horse battery')
+    } finally {
+      await app.close(1_000)
+    }
+  }, 60_000)
 
   it('redacts passwords and refresh tokens logged by mistake', () => {
     const lines: string[] = []

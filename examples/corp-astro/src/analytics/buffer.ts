@@ -88,6 +88,7 @@ export function createAnalyticsBuffer(options: AnalyticsBufferOptions) {
           message: 'The job queue did not take the analytics events in time',
         })
         enqueued += events.length
+        accepted += events.length
       } catch (error) {
         refused += events.length
         throw error

@@ -132,9 +132,12 @@ async function main(): Promise<number> {
     }
     requests.push(...(await load.stop()))
 
-    const errors = requests.filter((s) => s.verdict !== 'ok')
+    // Clean refusals (429 once a user passes its per-minute limit on a quiet machine) are
+    // the service keeping a promise; anything else is a failure.
+    const refused = requests.filter((s) => s.verdict === 'clean')
+    const errors = requests.filter((s) => s.verdict !== 'ok' && s.verdict !== 'clean')
     console.log(
-      `\n[soak] ${requests.length} requests (${(requests.length / (MINUTES * 60)).toFixed(0)}/s), ${errors.length} errors, p99 ${percentile(requests, 99)} ms`,
+      `\n[soak] ${requests.length} requests (${(requests.length / (MINUTES * 60)).toFixed(0)}/s), ${errors.length} errors, ${refused.length} clean 429/503, p99 ${percentile(requests, 99)} ms`,
     )
     // Compare the first and the last third of the run after warm-up. Used heap is a GC sawtooth, so
     // the lowest sample of a window (just after a collection) stands for the live set.

@@ -68,7 +68,11 @@ async function main(): Promise<number> {
   const shards: TestDatabase[] = []
   for (let i = 0; i < 4; i++) shards.push(await createTestDatabase(`${label}_s${i}`))
   cleanups.push(async () => {
-    for (const db of [main, ...shards]) await db.drop().catch(() => {})
+    for (const db of [main, ...shards])
+      await db
+        .drop()
+        .catch(() => db.drop())
+        .catch((error: unknown) => console.error(`could not drop ${db.name}: ${String(error)}`))
   })
   const pgTarget = new URL(postgresUrl())
   // Shard 3 goes through a proxy the suite can cut: its database "refuses connections".

@@ -82,7 +82,11 @@ async function main(): Promise<number> {
     for (const name of ['main', 's0', 's1', 's2', 's3'])
       dbs.push(await createTestDatabase(`${label}_${name}`))
     cleanups.push(async () => {
-      for (const db of dbs) await db.drop().catch(() => {})
+      for (const db of dbs)
+        await db
+          .drop()
+          .catch(() => db.drop())
+          .catch((error: unknown) => console.error(`could not drop ${db.name}: ${String(error)}`))
     })
     const redis = await startRedisServer()
     cleanups.push(() => redis.close())

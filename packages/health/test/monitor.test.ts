@@ -361,22 +361,22 @@ describe('logging', () => {
       get lines() {
         return this.#lines
       }
-      #write(level: string, msg?: string) {
-        this.#lines.push(`${level}: ${msg}`)
+      #write(level: string, msg?: unknown) {
+        this.#lines.push(`${level}: ${String(msg)}`)
       }
-      trace(_: unknown, msg?: string) {
+      trace(_: unknown, msg?: unknown) {
         this.#write('trace', msg)
       }
-      debug(_: unknown, msg?: string) {
+      debug(_: unknown, msg?: unknown) {
         this.#write('debug', msg)
       }
-      info(_: unknown, msg?: string) {
+      info(_: unknown, msg?: unknown) {
         this.#write('info', msg)
       }
-      warn(_: unknown, msg?: string) {
+      warn(_: unknown, msg?: unknown) {
         this.#write('warn', msg)
       }
-      error(_: unknown, msg?: string) {
+      error(_: unknown, msg?: unknown) {
         this.#write('error', msg)
       }
     }

@@ -340,7 +340,11 @@ describe.skipIf(!postgresAvailable())('FINDINGS #2 + #5: a 202 means the events 
   let app: RunningServer
 
   beforeAll(async () => {
-    ;[db, redis] = await Promise.all([createTestDatabase('astro_findings'), startRedisServer()])
+    // AOF on: a 202 promises the events survive in Redis, and the test restarts it.
+    ;[db, redis] = await Promise.all([
+      createTestDatabase('astro_findings'),
+      startRedisServer({ appendOnly: true }),
+    ])
     app = await startTestApp({ DATABASE_URL: db.url, REDIS_URL: redis.url, PG_POOL_MAX: '4' })
   }, 120_000)
 

@@ -99,7 +99,12 @@ export function createRedisStore(options: {
   const { client, prefix } = options
   const cluster = isCluster(client)
   const timeout: CommandTimeout = createCommandTimeout(options.commandTimeout, options.clock)
-  const gate: FailureGate = createFailureGate({ clock: options.clock, onStateChange: options.onGateChange })
+  const gate: FailureGate = createFailureGate({
+    clock: options.clock,
+    onStateChange: options.onGateChange,
+    // Spend a probe only once ioredis has reconnected (see `canProbe`).
+    canProbe: () => client.status === 'ready',
+  })
   let errors = 0
   const multiGet = createMultiGet(client, cluster)
   const batcher = createReadBatcher(multiGet, timeout, (error) => {
@@ -125,16 +130,8 @@ export function createRedisStore(options: {
     throw error
   }
 
-  /**
-   * May a command go out now? While the gate is open, a probe is spent only once ioredis
-   * has reconnected: a probe sent earlier would wait in the offline queue, time out, and
-   * double the cooldown although the server may already be back.
-   */
-  const allow = (): boolean => {
-    if (closed) return false
-    if (gate.state !== 'closed' && client.status !== 'ready') return false
-    return gate.allow()
-  }
+  /** May a command go out now? */
+  const allow = (): boolean => !closed && gate.allow()
 
   /** Runs one request-path command under the timeout and the gate. */
   function guarded<T>(command: () => Promise<T>): Promise<T> {

@@ -11,6 +11,13 @@ export interface FailureGateOptions {
   /** Longest wait between probes. @default 10000 */
   maxCooldownMs?: number
   clock?: Clock
+  /**
+   * Whether a probe may go out now, e.g. `() => redis.status === 'ready'`. While it says
+   * no the gate stays open without spending its probe: a probe sent to a client that is
+   * still reconnecting would wait in ioredis' offline queue, time out, and double the
+   * cooldown although the server may already be back. @default always
+   */
+  canProbe?: () => boolean
   /** Called on every state change (log it, count it). */
   onStateChange?: (state: FailureGateState, previous: FailureGateState) => void
 }
@@ -62,6 +69,7 @@ export function createFailureGate(options: FailureGateOptions = {}): FailureGate
       if (state === 'closed') return true
       if (state === 'probing') return false
       if (clock.now() < openUntil) return false
+      if (options.canProbe && !options.canProbe()) return false
       moveTo('probing')
       return true
     },

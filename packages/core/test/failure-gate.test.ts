@@ -52,3 +52,18 @@ describe('createFailureGate', () => {
     expect(waits).toEqual([100, 200, 300, 300])
   })
 })
+
+describe('createFailureGate canProbe', () => {
+  it('stays open without spending its probe until canProbe says yes', () => {
+    const clock = createManualClock()
+    let ready = false
+    const gate = createFailureGate({ failureThreshold: 1, cooldownMs: 100, clock, canProbe: () => ready })
+    gate.failure()
+    clock.advance(500)
+    expect(gate.allow()).toBe(false)
+    expect(gate.state).toBe('open')
+    ready = true
+    expect(gate.allow()).toBe(true)
+    expect(gate.state).toBe('probing')
+  })
+})

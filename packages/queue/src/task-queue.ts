@@ -10,9 +10,9 @@ import {
   TimeoutError,
   type TimerHandle,
 } from '@headroom/core'
-import { BucketQueue } from './bucket-queue.js'
 import { TaskClearedError } from './errors.js'
 import { type PriorityInput, resolvePriority } from './priority.js'
+import { TaskBuckets } from './task-buckets.js'
 import { type TaskQueueOptions, taskQueueOptionsSchema } from './task-queue-options.js'
 
 /** What a task function receives. */
@@ -84,29 +84,66 @@ export interface TaskQueue {
   close(): Promise<void>
 }
 
+type Settle = (value: unknown) => void
+type TaskFn = (context: TaskContext) => unknown
+
 const NO_SIGNAL: TaskContext = Object.freeze({ signal: undefined })
+/** Idle slots kept for reuse; beyond this (a burst at high concurrency) they are left to the GC. */
+const MAX_IDLE_SLOTS = 1024
 
 /**
- * One queued task. Only what every task needs is set in the constructor; the fields of
- * signals and timeouts are added on the tasks that use them. At 200 k queued tasks the
- * garbage collector copies every live one, so a smaller object is a faster queue.
+ * A thenable that rejects: resolving a task's promise with it rejects the promise. Tasks
+ * keep only the `resolve` of their promise, one function where `reject` would be a second.
  */
-class Task {
-  settled = false
+class Rejection {
+  constructor(readonly reason: unknown) {}
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose, resolved into a task's promise
+  then(_onFulfilled: unknown, onRejected: (reason: unknown) => void): void {
+    onRejected(this.reason)
+  }
+}
+
+/**
+ * What a task given a signal or a timeout needs besides its fn. A plain task has none:
+ * it is queued as its fn alone, so the options of a few tasks cost nothing to the rest.
+ */
+class TaskExtras {
   started = false
   cancelled = false
-  startedAt = 0
-  declare timer?: TimerHandle
-  declare controller?: AbortController
-  declare onAbort?: () => void
-  declare signal?: AbortSignal
-  declare timeout?: number
+  controller: AbortController | undefined = undefined
+  timer: TimerHandle | undefined = undefined
   constructor(
-    readonly fn: (context: TaskContext) => unknown,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: unknown) => void,
-    readonly enqueuedAt: number,
+    readonly fn: TaskFn,
+    readonly signal: AbortSignal | undefined,
+    readonly timeout: number | undefined,
+    readonly resolve: Settle,
+    readonly onAbort: (extras: TaskExtras) => void,
   ) {}
+
+  /** The signal's abort listener: an object listener, so no closure per task. */
+  handleEvent(): void {
+    this.onAbort(this)
+  }
+}
+
+/**
+ * A place where one task runs at a time. Its two callbacks are made once and reused by
+ * every task it runs: running a task attaches them to the task's result and allocates
+ * no closure.
+ */
+class Slot {
+  resolve: Settle | undefined = undefined
+  extras: TaskExtras | undefined = undefined
+  enqueuedAt = 0
+  startedAt = 0
+  /** Its task timed out and was settled: the fn's late outcome is ignored, then the slot is freed. */
+  abandoned = false
+  readonly ok: Settle
+  readonly fail: Settle
+  constructor(settled: (slot: Slot, ok: boolean, value: unknown) => void) {
+    this.ok = (value) => settled(this, true, value)
+    this.fail = (error) => settled(this, false, error)
+  }
 }
 
 interface Waiter {
@@ -117,10 +154,21 @@ interface Waiter {
 
 const channels = createChannels<{ 'task-error': { error: unknown } }>('queue', ['task-error'])
 
+// `new Promise(capture)` hands the resolve function over without a closure per add.
+let captured: Settle | undefined
+const capture = (resolve: (value: never) => void): void => {
+  captured = resolve as Settle
+}
+
 /**
- * Creates an in-process priority task queue: a bucket queue (one FIFO per priority)
- * so adding and taking a task cost O(1) at any depth, FIFO within a priority,
- * bounded concurrency, per-task timeouts and cancellation through `AbortSignal`.
+ * Creates an in-process priority task queue: one FIFO ring per priority, so adding and
+ * taking a task cost O(1) at any depth, FIFO within a priority, bounded concurrency,
+ * per-task timeouts and cancellation through `AbortSignal`.
+ *
+ * A queued task is three array slots (its fn, its promise's `resolve`, its enqueue
+ * time) and no object of its own; a running task borrows a reusable slot. With
+ * hundreds of thousands of tasks queued the garbage collector is the cost, so the
+ * queue keeps per-task memory to the promise `add` must return.
  *
  * @example
  * const queue = createTaskQueue({ concurrency: 4 })
@@ -134,12 +182,14 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
   const events = createEmitter<TaskQueueEvents>((error) =>
     options.logger?.error({ err: error }, 'task queue listener threw'),
   )
-  const queue = new BucketQueue<Task>()
+  const buckets = new TaskBuckets()
+  const idleSlots: Slot[] = []
   const waitTime = createLatencyHistogram()
   const runTime = createLatencyHistogram()
   let concurrency = options.concurrency
   let paused = !options.autoStart
   let closed = false
+  /** Queued tasks, not counting cancelled ones still in `buckets`. */
   let size = 0
   let running = 0
   let added = 0
@@ -164,140 +214,226 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     return new Promise((resolve) => waiters.push({ limit, idle, resolve }))
   }
 
-  /** Settles a task; returns the time, which the same runner reuses as the next task's start. */
-  const finish = (task: Task, ok: boolean, value: unknown): number => {
+  const becameIdle = () => {
+    notify()
+    events.emit('idle', undefined)
+  }
+
+  const release = (slot: Slot) => {
+    if (idleSlots.length < MAX_IDLE_SLOTS) idleSlots.push(slot)
+  }
+
+  /** Settles the task running in `slot`; returns the time, which the slot reuses as its next task's start. */
+  const finish = (slot: Slot, ok: boolean, value: unknown): number => {
     const now = clock.now()
-    if (task.settled) return now
-    task.settled = true
     running--
-    if (task.timer !== undefined) clock.clearTimeout(task.timer)
-    if (task.onAbort) task.signal?.removeEventListener('abort', task.onAbort)
-    const runMs = now - task.startedAt
+    const resolve = slot.resolve!
+    slot.resolve = undefined
+    const extras = slot.extras
+    if (extras !== undefined) {
+      slot.extras = undefined
+      if (extras.timer !== undefined) clock.clearTimeout(extras.timer)
+      extras.signal?.removeEventListener('abort', extras)
+    }
+    const runMs = now - slot.startedAt
     runTime.record(runMs)
     if (ok) {
       completed++
-      task.resolve(value)
+      resolve(value)
       if (events.has('completed'))
-        events.emit('completed', { waitMs: task.startedAt - task.enqueuedAt, runMs })
+        events.emit('completed', { waitMs: slot.startedAt - slot.enqueuedAt, runMs })
     } else {
       failed++
-      task.reject(value)
+      resolve(new Rejection(value))
       if (events.has('error')) events.emit('error', { error: value })
       channels['task-error'].publish({ error: value })
     }
     return now
   }
 
-  /** Prepares a task to run (its timeout, its signal) and returns the context `fn` receives. */
-  const begin = (task: Task, now: number): TaskContext => {
-    task.started = true
-    task.startedAt = now
-    waitTime.record(now - task.enqueuedAt)
-    if (task.onAbort) {
-      task.signal!.removeEventListener('abort', task.onAbort)
-      task.onAbort = undefined
+  /** The task in `slot` timed out: settle it, abort its signal, and give its place to the next task. */
+  const expire = (slot: Slot, extras: TaskExtras) => {
+    if (slot.extras !== extras) return
+    extras.timer = undefined
+    timedOut++
+    const error = new TimeoutError(`The task timed out after ${extras.timeout} ms`)
+    extras.controller!.abort(error)
+    if (slot.extras !== extras) return
+    finish(slot, false, error)
+    // The fn may still settle later: the slot waits for it, then is freed (see `settled`).
+    slot.abandoned = true
+    drain()
+    if (running === 0 && size === 0) becameIdle()
+  }
+
+  /** Arms a task's timeout and signal as it starts; returns the context its fn receives. */
+  const begin = (slot: Slot, extras: TaskExtras): TaskContext => {
+    extras.started = true
+    const { signal, timeout } = extras
+    if (timeout === undefined) {
+      // Its fn watches the caller's signal itself: the queue's listener is no longer needed.
+      signal?.removeEventListener('abort', extras)
+      return signal ? { signal } : NO_SIGNAL
     }
-    if (task.timeout === undefined) return task.signal ? { signal: task.signal } : NO_SIGNAL
+    // With a timeout the fn gets a signal of its own; the caller's one (if any) stays
+    // watched and forwards its abort (see `aborted`).
     const controller = new AbortController()
-    task.controller = controller
-    if (task.signal) {
-      const userSignal = task.signal
-      task.onAbort = () => controller.abort(userSignal.reason)
-      userSignal.addEventListener('abort', task.onAbort, { once: true })
-    }
-    const ms = task.timeout
-    task.timer = clock.setTimeout(() => {
-      if (task.settled) return
-      timedOut++
-      const error = new TimeoutError(`The task timed out after ${ms} ms`)
-      controller.abort(error)
-      finish(task, false, error)
-      // The runner still awaits the abandoned fn: start another so the slot is not lost.
-      drain()
-    }, ms)
+    extras.controller = controller
+    extras.timer = clock.setTimeout(() => expire(slot, extras), timeout)
     return { signal: controller.signal }
   }
 
-  /** The next runnable task (already counted as running), or undefined when none may start now. */
-  const next = (): Task | undefined => {
-    while (!paused && running < concurrency && size > 0) {
-      const task = queue.shift()!
-      if (task.cancelled) continue
-      size--
-      running++
-      return task
+  /** A task's signal aborted: a queued task is dropped, a running one sees it through its own signal. */
+  const aborted = (extras: TaskExtras) => {
+    const reason = extras.signal!.reason
+    if (extras.started) {
+      extras.controller?.abort(reason)
+      return
     }
-    return undefined
+    if (extras.cancelled) return
+    extras.cancelled = true
+    size--
+    cancelled++
+    extras.resolve(new Rejection(reason))
+    notify()
   }
 
   /**
-   * Runs tasks one after another while there is work and capacity. Awaiting inside one
-   * async loop, rather than attaching two callbacks per task, allocates less per task
-   * (no closures, no derived promise): at 200 k queued tasks the garbage collector is the cost.
+   * Starts a task in `slot` (already counted as running). Returns true when it runs
+   * asynchronously: the slot's callbacks take over when its result settles. Returns
+   * false when its fn threw synchronously; it is settled already and the slot is free.
    */
-  const runner = async (first: Task, startAt: number): Promise<void> => {
-    let task: Task | undefined = first
-    let now = startAt
-    while (task) {
-      let ok = true
-      let value: unknown
-      try {
-        value = await task.fn(begin(task, now))
-      } catch (error) {
-        ok = false
-        value = error
-      }
-      now = finish(task, ok, value)
-      if (waiters.length > 0) notify()
-      task = next()
+  const launch = (slot: Slot, entry: unknown, resolve: Settle, enqueuedAt: number, now: number): boolean => {
+    slot.resolve = resolve
+    slot.enqueuedAt = enqueuedAt
+    slot.startedAt = now
+    waitTime.record(now - enqueuedAt)
+    let fn: TaskFn
+    let context: TaskContext = NO_SIGNAL
+    if (typeof entry === 'function') fn = entry as TaskFn
+    else {
+      const extras = entry as TaskExtras
+      slot.extras = extras
+      fn = extras.fn
+      context = begin(slot, extras)
     }
-    if (running === 0 && size === 0) {
-      notify()
-      events.emit('idle', undefined)
+    let result: unknown
+    try {
+      result = fn(context)
+    } catch (error) {
+      if (slot.abandoned) slot.abandoned = false
+      else finish(slot, false, error)
+      return false
     }
+    // Straight onto the result (no async wrapper, no closure): a native promise is
+    // used as is, anything else is adopted (a plain value settles on the next tick).
+    Promise.resolve(result).then(slot.ok, slot.fail)
+    return true
   }
 
+  /** Takes the next runnable task into `buckets.entry/resolve/time`, counted as running. */
+  const take = (): boolean => {
+    while (!paused && running < concurrency && size > 0) {
+      buckets.shift()
+      const entry = buckets.entry
+      if (typeof entry !== 'function' && (entry as TaskExtras).cancelled) {
+        buckets.release()
+        continue
+      }
+      size--
+      running++
+      return true
+    }
+    return false
+  }
+
+  /** Runs queued tasks in `slot` until one runs asynchronously, or frees the slot when none may start. */
+  const pump = (slot: Slot, startAt: number): void => {
+    let now = startAt
+    while (take()) {
+      const entry = buckets.entry
+      const resolve = buckets.resolve as Settle
+      const enqueuedAt = buckets.time
+      buckets.release()
+      if (launch(slot, entry, resolve, enqueuedAt, now)) return
+      now = clock.now()
+    }
+    release(slot)
+    if (running === 0 && size === 0) becameIdle()
+  }
+
+  /** A running task's result settled (the callbacks of `Slot`). */
+  const settled = (slot: Slot, ok: boolean, value: unknown): void => {
+    if (slot.abandoned) {
+      // Its task timed out earlier and another slot took its place.
+      slot.abandoned = false
+      release(slot)
+      return
+    }
+    pump(slot, finish(slot, ok, value))
+    // After the next task was taken, so `onSizeLessThan` sees the smaller queue at once.
+    if (waiters.length > 0) notify()
+  }
+
+  const acquire = (): Slot => idleSlots.pop() ?? new Slot(settled)
+
   const drain = () => {
-    for (let task = next(); task; task = next()) void runner(task, clock.now())
+    while (!paused && running < concurrency && size > 0) pump(acquire(), clock.now())
     notify()
   }
 
   const add = <T>(fn: (context: TaskContext) => T | PromiseLike<T>, opts?: AddTaskOptions): Promise<T> => {
     if (closed) return Promise.reject(new QueueClosedError('The task queue is closed'))
-    const priority =
-      opts?.priority === undefined ? defaultPriority : resolvePriority(opts.priority, defaultPriority)
-    const signal = opts?.signal
-    const timeout = opts?.timeout ?? options.timeout
+    let priority = defaultPriority
+    let signal: AbortSignal | undefined
+    let timeout = options.timeout
+    if (opts !== undefined) {
+      if (opts.priority !== undefined) priority = resolvePriority(opts.priority, defaultPriority)
+      signal = opts.signal
+      timeout = opts.timeout ?? timeout
+    }
     if (timeout !== undefined && !(timeout > 0)) {
       return Promise.reject(
         new TypeError(`Invalid timeout: expected a positive number of ms (received ${timeout})`),
       )
     }
     if (signal?.aborted) return Promise.reject(signal.reason)
-    return new Promise<T>((resolve, reject) => {
-      const task = new Task(fn, resolve as (value: unknown) => void, reject, clock.now())
-      if (timeout !== undefined) task.timeout = timeout
-      added++
-      if (signal) {
-        task.signal = signal
-        task.onAbort = () => {
-          if (task.started || task.cancelled) return
-          task.cancelled = true
-          size--
-          cancelled++
-          reject(signal.reason)
-          notify()
-        }
-        signal.addEventListener('abort', task.onAbort, { once: true })
+    const promise = new Promise<T>(capture)
+    const resolve = captured!
+    captured = undefined
+    added++
+    const now = clock.now()
+    let entry: unknown = fn
+    // Not a function: queued with extras too, so it fails when run, like any throwing fn.
+    if (signal !== undefined || timeout !== undefined || typeof fn !== 'function') {
+      const extras = new TaskExtras(fn as TaskFn, signal, timeout, resolve, aborted)
+      signal?.addEventListener('abort', extras, { once: true })
+      entry = extras
+    }
+    if (!paused && running < concurrency && size === 0) {
+      running++
+      const slot = acquire()
+      if (!launch(slot, entry, resolve, now, now)) pump(slot, clock.now())
+      return promise
+    }
+    buckets.push(priority, entry, resolve, now)
+    size++
+    return promise
+  }
+
+  const clear = () => {
+    buckets.drain((entry, resolve) => {
+      if (typeof entry !== 'function') {
+        const extras = entry as TaskExtras
+        if (extras.cancelled) return
+        extras.cancelled = true
+        extras.signal?.removeEventListener('abort', extras)
       }
-      if (!paused && running < concurrency && size === 0) {
-        running++
-        void runner(task, task.enqueuedAt)
-        return
-      }
-      queue.push(task, priority)
-      size++
+      cancelled++
+      ;(resolve as Settle)(new Rejection(new TaskClearedError()))
     })
+    size = 0
+    notify()
   }
 
   return {
@@ -316,17 +452,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       paused = false
       drain()
     },
-    clear() {
-      for (const task of queue.clear()) {
-        if (task.cancelled) continue
-        task.cancelled = true
-        cancelled++
-        if (task.onAbort) task.signal?.removeEventListener('abort', task.onAbort)
-        task.reject(new TaskClearedError())
-      }
-      size = 0
-      notify()
-    },
+    clear,
     get size() {
       return size
     },
@@ -363,7 +489,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     on: events.on,
     async close() {
       closed = true
-      this.clear()
+      clear()
       await waitFor(0, true)
       events.clear()
     },

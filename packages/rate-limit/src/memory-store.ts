@@ -14,9 +14,33 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
-  states: Map<string, PolicyState>
+  /**
+   * The first policy's state, held inline so the single-policy hot path reads one Map
+   * (the key's) instead of two; further policies' states live in `more`.
+   */
+  name: string | undefined
+  state: PolicyState | undefined
+  more: Map<string, PolicyState> | undefined
   blockedUntil: number
   expiresAt: number
+}
+
+const newEntry = (blockedUntil: number, expiresAt: number): Entry => ({
+  name: undefined,
+  state: undefined,
+  more: undefined,
+  blockedUntil,
+  expiresAt,
+})
+
+const stateOf = (entry: Entry, name: string): PolicyState | undefined =>
+  entry.name === name ? entry.state : entry.more?.get(name)
+
+function setState(entry: Entry, name: string, state: PolicyState): void {
+  if (entry.name === undefined || entry.name === name) {
+    entry.name = name
+    entry.state = state
+  } else (entry.more ??= new Map()).set(name, state)
 }
 
 /** The in-process store, with the Redis store's exact semantics. Exposed for tests and custom wiring. */
@@ -24,7 +48,20 @@ export interface MemoryStore extends RateLimitStore {
   readonly size: number
   /** The same as `run`, synchronously (the limiter's memory path skips a promise hop). */
   runSync(op: StoreOp): StoreResult
+  /**
+   * The same as `runSync`, writing the result into `out` and returning it: the limiter's
+   * hot path reuses one result object instead of allocating one per call.
+   */
+  runInto(op: StoreOp, out: StoreResult): StoreResult
 }
+
+const newResult = (): StoreResult => ({
+  allowed: false,
+  policyIndex: 0,
+  remaining: 0,
+  resetMs: 0,
+  retryAfterMs: 0,
+})
 
 /**
  * Creates a memory store: expiry is a timestamp per key, checked on access and by one
@@ -61,78 +98,92 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     return undefined
   }
 
-  const run = (op: StoreOp): StoreResult => {
+  const result = (
+    out: StoreResult,
+    allowed: boolean,
+    policyIndex: number,
+    remaining: number,
+    resetMs: number,
+    retryAfterMs: number,
+  ): StoreResult => {
+    out.allowed = allowed
+    out.policyIndex = policyIndex
+    out.remaining = remaining
+    out.resetMs = resetMs
+    out.retryAfterMs = retryAfterMs
+    return out
+  }
+
+  const runInto = (op: StoreOp, out: StoreResult): StoreResult => {
     const now = Math.floor(clock.now())
-    if (op.kind === 'reset') {
-      entries.delete(op.key)
-      return { allowed: true, policyIndex: 0, remaining: 0, resetMs: 0, retryAfterMs: 0 }
-    }
     // The hot path keeps an expired entry to recycle it: short-lived state (a GCRA key
     // with a large limit expires within milliseconds) then costs no delete and re-insert.
-    if (op.kind === 'consume' && op.policies.length === 1) return consumeOne(op, entries.get(op.key), now)
+    if (op.kind === 'consume' && op.policies.length === 1) return consumeOne(op, now, out)
+    if (op.kind === 'reset') {
+      entries.delete(op.key)
+      return result(out, true, 0, 0, 0, 0)
+    }
     let entry = live(op.key, now)
     if (op.kind === 'block') {
       const until = now + Math.ceil(op.blockMs)
-      if (entry === undefined)
-        entry = insert(op.key, { states: new Map(), blockedUntil: until, expiresAt: until })
+      if (entry === undefined) entry = insert(op.key, newEntry(until, until))
       else {
         entry.blockedUntil = until
         if (until > entry.expiresAt) entry.expiresAt = until
       }
-      return { allowed: false, policyIndex: -1, remaining: 0, resetMs: op.blockMs, retryAfterMs: op.blockMs }
+      return result(out, false, -1, 0, op.blockMs, op.blockMs)
     }
     const policies = op.policies
     const states: (PolicyState | undefined)[] = []
-    for (let i = 0; i < policies.length; i++) states.push(entry?.states.get(policies[i]!.name))
+    for (let i = 0; i < policies.length; i++)
+      states.push(entry === undefined ? undefined : stateOf(entry, policies[i]!.name))
     const outcome = decide(op.kind, policies, states, entry?.blockedUntil ?? 0, now, op.cost)
     const writes = outcome.writes
     if (writes !== undefined) {
-      if (entry === undefined) entry = insert(op.key, { states: new Map(), blockedUntil: 0, expiresAt: 0 })
+      if (entry === undefined) entry = insert(op.key, newEntry(0, 0))
       for (let i = 0; i < policies.length; i++) {
         const state = writes[i]
-        if (state !== undefined) entry.states.set(policies[i]!.name, state)
+        if (state !== undefined) setState(entry, policies[i]!.name, state)
       }
       // The entry lives as long as its longest-lived state (Redis expires each policy's key on its own).
       entry.expiresAt = now + outcome.ttlMs
     }
-    return outcome.result
+    const r = outcome.result
+    return result(out, r.allowed, r.policyIndex, r.remaining, r.resetMs, r.retryAfterMs)
   }
 
-  // The hot path (one policy, consume) without per-call arrays: same arithmetic as decide().
+  // The hot path (one policy, consume) without per-call arrays or objects: same arithmetic as decide().
   const scratch = newVerdict()
-  const consumeOne = (op: StoreOp, found: Entry | undefined, now: number): StoreResult => {
-    let entry = found
+  const consumeOne = (op: StoreOp, now: number, out: StoreResult): StoreResult => {
+    let entry = entries.get(op.key)
     const expired = entry !== undefined && entry.expiresAt <= now
     if (entry !== undefined && !expired && entry.blockedUntil > now) {
       const left = entry.blockedUntil - now
-      return { allowed: false, policyIndex: -1, remaining: 0, resetMs: left, retryAfterMs: left }
+      return result(out, false, -1, 0, left, left)
     }
     const policy = op.policies[0]!
     // An expired entry reads as empty (for every algorithm, expired state equals no state).
-    const slot = entry?.states.get(policy.name)
-    const v = evaluate(policy, expired ? undefined : slot, now, op.cost, scratch)
+    const slot = entry === undefined || expired ? undefined : stateOf(entry, policy.name)
+    const v = evaluate(policy, slot, now, op.cost, scratch)
     if (v.allowed && op.cost > 0) {
-      if (entry === undefined) entry = insert(op.key, { states: new Map(), blockedUntil: 0, expiresAt: 0 })
+      const next = v.next
+      if (entry === undefined) entry = insert(op.key, newEntry(0, 0))
       else if (expired) {
+        // Recycle: keep this policy's state array (overwritten below), drop the rest.
         entry.blockedUntil = 0
-        if (entry.states.size > 1) entry.states.clear()
+        entry.more = undefined
+        if (entry.name !== policy.name) entry.name = entry.state = undefined
       }
-      const state = expired ? entry.states.get(policy.name) : slot
-      if (state === undefined) entry.states.set(policy.name, [v.next[0], v.next[1], v.next[2]])
+      const state = stateOf(entry, policy.name)
+      if (state === undefined) setState(entry, policy.name, [next[0], next[1], next[2]])
       else {
-        state[0] = v.next[0]
-        state[1] = v.next[1]
-        state[2] = v.next[2]
+        state[0] = next[0]
+        state[1] = next[1]
+        state[2] = next[2]
       }
       entry.expiresAt = now + v.ttlMs
     }
-    return {
-      allowed: v.allowed,
-      policyIndex: 0,
-      remaining: v.remaining,
-      resetMs: v.resetMs,
-      retryAfterMs: v.allowed ? 0 : v.retryAfterMs,
-    }
+    return result(out, v.allowed, 0, v.remaining, v.resetMs, v.allowed ? 0 : v.retryAfterMs)
   }
 
   const insert = (key: string, entry: Entry): Entry => {
@@ -150,10 +201,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     get size() {
       return entries.size
     },
-    runSync: run,
+    runInto,
+    runSync: (op) => runInto(op, newResult()),
     run(op) {
       try {
-        return Promise.resolve(run(op))
+        return Promise.resolve(runInto(op, newResult()))
       } catch (error) {
         return Promise.reject(error)
       }

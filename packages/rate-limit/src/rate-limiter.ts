@@ -243,6 +243,14 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     return undefined
   }
 
+  const memoryOp: StoreOp = { kind: 'consume', key: '', cost: 1, policies, blockMs: 0 }
+  const memoryResult: StoreResult = {
+    allowed: false,
+    policyIndex: 0,
+    remaining: 0,
+    resetMs: 0,
+    retryAfterMs: 0,
+  }
   const run = (kind: 'consume' | 'peek' | 'refund', key: string, opts: ConsumeOptions | undefined) => {
     const invalid = validate(key, opts)
     if (invalid !== undefined) return Promise.reject(new TypeError(`rate limiter ${kind}(): ${invalid}`))
@@ -262,9 +270,15 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
         }
       }
     }
+    if (memory !== undefined) {
+      // Synchronous: one op and one result object serve every call (toDecision copies the result out).
+      memoryOp.kind = kind
+      memoryOp.key = key
+      memoryOp.cost = cost
+      memoryOp.policies = set
+      return Promise.resolve(toDecision(key, cost, memory.runInto(memoryOp, memoryResult), set, source, kind))
+    }
     const op: StoreOp = { kind, key, cost, policies: set, blockMs: 0 }
-    if (memory !== undefined)
-      return Promise.resolve(toDecision(key, cost, memory.runSync(op), set, source, kind))
     return store.run(op).then(
       (result) => toDecision(key, cost, result, set, source, kind),
       (error: unknown) => fallback(op, error),

@@ -42,6 +42,69 @@ async function headroomTasks(levels: number[], repeat = 1): Promise<Measurement>
   return { ops: levels.length * repeat, ms: performance.now() - started }
 }
 
+// `new Promise(captureResolve)` hands over its resolve function without a closure per task.
+let capturedResolve: (() => void) | undefined
+const captureResolve = (resolve: () => void) => {
+  capturedResolve = resolve
+}
+
+/**
+ * Reference, not a contender: the least any priority queue that returns a promise per
+ * add can do on this workload. Four plain arrays (one per level, FIFO), a promise per
+ * task, 100 slots that each run the next task and resolve its promise; no timestamps or
+ * stats, no options, no cancellation, no validation. Its throughput bounds what a queue
+ * can reach here: the cost left is the promises and the garbage collector.
+ */
+async function bareLoop(levels: number[], repeat = 1): Promise<Measurement> {
+  let ran = 0
+  const task = async () => {
+    ran++
+  }
+  const started = performance.now()
+  for (let r = 0; r < repeat; r++) {
+    const fns: (() => Promise<void>)[][] = [[], [], [], []]
+    const resolves: ((() => void) | undefined)[][] = [[], [], [], []]
+    const heads = [0, 0, 0, 0]
+    const done: Promise<void>[] = new Array(levels.length)
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i]!
+      done[i] = new Promise<void>(captureResolve)
+      fns[level]!.push(task)
+      resolves[level]!.push(capturedResolve)
+    }
+    capturedResolve = undefined
+    interface Slot {
+      resolve: (() => void) | undefined
+      done: () => void
+    }
+    const next = (slot: Slot) => {
+      for (let level = 0; level < 4; level++) {
+        const head = heads[level]!
+        if (head === fns[level]!.length) continue
+        heads[level] = head + 1
+        const fn = fns[level]![head]!
+        slot.resolve = resolves[level]![head]
+        resolves[level]![head] = undefined
+        fn().then(slot.done, slot.done)
+        return
+      }
+    }
+    for (let i = 0; i < CONCURRENCY; i++) {
+      const slot: Slot = { resolve: undefined, done: () => {} }
+      slot.done = () => {
+        slot.resolve!()
+        next(slot)
+      }
+      next(slot)
+    }
+    await Promise.all(done)
+  }
+  const ms = performance.now() - started
+  if (ran !== levels.length * repeat)
+    throw new Error(`the bare loop ran ${ran} of ${levels.length * repeat} tasks`)
+  return { ops: levels.length * repeat, ms }
+}
+
 async function pQueueTasks(levels: number[]): Promise<Measurement> {
   const queue = new PQueue({ concurrency: CONCURRENCY, autoStart: false })
   let ran = 0
@@ -183,10 +246,12 @@ export default defineSuite({
         tasks: {
           '@headroom/queue createTaskQueue': { measure: () => headroomTasks(deep) },
           'p-queue (priorities)': { measure: () => pQueueTasks(deep) },
+          'reference: bare promise + array loop': { measure: () => bareLoop(deep) },
         },
         targets: [{ task: '@headroom/queue createTaskQueue', atLeast: 50 }],
         notes: [
           'Fill a paused queue with 200 k tasks at 4 priorities, then run them all; every promise awaited.',
+          'The reference row is no queue: a promise per task and four arrays, the floor of this workload (no target).',
         ],
       },
       {
@@ -200,6 +265,17 @@ export default defineSuite({
         // "No more than 1.5x slower at 200 k than at 10 k".
         targets: [{ task: `depth ${DEEP / 1000} k`, atLeast: 1 / 1.5 }],
         notes: ['Both run 200 k tasks per round: 20 fills at depth 10 k, or one fill at depth 200 k.'],
+      },
+      {
+        name: 'reference: bare promise + array loop, depth 200 k vs 10 k (the floor of the workload, no queue)',
+        baseline: `bare loop, depth ${SHALLOW / 1000} k`,
+        tasks: {
+          [`bare loop, depth ${SHALLOW / 1000} k`]: { measure: () => bareLoop(shallow, DEEP / SHALLOW) },
+          [`bare loop, depth ${DEEP / 1000} k`]: { measure: () => bareLoop(deep) },
+        },
+        notes: [
+          'No target: how much slower 200 k live promises make even the least possible work (garbage collection).',
+        ],
       },
       {
         name: `Redis bulk add: ${JOBS / 1000} k prioritised jobs`,

@@ -36,10 +36,19 @@ export function resolvePriority(
   option = 'priority',
 ): number {
   if (input === undefined) return fallback
+  // The level names first, compared directly: this runs on every add.
+  switch (input) {
+    case 'CRITICAL':
+      return Priority.CRITICAL
+    case 'HIGH':
+      return Priority.HIGH
+    case 'MEDIUM':
+      return Priority.MEDIUM
+    case 'LOW':
+      return Priority.LOW
+  }
   if (typeof input === 'number') {
     if (Number.isInteger(input) && input >= 0 && input <= MAX_PRIORITY) return input
-  } else if (typeof input === 'string' && Object.hasOwn(Priority, input)) {
-    return Priority[input]
   }
   throw new TypeError(
     `Invalid ${option}: expected CRITICAL, HIGH, MEDIUM, LOW or an integer from 0 to ${MAX_PRIORITY} (received ${JSON.stringify(input) ?? String(input)})`,

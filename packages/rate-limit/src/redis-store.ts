@@ -1,17 +1,18 @@
 import {
   type Clock,
-  createCommandTimeout,
   createFailureGate,
   type FailureGate,
   type FailureGateOptions,
   hashTaggedKey,
   isCluster,
+  isNoScriptError,
   keySlot,
   type RedisClient,
   type RedisScript,
-  runScript,
   StoreUnavailableError,
   systemClock,
+  TimeoutError,
+  type TimerHandle,
 } from '@headroom/core'
 import { ALGORITHM_CODES, batchScript, consumeScript, OP_CODES } from './redis-script.js'
 import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
@@ -61,13 +62,25 @@ interface Waiting {
   reject: (error: unknown) => void
 }
 
+type Reply = (string | number)[]
+type Send = (...argv: (string | number)[]) => Promise<Reply>
+
+/** One script call on the wire: its decisions, its deadline, and whether it has settled (replied or timed out). */
+interface Flight {
+  group: Waiting[]
+  deadline: number
+  done: boolean
+}
+
+/** How a policy set is sent: by the single-policy consume script (with these leading arguments) or not. */
+interface Plan {
+  fast: boolean
+  /** Algorithm, limit, window, burst, `:name`, GCRA interval as the state stores it. */
+  head: (string | number)[]
+}
+
 /** With `time: 'client'` keys live this much longer: Redis expires them on its own clock, which may run apart. */
 const CLIENT_TIME_PAD_MS = 60_000
-
-/** The interval as the state stores it: `String()` round-trips exactly, like the batch script's `%.17g`. */
-function formatInterval(interval: number): string {
-  return String(interval)
-}
 
 /** Same limits under another array (per-request limits resolve to cached arrays, so this is rare). */
 function samePolicy(policies: readonly ResolvedPolicy[], p: ResolvedPolicy): boolean {
@@ -97,7 +110,7 @@ const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting'])
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const { redis, prefix } = options
   const clock = options.clock ?? systemClock
-  const timeout = createCommandTimeout(options.timeoutMs ?? 50, clock)
+  const timeoutMs = options.timeoutMs ?? 50
   const gate = createFailureGate({ clock, ...options.failureGate })
   const clientTime = options.time === 'client'
   const maxBatch = options.maxBatch ?? 128
@@ -109,6 +122,80 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   let closed = false
   const counters = { batches: 0, batchedOperations: 0, failures: 0 }
 
+  // ioredis' builtin-command functions bypass its auto-pipelining, which would hold every
+  // call until the next setImmediate and wrap it in a pipeline: the store batches by itself,
+  // so a lone call leaves at once. Several calls of one flush still go through the client's
+  // methods, so ioredis writes them together.
+  const builtin = (redis as { createBuiltinCommand?: (name: string) => { string: Send } })
+    .createBuiltinCommand
+  const evalshaNow: Send =
+    typeof builtin === 'function' ? builtin.call(redis, 'evalsha').string : (redis.evalsha as unknown as Send)
+  const evalNow: Send =
+    typeof builtin === 'function' ? builtin.call(redis, 'eval').string : (redis.eval as unknown as Send)
+  const evalshaPiped = redis.evalsha as unknown as Send
+  const evalPiped = redis.eval as unknown as Send
+
+  // Policy sets are a few long-lived arrays (the limiter's, one per per-request limit): plan each once.
+  const plans = new WeakMap<readonly ResolvedPolicy[], Plan>()
+  const planOf = (policies: readonly ResolvedPolicy[]): Plan => {
+    let plan = plans.get(policies)
+    if (plan === undefined) {
+      const p = policies[0]!
+      plan = {
+        fast:
+          policies.length === 1 &&
+          (p.algorithm === 'gcra' || p.algorithm === 'fixed-window') &&
+          !forceGeneral,
+        // String() round-trips the interval exactly, like the batch script's %.17g.
+        head: [
+          ALGORITHM_CODES[p.algorithm],
+          p.limit,
+          p.windowMs,
+          p.burst,
+          `:${p.name}`,
+          String(p.windowMs / p.limit),
+        ],
+      }
+      plans.set(policies, plan)
+    }
+    return plan
+  }
+
+  // Deadlines: every call gets the same timeout, so they expire in send order. One FIFO and
+  // one timer serve them all; settled calls leave the head at once, so with sequential
+  // traffic the FIFO holds one call and retains nothing.
+  let flights: Flight[] = []
+  let head = 0
+  let timer: TimerHandle | undefined
+  const prune = () => {
+    while (head < flights.length && flights[head]!.done) head++
+    if (head === flights.length) {
+      flights = []
+      head = 0
+    } else if (head > 1024 && head * 2 > flights.length) {
+      flights = flights.slice(head)
+      head = 0
+    }
+  }
+  const arm = () => {
+    prune()
+    if (head < flights.length)
+      timer = clock.setTimeout(expire, Math.max(0, flights[head]!.deadline - clock.now()))
+  }
+  const expire = () => {
+    timer = undefined
+    const now = clock.now()
+    while (head < flights.length && (flights[head]!.done || flights[head]!.deadline <= now)) {
+      const flight = flights[head++]!
+      if (flight.done) continue
+      flight.done = true
+      inFlight--
+      gate.failure()
+      fail(flight.group, new TimeoutError(`Redis command timed out after ${timeoutMs} ms`))
+    }
+    arm()
+  }
+
   const store: RedisStore = {
     kind: 'redis',
     onRoundTrip: undefined,
@@ -118,7 +205,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         const waiting = { op, key: hashTaggedKey(prefix, op.key), resolve, reject }
         // Nothing in flight and nothing queued: a lone call (sequential traffic) goes now,
         // without waiting a tick; under load, calls queue behind in-flight batches and coalesce.
-        if (inFlight === 0 && !scheduled) return send([waiting])
+        if (inFlight === 0 && !scheduled) return send([waiting], false)
         pending.push(waiting)
         if (!scheduled) {
           scheduled = true
@@ -130,7 +217,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     stats: () => ({ ...counters, gate: gate.state }),
     close() {
       closed = true
-      timeout.close()
+      if (timer !== undefined) clock.clearTimeout(timer)
+      timer = undefined
+      flights = []
+      head = 0
       const left = pending
       pending = []
       for (const waiting of left)
@@ -144,8 +234,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     pending = []
     if (batch.length === 0) return
     if (!cluster) {
-      for (let i = 0; i < batch.length; i += maxBatch)
-        send(i === 0 && batch.length <= maxBatch ? batch : batch.slice(i, i + maxBatch))
+      if (batch.length <= maxBatch) return send(batch, false)
+      for (let i = 0; i < batch.length; i += maxBatch) send(batch.slice(i, i + maxBatch), true)
       return
     }
     const bySlot = new Map<number, Waiting[]>()
@@ -155,8 +245,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (group === undefined) bySlot.set(slot, [waiting])
       else group.push(waiting)
     }
+    const piped = bySlot.size > 1
     for (const group of bySlot.values()) {
-      for (let i = 0; i < group.length; i += maxBatch) send(group.slice(i, i + maxBatch))
+      if (group.length <= maxBatch) send(group, piped)
+      else for (let i = 0; i < group.length; i += maxBatch) send(group.slice(i, i + maxBatch), true)
     }
   }
 
@@ -171,47 +263,35 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     for (const waiting of group) waiting.reject(wrapped)
   }
 
-  const send = (group: Waiting[]) => {
+  const send = (group: Waiting[], piped: boolean) => {
     if (!gate.allow()) return fail(group, new StoreUnavailableError('Redis is failing; calls are paused'))
     if (DOWN.has(redis.status)) {
       gate.failure()
       return fail(group, new StoreUnavailableError(`Redis connection is ${redis.status}`))
     }
+    const n = group.length
     const first = group[0]!.op.policies
-    const policy = first.length === 1 ? first[0]! : undefined
-    let fast =
-      policy !== undefined &&
-      (policy.algorithm === 'gcra' || policy.algorithm === 'fixed-window') &&
-      !forceGeneral
-    for (let i = 0; fast && i < group.length; i++) {
+    const plan = planOf(first)
+    let fast = plan.fast
+    for (let i = 0; fast && i < n; i++) {
       const { op } = group[i]!
-      if (op.kind !== 'consume' || (op.policies !== first && !samePolicy(op.policies, policy!))) fast = false
+      if (op.kind !== 'consume' || (op.policies !== first && !samePolicy(op.policies, first[0]!)))
+        fast = false
     }
+    // argv: script, key count, keys, then the script's arguments.
+    const argv: (string | number)[] = [fast ? consumeScript.sha : batchScript.sha, n]
+    for (let i = 0; i < n; i++) argv.push(group[i]!.key)
+    argv.push(clientTime ? Math.floor(clock.now()) : '', clientTime ? CLIENT_TIME_PAD_MS : 0)
     if (fast) {
-      const p = policy!
-      const keys: string[] = []
-      const args: (string | number)[] = [
-        clientTime ? Math.floor(clock.now()) : '',
-        clientTime ? CLIENT_TIME_PAD_MS : 0,
-        ALGORITHM_CODES[p.algorithm],
-        p.limit,
-        p.windowMs,
-        p.burst,
-        `:${p.name}`,
-        formatInterval(p.windowMs / p.limit),
-      ]
-      for (const { op, key } of group) {
-        keys.push(key)
-        args.push(op.cost)
-      }
-      return call(group, consumeScript, keys, args)
+      for (const value of plan.head) argv.push(value)
+      for (let i = 0; i < n; i++) argv.push(group[i]!.op.cost)
+      return call(group, consumeScript, argv, piped)
     }
-    const keys: string[] = []
     const sets: (string | number)[] = []
     const ops: (string | number)[] = []
     const setIndex = new Map<readonly ResolvedPolicy[], number>()
-    for (const { op, key } of group) {
-      keys.push(key)
+    for (let i = 0; i < n; i++) {
+      const { op } = group[i]!
       let index = setIndex.get(op.policies)
       if (index === undefined) {
         index = setIndex.size + 1
@@ -222,43 +302,52 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
       ops.push(OP_CODES[op.kind], op.kind === 'block' ? op.blockMs : op.cost, index)
     }
-    const args: (string | number)[] = [
-      clientTime ? Math.floor(clock.now()) : '',
-      clientTime ? CLIENT_TIME_PAD_MS : 0,
-      setIndex.size,
-    ]
-    for (const value of sets) args.push(value)
-    for (const value of ops) args.push(value)
-    call(group, batchScript, keys, args)
+    argv.push(setIndex.size)
+    for (const value of sets) argv.push(value)
+    for (const value of ops) argv.push(value)
+    call(group, batchScript, argv, piped)
   }
 
-  const call = (group: Waiting[], script: RedisScript, keys: string[], args: (string | number)[]) => {
+  const call = (group: Waiting[], script: RedisScript, argv: (string | number)[], piped: boolean) => {
     counters.batches++
     counters.batchedOperations += group.length
     const started = performance.now()
+    const flight: Flight = { group, deadline: clock.now() + timeoutMs, done: false }
     inFlight++
-    timeout.run(runScript<(string | number)[]>(redis, script, keys, args)).then(
-      (reply) => {
-        inFlight--
-        gate.success()
-        store.onRoundTrip?.(performance.now() - started)
-        for (let i = 0; i < group.length; i++) {
-          const at = i * 5
-          group[i]!.resolve({
-            allowed: reply[at] === 1,
-            policyIndex: Number(reply[at + 1]),
-            remaining: Number(reply[at + 2]),
-            resetMs: Number(reply[at + 3]),
-            retryAfterMs: Number(reply[at + 4]),
-          })
-        }
-      },
-      (error: unknown) => {
-        inFlight--
-        gate.failure()
-        fail(group, error)
-      },
-    )
+    flights.push(flight)
+    if (timer === undefined) arm()
+    const settled = (reply: Reply) => {
+      if (flight.done) return
+      flight.done = true
+      inFlight--
+      prune()
+      gate.success()
+      store.onRoundTrip?.(performance.now() - started)
+      for (let i = 0; i < group.length; i++) {
+        const at = i * 5
+        group[i]!.resolve({
+          allowed: reply[at] === 1,
+          policyIndex: Number(reply[at + 1]),
+          remaining: Number(reply[at + 2]),
+          resetMs: Number(reply[at + 3]),
+          retryAfterMs: Number(reply[at + 4]),
+        })
+      }
+    }
+    const failed = (error: unknown) => {
+      if (flight.done) return
+      flight.done = true
+      inFlight--
+      prune()
+      gate.failure()
+      fail(group, error)
+    }
+    ;(piped ? evalshaPiped : evalshaNow).apply(redis, argv).then(settled, (error: unknown) => {
+      if (!isNoScriptError(error)) return failed(error)
+      // A server that lost its scripts (restart, failover): EVAL sends the source and loads it again.
+      argv[0] = script.lua
+      ;(piped ? evalPiped : evalNow).apply(redis, argv).then(settled, failed)
+    })
   }
 
   return store

@@ -119,6 +119,44 @@ describe.skipIf(!hasRedisServer())('Redis stopped mid-run', () => {
     })
   })
 
+  it('reloads lost scripts on every send path: a lone call, a coalesced batch, split batches', {
+    timeout: 60_000,
+  }, async () => {
+    const fast = createRateLimiter({
+      redis,
+      prefix: 'noscript',
+      limit: 1000,
+      window: 60_000,
+      timeout: 2_000,
+      maxBatch: 50,
+    })
+    const general = createRateLimiter({
+      redis,
+      prefix: 'noscript-multi',
+      policies: [
+        { limit: 1000, window: 1000 },
+        { limit: 5000, window: 60_000 },
+      ],
+      timeout: 2_000,
+    })
+    limiters.push(fast, general)
+    const admin = new Redis(server.url)
+    try {
+      for (const limiter of [fast, general]) {
+        await admin.script('FLUSH')
+        expect(await limiter.consume('lone')).toMatchObject({ allowed: true, source: 'redis' })
+        await admin.script('FLUSH')
+        // 120 calls in one tick: one lone call, then 119 split into batches of at most 50.
+        const batchesBefore = limiter.stats().batches
+        const decisions = await Promise.all(Array.from({ length: 120 }, (_, i) => limiter.consume(`k${i}`)))
+        expect(decisions.every((d) => d.allowed && d.source === 'redis')).toBe(true)
+        expect(limiter.stats().batches - batchesBefore).toBe(limiter === fast ? 4 : 2)
+      }
+    } finally {
+      admin.disconnect()
+    }
+  })
+
   it('concurrency limiter falls back too, within the timeout', { timeout: 60_000 }, async () => {
     const limiter = createConcurrencyLimiter({ redis, prefix: 'fail-cl', limit: 4, instances: 2 })
     // The first call loads the script; on a busy machine it may miss 50 ms once.

@@ -17,10 +17,13 @@ declare module 'autocannon' {
     timeout?: number
     requests?: RequestSpec[]
     setupClient?: (client: object) => void
+    overallRate?: number
+    ignoreCoordinatedOmission?: boolean
   }
   interface Histogram {
     average: number
     mean: number
+    p50: number
     p99: number
     total: number
   }
@@ -32,6 +35,15 @@ declare module 'autocannon' {
     timeouts: number
     statusCodeStats?: Record<string, { count: number }>
   }
-  function autocannon(options: Options): Promise<Result>
+  /** A running load: an event emitter ('response': client, status, bytes, ms) and a promise of the result. */
+  interface Instance extends Promise<Result> {
+    on(
+      event: 'response',
+      listener: (client: unknown, status: number, bytes: number, ms: number) => void,
+    ): this
+    stop(): void
+  }
+  function autocannon(options: Options): Instance
   export default autocannon
+  export type { Instance, Options, Result }
 }

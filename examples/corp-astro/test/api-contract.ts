@@ -293,6 +293,8 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         const user = await newUser(base, 'stars')
         const { http } = user
         const profile = (await http.post('/api/business-profiles', sampleProfile, user.token)).body
+        // The list is cached: generating the day's content must invalidate it.
+        expect((await http.get('/api/content?page=1&limit=10', user.token)).body.total).toBe(0)
         const daily = await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)
         expect(daily.status).toBe(200)
         expect(daily.body).toMatchObject({

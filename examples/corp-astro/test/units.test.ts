@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import helmet from 'helmet'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createAnalyticsBuffer } from '../src/analytics/buffer.js'
 import type { AnalyticsEvent } from '../src/analytics/repository.js'
@@ -6,6 +7,7 @@ import { newRefreshToken, parseRefreshToken } from '../src/auth/tokens.js'
 import { loadConfig } from '../src/config.js'
 import { render } from '../src/content/templates.js'
 import type { Database, ShardDatabases } from '../src/db/database.js'
+import { fixedHeaders } from '../src/http/fixed-headers.js'
 import { createShards } from '../src/platform/shards.js'
 import { sunSign } from '../src/profiles/zodiac.js'
 
@@ -269,5 +271,38 @@ describe('problem answers', () => {
     const crash = answer(new Error('secret internals at /srv/app.ts:12'))
     expect(crash.status).toBe(500)
     expect(JSON.stringify(crash.body)).not.toContain('secret')
+  })
+})
+
+describe('fixed headers', () => {
+  const apply = (middleware: ReturnType<typeof fixedHeaders>) => {
+    const headers = new Map<string, unknown>([['x-powered-by', 'Express']])
+    const res = {
+      setHeader: (name: string, value: unknown) => headers.set(name.toLowerCase(), value),
+      removeHeader: (name: string) => headers.delete(name.toLowerCase()),
+    }
+    let nexts = 0
+    middleware({} as never, res as never, () => nexts++)
+    return { headers, nexts }
+  }
+
+  it("applies helmet's headers, computed once, and calls next", () => {
+    const { headers, nexts } = apply(fixedHeaders(helmet()))
+    expect(nexts).toBe(1)
+    expect(headers.get('x-content-type-options')).toBe('nosniff')
+    expect(headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains')
+    expect(String(headers.get('content-security-policy'))).toContain("default-src 'self'")
+    expect(headers.has('x-powered-by')).toBe(false)
+  })
+
+  it('refuses a middleware whose headers depend on the request or that does not call next', () => {
+    expect(() =>
+      fixedHeaders((req, res, next) => {
+        res.setHeader('x-path', req.path)
+        next()
+      }),
+    ).toThrow(/read req.path/)
+    expect(() => fixedHeaders(() => {})).toThrow(/did not call next/)
+    expect(() => fixedHeaders((_req, _res, next) => next(new Error('no')))).toThrow(/did not call next/)
   })
 })

@@ -27,19 +27,17 @@ export function trackRequests(options: TrackRequestsOptions): Handler {
   const isOk = options.ok ?? ((res: ServerResponse) => res.statusCode < 500)
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const started = performance.now()
-    let done = false
-    const finish = (completed: boolean) => {
-      if (done) return
-      done = true
-      res.off('finish', onFinish)
-      res.off('close', onClose)
+    // One listener: a response emits 'close' after 'finish' when it completed, and alone
+    // when the client went away first; writableFinished tells which. Two listeners and
+    // their removal cost more than the rest of the recording.
+    res.once('close', () => {
       if ((res as unknown as Record<symbol, boolean>)[SHED]) return
-      monitor.recordRequest(performance.now() - started, completed && isOk(res), options.labels?.(req, res))
-    }
-    const onFinish = () => finish(true)
-    const onClose = () => finish(res.writableFinished)
-    res.once('finish', onFinish)
-    res.once('close', onClose)
+      monitor.recordRequest(
+        performance.now() - started,
+        res.writableFinished && isOk(res),
+        options.labels?.(req, res),
+      )
+    })
     next?.()
   }
 }

@@ -14,6 +14,12 @@ const dailySchema = z.object({ profileId: uuidSchema })
 /** Daily content is kept a week, then the cleanup job deletes it. */
 const DAILY_TTL_DAYS = 7
 
+/** The cache tag of a user's content lists: new content invalidates them. */
+export const contentListTag = (userId: string) => `content-lists:${userId}`
+
+/** A cached list may show an item the cleanup job deleted for at most this long. */
+const LIST_TTL_MS = 60_000
+
 /** `/api/content`: the daily horoscope (cached per user and day), by id, paginated. */
 export function contentRouter(ctx: AppContext): Router {
   const router = Router()
@@ -35,13 +41,15 @@ export function contentRouter(ctx: AppContext): Router {
         const profile = await ctx.profiles.get(sub, profileId, { fresh: true })
         if (!profile) return null
         const generated = await generateContent(ctx.templates, ctx.astro.forecast, profile, 'daily', date)
-        return ctx.content.insertOnce(sub, {
+        const inserted = await ctx.content.insertOnce(sub, {
           ...generated,
           profileId,
           kind: 'daily',
           date,
           ttlDays: DAILY_TTL_DAYS,
         })
+        await ctx.cache.invalidateTags([contentListTag(sub)])
+        return inserted
       },
       // Generation calls the astro service: one process generates, the others wait for it.
       { tags: [profilesTag(sub)], lock: true },
@@ -53,8 +61,15 @@ export function contentRouter(ctx: AppContext): Router {
   router.get('/', async (req, res) => {
     const { sub } = userOf(req)
     const query = validate(paginationSchema, req.query, 'query')
-    const { items, total } = await ctx.content.list(sub, query.page, query.limit)
-    res.json(page(items, total, query.page, query.limit))
+    const body = await ctx.cache.getOrSet(
+      `content-list:${sub}:${query.page}:${query.limit}`,
+      async () => {
+        const { items, total } = await ctx.content.list(sub, query.page, query.limit)
+        return page(items, total, query.page, query.limit)
+      },
+      { tags: [contentListTag(sub)], ttl: LIST_TTL_MS },
+    )
+    res.json(body)
   })
 
   router.get('/:id', itemResponses, async (req, res) => {

@@ -40,7 +40,10 @@ function setState(entry: Entry, name: string, state: PolicyState): void {
   if (entry.name === undefined || entry.name === name) {
     entry.name = name
     entry.state = state
-  } else (entry.more ??= new Map()).set(name, state)
+  } else {
+    entry.more ??= new Map()
+    entry.more.set(name, state)
+  }
 }
 
 /** The in-process store, with the Redis store's exact semantics. Exposed for tests and custom wiring. */

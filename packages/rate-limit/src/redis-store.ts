@@ -202,16 +202,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     run(op) {
       if (closed) return Promise.reject(new StoreUnavailableError('The rate limiter store is closed'))
       return new Promise<StoreResult>((resolve, reject) => {
-        const waiting = { op, key: hashTaggedKey(prefix, op.key), resolve, reject }
-        // Nothing in flight and nothing queued: a lone call (sequential traffic) goes now,
-        // without waiting a tick; under load, calls queue behind in-flight batches and coalesce.
-        if (inFlight === 0 && !scheduled) return send([waiting], false)
-        pending.push(waiting)
-        if (!scheduled) {
-          scheduled = true
-          // After the current microtasks drain: every decision requested in this tick joins the batch.
-          process.nextTick(flush)
-        }
+        pending.push({ op, key: hashTaggedKey(prefix, op.key), resolve, reject })
+        if (scheduled) return
+        scheduled = true
+        // Nothing in flight: send as soon as the caller's synchronous code is done (a
+        // microtask), so a lone call (sequential traffic) waits for nothing and a burst
+        // made in one loop still leaves as one call. Under load, calls queue behind the
+        // batches in flight until the current microtasks drain, and coalesce.
+        if (inFlight === 0) queueMicrotask(flush)
+        else process.nextTick(flush)
       })
     },
     stats: () => ({ ...counters, gate: gate.state }),

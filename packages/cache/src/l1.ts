@@ -19,10 +19,25 @@ export interface L1 {
 }
 
 export function createL1(max: number, maxSize: number | undefined): L1 {
+  // Keys by tag, so invalidating a tag touches its entries only, not the whole LRU.
+  // lru-cache reports every way an entry leaves (delete, eviction, overwrite, clear)
+  // through `dispose`, synchronously, which keeps the index exact.
+  const tagged = new Map<string, Set<string>>()
+  const unindex = (entry: Entry, key: string) => {
+    if (!entry.t) return
+    for (const tag of entry.t) {
+      const keys = tagged.get(tag)
+      if (!keys) continue
+      keys.delete(key)
+      if (keys.size === 0) tagged.delete(tag)
+    }
+  }
   // No `ttl` here: entries carry their own expiry and the hit path checks it with the
   // time it already read, so lru-cache does no clock work of its own.
   const lru = new LRUCache<string, Entry>(
-    maxSize === undefined ? { max } : { max, maxSize, sizeCalculation: (_v, key) => key.length * 2 + 64 },
+    maxSize === undefined
+      ? { max, dispose: unindex }
+      : { max, maxSize, sizeCalculation: (_v, key) => key.length * 2 + 64, dispose: unindex },
   )
   const sized = maxSize !== undefined
   return {
@@ -31,18 +46,30 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
     set(key, entry, size) {
       if (sized) lru.set(key, entry, { size: Math.max(1, Math.min(size, maxSize)) })
       else lru.set(key, entry)
+      // Indexed after the set: overwriting disposes (unindexes) the old entry first.
+      if (entry.t && entry.t.length > 0 && lru.peek(key) === entry) {
+        for (const tag of entry.t) {
+          const keys = tagged.get(tag)
+          if (keys) keys.add(key)
+          else tagged.set(tag, new Set([key]))
+        }
+      }
     },
     delete: (key) => lru.delete(key),
     deleteTagged(tags) {
-      // Collect first: deleting while lru-cache iterates would skip entries.
-      const doomed: string[] = []
-      for (const [key, entry] of lru.entries()) {
-        if (entry.t?.some((tag) => tags.has(tag))) doomed.push(key)
+      // Collect first: each delete edits the index being read.
+      const doomed = new Set<string>()
+      for (const tag of tags) {
+        const keys = tagged.get(tag)
+        if (keys) for (const key of keys) doomed.add(key)
       }
       for (const key of doomed) lru.delete(key)
-      return doomed.length
+      return doomed.size
     },
-    clear: () => lru.clear(),
+    clear: () => {
+      lru.clear()
+      tagged.clear()
+    },
     shrink(fraction) {
       const target = Math.ceil(lru.size * Math.min(1, Math.max(0, fraction)))
       let removed = 0

@@ -119,10 +119,19 @@ export function createRedisStore(options: {
   const tagKey = (tag: string) => hashTaggedKey(`${prefix}#tag`, tag)
 
   let closed = false
-  const unavailable = () =>
-    Promise.reject(
-      new StoreUnavailableError(closed ? 'The cache is closed' : 'Redis is unavailable (failure gate open)'),
-    )
+  const unavailable = () => {
+    // While the gate is open every Redis operation of every request lands here, thousands
+    // a second; a stack trace would cost more than the refusal and always point here.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    try {
+      return Promise.reject(
+        new StoreUnavailableError(closed ? 'The cache is closed' : 'Redis is unavailable (failure gate open)'),
+      )
+    } finally {
+      Error.stackTraceLimit = limit
+    }
+  }
   const ok = () => gate.success()
   const fail = (error: unknown): never => {
     errors++

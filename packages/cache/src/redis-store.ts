@@ -126,7 +126,9 @@ export function createRedisStore(options: {
     Error.stackTraceLimit = 0
     try {
       return Promise.reject(
-        new StoreUnavailableError(closed ? 'The cache is closed' : 'Redis is unavailable (failure gate open)'),
+        new StoreUnavailableError(
+          closed ? 'The cache is closed' : 'Redis is unavailable (failure gate open)',
+        ),
       )
     } finally {
       Error.stackTraceLimit = limit

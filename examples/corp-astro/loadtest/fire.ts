@@ -16,6 +16,8 @@ export interface Outcome {
   errorRate: number
   requests: number
   statuses: Record<string, number>
+  /** Answers >= 300 by request kind and status, e.g. `{ "refresh 401": 3 }`. */
+  failuresByKind: Record<string, number>
 }
 
 export interface FireOptions {
@@ -37,6 +39,11 @@ export async function fire(options: FireOptions): Promise<Outcome> {
   const groups = perConnection ? Math.max(1, Math.ceil(connections / PACED_GROUP)) : 1
   const latencies: number[] = []
   const statuses: Record<string, number> = {}
+  const failuresByKind: Record<string, number> = {}
+  const onFailure = (kind: string, status: number) => {
+    const label = `${kind} ${status}`
+    failuresByKind[label] = (failuresByKind[label] ?? 0) + 1
+  }
   let slot = 0
   let errors = 0
   let timeouts = 0
@@ -45,7 +52,7 @@ export async function fire(options: FireOptions): Promise<Outcome> {
   for (let group = 0; group < groups; group++) {
     const size = Math.floor(connections / groups) + (group < connections % groups ? 1 : 0)
     if (group > 0) await new Promise((resolve) => setTimeout(resolve, 1000 / groups))
-    const instance = start(options, size, () => slot++)
+    const instance = start(options, size, () => slot++, onFailure)
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
       latencies.push(ms)
       statuses[status] = (statuses[status] ?? 0) + 1
@@ -73,10 +80,16 @@ export async function fire(options: FireOptions): Promise<Outcome> {
     errorRate: failed / Math.max(1, latencies.length + errors + timeouts),
     requests: latencies.length,
     statuses,
+    failuresByKind,
   }
 }
 
-function start(options: FireOptions, connections: number, nextSlot: () => number): Instance {
+function start(
+  options: FireOptions,
+  connections: number,
+  nextSlot: () => number,
+  onFailure: (kind: string, status: number) => void,
+): Instance {
   const { users } = options
   const next = options.next ?? nextRequest
   return autocannon({
@@ -94,23 +107,32 @@ function start(options: FireOptions, connections: number, nextSlot: () => number
         }
       : {}),
     setupClient(client) {
-      // One user per connection: the slot survives autocannon's per-cycle context reset.
+      // One user per connection. autocannon builds a client's first request before it calls
+      // setupClient (setupRequest below took a slot then) and resets the context after each
+      // request: keep that slot as the context every reset starts from (setupRequest sets the kind
+      // of each request after the reset).
       const iterator = (
-        client as unknown as { requestIterator: { initialContext: object; resetContext(): void } }
+        client as unknown as {
+          requestIterator: {
+            context: { slot?: number; kind?: string }
+            initialContext: object
+            resetContext(): void
+          }
+        }
       ).requestIterator
-      iterator.initialContext = { slot: nextSlot() % users.length }
+      // The kind too: the first answer must be read as what it is (a rotated refresh token).
+      const { slot, kind } = iterator.context
+      iterator.initialContext = { slot: slot ?? nextSlot() % users.length, kind }
       iterator.resetContext()
     },
     requests: [
       {
         setupRequest(request, context) {
-          // Built once before setupClient ran (no slot yet): that first request is a harmless
-          // read as user 0 (a shared refresh would look like token theft and revoke the session).
-          const slot = (context as { slot?: number }).slot
-          const user = users[slot ?? 0]!
-          const chosen: Request =
-            slot === undefined ? { method: 'GET', path: '/api/users/me', kind: 'me' } : next(user)
-          ;(context as { kind?: string }).kind = chosen.kind
+          const state = context as { slot?: number; kind?: string }
+          state.slot ??= nextSlot() % users.length
+          const user = users[state.slot]!
+          const chosen: Request = next(user)
+          state.kind = chosen.kind
           return {
             ...request,
             method: chosen.method,
@@ -125,6 +147,7 @@ function start(options: FireOptions, connections: number, nextSlot: () => number
         },
         onResponse(status, body, context) {
           const { slot, kind } = context as { slot?: number; kind?: string }
+          if (kind && status >= 300) onFailure(kind, status)
           if (slot !== undefined && kind) onResponse(users[slot]!, kind, status, body)
         },
       },

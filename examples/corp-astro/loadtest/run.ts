@@ -68,10 +68,7 @@ async function runMode(mode: Mode): Promise<Row[]> {
       console.log(
         `[${mode}] paced: ${RATE} RPS (${perConnection}/s on each of ${CONNECTIONS} connections), ${DURATION_S} s...`,
       )
-      rows.push({
-        label: `Headroom ${mode}, paced at ${fmt(RATE)} RPS`,
-        ...(await fire({ ...common, perConnection })),
-      })
+      await measured(`Headroom ${mode}, paced at ${fmt(RATE)} RPS`, () => fire({ ...common, perConnection }))
     }
     console.log(`[${mode}] closed loop: ${CONNECTIONS} connections, ${DURATION_S} s...`)
     await measured(`Headroom ${mode}, closed loop`, () => fire(common))
@@ -127,6 +124,7 @@ async function calibrate(): Promise<Row> {
       errorRate: failed / Math.max(1, result.requests.total + result.errors),
       requests: result.requests.total,
       statuses: {},
+      failuresByKind: {},
     }
   } finally {
     child.kill('SIGKILL')
@@ -161,6 +159,11 @@ const report = [
     .join(' / ')} (1/5/15 min, 2 cores).`,
   '',
   `Status codes: ${rows.map((r) => `${r.label}: ${JSON.stringify(r.statuses)}`).join('; ')}`,
+  '',
+  `Refusals and failures by request kind: ${rows
+    .filter((r) => Object.keys(r.failuresByKind).length > 0)
+    .map((r) => `${r.label}: ${JSON.stringify(r.failuresByKind)}`)
+    .join('; ')}`,
 ].join('\n')
 console.log(`\n${report}\n`)
 mkdirSync(`${root}loadtest/results`, { recursive: true })

@@ -18,6 +18,33 @@ import { usersRouter } from './users/routes.js'
 const PROBES = new Set(['/livez', '/readyz', '/health', '/metrics'])
 
 /**
+ * The security headers of a JSON API (OWASP REST Security Cheat Sheet): no document is
+ * ever rendered from these responses, so helmet's document-oriented defaults (a 300-byte
+ * CSP for pages, COOP, Origin-Agent-Cluster, DNS prefetch, IE download options, ...)
+ * would only add bytes to every answer. What remains: nothing may load or frame a
+ * response, HSTS, no MIME sniffing, no referrer.
+ */
+const API_SECURITY_HEADERS: Parameters<typeof helmet>[0] = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  xFrameOptions: { action: 'deny' },
+  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  xContentTypeOptions: true,
+  referrerPolicy: { policy: 'no-referrer' },
+  crossOriginOpenerPolicy: false,
+  crossOriginResourcePolicy: false,
+  crossOriginEmbedderPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+  xPoweredBy: true,
+}
+
+/**
  * The Express app. Order matters: probes and metrics answer before anything that
  * could refuse them; the token is read before shedding and limiting, which need the
  * tier; the body is parsed only for requests that got past both.
@@ -40,8 +67,8 @@ export function createApp(ctx: AppContext): Express {
     analytics: () => ctx.analytics.stats(),
   })
 
-  // helmet's headers, computed once: its dozen chained middlewares cost a next() hop each per request.
-  app.use(fixedHeaders(helmet()))
+  // helmet's headers, computed once: its chained middlewares cost a next() hop each per request.
+  app.use(fixedHeaders(helmet(API_SECURITY_HEADERS)))
   // pino-http costs a child logger per request; below info it would log nothing anyway.
   app.use(
     ctx.logger.isLevelEnabled('info')

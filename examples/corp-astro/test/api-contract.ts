@@ -297,6 +297,12 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         expect((await http.get('/api/content?page=1&limit=10', user.token)).body.total).toBe(0)
         const daily = await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)
         expect(daily.status).toBe(200)
+        // A JSON API's security headers (OWASP REST): nothing may load or frame it, no sniffing.
+        expect(daily.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'")
+        expect(daily.headers.get('x-content-type-options')).toBe('nosniff')
+        expect(daily.headers.get('x-frame-options')).toBe('DENY')
+        expect(daily.headers.get('strict-transport-security')).toMatch(/^max-age=31536000/)
+        expect(daily.headers.get('x-powered-by')).toBeNull()
         expect(daily.body).toMatchObject({
           profileId: profile.id,
           kind: 'daily',

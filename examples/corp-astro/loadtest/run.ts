@@ -15,7 +15,7 @@
  *   the app keeps up: when it cannot, the achieved RPS falls short.
  *
  * Env: LOADTEST_POSTGRES_URL, LOADTEST_REDIS_URL, LOADTEST_CONNECTIONS (1000),
- * LOADTEST_DURATION_S (20), LOADTEST_RATE (5000, the paced run's RPS; 0 skips it),
+ * LOADTEST_DURATION_S (20), LOADTEST_WARMUP_S (15), LOADTEST_RATE (5000, the paced run's RPS; 0 skips it),
  * LOADTEST_WORKERS (WEB_CONCURRENCY, 2), LOADTEST_MODES (off,on),
  * LOADTEST_PG_POOL_MAX (5), LOADTEST_PG_POOL_MIN (2), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof),
  * LOADTEST_CALIBRATE (1: also time a bare Express hello on the same machine), LOADTEST_APP_LOG (file).
@@ -33,6 +33,7 @@ const CONNECTIONS = Number(process.env.LOADTEST_CONNECTIONS ?? 1000)
 const DURATION_S = Number(process.env.LOADTEST_DURATION_S ?? 20)
 const RATE = Number(process.env.LOADTEST_RATE ?? 5000)
 const WORKERS = Number(process.env.LOADTEST_WORKERS ?? 2)
+const WARMUP_S = Number(process.env.LOADTEST_WARMUP_S ?? 15)
 const MODES = (process.env.LOADTEST_MODES ?? 'off,on').split(',') as Mode[]
 
 /** The seed's published figures (2-vCPU t3.large). */
@@ -55,8 +56,13 @@ async function runMode(mode: Mode): Promise<Row[]> {
   })
   try {
     const common = { base: env.base, users: env.users, connections: CONNECTIONS, durationS: DURATION_S }
-    console.log(`[${mode}] warming up (5 s, 100 connections)...`)
-    await fire({ ...common, connections: 100, durationS: 5 })
+    // Every user once through the mix before measuring: the first request of the day for a
+    // profile generates its horoscope (astro call, insert), which a steady state has done.
+    console.log(`[${mode}] warming up (${WARMUP_S} s, ${CONNECTIONS} connections at 2 requests/s each)...`)
+    const warm = await fire({ ...common, durationS: WARMUP_S, perConnection: 2 })
+    console.log(
+      `[${mode}] warm-up: ${fmt(warm.rps)} RPS, p99 ${fmt(warm.p99Ms)} ms, ${JSON.stringify(warm.statuses)}`,
+    )
     const rows: Row[] = []
     const measured = async (label: string, run: () => Promise<Outcome>) => {
       const before = env.cpuMs()

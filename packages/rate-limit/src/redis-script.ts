@@ -9,12 +9,13 @@ export const OP_CODES = { consume: 'c', peek: 'p', refund: 'r', block: 'b', rese
 /**
  * Storage layout, shared by both scripts: per policy a string key
  * `{prefix:id}:<policy>` holding its state ("s1 s2" or "s1 s2 s3", `%.17g` numbers)
- * with its own expiry, and `{prefix:id}:b` holding a block's end. All keys of one id
- * share the hash tag, hence one Cluster slot; the script derives them from the
- * `{prefix:id}` it is given. Strings with `SET ... PX` cost Redis about half of what
- * a hash with HMGET/HSET/PEXPIRE does, and every write carries its expiry.
+ * with its own expiry. A `block()` puts its end ahead of the state of each of the
+ * blocking limiter's policies ("b<until> s1 s2", or "b<until>" alone) and keeps the key
+ * alive until then, so a decision reads one key per policy, not a separate block key.
+ * All keys of one id share the hash tag, hence one Cluster slot; the script derives them
+ * from the `{prefix:id}` it is given. Strings with `SET ... PX` cost Redis about half of
+ * what a hash with HMGET/HSET/PEXPIRE does, and every write carries its expiry.
  */
-
 /**
  * One script decides a whole batch: every operation waiting in one tick (and, on a
  * Cluster, sharing one hash slot) in one EVALSHA, with one result per operation.
@@ -41,8 +42,22 @@ end
 local pad = tonumber(ARGV[2])
 local EPS = 1e-9
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
-local format, match, tostr, call = string.format, string.match, tostring, redis.call
+local format, match, find, sub, byte, tostr, call =
+  string.format, string.match, string.find, string.sub, string.byte, tostring, redis.call
 local function round6(x) return floor(x * 1e6 + 0.5) / 1e6 end
+
+-- A stored value: the block's end (0: none), whether there is state, and its numbers.
+local function parse(v)
+  local blocked = 0
+  if v and byte(v, 1) == 98 then
+    local sp = find(v, ' ', 2, true)
+    if sp then blocked = tonumber(sub(v, 2, sp - 1)); v = sub(v, sp + 1)
+    else blocked = tonumber(sub(v, 2)); v = false end
+  end
+  if not v then return blocked, false, 0, 0, 0 end
+  local x, y, z = match(v, '^(%S+) (%S+) ?(%S*)$')
+  return blocked, true, tonumber(x), tonumber(y), tonumber(z) or 0
+end
 
 local sets = {}
 local a = 4
@@ -176,13 +191,19 @@ local function decide(kind, set, blocked, cost)
   return allowed, chosen, chosenRemaining, chosenReset, chosenRetry, allowed and kind == 'c' and cost > 0
 end
 
-local function write(key, set, only)
+-- Writes w1..w3 with lifetime wt; a block still running stays ahead of the state and keeps the key alive.
+local function write(key, set, only, blocked)
   for i = 1, set.n do
     if only == nil or only[i] then
       local value
       if set.alg[i] == 4 then value = format('%.17g %.17g %.17g', w1[i], w2[i], w3[i])
       else value = format('%.17g %.17g', w1[i], w2[i]) end
-      call('SET', key .. set.sfx[i], value, 'PX', wt[i] + pad)
+      local ttl = wt[i]
+      if blocked > now then
+        value = 'b' .. format('%.17g', blocked) .. ' ' .. value
+        ttl = max(ttl, blocked - now)
+      end
+      call('SET', key .. set.sfx[i], value, 'PX', ttl + pad)
     end
   end
 end
@@ -197,30 +218,37 @@ for k = 1, #KEYS do
   local set = sets[tonumber(ARGV[o + 2])]
   o = o + 3
   if kind == 'x' then
-    call('DEL', key .. ':b')
     for i = 1, set.n do call('DEL', key .. set.sfx[i]) end
     out[n + 1] = 1; out[n + 2] = 0; out[n + 3] = 0; out[n + 4] = 0; out[n + 5] = 0
   elseif kind == 'b' then
+    -- The block's end goes ahead of each policy's state (a newer block replaces an older one);
+    -- the key lives at least until the end, and as long as its state needs.
     local ms = ceil(cost)
-    call('SET', key .. ':b', now + ms, 'PX', ms + pad)
+    local mark = 'b' .. format('%.17g', now + ms)
+    for i = 1, set.n do
+      local sk = key .. set.sfx[i]
+      local v = call('GET', sk)
+      if v and byte(v, 1) == 98 then
+        local sp = find(v, ' ', 2, true)
+        if sp then v = sub(v, sp + 1) else v = false end
+      end
+      if v then call('SET', sk, mark .. ' ' .. v, 'PX', max(ms + pad, call('PTTL', sk)))
+      else call('SET', sk, mark, 'PX', ms + pad) end
+    end
     out[n + 1] = 0; out[n + 2] = -1; out[n + 3] = 0; out[n + 4] = ms; out[n + 5] = ms
   else
     local raw
-    if set.n == 1 then raw = call('MGET', key .. ':b', key .. set.sfx[1])
+    if set.n == 1 then raw = { call('GET', key .. set.sfx[1]) }
     else
-      local names = { key .. ':b' }
-      for i = 1, set.n do names[i + 1] = key .. set.sfx[i] end
+      local names = {}
+      for i = 1, set.n do names[i] = key .. set.sfx[i] end
       raw = call('MGET', unpack(names))
     end
-    local blocked = tonumber(raw[1]) or 0
+    local blocked = 0
     for i = 1, set.n do
-      local v = raw[i + 1]
-      if v then
-        local x, y, z = match(v, '^(%S+) (%S+) ?(%S*)$')
-        hs[i] = true; st1[i] = tonumber(x); st2[i] = tonumber(y); st3[i] = tonumber(z) or 0
-      else
-        hs[i] = false; st1[i] = 0; st2[i] = 0; st3[i] = 0
-      end
+      local b
+      b, hs[i], st1[i], st2[i], st3[i] = parse(raw[i])
+      if b > blocked then blocked = b end
     end
     local allowed, index, remaining, reset, retry, writes
     if kind == 'r' then
@@ -239,11 +267,11 @@ for k = 1, #KEYS do
       allowed, index, remaining, reset, retry = decide('p', set, blocked, 1)
       if any then
         for i = 1, set.n do w1[i] = st1[i]; w2[i] = st2[i]; w3[i] = st3[i]; wt[i] = ttls[i] end
-        write(key, set, only)
+        write(key, set, only, blocked)
       end
     else
       allowed, index, remaining, reset, retry, writes = decide(kind, set, blocked, cost)
-      if writes then write(key, set, nil) end
+      if writes then write(key, set, nil, 0) end
     end
     if allowed then out[n + 1] = 1 else out[n + 1] = 0 end
     -- Whole numbers travel as integers; only fractions need a string (Redis truncates Lua numbers).
@@ -259,8 +287,9 @@ return out
 /**
  * The hot path: a batch of `consume` calls against one GCRA or fixed-window policy (the
  * usual shape of API traffic), with the arithmetic of `algorithms.ts` inlined: no
- * policy parsing, closures or tables per decision: one MGET and one SET per decision.
- * Results have the batch script's layout.
+ * policy parsing, closures or tables per decision. One MGET reads every key of the
+ * batch, then one SET per allowed decision; a key met again in the batch reads what
+ * the earlier decision wrote. Results have the batch script's layout.
  *
  * ARGV: now ('' for TIME), padding, algorithm (1 gcra, 3 fixed-window), limit, window,
  * burst, policy key suffix (`:name`), GCRA interval (as written back), then one cost per key.
@@ -278,70 +307,95 @@ end
 local pad = tonumber(ARGV[2])
 local alg, limit, w, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local sfx, ivs = ARGV[7], ' ' .. ARGV[8]
-local floor, ceil, max, format, match, call = math.floor, math.ceil, math.max, string.format, string.match, redis.call
+local floor, ceil, max, min, format, find, sub, byte, tostr, call =
+  math.floor, math.ceil, math.max, math.min, string.format, string.find, string.sub, string.byte, tostring, redis.call
 local EPS = 1e-9
+local interval = w / limit
+local capacity = burst * interval
+local nk = #KEYS
+local names, values = {}, {}
+for k = 1, nk do names[k] = KEYS[k] .. sfx end
+if nk == 1 then values[1] = call('GET', names[1])
+else
+  -- One MGET for the batch, in chunks (unpack is bounded by Lua's stack).
+  for i = 1, nk, 1000 do
+    local got = call('MGET', unpack(names, i, min(i + 999, nk)))
+    for j = 1, #got do values[i + j - 1] = got[j] end
+  end
+end
+local written = {}
 local out = {}
 local n = 0
-local interval = w / limit
-for k = 1, #KEYS do
-  local key = KEYS[k]
+for k = 1, nk do
+  local sk = names[k]
+  local v = written[sk]
+  if v == nil then v = values[k] end
   local cost = tonumber(ARGV[8 + k])
-  local raw = call('MGET', key .. ':b', key .. sfx)
-  local blocked = tonumber(raw[1])
+  local blocked = 0
+  if v and byte(v, 1) == 98 then
+    local sp = find(v, ' ', 2, true)
+    if sp then blocked = tonumber(sub(v, 2, sp - 1)); v = sub(v, sp + 1)
+    else blocked = tonumber(sub(v, 2)); v = false end
+  end
   local ok, remaining, reset, retry
-  out[n + 2] = 0
-  if blocked and blocked > now then
-    ok, remaining, reset, retry = false, 0, blocked - now, blocked - now
-    out[n + 2] = -1
+  local index = 0
+  if blocked > now then
+    ok, index, remaining, reset, retry = 0, -1, 0, blocked - now, blocked - now
   elseif alg == 1 then
     local tat = now
-    if raw[2] then
-      local x, y = match(raw[2], '^(%S+) (%S+)')
-      local s1 = tonumber(x)
+    if v then
+      local sp = find(v, ' ', 1, true)
+      local s1 = tonumber(sub(v, 1, sp - 1))
       if s1 > now then
-        local s2 = tonumber(y)
+        local s2 = tonumber(sub(v, sp + 1))
         if s2 > 0 and s2 ~= interval then tat = now + ((s1 - now) / s2) * interval else tat = s1 end
       end
     end
     local newTat = tat + cost * interval
-    local allowAt = newTat - burst * interval
-    if cost > 0 and allowAt > now then
-      ok = false
+    if cost > 0 and newTat - capacity > now then
+      ok = 0
       remaining = max(0, floor((burst - (tat - now) / interval) * 1e6 + 0.5) / 1e6)
       reset = ceil(tat - now)
-      retry = ceil(allowAt - now)
+      retry = ceil(newTat - capacity - now)
       if cost > burst then retry = -1 end
     else
-      ok = true
+      ok = 1
       remaining = max(0, floor((burst - (newTat - now) / interval) * 1e6 + 0.5) / 1e6)
       reset = ceil(newTat - now)
       retry = 0
-      if cost > 0 then call('SET', key .. sfx, format('%.17g', newTat) .. ivs, 'PX', max(w, reset) + pad) end
+      if cost > 0 then
+        local value = format('%.17g', newTat) .. ivs
+        call('SET', sk, value, 'PX', max(w, reset) + pad)
+        written[sk] = value
+      end
     end
   else
     local start = now - (now % w)
     local count = 0
-    if raw[2] then
-      local x, y = match(raw[2], '^(%S+) (%S+)')
-      if tonumber(x) == start then count = tonumber(y) end
+    if v then
+      local sp = find(v, ' ', 1, true)
+      if tonumber(sub(v, 1, sp - 1)) == start then count = tonumber(sub(v, sp + 1)) end
     end
     reset = start + w - now
     if count + cost <= limit + EPS * (limit + 1) then
-      ok = true
+      ok = 1
       remaining = max(0, floor((limit - count - cost) * 1e6 + 0.5) / 1e6)
       retry = 0
-      if cost > 0 then call('SET', key .. sfx, format('%.17g %.17g', start, count + cost), 'PX', reset + pad) end
+      if cost > 0 then
+        local value = format('%.17g %.17g', start, count + cost)
+        call('SET', sk, value, 'PX', reset + pad)
+        written[sk] = value
+      end
     else
-      ok = false
+      ok = 0
       remaining = max(0, floor((limit - count) * 1e6 + 0.5) / 1e6)
       retry = reset
       if cost > limit then retry = -1 end
     end
   end
-  if ok then out[n + 1] = 1 else out[n + 1] = 0 end
-  if remaining == floor(remaining) and remaining < 1e15 then out[n + 3] = remaining else out[n + 3] = tostring(remaining) end
-  out[n + 4] = reset
-  out[n + 5] = retry
+  -- Whole numbers travel as integers; only fractions need a string (Redis truncates Lua numbers).
+  if remaining ~= floor(remaining) or remaining >= 1e15 then remaining = tostr(remaining) end
+  out[n + 1] = ok; out[n + 2] = index; out[n + 3] = remaining; out[n + 4] = reset; out[n + 5] = retry
   n = n + 5
 end
 return out

@@ -21,7 +21,7 @@ import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './typ
 export interface RedisStoreOptions {
   /** An ioredis client or Cluster (see `requestPathRedisOptions` in `@headroom/core`). */
   redis: RedisClient
-  /** Key prefix: a key's state lives in `{prefix:key}:<policy>` strings (and `{prefix:key}:b` for a block). */
+  /** Key prefix: a key's state lives in `{prefix:key}:<policy>` strings (a block is written ahead of that state). */
   prefix: string
   /** Deadline of each script call, independent of ioredis' offline queue. @default 50 */
   timeoutMs?: number

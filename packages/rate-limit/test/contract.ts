@@ -157,6 +157,42 @@ export function storeContract(make: LimiterFactory): void {
     expect((await b.consume('k')).allowed).toBe(true)
   })
 
+  for (const [label, options, left] of [
+    ['gcra', { limit: 3, window: 10_000 }, 2.3],
+    ['fixed-window', { algorithm: 'fixed-window', limit: 3, window: 10_000 }, 2],
+    [
+      'two policies',
+      {
+        algorithm: 'fixed-window',
+        policies: [
+          { name: 's', limit: 3, window: 10_000 },
+          { name: 'd', limit: 10, window: 86_400_000 },
+        ],
+      },
+      2,
+    ],
+  ] as const) {
+    it(`a block keeps the state under it, and a refund during it does not lift it (${label})`, async () => {
+      const l = limiter({ ...options, blockedCache: false })
+      await l.consume('k')
+      await l.consume('k')
+      await l.block('k', 1000)
+      expect(await l.consume('k')).toMatchObject({ allowed: false, policy: 'block', retryAfterMs: 1000 })
+      clock.advance(400)
+      await l.refund('k')
+      expect(await l.consume('k')).toMatchObject({ allowed: false, policy: 'block', retryAfterMs: 600 })
+      // Per-request limits (tiers) are blocked too.
+      expect(await l.consume('k', { limit: 100 })).toMatchObject({ allowed: false, policy: 'block' })
+      expect(await l.peek('k')).toMatchObject({ allowed: false, policy: 'block', retryAfterMs: 600 })
+      clock.advance(600)
+      // Two used, one refunded (and, for GCRA, 0.3 replenished in the second that passed).
+      const after = await l.peek('k')
+      expect(after.allowed).toBe(true)
+      expect(after.remaining).toBeCloseTo(left, 6)
+      expect((await l.consume('k')).allowed).toBe(true)
+    })
+  }
+
   it('the blocked-key fast path answers without the store, and refund clears it', async () => {
     const l = limiter({ limit: 1, window: 1000 })
     await l.consume('k')

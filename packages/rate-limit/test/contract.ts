@@ -157,7 +157,7 @@ export function storeContract(make: LimiterFactory): void {
     expect((await b.consume('k')).allowed).toBe(true)
   })
 
-  for (const [label, options, left] of [
+  const blockCases: [string, Omit<RateLimiterOptions, 'clock'>, number][] = [
     ['gcra', { limit: 3, window: 10_000 }, 2.3],
     ['fixed-window', { algorithm: 'fixed-window', limit: 3, window: 10_000 }, 2],
     [
@@ -171,7 +171,8 @@ export function storeContract(make: LimiterFactory): void {
       },
       2,
     ],
-  ] as const) {
+  ]
+  for (const [label, options, left] of blockCases) {
     it(`a block keeps the state under it, and a refund during it does not lift it (${label})`, async () => {
       const l = limiter({ ...options, blockedCache: false })
       await l.consume('k')

@@ -16,6 +16,8 @@ interface Blocked {
  */
 export interface BlockedCache {
   readonly size: number
+  /** Whether nothing is cached: asked on every decision, and a method call is cheaper than the `size` getter. */
+  isEmpty(): boolean
   /** The cached refusal for this call, with `retryAfterMs` brought up to date, or undefined. */
   get(key: string, cost: number, policies: readonly ResolvedPolicy[], now: number): Decision | undefined
   set(
@@ -35,6 +37,7 @@ export function createBlockedCache(max: number): BlockedCache {
     get size() {
       return entries.size
     },
+    isEmpty: () => entries.size === 0,
     get(key, cost, policies, now) {
       const entry = entries.get(key)
       if (entry === undefined) return undefined

@@ -1,7 +1,7 @@
 import { type Clock, systemClock, type TimerHandle } from '@headroom/core'
 import { evaluate, newVerdict, type PolicyState } from './algorithms.js'
 import { decide } from './decide.js'
-import type { RateLimitStore, StoreOp, StoreResult } from './types.js'
+import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -56,6 +56,8 @@ export interface MemoryStore extends RateLimitStore {
    * hot path reuses one result object instead of allocating one per call.
    */
   runInto(op: StoreOp, out: StoreResult): StoreResult
+  /** `runInto` for the commonest call, a `consume` of one policy, without an operation object. */
+  consumeInto(key: string, policy: ResolvedPolicy, cost: number, out: StoreResult): StoreResult
 }
 
 const newResult = (): StoreResult => ({
@@ -121,7 +123,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const now = Math.floor(clock.now())
     // The hot path keeps an expired entry to recycle it: short-lived state (a GCRA key
     // with a large limit expires within milliseconds) then costs no delete and re-insert.
-    if (op.kind === 'consume' && op.policies.length === 1) return consumeOne(op, now, out)
+    if (op.kind === 'consume' && op.policies.length === 1)
+      return consumeOne(op.key, op.policies[0]!, op.cost, now, out)
     if (op.kind === 'reset') {
       entries.delete(op.key)
       return result(out, true, 0, 0, 0, 0)
@@ -157,20 +160,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
   // The hot path (one policy, consume) without per-call arrays or objects: same arithmetic as decide().
   const scratch = newVerdict()
-  const consumeOne = (op: StoreOp, now: number, out: StoreResult): StoreResult => {
-    let entry = entries.get(op.key)
+  const consumeOne = (
+    key: string,
+    policy: ResolvedPolicy,
+    cost: number,
+    now: number,
+    out: StoreResult,
+  ): StoreResult => {
+    let entry = entries.get(key)
     const expired = entry !== undefined && entry.expiresAt <= now
     if (entry !== undefined && !expired && entry.blockedUntil > now) {
       const left = entry.blockedUntil - now
       return result(out, false, -1, 0, left, left)
     }
-    const policy = op.policies[0]!
     // An expired entry reads as empty (for every algorithm, expired state equals no state).
     const slot = entry === undefined || expired ? undefined : stateOf(entry, policy.name)
-    const v = evaluate(policy, slot, now, op.cost, scratch)
-    if (v.allowed && op.cost > 0) {
+    const v = evaluate(policy, slot, now, cost, scratch)
+    if (v.allowed && cost > 0) {
       const next = v.next
-      if (entry === undefined) entry = insert(op.key, newEntry(0, 0))
+      if (entry === undefined) entry = insert(key, newEntry(0, 0))
       else if (expired) {
         // Recycle: keep this policy's state array (overwritten below), drop the rest.
         entry.blockedUntil = 0
@@ -205,6 +213,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return entries.size
     },
     runInto,
+    consumeInto: (key, policy, cost, out) => consumeOne(key, policy, cost, Math.floor(clock.now()), out),
     runSync: (op) => runInto(op, newResult()),
     run(op) {
       try {

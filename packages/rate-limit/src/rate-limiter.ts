@@ -9,7 +9,7 @@ import {
   systemClock,
 } from '@headroom/core'
 import { type BlockedCache, createBlockedCache } from './blocked-cache.js'
-import { channels, type RateLimiterEvents } from './events.js'
+import { channels, decisionChannel, type RateLimiterEvents } from './events.js'
 import { createMemoryStore, type MemoryStore } from './memory-store.js'
 import { optionsSchema, type RateLimiterOptions, resolvePolicies, type StoreErrorMode } from './options.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
@@ -194,7 +194,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
       if (events.has('limited')) events.emit('limited', { key, decision })
       channels.limited.publish({ key, decision })
     }
-    if (channels.decision.hasSubscribers) channels.decision.publish({ key, decision })
+    if (decisionChannel.hasSubscribers) decisionChannel.publish({ key, decision })
     return decision
   }
 
@@ -256,7 +256,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     if (invalid !== undefined) return Promise.reject(new TypeError(`rate limiter ${kind}(): ${invalid}`))
     const cost = opts?.cost ?? 1
     const set = opts?.limit === undefined ? policies : policiesFor(opts.limit)
-    if (blocked !== undefined && blocked.size > 0) {
+    if (blocked !== undefined && !blocked.isEmpty()) {
       if (kind === 'refund') blocked.delete(key)
       else {
         const hit = blocked.get(key, cost, set, clock.now())
@@ -283,6 +283,32 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
       (result) => toDecision(key, cost, result, set, source, kind),
       (error: unknown) => fallback(op, error),
     )
+  }
+
+  // The commonest call, `consume(key)` on a single-policy memory limiter, goes straight to
+  // the store: skipping the general path's option handling, operation object and
+  // toDecision call takes about a fifth off an in-process decision.
+  const memoryOne = memory !== undefined && policies.length === 1 ? memory : undefined
+  const first = policies[0]!
+  const consumeMemory = (key: string): Promise<Decision> => {
+    if (typeof key !== 'string' || key.length === 0 || (blocked !== undefined && !blocked.isEmpty()))
+      return run('consume', key, undefined)
+    const result = memoryOne!.consumeInto(key, first, 1, memoryResult)
+    if (!result.allowed) return Promise.resolve(toDecision(key, 1, result, policies, source, 'consume'))
+    // toDecision's allowed branch, inlined.
+    counters.decisions++
+    counters.allowed++
+    const decision: Decision = {
+      allowed: true,
+      limit: first.limit,
+      remaining: result.remaining,
+      resetMs: result.resetMs,
+      retryAfterMs: 0,
+      policy: first.name,
+      source,
+    }
+    if (decisionChannel.hasSubscribers) decisionChannel.publish({ key, decision })
+    return Promise.resolve(decision)
   }
 
   const admin = async (kind: 'block' | 'reset', key: string, ms: number) => {
@@ -320,7 +346,8 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
   return {
     policies,
     on: events.on,
-    consume: (key, opts) => run('consume', key, opts),
+    consume: (key, opts) =>
+      opts === undefined && memoryOne !== undefined ? consumeMemory(key) : run('consume', key, opts),
     peek: (key, opts) => run('peek', key, opts),
     refund: (key, opts) => run('refund', key, opts),
     block: (key, ms) => admin('block', key, ms),

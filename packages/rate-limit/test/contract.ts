@@ -229,6 +229,8 @@ export function storeContract(make: LimiterFactory): void {
     const l = limiter({ limit: 3, window: 1000 })
     await l.consume('k')
     await expect(l.consume('', {})).rejects.toThrow(TypeError)
+    await expect(l.consume('')).rejects.toThrow(TypeError)
+    await expect(l.consume(42 as unknown as string)).rejects.toThrow(TypeError)
     await expect(l.consume('k', { cost: -1 })).rejects.toThrow(/cost/)
     await expect(l.consume('k', { cost: Number.NaN })).rejects.toThrow(/cost/)
     await expect(l.consume('k', { limit: 0 })).rejects.toThrow(/limit/)

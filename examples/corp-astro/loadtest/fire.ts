@@ -18,6 +18,8 @@ export interface Outcome {
   statuses: Record<string, number>
   /** Answers >= 300 by request kind and status, e.g. `{ "refresh 401": 3 }`. */
   failuresByKind: Record<string, number>
+  /** p99 latency (ms) by request kind. */
+  p99ByKind: Record<string, number>
 }
 
 export interface FireOptions {
@@ -40,7 +42,13 @@ export async function fire(options: FireOptions): Promise<Outcome> {
   const latencies: number[] = []
   const statuses: Record<string, number> = {}
   const failuresByKind: Record<string, number> = {}
-  const onFailure = (kind: string, status: number) => {
+  const byKind = new Map<string, number[]>()
+  // autocannon calls the request's onResponse hook, then emits 'response' with the
+  // latency, synchronously for the same client: the kind seen last is this answer's.
+  let lastKind = ''
+  const onAnswer = (kind: string, status: number) => {
+    lastKind = kind
+    if (status < 300) return
     const label = `${kind} ${status}`
     failuresByKind[label] = (failuresByKind[label] ?? 0) + 1
   }
@@ -52,9 +60,13 @@ export async function fire(options: FireOptions): Promise<Outcome> {
   for (let group = 0; group < groups; group++) {
     const size = Math.floor(connections / groups) + (group < connections % groups ? 1 : 0)
     if (group > 0) await new Promise((resolve) => setTimeout(resolve, 1000 / groups))
-    const instance = start(options, size, () => slot++, onFailure)
+    const instance = start(options, size, () => slot++, onAnswer)
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
       latencies.push(ms)
+      const ofKind = byKind.get(lastKind)
+      if (ofKind) ofKind.push(ms)
+      else byKind.set(lastKind, [ms])
+      lastKind = ''
       statuses[status] = (statuses[status] ?? 0) + 1
     })
     runs.push(
@@ -66,8 +78,15 @@ export async function fire(options: FireOptions): Promise<Outcome> {
   }
   await Promise.all(runs)
   const seconds = (performance.now() - started) / 1000 - (groups > 1 ? (groups - 1) / groups : 0)
+  const p99ByKind: Record<string, number> = {}
+  for (const [kind, values] of byKind)
+    if (kind)
+      p99ByKind[kind] = quantile(
+        values.sort((a, b) => a - b),
+        0.99,
+      )
   latencies.sort((a, b) => a - b)
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+  const at = (q: number) => quantile(latencies, q)
   let failed = errors + timeouts
   for (const [code, count] of Object.entries(statuses)) if (Number(code) >= 300) failed += count
   if (errors) statuses.socketErrors = errors
@@ -81,14 +100,20 @@ export async function fire(options: FireOptions): Promise<Outcome> {
     requests: latencies.length,
     statuses,
     failuresByKind,
+    p99ByKind,
   }
+}
+
+/** The q-quantile of sorted values (0 when empty). */
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
 }
 
 function start(
   options: FireOptions,
   connections: number,
   nextSlot: () => number,
-  onFailure: (kind: string, status: number) => void,
+  onAnswer: (kind: string, status: number) => void,
 ): Instance {
   const { users } = options
   const next = options.next ?? nextRequest
@@ -147,7 +172,7 @@ function start(
         },
         onResponse(status, body, context) {
           const { slot, kind } = context as { slot?: number; kind?: string }
-          if (kind && status >= 300) onFailure(kind, status)
+          if (kind) onAnswer(kind, status)
           if (slot !== undefined && kind) onResponse(users[slot]!, kind, status, body)
         },
       },

@@ -131,6 +131,7 @@ async function calibrate(): Promise<Row> {
       requests: result.requests.total,
       statuses: {},
       failuresByKind: {},
+      p99ByKind: {},
     }
   } finally {
     child.kill('SIGKILL')
@@ -170,6 +171,16 @@ const report = [
     .filter((r) => Object.keys(r.failuresByKind).length > 0)
     .map((r) => `${r.label}: ${JSON.stringify(r.failuresByKind)}`)
     .join('; ')}`,
+  '',
+  ...rows
+    .filter((r) => Object.keys(r.p99ByKind).length > 0)
+    .map(
+      (r) =>
+        `p99 by request kind (ms), ${r.label}: ${Object.entries(r.p99ByKind)
+          .sort(([, a], [, b]) => b - a)
+          .map(([kind, ms]) => `${kind} ${fmt(ms)}`)
+          .join(', ')}`,
+    ),
 ].join('\n')
 console.log(`\n${report}\n`)
 mkdirSync(`${root}loadtest/results`, { recursive: true })

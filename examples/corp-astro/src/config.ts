@@ -23,6 +23,7 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65_535).default(4096),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
   DATABASE_URL: z.url({ error: 'expected a postgres:// URL' }).optional(),
@@ -64,6 +65,8 @@ export interface Config {
   port: number
   host: string
   webConcurrency: number
+  /** Connections the kernel may queue before they are accepted (capped by net.core.somaxconn). */
+  listenBacklog: number
   logLevel: string
   trustProxy: boolean
   database:
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     // PGlite keeps its data inside one process, so workers could not share it.
     webConcurrency: pglite ? 1 : e.WEB_CONCURRENCY,
+    listenBacklog: e.LISTEN_BACKLOG,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     database: e.DATABASE_URL

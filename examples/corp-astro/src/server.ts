@@ -37,7 +37,10 @@ export async function startServer(
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(config.port, config.host, resolve)
+      // Node's default backlog (511) overflows when a burst of clients connects at once
+      // (a deploy, a load balancer reconnecting): the kernel drops their SYNs and they
+      // retry after 1, 3, 7 s. A larger queue costs only memory.
+      server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, resolve)
     })
   } catch (error) {
     await ctx.close()

@@ -19,6 +19,7 @@ describe('config', () => {
     expect(config.headroom).toBe(true)
     expect(config.seed).toBe(true)
     expect(config.port).toBe(3000)
+    expect(config.listenBacklog).toBe(4096)
   })
 
   it('forces one process on PGlite, whose data cannot be shared', () => {
@@ -30,6 +31,7 @@ describe('config', () => {
     expect(() => loadConfig({ PORT: 'eighty', REDIS_URL: 'nope', HEADROOM: 'maybe' })).toThrowError(
       /PORT="eighty".*\n.*REDIS_URL="nope".*\n.*HEADROOM="maybe"/,
     )
+    expect(() => loadConfig({ LISTEN_BACKLOG: '0' })).toThrowError(/LISTEN_BACKLOG="0"/)
   })
 
   it('requires a real JWT secret in production and consistent shard URLs', () => {

@@ -195,7 +195,9 @@ async function startApp(
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      ...(process.env.NODE_CLUSTER_SCHED_POLICY ? { NODE_CLUSTER_SCHED_POLICY: process.env.NODE_CLUSTER_SCHED_POLICY } : {}),
+      ...(process.env.NODE_CLUSTER_SCHED_POLICY
+        ? { NODE_CLUSTER_SCHED_POLICY: process.env.NODE_CLUSTER_SCHED_POLICY }
+        : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

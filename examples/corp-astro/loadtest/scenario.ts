@@ -13,6 +13,10 @@ export interface LoadUser {
   profileIds: string[]
   contentIds: string[]
   ip: string
+  /** The kind of the request sent and not answered yet (a run that ended abandons its last one). */
+  awaiting?: string
+  /** The refresh token is no longer good (a refused or lost refresh): log in again, as a client would. */
+  needsLogin?: boolean
 }
 
 export interface Request {
@@ -139,21 +143,34 @@ const total = STEPS.reduce((sum, step) => sum + step.weight, 0)
 
 /** The next request of a user, drawn by weight. */
 export function nextRequest(user: LoadUser): Request {
+  // A refresh whose answer never came (the previous run ended first) may have rotated the
+  // token: presenting the old one again would be refused as reuse. Log in instead.
+  const request = user.needsLogin || user.awaiting === 'refresh' ? LOGIN.build(user) : drawStep().build(user)
+  user.awaiting = request.kind
+  return request
+}
+
+const LOGIN = STEPS.find((step) => step.kind === 'login')!
+
+function drawStep(): Step {
   let roll = Math.random() * total
   for (const step of STEPS) {
     roll -= step.weight
-    if (roll < 0) return step.build(user)
+    if (roll < 0) return step
   }
-  return STEPS[0]!.build(user)
+  return STEPS[0]!
 }
 
 /** Folds a response back into the user's state. */
 export function onResponse(user: LoadUser, kind: string, status: number, body: string): void {
+  user.awaiting = undefined
+  if (kind === 'refresh' && status === 401) user.needsLogin = true
   if (status >= 300) return
   if (kind === 'refresh' || kind === 'login') {
     const parsed = JSON.parse(body) as { accessToken: string; refreshToken: string }
     user.accessToken = parsed.accessToken
     user.refreshToken = parsed.refreshToken
+    user.needsLogin = false
   } else if (kind === 'content-daily' && user.contentIds.length < 8) {
     const id = (JSON.parse(body) as { id: string }).id
     if (!user.contentIds.includes(id)) user.contentIds.push(id)

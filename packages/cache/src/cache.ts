@@ -14,6 +14,7 @@ import { createCounters } from './counters.js'
 import { entityTag } from './entity.js'
 import { assertKey, assertTags, assertTtl, decodeEntry, type Entry, encodeEntry } from './entry.js'
 import { runFactory } from './factory-runner.js'
+import { InvalidationClock } from './invalidation-clock.js'
 import { createL1 } from './l1.js'
 import type { LoadContext } from './load-context.js'
 import { refreshIfFree, runLocked } from './lock.js'
@@ -100,8 +101,8 @@ export function createCache(input: CacheOptions): Cache {
    * unless what it read is the very write that caused the invalidation (its write id).
    */
   const invalidatedDuringLoad = new Map<string, number | undefined>()
-  /** Bumped by tag invalidations and flushes, which cannot be tracked per key. */
-  let generation = 0
+  /** Tag invalidations and flushes, which spoil the loads of the keys they touch. */
+  const invalidations = new InvalidationClock()
 
   const onGateChange = (state: FailureGateState, previous: FailureGateState) => {
     // One line per outage, not one per failed command.
@@ -163,7 +164,7 @@ export function createCache(input: CacheOptions): Cache {
   }
 
   function flushLocal(source: 'reconnect' | 'bus'): void {
-    generation++
+    invalidations.flush()
     l1.clear()
     invalidatedEvent({ clear: true, source })
   }
@@ -182,7 +183,7 @@ export function createCache(input: CacheOptions): Cache {
       }
     }
     if (message.tags && message.tags.length > 0) {
-      generation++
+      invalidations.invalidateTags(message.tags)
       l1.deleteTagged(new Set(message.tags))
     }
     invalidatedEvent({ keys: message.keys, tags: message.tags, source: 'bus' })
@@ -206,9 +207,17 @@ export function createCache(input: CacheOptions): Cache {
     return l1Entry
   }
 
-  /** May this load still write what it got? Not if the key was invalidated meanwhile. */
-  function stillValid(key: string, startGeneration: number, entry?: Entry): boolean {
-    if (generation !== startGeneration) return false
+  /**
+   * May this load still write what it got? Not if the key, or one of the tags it carries
+   * (the entry's, or those it is about to be written with), was invalidated meanwhile.
+   */
+  function stillValid(
+    key: string,
+    startGeneration: number,
+    entry?: Entry,
+    tags: readonly string[] | undefined = entry?.t,
+  ): boolean {
+    if (invalidations.spoils(startGeneration, tags)) return false
     if (!invalidatedDuringLoad.has(key)) return true
     const written = invalidatedDuringLoad.get(key)
     return written !== undefined && entry?.w === written
@@ -218,7 +227,7 @@ export function createCache(input: CacheOptions): Cache {
   function readL2(key: string, s: RedisStore): Promise<Entry | undefined> {
     let pending = reads.get(key)
     if (pending) return pending
-    const startGeneration = generation
+    const startGeneration = invalidations.generation
     invalidatedDuringLoad.delete(key)
     const batch = s.read(key)
     const index = s.lastIndex
@@ -267,7 +276,7 @@ export function createCache(input: CacheOptions): Cache {
     if (startGeneration === undefined) {
       // An explicit set wins over any load of this key still in flight.
       if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.set(key, undefined)
-    } else if (!stillValid(key, startGeneration)) return
+    } else if (!stillValid(key, startGeneration, undefined, tags)) return
     toL1(key, entry, payload.length * 2)
     if (!store) return
     try {
@@ -315,7 +324,7 @@ export function createCache(input: CacheOptions): Cache {
     l1Entry: Entry | undefined,
   ): Promise<T> {
     const started = hitTime.now()
-    const startGeneration = generation
+    const startGeneration = invalidations.generation
     invalidatedDuringLoad.delete(key)
     const s = store
     let pending: Promise<T>
@@ -401,7 +410,7 @@ export function createCache(input: CacheOptions): Cache {
   ): void {
     if (inflight.has(key)) return
     counters.earlyRefreshes++
-    const startGeneration = generation
+    const startGeneration = invalidations.generation
     invalidatedDuringLoad.delete(key)
     // Straight to the factory: L2 holds the same entry, so reading it would only say "fresh".
     const useLock = store !== undefined && (options?.lock ?? lockDefaults !== undefined)
@@ -529,7 +538,7 @@ export function createCache(input: CacheOptions): Cache {
           batch.push(i)
         } else joined.set(i, Promise.resolve(undefined))
       }
-      const startGeneration = generation
+      const startGeneration = invalidations.generation
       const batchKeys = batch.map((i) => keys[i]!)
       const fromBatch = new Map<string, Entry | undefined>()
       const batchRead = store.getMany(batchKeys).then((raws) => {
@@ -594,7 +603,7 @@ export function createCache(input: CacheOptions): Cache {
       assertTags(tags)
       const list = [...tags]
       if (list.length === 0) return
-      generation++
+      invalidations.invalidateTags(list)
       l1.deleteTagged(new Set(list))
       invalidatedEvent({ tags: list, source: 'local' })
       if (!store) return
@@ -606,7 +615,7 @@ export function createCache(input: CacheOptions): Cache {
       const tag = entityTag(type, id)
       assertKey(type)
       assertKey(tag)
-      generation++
+      invalidations.invalidateTags([tag])
       markKey(tag)
       l1.deleteTagged(new Set([tag]))
       invalidatedEvent({ keys: [tag], tags: [tag], source: 'local' })

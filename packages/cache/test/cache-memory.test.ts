@@ -176,6 +176,27 @@ describe('createCache (L1 only)', () => {
     expect(await cache.get('k')).toBeUndefined()
   })
 
+  it('a tag invalidation spoils only the loads of keys carrying that tag', async () => {
+    const { cache } = make()
+    const untagged = deferred<string>()
+    const otherTag = deferred<string>()
+    const sameTag = deferred<string>()
+    const loads = [
+      cache.getOrSet('user:1', () => untagged.promise),
+      cache.getOrSet('profiles:2', () => otherTag.promise, { tags: ['profiles:2'] }),
+      cache.getOrSet('profiles:1:list', () => sameTag.promise, { tags: ['profiles:1'] }),
+    ]
+    // Another user's write invalidates its own tag while all three loads are in flight.
+    await cache.invalidateTags(['profiles:1'])
+    untagged.resolve('u1')
+    otherTag.resolve('p2')
+    sameTag.resolve('list read before the write')
+    expect(await Promise.all(loads)).toEqual(['u1', 'p2', 'list read before the write'])
+    expect(cache.peek('user:1')).toBe('u1')
+    expect(cache.peek('profiles:2')).toBe('p2')
+    expect(cache.peek('profiles:1:list')).toBeUndefined()
+  })
+
   it('refuses bad input with a clear error and changes nothing', async () => {
     const { cache } = make()
     await cache.set('k', 'kept', { tags: ['t'] })

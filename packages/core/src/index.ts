@@ -34,5 +34,5 @@ export { reconnectBackoff, requestPathClusterOptions, requestPathRedisOptions } 
 export { defineScript, isNoScriptError, type RedisScript, runScript } from './redis/script.js'
 export { keySlot, slotOfTag } from './redis/slot.js'
 export { isCluster, type RedisClient } from './redis/types.js'
-export { type CommandTimeout, createCommandTimeout, withTimeout } from './timeout.js'
+export { afterPendingIo, type CommandTimeout, createCommandTimeout, withTimeout } from './timeout.js'
 export { describeValue, parseOptions } from './validate.js'

@@ -31,6 +31,18 @@ export function withTimeout<T>(
   })
 }
 
+/**
+ * Runs `fn` once the event loop has read the I/O that is waiting (at once on a manual
+ * clock). A deadline timer on a busy event loop fires late, after replies have arrived
+ * but before they are read, since the I/O phase comes after the timers: checking the
+ * deadline after that phase means a reply that is already here is not a timeout, while
+ * a slow server still is.
+ */
+export function afterPendingIo(clock: Clock, fn: () => void): void {
+  if (clock === systemClock) setImmediate(fn)
+  else fn()
+}
+
 interface Pending {
   deadline: number
   settled: boolean
@@ -50,7 +62,9 @@ export interface CommandTimeout {
  * A timeout for Redis commands on a request path. Because every command gets the
  * same timeout, deadlines arrive in order: one FIFO and one timer serve them all,
  * instead of a timer per command. It holds while ioredis queues commands offline
- * (a reconnecting client), since it never relies on ioredis to give up.
+ * (a reconnecting client), since it never relies on ioredis to give up. A deadline
+ * that passed while the event loop was blocked is checked only after pending I/O has
+ * been read, so an overloaded process does not time out replies it already has.
  *
  * @example
  * const timeout = createCommandTimeout(50)
@@ -82,6 +96,11 @@ export function createCommandTimeout(ms: number, clock: Clock = systemClock): Co
 
   const expire = () => {
     timer = undefined
+    afterPendingIo(clock, expireDue)
+  }
+
+  const expireDue = () => {
+    if (timer !== undefined) return
     const now = clock.now()
     while (head < queue.length && queue[head]!.deadline <= now) {
       const pending = queue[head++]!

@@ -1,3 +1,5 @@
+import { once } from 'node:events'
+import { connect, createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { isTimeoutError } from '../src/errors.js'
 import { createManualClock } from '../src/manual-clock.js'
@@ -107,5 +109,36 @@ describe('createCommandTimeout', () => {
     expect(clock.pending()).toBe(1)
     timeout.close()
     expect(clock.pending()).toBe(0)
+  })
+
+  it('a reply that arrived while the event loop was blocked past the deadline is not a timeout', async () => {
+    // A real socket pair: the peer's reply is in the kernel's buffer at once, but this
+    // process is busy for 100 ms, so the 20 ms timer fires before the reply is read.
+    const server = createServer()
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const { port } = server.address() as { port: number }
+    const accepted = once(server, 'connection') as Promise<[Socket]>
+    const client = connect(port, '127.0.0.1')
+    await once(client, 'connect')
+    const [peer] = await accepted
+    try {
+      const timeout = createCommandTimeout(20)
+      const replied = new Promise<string>((resolve) => client.once('data', (data) => resolve(String(data))))
+      const outcome = timeout.run(replied)
+      peer.write('pong')
+      const busyUntil = Date.now() + 100
+      while (Date.now() < busyUntil) {
+        // Blocks the loop, as a burst of requests does.
+      }
+      await expect(outcome).resolves.toBe('pong')
+      // A reply that really is late still times out.
+      await expect(timeout.run(new Promise<string>(() => {}))).rejects.toSatisfy(isTimeoutError)
+      timeout.close()
+    } finally {
+      client.destroy()
+      peer.destroy()
+      server.close()
+    }
   })
 })

@@ -1,4 +1,5 @@
 import {
+  afterPendingIo,
   type Clock,
   createFailureGate,
   type FailureGate,
@@ -184,6 +185,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
   const expire = () => {
     timer = undefined
+    // Replies that arrived while the loop was busy are read before deadlines are checked.
+    afterPendingIo(clock, expireDue)
+  }
+  const expireDue = () => {
+    if (timer !== undefined) return
     const now = clock.now()
     while (head < flights.length && (flights[head]!.done || flights[head]!.deadline <= now)) {
       const flight = flights[head++]!

@@ -34,6 +34,8 @@ export interface Environment {
   users: LoadUser[]
   /** CPU time (user + system) the app's processes (primary and workers) have used so far, in ms. */
   cpuMs(): number
+  /** Transactions committed or rolled back so far in the run's databases (Postgres' statistics, flushed about once a second). */
+  pgTransactions(): Promise<number>
   stop(): Promise<void>
 }
 
@@ -85,6 +87,8 @@ async function createDatabases(tag: string) {
   const names = ['main', 's0', 's1', 's2', 's3'].map((label) => `corp_astro_lt_${tag}_${label}`)
   await withAdmin(async (client) => {
     for (const name of names) await client.query(`CREATE DATABASE "${name}"`)
+    if (process.env.TMP_PG_LOG)
+      for (const name of names) await client.query(`ALTER DATABASE "${name}" SET log_statement = 'all'`)
   })
   const urlOf = (name: string) => {
     const url = new URL(ADMIN_URL)
@@ -94,6 +98,14 @@ async function createDatabases(tag: string) {
   return {
     main: urlOf(names[0]!),
     shards: names.slice(1).map(urlOf),
+    transactions: () =>
+      withAdmin(async (client) => {
+        const { rows } = await client.query<{ n: string }>(
+          'SELECT coalesce(sum(xact_commit + xact_rollback), 0) AS n FROM pg_stat_database WHERE datname = ANY($1)',
+          [names],
+        )
+        return Number(rows[0]!.n)
+      }),
     drop: () =>
       withAdmin(async (client) => {
         for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
@@ -304,7 +316,13 @@ export async function startEnvironment(options: {
       SEED: 'false',
     })
     const pid = app.child.pid!
-    return { base: `http://127.0.0.1:${port}`, users, cpuMs: () => treeCpuMs(pid), stop }
+    return {
+      base: `http://127.0.0.1:${port}`,
+      users,
+      cpuMs: () => treeCpuMs(pid),
+      pgTransactions: dbs.transactions,
+      stop,
+    }
   } catch (error) {
     await stop()
     throw error

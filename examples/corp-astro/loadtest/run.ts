@@ -18,7 +18,8 @@
  * LOADTEST_DURATION_S (20), LOADTEST_WARMUP_S (15), LOADTEST_RATE (5000, the paced run's RPS; 0 skips it),
  * LOADTEST_WORKERS (WEB_CONCURRENCY, 2), LOADTEST_MODES (off,on),
  * LOADTEST_PG_POOL_MAX (5), LOADTEST_PG_POOL_MIN (2), LOADTEST_NODE_ARGS (extra node flags for the app, e.g. --cpu-prof),
- * LOADTEST_CALIBRATE (1: also time a bare Express hello on the same machine), LOADTEST_APP_LOG (file).
+ * LOADTEST_CALIBRATE (1: also time a bare Express hello on the same machine), LOADTEST_APP_LOG (file),
+ * LOADTEST_PG_LOG_STATEMENTS (1: Postgres logs every statement of the run's databases to its server log).
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -44,6 +45,8 @@ interface Row extends Outcome {
   label: string
   /** CPU the app's processes spent per request (µs); the load generator, Postgres and Redis not included. */
   appCpuUs?: number
+  /** Postgres transactions (all 5 databases) per request: what the cache and batching leave to the database. */
+  pgPerRequest?: number
 }
 
 async function runMode(mode: Mode): Promise<Row[]> {
@@ -64,10 +67,18 @@ async function runMode(mode: Mode): Promise<Row[]> {
       `[${mode}] warm-up: ${fmt(warm.rps)} RPS, p99 ${fmt(warm.p99Ms)} ms, ${JSON.stringify(warm.statuses)}`,
     )
     const rows: Row[] = []
+    // Postgres flushes its statistics about once a second: read them settled.
+    const settledTransactions = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      return env.pgTransactions()
+    }
     const measured = async (label: string, run: () => Promise<Outcome>) => {
+      const xactsBefore = await settledTransactions()
       const before = env.cpuMs()
       const out = await run()
-      rows.push({ label, ...out, appCpuUs: ((env.cpuMs() - before) * 1000) / Math.max(1, out.requests) })
+      const appCpuUs = ((env.cpuMs() - before) * 1000) / Math.max(1, out.requests)
+      const pgPerRequest = ((await settledTransactions()) - xactsBefore) / Math.max(1, out.requests)
+      rows.push({ label, ...out, appCpuUs, pgPerRequest })
     }
     if (RATE > 0) {
       const perConnection = RATE / CONNECTIONS
@@ -89,12 +100,12 @@ const fmt = (n: number, digits = 0) =>
 
 function table(rows: Row[]): string {
   return [
-    '| Run | RPS | Mean (ms) | p50 (ms) | p99 (ms) | Errors | x seed RPS | App CPU per request |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    `| Seed (published, 2-vCPU t3.large) | ${fmt(SEED.rps)} | ${fmt(SEED.meanMs)} | | ${fmt(SEED.p99Ms)} | < 0.1 % | 1.0 | |`,
+    '| Run | RPS | Mean (ms) | p50 (ms) | p99 (ms) | Errors | x seed RPS | App CPU per request | Postgres transactions per request |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| Seed (published, 2-vCPU t3.large) | ${fmt(SEED.rps)} | ${fmt(SEED.meanMs)} | | ${fmt(SEED.p99Ms)} | < 0.1 % | 1.0 | | |`,
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.meanMs, 1)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms)} | ${fmt(r.errorRate * 100, 3)} % | ${fmt(r.rps / SEED.rps, 1)} | ${r.appCpuUs === undefined ? '' : `${fmt(r.appCpuUs)} µs`} |`,
+        `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.meanMs, 1)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms)} | ${fmt(r.errorRate * 100, 3)} % | ${fmt(r.rps / SEED.rps, 1)} | ${r.appCpuUs === undefined ? '' : `${fmt(r.appCpuUs)} µs`} | ${r.pgPerRequest === undefined ? '' : fmt(r.pgPerRequest, 2)} |`,
     ),
   ].join('\n')
 }

@@ -122,7 +122,9 @@ export async function createContext(
       astroUrl = astroService.url
       cleanups.push(() => astroService?.close())
     }
+    const cache = createAppCache({ enabled: config.headroom, redis, prefix: config.redis.prefix, logger })
     const astro = createAstroGateway({
+      cache,
       url: astroUrl,
       timeoutMs: config.astro.timeoutMs,
       redis,
@@ -133,7 +135,6 @@ export async function createContext(
 
     const health = createAppHealth({ config, logger, databases: db, redis })
     cleanups.push(() => health.close())
-    const cache = createAppCache({ enabled: config.headroom, redis, prefix: config.redis.prefix, logger })
     cleanups.push(() => cache.close())
     health.onMemoryPressure((fraction) => cache.shrink(fraction))
     const limits = createAppLimits({

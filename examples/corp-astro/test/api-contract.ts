@@ -242,11 +242,17 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
           ),
         )
         expect(all.size).toBe(5)
+        // Past the last page: no items, and still the total.
+        const past = await http.get('/api/business-profiles?page=4&limit=2', owner.token)
+        expect(past.body).toMatchObject({ items: [], page: 4, total: 5, totalPages: 3 })
         expect((await http.get('/api/business-profiles?limit=500', owner.token)).status).toBe(400)
 
         const patched = await http.patch(`/api/business-profiles/${id}`, { location: 'Porto' }, owner.token)
         expect(patched.body).toMatchObject({ ...sampleProfile, location: 'Porto' })
         expect((await http.get(`/api/business-profiles/${id}`, owner.token)).body.location).toBe('Porto')
+        // The cached lists follow the change.
+        const listed = (await http.get('/api/business-profiles?limit=10', owner.token)).body.items
+        expect(listed.find((item: { id: string }) => item.id === id).location).toBe('Porto')
 
         expect((await http.delete(`/api/business-profiles/${id}`, owner.token)).status).toBe(204)
         expect((await http.get(`/api/business-profiles/${id}`, owner.token)).status).toBe(404)

@@ -76,12 +76,14 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
   it('falls back to template-only content while astro fails, and the breaker stops calling it', async () => {
     const user = await newUser(app.url, 'astro')
     const { http } = user
+    // A sign no other test has asked about today: forecasts are cached per sign and day.
+    const libra = { ...sampleProfile, foundingDate: '2019-10-01' }
     astro.setFaults({ failureRate: 1 })
     try {
       const sources: string[] = []
       for (let i = 0; i < 14; i++) {
         const profile = (
-          await http.post('/api/business-profiles', { ...sampleProfile, name: `Shop ${i}` }, user.token)
+          await http.post('/api/business-profiles', { ...libra, name: `Shop ${i}` }, user.token)
         ).body
         const daily = await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)
         expect(daily.status).toBe(200)
@@ -92,7 +94,7 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
       expect(app.ctx.astro.breaker.state).toBe('open')
       const calls = astro.requests()
       const profile = (
-        await http.post('/api/business-profiles', { ...sampleProfile, name: 'Open Circuit' }, user.token)
+        await http.post('/api/business-profiles', { ...libra, name: 'Open Circuit' }, user.token)
       ).body
       expect((await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body.source).toBe(
         'template',
@@ -104,12 +106,17 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
       astro.setFaults({ failureRate: 0 })
       app.ctx.astro.breaker.reset()
     }
-    const profile = (
-      await http.post('/api/business-profiles', { ...sampleProfile, name: 'Recovered' }, user.token)
-    ).body
+    const profile = (await http.post('/api/business-profiles', { ...libra, name: 'Recovered' }, user.token))
+      .body
     expect((await http.get(`/api/content/daily?profileId=${profile.id}`, user.token)).body.source).toBe(
       'astro',
     )
+    // The forecast is cached for the sign and day: more content of that sign asks nobody.
+    const calls = astro.requests()
+    const another = (await http.post('/api/business-profiles', { ...libra, name: 'Cached' }, user.token)).body
+    const cached = await http.get(`/api/content/daily?profileId=${another.id}`, user.token)
+    expect(cached.body).toMatchObject({ source: 'astro', data: { sign: 'Libra' } })
+    expect(astro.requests()).toBe(calls)
   })
 
   it('cleans expired content on every shard with the cleanup job', async () => {

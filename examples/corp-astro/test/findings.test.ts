@@ -277,6 +277,31 @@ describe('FINDINGS #2: a batch whose flush failed is put back, not dropped', () 
     expect(buffer.stats()).toMatchObject({ enqueued: 1, refused: 2 })
     await buffer.close()
   })
+
+  it('enqueue calls in one turn share one job, and all of them learn its outcome', async () => {
+    const flushed: string[][] = []
+    let fail = false
+    const buffer = createAnalyticsBuffer({
+      flush: async (events) => {
+        flushed.push(events.map((e) => e.id))
+        if (fail) throw new StoreUnavailableError()
+      },
+      batchSize: 4,
+    })
+    await Promise.all([buffer.enqueue([event(1)]), buffer.enqueue([event(2), event(3)])])
+    expect(flushed).toEqual([['e1', 'e2', 'e3']])
+    // Past batchSize a new group starts: no job grows beyond it.
+    await Promise.all([buffer.enqueue([event(4), event(5), event(6)]), buffer.enqueue([event(7), event(8)])])
+    expect(flushed.slice(1)).toEqual([
+      ['e4', 'e5', 'e6'],
+      ['e7', 'e8'],
+    ])
+    fail = true
+    const outcomes = await Promise.allSettled([buffer.enqueue([event(9)]), buffer.enqueue([event(10)])])
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected'])
+    expect(buffer.stats()).toMatchObject({ enqueued: 8, refused: 2 })
+    await buffer.close()
+  })
 })
 
 describe('FINDINGS #4: analytics batches outlive a shard outage', () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
+import { queryPage } from '../db/paginate.js'
 import type { Shards } from '../platform/shards.js'
 
 export interface ContentItem {
@@ -77,18 +78,14 @@ export function createContentRepository(shards: Shards) {
 
     async list(userId: string, page: number, limit: number) {
       const db = shards.forUserRead(userId)
-      const [items, [count]] = await Promise.all([
-        db.query<ContentItem>(
-          `SELECT ${COLUMNS} FROM ${db.schema}.content_items WHERE user_id = $1
-           ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
-          [userId, limit, (page - 1) * limit],
-        ),
-        db.query<{ total: number }>(
-          `SELECT count(*)::int AS total FROM ${db.schema}.content_items WHERE user_id = $1`,
-          [userId],
-        ),
-      ])
-      return { items, total: count?.total ?? 0 }
+      return queryPage<ContentItem>(db, {
+        columns: COLUMNS,
+        from: `${db.schema}.content_items WHERE user_id = $1`,
+        orderBy: 'created_at DESC, id DESC',
+        params: [userId],
+        limit,
+        offset: (page - 1) * limit,
+      })
     },
   }
 }

@@ -4,6 +4,13 @@ import { createAstroClient } from '../astro/client.js'
 import type { Forecast } from '../astro/service.js'
 import type { ForecastSource } from '../content/generator.js'
 import { type AppLogger, boundLogger } from '../logger.js'
+import type { AppCache } from './cache.js'
+
+/** A forecast is the same for every user of a sign on a day: one call per sign and day is enough. */
+const FORECAST_TTL_MS = 3_600_000
+
+/** The breaker's fallback answered: nothing to cache. */
+class NoForecast extends Error {}
 
 export interface AstroGateway {
   /** The forecast, or null (template-only content) when the service fails or the breaker is open. */
@@ -18,6 +25,9 @@ export interface AstroGateway {
  * fail (or time out), the breaker opens for 5 s and content falls back to templates
  * at once instead of waiting on a dead service. With Redis the state is shared: when
  * one worker opens, all do, and one probe tests the service for the whole fleet.
+ * Forecasts are cached per sign and day (with Headroom on), so the service is asked
+ * about a dozen times a day, not once per new piece of content; a fallback (null) is
+ * not cached, so content goes back to full forecasts as soon as the service answers.
  */
 export function createAstroGateway(options: {
   url: string
@@ -25,6 +35,7 @@ export function createAstroGateway(options: {
   redis: RedisClient | undefined
   prefix: string
   logger: AppLogger
+  cache: AppCache
 }): AstroGateway {
   const client = createAstroClient({ url: options.url, timeoutMs: options.timeoutMs })
   const logger = options.logger.child({ component: 'breaker', name: 'astro' })
@@ -50,8 +61,17 @@ export function createAstroGateway(options: {
   breaker.on('state', (change) =>
     logger.warn({ state: change.state, reason: change.reason }, 'astro breaker'),
   )
+  const fetchForecast = async (sign: string, date: string): Promise<Forecast> => {
+    const forecast = await breaker.fire(sign, date)
+    if (forecast === null) throw new NoForecast()
+    return forecast
+  }
   return {
-    forecast: (sign, date) => breaker.fire(sign, date),
+    forecast: (sign, date) =>
+      options.cache
+        .getOrSet(`astro:forecast:${sign}:${date}`, () => fetchForecast(sign, date), { ttl: FORECAST_TTL_MS })
+        // No forecast (breaker open, service failing, cache closed): the content is template-only.
+        .catch(() => null),
     breaker,
     stats: () => breaker.stats(),
     close: () => breaker.close(),

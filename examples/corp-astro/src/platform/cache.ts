@@ -1,4 +1,11 @@
-import { type Cache, type CacheStats, createCache, type Factory, type GetOrSetOptions } from '@headroom/cache'
+import {
+  type Cache,
+  type CacheStats,
+  createCache,
+  type Factory,
+  type GetOrSetOptions,
+  type SetOptions,
+} from '@headroom/cache'
 import { cacheResponse } from '@headroom/cache/express'
 import type { RedisClient } from '@headroom/core'
 import type { RequestHandler } from 'express'
@@ -7,6 +14,8 @@ import { type AppLogger, boundLogger } from '../logger.js'
 /** What the routes use: getOrSet with invalidation; a pass-through when Headroom is off. */
 export interface AppCache {
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>
+  /** Writes a value just stored in the database (write-through); never fails the request. */
+  set<T>(key: string, value: T, options?: SetOptions): Promise<void>
   delete(key: string): Promise<void>
   invalidateTags(tags: string[]): Promise<void>
   /** Evicts a share of L1 (memory pressure); returns how many entries went. */
@@ -46,9 +55,12 @@ export function createAppCache(options: {
     logger: boundLogger(options.logger),
   })
   const warn = (error: unknown, operation: string) =>
-    options.logger.warn({ err: error, operation }, 'cache invalidation did not reach Redis')
+    options.logger.warn({ err: error, operation }, 'cache write or invalidation did not reach Redis')
   return {
     getOrSet: (key, factory, opts) => cache.getOrSet(key, factory, opts),
+    // L1 is written before Redis is asked; when Redis is down, other workers drop their
+    // copy on the bus or by TTL, as with delete.
+    set: (key, value, opts) => cache.set(key, value, opts).catch((error: unknown) => warn(error, 'set')),
     // L1 (and the local copy) is dropped before Redis is asked; when Redis is down the
     // write must still succeed, and other workers' copies expire by TTL.
     delete: (key) => cache.delete(key).catch((error: unknown) => warn(error, 'delete')),
@@ -73,6 +85,7 @@ function passThrough(): AppCache {
   const skip: RequestHandler = (_req, _res, next) => next()
   return {
     getOrSet: async (key, factory) => factory({ key, stale: undefined, signal: controller.signal }),
+    set: async () => {},
     delete: async () => {},
     invalidateTags: async () => {},
     shrink: () => 0,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { queryPage } from '../db/paginate.js'
 import type { Shards } from '../platform/shards.js'
 
 export interface BusinessProfile {
@@ -29,18 +30,14 @@ export function createProfileRepository(shards: Shards) {
   return {
     async list(ownerId: string, page: number, limit: number) {
       const db = shards.forUserRead(ownerId)
-      const [items, [count]] = await Promise.all([
-        db.query<BusinessProfile>(
-          `SELECT ${COLUMNS} FROM ${db.schema}.business_profiles WHERE owner_id = $1
-           ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
-          [ownerId, limit, (page - 1) * limit],
-        ),
-        db.query<{ total: number }>(
-          `SELECT count(*)::int AS total FROM ${db.schema}.business_profiles WHERE owner_id = $1`,
-          [ownerId],
-        ),
-      ])
-      return { items, total: count?.total ?? 0 }
+      return queryPage<BusinessProfile>(db, {
+        columns: COLUMNS,
+        from: `${db.schema}.business_profiles WHERE owner_id = $1`,
+        orderBy: 'created_at DESC, id DESC',
+        params: [ownerId],
+        limit,
+        offset: (page - 1) * limit,
+      })
     },
 
     async get(

@@ -16,8 +16,18 @@ const fields = {
 const createSchema = z.object(fields).strict()
 const patchSchema = z.object(fields).partial().strict()
 
-/** The cache tag of everything cached about one owner's profiles. */
+/**
+ * The cache tag of everything cached about one owner's profiles (each profile, the
+ * lists, the daily content made from them): a deletion invalidates it.
+ */
 export const profilesTag = (userId: string) => `profiles:${userId}`
+
+/**
+ * The cache tag of one owner's profile lists: creating or changing a profile invalidates
+ * only these. The changed profile itself is written through; its daily content is a row
+ * already stored for the day, which an edit does not change.
+ */
+export const profileListsTag = (userId: string) => `profile-lists:${userId}`
 
 /** `/api/business-profiles`: CRUD, owner-only (another owner's profile is a 404), paginated. */
 export function profilesRouter(ctx: AppContext): Router {
@@ -40,7 +50,7 @@ export function profilesRouter(ctx: AppContext): Router {
         const { items, total } = await ctx.profiles.list(sub, query.page, query.limit)
         return page(items, total, query.page, query.limit)
       },
-      { tags: [profilesTag(sub)] },
+      { tags: [profilesTag(sub), profileListsTag(sub)] },
     )
     res.json(body)
   })
@@ -49,7 +59,7 @@ export function profilesRouter(ctx: AppContext): Router {
     const { sub } = userOf(req)
     const body = validate(createSchema, req.body)
     const profile = await ctx.profiles.create(sub, body)
-    await ctx.cache.invalidateTags([profilesTag(sub)])
+    await ctx.cache.invalidateTags([profileListsTag(sub)])
     res.status(201).location(`${req.baseUrl}/${profile.id}`).json(profile)
   })
 
@@ -57,7 +67,7 @@ export function profilesRouter(ctx: AppContext): Router {
     const { sub } = userOf(req)
     const id = idOf(req.params.id)
     const profile = await ctx.cache.getOrSet<BusinessProfile | null>(
-      `profiles:${sub}:${id}`,
+      profileKey(sub, id),
       () => ctx.profiles.get(sub, id),
       { tags: [profilesTag(sub)] },
     )
@@ -74,7 +84,10 @@ export function profilesRouter(ctx: AppContext): Router {
     }
     const profile = await ctx.profiles.update(sub, id, body)
     if (!profile) throw notFound('Business profile')
-    await ctx.cache.invalidateTags([profilesTag(sub)])
+    await Promise.all([
+      ctx.cache.set(profileKey(sub, id), profile, { tags: [profilesTag(sub)] }),
+      ctx.cache.invalidateTags([profileListsTag(sub)]),
+    ])
     res.json(profile)
   })
 
@@ -88,3 +101,5 @@ export function profilesRouter(ctx: AppContext): Router {
 
   return router
 }
+
+const profileKey = (userId: string, id: string) => `profiles:${userId}:${id}`

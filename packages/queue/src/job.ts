@@ -1,9 +1,9 @@
-/** The static part of a job, stored once when it is added. */
+/** The static part of a job, stored once (as JSON, see `encodePayload`) when it is added. */
 export interface JobPayload {
   /** Handler name. */
   n: string
-  /** Serialised data (JSON). */
-  d: string
+  /** The job's data. */
+  d: unknown
   /** Maximum attempts. */
   m: number
   /** Per-attempt timeout in ms (0: the worker's default). */
@@ -81,13 +81,18 @@ export interface ClaimResult {
   jobs: ClaimedJob[]
   /** Jobs whose lease had expired, put back in line (or dead-lettered after too many stalls). */
   stalled: string[]
+  /** Per entry of {@link ClaimOptions.settle}: whether its fencing token was still current. */
+  settled: boolean[]
 }
 
 export interface ClaimOptions {
+  /** Jobs to lease (0: only promote delayed jobs and recover expired leases). */
   count: number
   leaseMs: number
   /** Only jobs with a priority up to this run (load shedding); undefined: all. */
   maxPriority: number | undefined
+  /** Settlements applied first, in the same round trip (a busy worker acknowledges and claims at once). */
+  settle?: readonly Settlement[]
 }
 
 /** The storage behind a queue: a memory store and a Redis store implement it. */

@@ -129,6 +129,45 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     out.push({ id: job.id, payload: job.payload, attempt: job.a, token: job.k, readyAt: job.rt })
   }
 
+  const settleNow = (settlements: readonly Settlement[]): boolean[] => {
+    const now = clock.now()
+    let ready = false
+    const result = settlements.map((s) => {
+      const job = jobs.get(s.id)
+      if (job === undefined) return false
+      if (job.st !== 'a' || job.k !== s.token) return false
+      job.k = undefined
+      switch (s.outcome) {
+        case 'completed':
+          if (s.result !== undefined) job.r = s.result
+          finish(job, 'c', now)
+          break
+        case 'dead':
+          job.e = s.error
+          finish(job, 'f', now)
+          break
+        case 'retry':
+          job.e = s.error
+          if (s.delayMs > 0) {
+            move(job, 'd')
+            delayed.push({ job, key: now + s.delayMs, gen: job.gen })
+          } else {
+            requeue(job, now)
+            ready = true
+          }
+          break
+        case 'release':
+          job.a--
+          requeue(job, job.rt)
+          ready = true
+          break
+      }
+      return true
+    })
+    if (ready) for (const listener of listeners) listener()
+    return result
+  }
+
   return {
     kind: 'memory',
     async add(newJobs: readonly NewJob[]) {
@@ -164,7 +203,8 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       return ids
     },
 
-    async claim({ count, leaseMs, maxPriority }: ClaimOptions): Promise<ClaimResult> {
+    async claim({ count, leaseMs, maxPriority, settle }: ClaimOptions): Promise<ClaimResult> {
+      const settled = settle === undefined || settle.length === 0 ? [] : settleNow(settle)
       const now = clock.now()
       const stalled: string[] = []
       promoteAndRecover(now, stalled)
@@ -192,7 +232,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         wait.pop()
         take(top.job, now, leaseMs, out)
       }
-      return { now, jobs: out, stalled }
+      return { now, jobs: out, stalled, settled }
     },
 
     async extend(held, leaseMs) {
@@ -211,42 +251,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     },
 
     async settle(settlements: readonly Settlement[]) {
-      const now = clock.now()
-      let ready = false
-      const result = settlements.map((s) => {
-        const job = jobs.get(s.id)
-        if (job === undefined) return false
-        if (job.st !== 'a' || job.k !== s.token) return false
-        job.k = undefined
-        switch (s.outcome) {
-          case 'completed':
-            if (s.result !== undefined) job.r = s.result
-            finish(job, 'c', now)
-            break
-          case 'dead':
-            job.e = s.error
-            finish(job, 'f', now)
-            break
-          case 'retry':
-            job.e = s.error
-            if (s.delayMs > 0) {
-              move(job, 'd')
-              delayed.push({ job, key: now + s.delayMs, gen: job.gen })
-            } else {
-              requeue(job, now)
-              ready = true
-            }
-            break
-          case 'release':
-            job.a--
-            requeue(job, job.rt)
-            ready = true
-            break
-        }
-        return true
-      })
-      if (ready) for (const listener of listeners) listener()
-      return result
+      return settleNow(settlements)
     },
 
     async getJob(id) {

@@ -25,7 +25,7 @@ import {
   type ResolvedQueueOptions,
 } from './queue-options.js'
 import { createRedisStore } from './redis-store.js'
-import { serializeData } from './serialize.js'
+import { encodePayload, serializeData } from './serialize.js'
 
 /** Options of one job. */
 export interface AddJobOptions {
@@ -235,14 +235,8 @@ export function createQueue(input: QueueOptions): Queue {
         `Queue "${options.name}" refused job "${name}" (priority ${priority}): the service is critical and sheds work below priority ${shedFloor}`,
       )
     }
-    const payload: JobPayload = {
-      n: name,
-      d: serializeData(data, name),
-      m: attempts,
-      t: timeout,
-      p: priority,
-    }
-    return { id: jobId, payload: JSON.stringify(payload), priority, delayMs: Math.ceil(delay) }
+    const payload = encodePayload(name, serializeData(data, name), attempts, timeout, priority)
+    return { id: jobId, payload, priority, delayMs: Math.ceil(delay) }
   }
 
   const internals: QueueInternals = {
@@ -291,7 +285,7 @@ export function createQueue(input: QueueOptions): Queue {
       const info: JobInfo<Data> = {
         id,
         name: payload.n,
-        data: JSON.parse(payload.d) as Data,
+        data: payload.d as Data,
         state: STATES[found.fields.st ?? ''] ?? 'waiting',
         priority: payload.p,
         attempts: Number(found.fields.a ?? 0),

@@ -24,8 +24,8 @@ import {
   claimScript,
   countsScript,
   extendScript,
+  getScript,
   obliterateScript,
-  settleScript,
 } from './redis-scripts.js'
 
 const LEVEL_SCORE = 2 ** 40
@@ -61,8 +61,100 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
   // Producers on a request path should fail fast while Redis is down rather than each wait out a timeout.
   const gate: FailureGate = createFailureGate()
 
-  const run = <T>(timeout: CommandTimeout, script: typeof addScript, args: (string | number)[]) =>
-    timeout.run(runScript<T>(redis, script, keys, args))
+  /**
+   * Runs a script under a timeout. The reply is handed over outside the promise the
+   * timeout tracks: the timeout keeps that promise (so its value) until the deadline
+   * passes, and a busy worker's claims would otherwise keep every batch of payloads
+   * alive for `commandTimeoutMs`, all of it promoted to the old generation.
+   */
+  const run = async <T>(timeout: CommandTimeout, script: typeof addScript, args: (string | number)[]) => {
+    let reply: T | undefined
+    await timeout.run(
+      runScript<T>(redis, script, keys, args).then((value) => {
+        reply = value
+      }),
+    )
+    return reply as T
+  }
+
+  /** Acknowledges `settlements` and (unless count is -1) claims up to `count` jobs: one EVALSHA. */
+  const step = async (
+    count: number,
+    leaseMs: number,
+    maxScore: string,
+    settlements: readonly Settlement[] = [],
+  ): Promise<[number, number, (string | number)[], string[], boolean[]]> => {
+    const args: (string | number)[] = [
+      jobPrefix,
+      count,
+      leaseMs,
+      maxScore,
+      config.agingMs,
+      config.maxStalls,
+      config.completed.count,
+      config.completed.ageMs,
+      config.failed.count,
+      config.failed.ageMs,
+      0,
+    ]
+    // Completions without a result (most of them) travel as ids grouped by lease token;
+    // `order` lists the settlements in the order the script answers them.
+    const n = settlements.length
+    let order: Settlement[] | undefined
+    if (n > 0) {
+      const plain = new Map<string, Settlement[]>()
+      let other: Settlement[] | undefined
+      for (let i = 0; i < n; i++) {
+        const s = settlements[i]!
+        if (s.outcome === 'completed' && s.result === undefined) {
+          const group = plain.get(s.token)
+          if (group) group.push(s)
+          else plain.set(s.token, [s])
+        } else {
+          other ??= []
+          other.push(s)
+        }
+      }
+      order = plain.size === 1 && other === undefined ? (settlements as Settlement[]) : []
+      args[10] = plain.size
+      for (const [token, group] of plain) {
+        args.push(token, group.length)
+        for (const s of group) args.push(s.id)
+        if (order !== settlements) order.push(...group)
+      }
+      if (other) {
+        for (const s of other) {
+          switch (s.outcome) {
+            case 'completed':
+              args.push(s.token, s.id, 'c', s.result ?? '', 0)
+              break
+            case 'retry':
+              args.push(s.token, s.id, 'r', s.error, Math.round(s.delayMs))
+              break
+            case 'dead':
+              args.push(s.token, s.id, 'd', s.error, 0)
+              break
+            case 'release':
+              args.push(s.token, s.id, 'x', '', 0)
+              break
+          }
+        }
+        order.push(...other)
+      }
+    }
+    const [now, token, flat, stalled, answers] = await run<
+      [number, number, (string | number)[], string[], number[]]
+    >(commandTimeout, claimScript, args)
+    const accepted: boolean[] = new Array(n)
+    if (order === settlements) for (let i = 0; i < n; i++) accepted[i] = answers[i] === 1
+    else if (order) {
+      // Back to the caller's order.
+      const at = new Map<Settlement, number>()
+      for (let i = 0; i < n; i++) at.set(settlements[i]!, i)
+      for (let i = 0; i < n; i++) accepted[at.get(order[i]!)!] = answers[i] === 1
+    }
+    return [now, token, flat, stalled, accepted]
+  }
 
   const addChunk = async (jobs: readonly NewJob[], timeout: CommandTimeout): Promise<string[]> => {
     const args: (string | number)[] = [jobPrefix, config.agingMs]
@@ -102,75 +194,53 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
       }
     },
 
-    async claim({ count, leaseMs, maxPriority }: ClaimOptions): Promise<ClaimResult> {
+    async claim({ count, leaseMs, maxPriority, settle }: ClaimOptions): Promise<ClaimResult> {
       const maxScore = maxPriority === undefined ? '+inf' : `(${(maxPriority + 1) * LEVEL_SCORE}`
-      const [now, flat, stalled] = await run<[number, (string | number)[], string[]]>(
-        commandTimeout,
-        claimScript,
-        [
-          jobPrefix,
-          count,
-          leaseMs,
-          maxScore,
-          config.agingMs,
-          config.maxStalls,
-          config.failed.count,
-          config.failed.ageMs,
-        ],
-      )
-      const jobs: ClaimedJob[] = []
-      for (let i = 0; i < flat.length; i += 5) {
-        jobs.push({
+      const [now, lease, flat, stalled, settled] = await step(count, leaseMs, maxScore, settle)
+      // One fencing token for the whole batch (see redis-scripts.ts).
+      const token = String(lease)
+      const jobs: ClaimedJob[] = new Array(flat.length / 4)
+      for (let i = 0, k = 0; i < flat.length; i += 4, k++) {
+        jobs[k] = {
           id: String(flat[i]),
           payload: String(flat[i + 1]),
-          attempt: Number(flat[i + 2]),
-          token: String(flat[i + 3]),
-          readyAt: Number(flat[i + 4]),
-        })
+          attempt: Number(flat[i + 2]) + 1,
+          token,
+          readyAt: Number(flat[i + 3]),
+        }
       }
-      return { now: Number(now), jobs, stalled }
+      return { now, jobs, stalled, settled }
     },
 
     async extend(leases, leaseMs) {
       if (leases.length === 0) return []
+      const byToken = new Map<string, string[]>()
+      for (const { id, token } of leases) {
+        const ids = byToken.get(token)
+        if (ids) ids.push(id)
+        else byToken.set(token, [id])
+      }
       const args: (string | number)[] = [jobPrefix, leaseMs]
-      for (const lease of leases) args.push(lease.id, lease.token)
+      for (const [token, ids] of byToken) args.push(token, ids.length, ...ids)
       return run<string[]>(commandTimeout, extendScript, args)
     },
 
     async settle(settlements: readonly Settlement[]) {
       if (settlements.length === 0) return []
-      const args: (string | number)[] = [
-        jobPrefix,
-        config.completed.count,
-        config.completed.ageMs,
-        config.failed.count,
-        config.failed.ageMs,
-        config.agingMs,
-      ]
-      for (const s of settlements) {
-        switch (s.outcome) {
-          case 'completed':
-            args.push(s.id, s.token, 'c', s.result ?? '', 0)
-            break
-          case 'retry':
-            args.push(s.id, s.token, 'r', s.error, Math.round(s.delayMs))
-            break
-          case 'dead':
-            args.push(s.id, s.token, 'd', s.error, 0)
-            break
-          case 'release':
-            args.push(s.id, s.token, 'x', '', 0)
-            break
-        }
-      }
-      const result = await run<number[]>(commandTimeout, settleScript, args)
-      return result.map((ok) => ok === 1)
+      return (await step(-1, 0, '+inf', settlements))[4]
     },
 
     async getJob(id) {
-      const fields = (await commandTimeout.run(redis.hgetall(jobPrefix + id))) as Record<string, string>
-      if (!fields || fields.p === undefined) return undefined
+      const found = await run<[string, string[]] | null>(commandTimeout, getScript, [jobPrefix, id])
+      if (!found) return undefined
+      const [state, flat] = found
+      const fields: Record<string, string> = {}
+      for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!
+      if (fields.p === undefined) return undefined
+      // The hash counts attempts that ended without settling the job; a running or finished job adds its last one.
+      const ended = Number(fields.a ?? 0)
+      fields.a = String(state === 'a' || state === 'c' || state === 'f' ? ended + 1 : ended)
+      fields.st = state
       return { payload: fields.p, fields }
     },
 

@@ -33,7 +33,12 @@ export type JobHandler<Data = any> = (job: Job<Data>) => unknown
 export interface WorkerOptions {
   /** Jobs run at once by this worker. @default 1 */
   concurrency?: number
-  /** Most jobs leased in one round trip. @default concurrency (capped at 1000) */
+  /**
+   * Most jobs leased in one round trip (each round trip also acknowledges the jobs
+   * finished since the last one). A worker keeps up to two calls in flight, so slots
+   * that free up while a claim is out are filled by the next one.
+   * @default concurrency (capped at 1000)
+   */
   batchSize?: number
   /** Wait between claims while the queue is empty, in ms. @default 50 */
   pollIntervalMs?: number
@@ -86,13 +91,29 @@ interface Lease {
   maxAttempts: number
   /** Made on first use: most handlers never read their signal, and an AbortController is not free. */
   controller: AbortController | undefined
-  timer: TimerHandle | undefined
+  /** The timeout shared by the jobs of one claim that have the same per-attempt timeout. */
+  timeouts: TimeoutGroup | undefined
   startedAt: number
+  runMs: number
   /** The handler has finished (or was abandoned). */
   done: boolean
   /** Heartbeat learned the lease moved on: settling would be refused. */
   lost: boolean
 }
+
+/** One timer for the jobs of a claim with the same timeout: they all started in the same tick. */
+interface TimeoutGroup {
+  ms: number
+  leases: Lease[]
+  /** Leases of the group still running; the timer is cleared when it drops to 0. */
+  left: number
+  timer: TimerHandle | undefined
+}
+
+/** Store calls a worker keeps in flight: one batch runs while the next is claimed. */
+const MAX_IN_FLIGHT = 2
+/** Retry delay of a failed acknowledgement, in ms. */
+const ACK_RETRY_MS = 200
 
 const channels = createChannels<{
   completed: { queue: string; id: string; name: string; runMs: number }
@@ -105,6 +126,34 @@ function errorJson(error: unknown): string {
   const code = isHeadroomError(error) ? error.code : undefined
   return JSON.stringify(code ? { message, code } : { message })
 }
+
+/** A job as its handler sees it: a class, so `signal` is one shared getter rather than a closure per job. */
+class LeasedJob implements Job {
+  readonly id: string
+  readonly name: string
+  readonly data: unknown
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly priority: number
+  readonly #lease: Lease
+  constructor(lease: Lease, data: unknown, priority: number) {
+    this.id = lease.id
+    this.name = lease.name
+    this.data = data
+    this.attempt = lease.attempt
+    this.maxAttempts = lease.maxAttempts
+    this.priority = priority
+    this.#lease = lease
+  }
+  get signal(): AbortSignal {
+    const lease = this.#lease
+    lease.controller ??= new AbortController()
+    return lease.controller.signal
+  }
+}
+
+const NO_JOBS: ClaimedJob[] = []
+const NO_IDS: string[] = []
 
 /**
  * Starts a worker on `queue`. `handlers` maps job names to functions; a job whose
@@ -148,6 +197,7 @@ export function createWorker(
   }
 
   const held = new Map<string, Lease>()
+  const lastErrors = new Map<string, unknown>()
   let running = 0
   let processed = 0
   let failures = 0
@@ -158,76 +208,189 @@ export function createWorker(
   let paused = false
   let stopping = false
   let closed = false
-  let claiming = false
+  /** Store calls in flight, of which claims; slots the claims in flight may fill. */
+  let inFlight = 0
+  let claimsInFlight = 0
+  let reserved = 0
+  /** The last claim came back short: claim again when the poll timer fires (or along with acknowledgements). */
+  let idle = false
+  let stepScheduled = false
   let pollTimer: TimerHandle | undefined
+  let retryTimer: TimerHandle | undefined
   let heartbeatTimer: TimerHandle | undefined
   let claimBackoff = 0
+  /** Settlements not sent yet: they go with the next claim (or alone when no claim is due). */
   let pending: Settlement[] = []
-  let flushing: Promise<void> | undefined
-  let settleRetryTimer: TimerHandle | undefined
   let onDrained: (() => void) | undefined
+  let onQuiet: (() => void) | undefined
 
   const schedulePoll = (ms: number) => {
     if (pollTimer !== undefined || stopping) return
     pollTimer = clock.setTimeout(() => {
       pollTimer = undefined
-      pump()
+      idle = false
+      step()
     }, ms)
   }
 
-  const pump = () => {
-    if (stopping || paused || claiming) return
-    const free = concurrency - running
-    if (free <= 0) return
-    if (pollTimer !== undefined) {
-      clock.clearTimeout(pollTimer)
-      pollTimer = undefined
+  /**
+   * Sends what is due: acknowledgements and, while there are free slots, a claim, in
+   * one call; up to {@link MAX_IN_FLIGHT} calls at once.
+   */
+  const step = () => {
+    while (!closed && inFlight < MAX_IN_FLIGHT && retryTimer === undefined) {
+      const free = stopping || paused ? 0 : concurrency - running - reserved
+      const count = free > 0 && (!idle || pending.length > 0) ? Math.min(free, batchSize) : 0
+      if (count === 0 && pending.length === 0) break
+      send(count)
     }
-    claiming = true
-    const count = Math.min(free, batchSize)
-    const maxPriority = internals.claimCeiling()
-    if (maxPriority !== undefined) counters.deferredClaims++
-    store.claim({ count, leaseMs, maxPriority }).then(
-      (result) => onClaimed(result, count),
-      (error: unknown) => {
-        claiming = false
-        claimErrors++
-        claimBackoff = Math.min(2_000, Math.max(100, claimBackoff * 2))
-        logger.warn({ err: error, retryInMs: claimBackoff }, 'claim failed; retrying')
-        emit('error', { error })
-        schedulePoll(claimBackoff)
-      },
+    if (inFlight === 0 && pending.length === 0) onQuiet?.()
+  }
+
+  /**
+   * Steps once the current burst of completions is over: jobs that finish in the same
+   * tick share one call instead of a call for the first and another for the rest.
+   */
+  const scheduleStep = () => {
+    if (stepScheduled) return
+    stepScheduled = true
+    setImmediate(() => {
+      stepScheduled = false
+      step()
+    })
+  }
+
+  const send = (count: number) => {
+    const acks = pending
+    pending = []
+    inFlight++
+    reserved += count
+    let call: Promise<ClaimResult>
+    if (count > 0) {
+      claimsInFlight++
+      if (pollTimer !== undefined) {
+        clock.clearTimeout(pollTimer)
+        pollTimer = undefined
+      }
+      const maxPriority = internals.claimCeiling()
+      if (maxPriority !== undefined) counters.deferredClaims++
+      call = store.claim({ count, leaseMs, maxPriority, settle: acks })
+    } else {
+      call = store.settle(acks).then((settled) => ({ now: 0, jobs: NO_JOBS, stalled: NO_IDS, settled }))
+    }
+    call.then(
+      (result) => landed(result, count, acks),
+      (error: unknown) => failed(error, count, acks),
     )
   }
 
+  const landed = (result: ClaimResult, count: number, acks: Settlement[]) => {
+    inFlight--
+    reserved -= count
+    if (count > 0) claimsInFlight--
+    for (let i = 0; i < acks.length; i++) report(acks[i]!, result.settled[i] === true)
+    if (count > 0) {
+      claimBackoff = 0
+      onClaimed(result, count)
+    }
+    scheduleStep()
+  }
+
+  const failed = (error: unknown, count: number, acks: Settlement[]) => {
+    inFlight--
+    reserved -= count
+    let retryInMs = ACK_RETRY_MS
+    if (count > 0) {
+      claimsInFlight--
+      claimErrors++
+      claimBackoff = Math.min(2_000, Math.max(100, claimBackoff * 2))
+      retryInMs = claimBackoff
+    }
+    if (acks.length > 0) {
+      settleErrors++
+      pending = acks.concat(pending)
+      retryInMs = Math.min(retryInMs, ACK_RETRY_MS)
+    }
+    logger.warn(
+      { err: error, retryInMs, claim: count, acknowledgements: acks.length },
+      count > 0 ? 'claim failed; retrying' : 'acknowledgement failed; retrying',
+    )
+    emit('error', { error })
+    if (closed || retryTimer !== undefined) return
+    retryTimer = clock.setTimeout(() => {
+      retryTimer = undefined
+      step()
+    }, retryInMs)
+  }
+
   const onClaimed = (result: ClaimResult, count: number) => {
-    claiming = false
-    claimBackoff = 0
     for (const id of result.stalled) {
       counters.stalled++
       emit('stalled', { id })
-      channels.stalled.publish({ queue: queue.name, id })
+      if (channels.stalled.hasSubscribers) channels.stalled.publish({ queue: queue.name, id })
     }
-    for (const job of result.jobs) start(job, result.now)
+    const jobs = result.jobs
+    // Every job of the batch starts now: one clock read, and one timer per distinct timeout.
+    const startedAt = clock.now()
+    let groups: Map<number, TimeoutGroup> | undefined
+    for (let i = 0; i < jobs.length; i++) {
+      const lease = start(jobs[i]!, result.now, startedAt)
+      if (lease === undefined || lease.done) continue
+      const ms = lease.timeouts?.ms
+      if (ms === undefined) continue
+      groups ??= new Map()
+      let group = groups.get(ms)
+      if (group) lease.timeouts = group
+      else {
+        group = lease.timeouts!
+        groups.set(ms, group)
+      }
+      group.leases.push(lease)
+      group.left++
+    }
+    if (groups) for (const group of groups.values()) armTimeout(group)
     if (stopping) {
       // Claimed while close() began: hand them straight back.
-      for (const job of result.jobs) abandon(held.get(job.id))
+      for (const job of jobs) abandon(held.get(job.id))
       return
     }
-    // Settlements of jobs that finished at once are flushed before this next claim (both on setImmediate, in order).
-    if (result.jobs.length === count) schedulePump()
-    else schedulePoll(options.pollIntervalMs)
+    if (jobs.length < count) {
+      idle = true
+      schedulePoll(options.pollIntervalMs)
+    } else idle = false
   }
 
-  const start = (claimed: ClaimedJob, now: number) => {
+  const armTimeout = (group: TimeoutGroup) => {
+    if (group.left === 0) return
+    group.timer = clock.setTimeout(() => {
+      group.timer = undefined
+      for (const lease of group.leases) {
+        if (lease.done) continue
+        const error = new TimeoutError(`Job "${lease.name}" (${lease.id}) timed out after ${group.ms} ms`)
+        lease.controller?.abort(error)
+        finish(lease, false, error)
+      }
+    }, group.ms)
+  }
+
+  /** Leaves the lease's timeout group; the last one out clears its timer. */
+  const leaveTimeout = (lease: Lease) => {
+    const group = lease.timeouts
+    if (group === undefined) return
+    lease.timeouts = undefined
+    if (--group.left === 0 && group.timer !== undefined) {
+      clock.clearTimeout(group.timer)
+      group.timer = undefined
+    }
+  }
+
+  const start = (claimed: ClaimedJob, now: number, startedAt: number): Lease | undefined => {
     let payload: JobPayload
-    let data: unknown
     try {
       payload = JSON.parse(claimed.payload) as JobPayload
-      data = JSON.parse(payload.d)
     } catch (error) {
       enqueueSettle({ id: claimed.id, token: claimed.token, outcome: 'dead', error: errorJson(error) })
-      return
+      return undefined
     }
     const lease: Lease = {
       id: claimed.id,
@@ -236,8 +399,10 @@ export function createWorker(
       attempt: claimed.attempt,
       maxAttempts: payload.m,
       controller: undefined,
-      timer: undefined,
-      startedAt: clock.now(),
+      // A placeholder group: onClaimed merges the batch's leases with the same timeout into one.
+      timeouts: payload.t > 0 ? { ms: payload.t, leases: [], left: 0, timer: undefined } : undefined,
+      startedAt,
+      runMs: 0,
       done: false,
       lost: false,
     }
@@ -251,47 +416,36 @@ export function createWorker(
         false,
         new UnknownHandlerError(`No handler for job "${payload.n}" on queue "${queue.name}"`),
       )
-      return
+      return lease
     }
-    const timeout = payload.t
-    if (timeout > 0) {
-      lease.timer = clock.setTimeout(() => {
-        const error = new TimeoutError(`Job "${payload.n}" (${lease.id}) timed out after ${timeout} ms`)
-        lease.controller?.abort(error)
-        finish(lease, false, error)
-      }, timeout)
-    }
-    const job: Job = {
-      id: lease.id,
-      name: payload.n,
-      data,
-      attempt: lease.attempt,
-      maxAttempts: payload.m,
-      priority: payload.p,
-      get signal() {
-        lease.controller ??= new AbortController()
-        return lease.controller.signal
-      },
-    }
+    const job = new LeasedJob(lease, payload.d, payload.p)
     let outcome: unknown
     try {
       outcome = handler(job)
     } catch (error) {
       finish(lease, false, error)
-      return
+      return lease
     }
-    Promise.resolve(outcome).then(
-      (value) => finish(lease, true, value),
-      (error: unknown) => finish(lease, false, error),
-    )
+    if (
+      outcome !== null &&
+      (typeof outcome === 'object' || typeof outcome === 'function') &&
+      typeof (outcome as PromiseLike<unknown>).then === 'function'
+    ) {
+      Promise.resolve(outcome).then(
+        (value) => finish(lease, true, value),
+        (error: unknown) => finish(lease, false, error),
+      )
+    } else finish(lease, true, outcome)
+    return lease
   }
 
   const finish = (lease: Lease, ok: boolean, value: unknown) => {
     if (lease.done) return
     lease.done = true
     running--
-    if (lease.timer !== undefined) clock.clearTimeout(lease.timer)
-    internals.runTime.record(clock.now() - lease.startedAt)
+    leaveTimeout(lease)
+    lease.runMs = clock.now() - lease.startedAt
+    internals.runTime.record(lease.runMs)
     if (lease.lost) {
       held.delete(lease.id)
     } else if (ok) {
@@ -305,6 +459,7 @@ export function createWorker(
       }
       enqueueSettle({ id: lease.id, token: lease.token, outcome: 'completed', result })
     } else {
+      lastErrors.set(lease.id, value)
       const unrecoverable =
         isHeadroomError(value, 'E_UNRECOVERABLE') || isHeadroomError(value, 'E_UNKNOWN_HANDLER')
       if (unrecoverable || lease.attempt >= lease.maxAttempts) {
@@ -319,67 +474,20 @@ export function createWorker(
         })
       }
     }
-    if (!ok && !lease.lost) lastErrors.set(lease.id, value)
     if (running === 0) onDrained?.()
-    schedulePump()
+    scheduleStep()
   }
-
-  let pumpScheduled = false
-  /**
-   * Claims once the current burst of completions is over: jobs that finish in the same
-   * tick share one claim (and one round trip) instead of a claim for the first and
-   * another for the rest.
-   */
-  const schedulePump = () => {
-    if (pumpScheduled) return
-    pumpScheduled = true
-    setImmediate(() => {
-      pumpScheduled = false
-      pump()
-    })
-  }
-
-  const lastErrors = new Map<string, unknown>()
 
   const enqueueSettle = (settlement: Settlement) => {
     pending.push(settlement)
-    if (!flushing) flushing = flush()
-  }
-
-  const flush = async (): Promise<void> => {
-    // Let the current burst of completions join this batch: one round trip acknowledges them all.
-    await new Promise<void>((resolve) => setImmediate(resolve))
-    while (pending.length > 0) {
-      const batch = pending
-      pending = []
-      let results: boolean[]
-      try {
-        results = await store.settle(batch)
-      } catch (error) {
-        settleErrors++
-        logger.warn({ err: error, count: batch.length }, 'acknowledgement failed; retrying')
-        emit('error', { error })
-        pending = batch.concat(pending)
-        if (closed) break
-        await new Promise<void>((resolve) => {
-          settleRetryTimer = clock.setTimeout(() => {
-            settleRetryTimer = undefined
-            resolve()
-          }, 200)
-        })
-        continue
-      }
-      for (let i = 0; i < batch.length; i++) report(batch[i]!, results[i] === true)
-    }
-    flushing = undefined
+    scheduleStep()
   }
 
   const report = (s: Settlement, accepted: boolean) => {
     const lease = held.get(s.id)
     if (lease?.token === s.token) held.delete(s.id)
-    const error = lastErrors.get(s.id)
-    lastErrors.delete(s.id)
     if (!accepted) {
+      lastErrors.delete(s.id)
       leaseLost++
       counters.leaseLost++
       emit('lease-lost', { id: s.id })
@@ -391,22 +499,30 @@ export function createWorker(
       case 'completed': {
         processed++
         counters.processed++
-        const runMs = lease ? clock.now() - lease.startedAt : 0
+        const runMs = lease?.runMs ?? 0
         emit('completed', { id: s.id, name, attempt, runMs })
-        channels.completed.publish({ queue: queue.name, id: s.id, name, runMs })
+        if (channels.completed.hasSubscribers)
+          channels.completed.publish({ queue: queue.name, id: s.id, name, runMs })
         break
       }
-      case 'retry':
+      case 'retry': {
+        const error = lastErrors.get(s.id)
+        lastErrors.delete(s.id)
         retries++
         counters.retries++
         emit('retrying', { id: s.id, name, attempt, delayMs: s.delayMs, error })
         break
-      case 'dead':
+      }
+      case 'dead': {
+        const error = lastErrors.get(s.id)
+        lastErrors.delete(s.id)
         failures++
         counters.failures++
         emit('failed', { id: s.id, name, attempt, error })
-        channels.failed.publish({ queue: queue.name, id: s.id, name, error })
+        if (channels.failed.hasSubscribers)
+          channels.failed.publish({ queue: queue.name, id: s.id, name, error })
         break
+      }
       case 'release':
         break
     }
@@ -450,14 +566,17 @@ export function createWorker(
     if (!lease || lease.done) return
     lease.done = true
     running--
-    if (lease.timer !== undefined) clock.clearTimeout(lease.timer)
+    leaveTimeout(lease)
     lease.controller?.abort(
       new QueueClosedError('The worker closed before the job finished; it was handed back'),
     )
     if (!lease.lost) enqueueSettle({ id: lease.id, token: lease.token, outcome: 'release' })
   }
 
-  const unsubscribe = store.onAvailable?.(() => pump())
+  const unsubscribe = store.onAvailable?.(() => {
+    idle = false
+    step()
+  })
   const self: Worker = {
     on: events.on,
     pause() {
@@ -465,7 +584,8 @@ export function createWorker(
     },
     resume() {
       paused = false
-      pump()
+      idle = false
+      step()
     },
     stats: () => ({
       running,
@@ -498,26 +618,29 @@ export function createWorker(
         for (const lease of [...held.values()]) abandon(lease)
       }
       // A claim in flight lands after this point and is handed back by onClaimed.
-      while (claiming) await new Promise<void>((resolve) => setImmediate(resolve))
-      if (flushing) {
-        await Promise.race([
-          flushing,
-          new Promise<void>((resolve) => {
-            const timer = clock.setTimeout(resolve, Math.max(timeout, internals.options.commandTimeoutMs))
-            flushing?.finally(() => clock.clearTimeout(timer))
-          }),
-        ])
+      while (claimsInFlight > 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      step()
+      if (inFlight > 0 || pending.length > 0) {
+        // Flush acknowledgements and hand-backs (retrying while Redis is away), for a bounded time.
+        await new Promise<void>((resolve) => {
+          const timer = clock.setTimeout(resolve, Math.max(timeout, internals.options.commandTimeoutMs))
+          onQuiet = () => {
+            clock.clearTimeout(timer)
+            resolve()
+          }
+        })
+        onQuiet = undefined
       }
       closed = true
       if (heartbeatTimer !== undefined) clock.clearTimeout(heartbeatTimer)
-      if (settleRetryTimer !== undefined) clock.clearTimeout(settleRetryTimer)
-      heartbeatTimer = settleRetryTimer = undefined
+      if (retryTimer !== undefined) clock.clearTimeout(retryTimer)
+      heartbeatTimer = retryTimer = undefined
       internals.workers.delete(self)
       events.clear()
     },
   }
   internals.workers.add(self)
   heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
-  pump()
+  step()
   return self
 }

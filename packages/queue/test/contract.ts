@@ -2,6 +2,7 @@ import type { RedisClient } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
 import { createWorker, type Job, UnrecoverableError } from '../src/index.js'
+import type { ClaimedJob } from '../src/job.js'
 import { internalsOf } from '../src/queue.js'
 import { deferred, queueFactory } from './helpers.js'
 
@@ -159,6 +160,76 @@ export function jobStoreContract(redis: () => RedisClient | undefined, prefix: (
     expect(job).toMatchObject({ state: 'completed', stalls: 1 })
     expect(job?.result).toBeUndefined()
     await worker.close()
+  })
+
+  it('acknowledges and claims in one call, answering each settlement in order (fencing per job)', async () => {
+    const queue = factory.make()
+    const { store } = internalsOf(queue)
+    const ids = await queue.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'x', data: { i } })))
+    const first = await store.claim({ count: 3, leaseMs: 5_000, maxPriority: undefined })
+    const second = await store.claim({ count: 2, leaseMs: 5_000, maxPriority: undefined })
+    expect(first.jobs.map((j) => j.id)).toEqual(ids.slice(0, 3))
+    expect(second.jobs.map((j) => j.id)).toEqual(ids.slice(3, 5))
+    const [a, b, c] = first.jobs as [ClaimedJob, ClaimedJob, ClaimedJob]
+    const [d, e] = second.jobs as [ClaimedJob, ClaimedJob]
+    const next = await store.claim({
+      count: 5,
+      leaseMs: 5_000,
+      maxPriority: undefined,
+      settle: [
+        { id: d.id, token: d.token, outcome: 'completed' },
+        { id: a.id, token: a.token, outcome: 'completed', result: '"A"' },
+        { id: b.id, token: `${b.token}0`, outcome: 'completed' },
+        { id: e.id, token: e.token, outcome: 'retry', error: '{"message":"again"}', delayMs: 0 },
+        { id: c.id, token: c.token, outcome: 'completed' },
+      ],
+    })
+    expect(next.settled).toEqual([true, true, false, true, true])
+    // Settled first, so the retried job is back in line (ahead of the newer job) for the claim.
+    expect(next.jobs.map((j) => [j.id, j.attempt])).toEqual([
+      [e.id, 2],
+      [ids[5], 1],
+    ])
+    // b's batch-mates left the lease; b is still held under it.
+    expect(await queue.getJob(b.id)).toMatchObject({ state: 'active', attempts: 1 })
+    expect(await store.settle([{ id: b.id, token: b.token, outcome: 'completed' }])).toEqual([true])
+    expect(await store.settle([{ id: a.id, token: a.token, outcome: 'completed' }])).toEqual([false])
+    expect(await queue.getJob(a.id)).toMatchObject({ state: 'completed', attempts: 1, result: 'A' })
+    expect(await queue.getJob(e.id)).toMatchObject({ state: 'active', attempts: 2 })
+  })
+
+  it('a batch shares one lease: a settled job leaves it, heartbeats renew it, it expires as a whole', async () => {
+    const queue = factory.make({ leaseMs: 300, heartbeatMs: 100 })
+    const { store } = internalsOf(queue)
+    await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'x', data: { i } })))
+    const { jobs } = await store.claim({ count: 3, leaseMs: 300, maxPriority: undefined })
+    const [a, b, c] = jobs as [ClaimedJob, ClaimedJob, ClaimedJob]
+    expect(await store.settle([{ id: a.id, token: a.token, outcome: 'completed' }])).toEqual([true])
+    const held = jobs.map(({ id, token }) => ({ id, token }))
+    expect(await store.extend(held, 300)).toEqual([a.id])
+    expect((await queue.getJob(b.id))?.state).toBe('active')
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const recovered = await store.claim({ count: 0, leaseMs: 300, maxPriority: undefined })
+    expect([...recovered.stalled].sort()).toEqual([b.id, c.id].sort())
+    expect(await store.extend([{ id: b.id, token: b.token }], 300)).toEqual([b.id])
+    expect(await store.settle([{ id: c.id, token: c.token, outcome: 'completed' }])).toEqual([false])
+    expect(await queue.getJob(b.id)).toMatchObject({ state: 'waiting', attempts: 1, stalls: 1 })
+    expect((await queue.stats()).active).toBe(0)
+  })
+
+  it('retention keeps the newest finished jobs, even when many finish in the same call', async () => {
+    const queue = factory.make({ retention: { completed: { count: 3 } } })
+    const { store } = internalsOf(queue)
+    await queue.addBulk(Array.from({ length: 12 }, (_, i) => ({ name: 'x', data: { i } })))
+    const { jobs } = await store.claim({ count: 12, leaseMs: 5_000, maxPriority: undefined })
+    // Finished in an order that is neither the ids' numeric nor their lexicographic order.
+    const order = [11, 0, 10, 1, 9, 2, 8, 3, 7, 4, 6, 5].map((i) => jobs[i]!)
+    const settled = await store.settle(order.map(({ id, token }) => ({ id, token, outcome: 'completed' })))
+    expect(settled).toEqual(order.map(() => true))
+    expect((await queue.stats()).completed).toBe(3)
+    for (const [i, job] of order.entries()) {
+      expect((await queue.getJob(job.id))?.state, `job finished #${i}`).toBe(i >= 9 ? 'completed' : undefined)
+    }
   })
 
   it('heartbeats keep a long job leased (no duplicate run)', async () => {

@@ -49,6 +49,17 @@ interface Pending {
   reject: (error: Error) => void
 }
 
+const NOOP = () => {}
+
+/**
+ * Marks a command answered. The entry stays in the FIFO until its deadline; dropping its
+ * `reject` lets the settled promise (and the reply it holds) be collected now, not then.
+ */
+function settle(pending: Pending): void {
+  pending.settled = true
+  pending.reject = NOOP
+}
+
 /** Applies one fixed timeout to many concurrent operations with a single timer. */
 export interface CommandTimeout {
   /** Settles with `promise`, or rejects with `E_TIMEOUT` once the timeout has passed. */
@@ -122,12 +133,12 @@ export function createCommandTimeout(ms: number, clock: Clock = systemClock): Co
         promise.then(
           (value) => {
             if (pending.settled) return
-            pending.settled = true
+            settle(pending)
             resolve(value)
           },
           (error: unknown) => {
             if (pending.settled) return
-            pending.settled = true
+            settle(pending)
             reject(error)
           },
         )

@@ -1,5 +1,7 @@
 import { once } from 'node:events'
 import { connect, createServer, type Socket } from 'node:net'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { isTimeoutError } from '../src/errors.js'
 import { createManualClock } from '../src/manual-clock.js'
@@ -140,5 +142,22 @@ describe('createCommandTimeout', () => {
       peer.destroy()
       server.close()
     }
+  })
+
+  it('does not keep the reply of an answered command alive until its deadline', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const timeout = createCommandTimeout(60_000)
+    let reply: WeakRef<object> | undefined
+    await (async () => {
+      const value = { payload: 'x'.repeat(1_000_000) }
+      reply = new WeakRef(value)
+      await timeout.run(Promise.resolve(value))
+    })()
+    // Let the settled promises go out of scope, then collect.
+    await new Promise((resolve) => setImmediate(resolve))
+    gc()
+    expect(reply!.deref()).toBeUndefined()
+    timeout.close()
   })
 })

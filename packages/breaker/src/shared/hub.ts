@@ -245,8 +245,11 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
       listeners.set(name, listener)
       syncs.set(name, sync)
       subscribe()
-      // Join an open fleet: an instance started mid-outage opens too.
+      // Join an open fleet: an instance started mid-outage opens too. Read again once the
+      // subscription is live: an open published between the first read and the subscribe
+      // would otherwise be missed until the next state change.
       void syncOne(name)
+      void subscribed.then(() => syncOne(name))
       return () => {
         if (listeners.get(name) !== listener) return
         listeners.delete(name)

@@ -175,7 +175,6 @@ export async function runOverload(
   const runQuery = (sql: string) => (limiter ? limiter.run(() => pool.query(sql)) : pool.query(sql))
   const latency = createLatencyHistogram()
   const perSecond: ReturnType<typeof createLatencyHistogram>[] = []
-  let completed = 0
   let completedWhileArriving = 0
   let stopped = false
   let shed = 0
@@ -199,7 +198,6 @@ export async function runOverload(
             const second = Math.floor((arrival - start) / 1000)
             perSecond[second] ??= createLatencyHistogram()
             perSecond[second].record(ms)
-            completed++
             if (!stopped) completedWhileArriving++
           },
           (error: unknown) => {

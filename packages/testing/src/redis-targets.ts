@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import { afterAll, describe } from 'vitest'
+import { deleteKeysWithPrefixes } from './delete-keys.js'
 import { clusterNodes, redisUrl, serviceMissing } from './services.js'
 
 /** Where a Redis-backed suite runs: the shared standalone server or the test Cluster. */
@@ -8,7 +9,7 @@ export interface RedisTarget {
   readonly kind: 'standalone' | 'cluster'
   /** A new client to this target; every client made here is closed after the suite. */
   client(options?: RedisOptions & ClusterOptions): Redis | Cluster
-  /** A key prefix no other test (or run) uses, e.g. `t:cache:3f9a1c`. */
+  /** A key prefix no other test (or run) uses, e.g. `t:cache:3f9a1c`; its keys are deleted after the suite. */
   prefix(label?: string): string
 }
 
@@ -23,8 +24,18 @@ function standaloneAvailable(): boolean {
 
 function makeTarget(kind: RedisTarget['kind']): RedisTarget {
   const clients: (Redis | Cluster)[] = []
+  const issued: string[] = []
+  // Registered before the suite's own hooks, so (hooks run as a stack) it runs after them:
+  // whatever the suite started against these prefixes has stopped by then.
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())))
+    const where =
+      kind === 'cluster'
+        ? { kind: 'cluster' as const, nodes: clusterNodes() }
+        : { kind: 'standalone' as const, url: redisUrl() }
+    await deleteKeysWithPrefixes(where, issued).catch(() => {
+      // Cleanup is best effort: every test's prefix is unique, so leftovers never collide.
+    })
   })
   return {
     kind,
@@ -37,7 +48,11 @@ function makeTarget(kind: RedisTarget['kind']): RedisTarget {
       clients.push(client)
       return client
     },
-    prefix: uniquePrefix,
+    prefix(label) {
+      const prefix = uniquePrefix(label)
+      issued.push(prefix)
+      return prefix
+    },
   }
 }
 

@@ -278,6 +278,19 @@ describe('FINDINGS #2: a batch whose flush failed is put back, not dropped', () 
     await buffer.close()
   })
 
+  it('close hands over a group commit still being gathered', async () => {
+    const flushed: string[][] = []
+    const buffer = createAnalyticsBuffer({
+      flush: async (events) => {
+        flushed.push(events.map((e) => e.id))
+      },
+    })
+    const accepted = buffer.enqueue([event(1)])
+    await buffer.close()
+    expect(flushed).toEqual([['e1']])
+    await accepted
+  })
+
   it('enqueue calls in one turn share one job, and all of them learn its outcome', async () => {
     const flushed: string[][] = []
     let fail = false

@@ -150,6 +150,8 @@ export function createAnalyticsBuffer(options: AnalyticsBufferOptions) {
     }),
     async close() {
       clearInterval(timer)
+      // A group commit gathered this turn is handed over before the queue closes.
+      await group?.done.catch(() => {})
       await this.flush()
       // Whatever the queue still refused is lost with the process: count it honestly.
       lostOnClose += buffer.length

@@ -112,13 +112,15 @@ function table(rows: Row[]): string {
 
 /**
  * Calibration: a bare Express "hello" on one process, same connections, same machine,
- * same minute. On a shared box the absolute figures swing with the neighbours' load;
- * this row says how much the machine itself could serve while the runs were made.
+ * same minute, with the app's listen backlog (Node's default of 511 overflows when 1,000
+ * clients connect at once, and the dropped SYNs would show as client timeouts). On a
+ * shared box the absolute figures swing with the neighbours' load; this row says how much
+ * the machine itself could serve while the runs were made.
  */
 async function calibrate(): Promise<Row> {
   const port = await freePort()
   const code = `const app = require('express')(); app.get('/', (q, r) => r.json({ ok: true }));
-    app.listen(${port}, '127.0.0.1', () => console.log('ready'))`
+    app.listen({ port: ${port}, host: '127.0.0.1', backlog: 4096 }, () => console.log('ready'))`
   const child = spawn(process.execPath, ['-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   try {
     await new Promise<void>((resolve, reject) => {

@@ -186,7 +186,13 @@ async function startStack(env: Record<string, string>, what: string): Promise<St
     async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
     120_000,
     'the app',
-  )
+  ).catch(async (error: unknown) => {
+    // Say why: what /readyz answered last and what the app printed.
+    const readyz = await fetch(`${base}/readyz`)
+      .then(async (res) => `${res.status} ${await res.text()}`)
+      .catch((cause: unknown) => `no answer (${String(cause)})`)
+    throw new Error(`${(error as Error).message}; /readyz: ${readyz}; app output (last 4,000 characters):\n${app.output().slice(-4_000)}`)
+  })
   // Both workers listen once the primary has forked them; readiness of one is not enough.
   await sleep(2_000)
   const users = await createUsers(base, USERS, what)

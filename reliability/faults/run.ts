@@ -191,7 +191,9 @@ async function startStack(env: Record<string, string>, what: string): Promise<St
     const readyz = await fetch(`${base}/readyz`)
       .then(async (res) => `${res.status} ${await res.text()}`)
       .catch((cause: unknown) => `no answer (${String(cause)})`)
-    throw new Error(`${(error as Error).message}; /readyz: ${readyz}; app output (last 4,000 characters):\n${app.output().slice(-4_000)}`)
+    throw new Error(
+      `${(error as Error).message}; /readyz: ${readyz}; app output (last 4,000 characters):\n${app.output().slice(-4_000)}`,
+    )
   })
   // Both workers listen once the primary has forked them; readiness of one is not enough.
   await sleep(2_000)
@@ -472,6 +474,7 @@ async function checkLosses(stack: Stack, databases: TestDatabase[], only?: strin
   // Jobs of a dead worker wait out their lease; retries back off: allow a generous while.
   const pending = stack.users.flatMap((user) => user.reports.map((id) => ({ user, id })))
   const deadline = Date.now() + 60_000
+  const lastSeen = new Map<string, string>()
   let open = pending
   while (open.length > 0 && Date.now() < deadline) {
     const next: typeof open = []
@@ -480,12 +483,19 @@ async function checkLosses(stack: Stack, databases: TestDatabase[], only?: strin
         token: item.user.token,
         ip: item.user.ip,
       })
-      if (res.body?.status !== 'completed') next.push(item)
+      if (res.body?.status !== 'completed') {
+        lastSeen.set(item.id, `${res.status} ${JSON.stringify(res.body)}`)
+        next.push(item)
+      }
     }
     open = next
     if (open.length > 0) await sleep(1_000)
   }
-  for (const item of open) lose(only ?? 'worker SIGKILLed mid-job', `report ${item.id} never completed`)
+  for (const item of open)
+    lose(
+      only ?? 'worker SIGKILLed mid-job',
+      `report ${item.id} never completed (last answer: ${lastSeen.get(item.id)})`,
+    )
   log(`  ${pending.length} reports acknowledged, ${open.length} not completed`)
 
   // Analytics: each phase's events carry its own type; the batches land within seconds.

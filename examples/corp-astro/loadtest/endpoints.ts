@@ -22,12 +22,6 @@ const env = await startEnvironment({
   poolMax: process.env.LOADTEST_PG_POOL_MAX ?? '5',
   poolMin: process.env.LOADTEST_PG_POOL_MIN ?? '2',
 })
-/** Postgres flushes its statistics about once a second: wait for them before reading. */
-async function settledTransactions(): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 1_500))
-  return env.pgTransactions()
-}
-
 try {
   const common = { base: env.base, users: env.users, connections: CONNECTIONS, durationS: DURATION_S }
   await fire({ ...common, durationS: 3 })
@@ -39,10 +33,10 @@ try {
     const step = STEPS.find((s) => s.kind === kind)
     if (!step) throw new Error(`unknown kind ${kind}; known: ${STEPS.map((s) => s.kind).join(', ')}`)
     const cpuBefore = env.cpuMs()
-    const xactsBefore = await settledTransactions()
+    const xactsBefore = await env.pgTransactions()
     const out = await fire({ ...common, next: step.build })
     const cpuUs = ((env.cpuMs() - cpuBefore) * 1000) / Math.max(1, out.requests)
-    const xacts = ((await settledTransactions()) - xactsBefore) / Math.max(1, out.requests)
+    const xacts = ((await env.pgTransactions()) - xactsBefore) / Math.max(1, out.requests)
     console.log(
       `| ${kind} | ${out.rps.toFixed(0)} | ${cpuUs.toFixed(0)} | ${xacts.toFixed(2)} | ${out.p50Ms.toFixed(1)} | ${out.p99Ms.toFixed(0)} | ${(out.errorRate * 100).toFixed(2)} % ${JSON.stringify(out.statuses)} |`,
     )

@@ -34,7 +34,10 @@ export interface Environment {
   users: LoadUser[]
   /** CPU time (user + system) the app's processes (primary and workers) have used so far, in ms. */
   cpuMs(): number
-  /** Transactions committed or rolled back so far in the run's databases (Postgres' statistics, flushed about once a second). */
+  /**
+   * Transactions committed or rolled back so far in the run's databases. Postgres flushes
+   * its statistics about once a second, so this waits 1.5 s before reading them.
+   */
   pgTransactions(): Promise<number>
   stop(): Promise<void>
 }
@@ -87,7 +90,8 @@ async function createDatabases(tag: string) {
   const names = ['main', 's0', 's1', 's2', 's3'].map((label) => `corp_astro_lt_${tag}_${label}`)
   await withAdmin(async (client) => {
     for (const name of names) await client.query(`CREATE DATABASE "${name}"`)
-    if (process.env.TMP_PG_LOG)
+    // LOADTEST_PG_LOG_STATEMENTS=1: Postgres logs every statement of the run (to see what reaches it).
+    if (process.env.LOADTEST_PG_LOG_STATEMENTS === '1')
       for (const name of names) await client.query(`ALTER DATABASE "${name}" SET log_statement = 'all'`)
   })
   const urlOf = (name: string) => {
@@ -98,14 +102,16 @@ async function createDatabases(tag: string) {
   return {
     main: urlOf(names[0]!),
     shards: names.slice(1).map(urlOf),
-    transactions: () =>
-      withAdmin(async (client) => {
+    transactions: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      return withAdmin(async (client) => {
         const { rows } = await client.query<{ n: string }>(
           'SELECT coalesce(sum(xact_commit + xact_rollback), 0) AS n FROM pg_stat_database WHERE datname = ANY($1)',
           [names],
         )
         return Number(rows[0]!.n)
-      }),
+      })
+    },
     drop: () =>
       withAdmin(async (client) => {
         for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)

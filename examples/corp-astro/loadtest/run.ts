@@ -67,17 +67,12 @@ async function runMode(mode: Mode): Promise<Row[]> {
       `[${mode}] warm-up: ${fmt(warm.rps)} RPS, p99 ${fmt(warm.p99Ms)} ms, ${JSON.stringify(warm.statuses)}`,
     )
     const rows: Row[] = []
-    // Postgres flushes its statistics about once a second: read them settled.
-    const settledTransactions = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1_500))
-      return env.pgTransactions()
-    }
     const measured = async (label: string, run: () => Promise<Outcome>) => {
-      const xactsBefore = await settledTransactions()
+      const xactsBefore = await env.pgTransactions()
       const before = env.cpuMs()
       const out = await run()
       const appCpuUs = ((env.cpuMs() - before) * 1000) / Math.max(1, out.requests)
-      const pgPerRequest = ((await settledTransactions()) - xactsBefore) / Math.max(1, out.requests)
+      const pgPerRequest = ((await env.pgTransactions()) - xactsBefore) / Math.max(1, out.requests)
       rows.push({ label, ...out, appCpuUs, pgPerRequest })
     }
     if (RATE > 0) {

@@ -61,21 +61,8 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
   // Producers on a request path should fail fast while Redis is down rather than each wait out a timeout.
   const gate: FailureGate = createFailureGate()
 
-  /**
-   * Runs a script under a timeout. The reply is handed over outside the promise the
-   * timeout tracks: the timeout keeps that promise (so its value) until the deadline
-   * passes, and a busy worker's claims would otherwise keep every batch of payloads
-   * alive for `commandTimeoutMs`, all of it promoted to the old generation.
-   */
-  const run = async <T>(timeout: CommandTimeout, script: typeof addScript, args: (string | number)[]) => {
-    let reply: T | undefined
-    await timeout.run(
-      runScript<T>(redis, script, keys, args).then((value) => {
-        reply = value
-      }),
-    )
-    return reply as T
-  }
+  const run = <T>(timeout: CommandTimeout, script: typeof addScript, args: (string | number)[]) =>
+    timeout.run(runScript<T>(redis, script, keys, args))
 
   /** Acknowledges `settlements` and (unless count is -1) claims up to `count` jobs: one EVALSHA. */
   const step = async (

@@ -213,10 +213,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         scheduled = true
         // Nothing in flight: send as soon as the caller's synchronous code is done (a
         // microtask), so a lone call (sequential traffic) waits for nothing and a burst
-        // made in one loop still leaves as one call. Under load, calls queue behind the
-        // batches in flight until the current microtasks drain, and coalesce.
+        // made in one loop still leaves as one call. Under load, wait for the I/O this
+        // loop turn has read: an HTTP server gets each request in a callback of its own,
+        // so the decisions of every request that arrived together leave as one call (one
+        // write, one script run) instead of one call per request.
         if (inFlight === 0) queueMicrotask(flush)
-        else process.nextTick(flush)
+        else setImmediate(flush)
       })
     },
     stats: () => ({ ...counters, gate: gate.state }),

@@ -169,6 +169,35 @@ describeRedis('Redis keys', (target) => {
     await limiter.close()
   })
 
+  it('coalesces decisions made in separate callbacks of one loop turn while a call is in flight', async () => {
+    const limiter = createRateLimiter({
+      redis,
+      prefix: target.prefix('rlturn'),
+      limit: 1000,
+      window: 1000,
+      timeout: 2000,
+    })
+    // Like an HTTP server, which gets each request in a callback of its own: 32 timers
+    // due together fire in one timers phase, each followed by its own microtasks.
+    const inFlight = limiter.consume('first')
+    const decisions = await new Promise<Promise<unknown>[]>((resolve) => {
+      const made: Promise<unknown>[] = []
+      for (let i = 0; i < 32; i++)
+        setTimeout(() => {
+          made.push(limiter.consume(`k${i % 8}`))
+          if (made.length === 32) resolve(made)
+        }, 0)
+    })
+    await Promise.all([inFlight, ...decisions])
+    const { batches, batchedOperations } = limiter.stats()
+    expect(batchedOperations).toBe(33)
+    // A flush per callback would make 33 calls. Coalesced: the first call, then the 32
+    // together, or 1 + 31 when the first reply was read before the timers fired (on
+    // Cluster, a call per hash slot of the 8 keys).
+    expect(batches).toBeLessThanOrEqual(target.kind === 'standalone' ? 3 : 10)
+    await limiter.close()
+  })
+
   it('decides large batches (several reads per script call) with repeated keys exactly', async () => {
     const limiter = createRateLimiter({
       redis,

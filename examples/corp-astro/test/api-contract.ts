@@ -173,10 +173,13 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         const patched = await http.patch('/api/users/me', { name: 'Renamed', tier: 'premium' }, user.token)
         expect(patched.status).toBe(200)
         expect(patched.body).toMatchObject({ name: 'Renamed', tier: 'premium' })
+        // A refresh reads the user through the cache `/me` filled with the old tier: the
+        // change dropped it, so the new tier is in the new token.
+        const refreshed = await http.post('/api/auth/refresh', { refreshToken: user.refreshToken })
+        expect(refreshed.body.user).toMatchObject({ id: user.id, name: 'Renamed', tier: 'premium' })
+        expect(refreshed.body.user.passwordHash).toBeUndefined()
         // The cached copy was invalidated.
         expect((await http.get('/api/users/me', user.token)).body.name).toBe('Renamed')
-
-        const refreshed = await http.post('/api/auth/refresh', { refreshToken: user.refreshToken })
         const limited = await http.get('/api/users/me', refreshed.body.accessToken)
         expect(limited.headers.get('ratelimit')).toMatch(/^limit=500,/)
       })

@@ -3,7 +3,8 @@ import { z } from 'zod'
 import type { AppContext } from '../context.js'
 import { conflict, HttpProblem, unauthorized } from '../http/problem.js'
 import { validate } from '../http/validate.js'
-import { publicUser, type UserWithPassword } from '../users/repository.js'
+import { cachedUser } from '../users/cached-user.js'
+import { publicUser, type User } from '../users/repository.js'
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js'
 
 const email = z
@@ -23,7 +24,7 @@ const refreshSchema = z.object({ refreshToken: z.string().min(1).max(300) })
 export function authRouter(ctx: AppContext): Router {
   const router = Router()
 
-  const session = async (user: UserWithPassword, existing?: { token: string; familyId: string }) => {
+  const session = async (user: User, existing?: { token: string; familyId: string }) => {
     const refresh = existing ?? (await ctx.refreshTokens.issue(user.id))
     const accessToken = await ctx.tokens.signAccess({
       sub: user.id,
@@ -32,7 +33,7 @@ export function authRouter(ctx: AppContext): Router {
       sid: refresh.familyId,
     })
     return {
-      user: publicUser(user),
+      user,
       accessToken,
       refreshToken: refresh.token,
       tokenType: 'Bearer',
@@ -50,7 +51,7 @@ export function authRouter(ctx: AppContext): Router {
       role: ctx.config.auth.adminEmails.has(body.email) ? 'admin' : 'user',
     })
     if (!user) throw conflict('An account with this email already exists')
-    res.status(201).json(await session(user))
+    res.status(201).json(await session(publicUser(user)))
   })
 
   router.post('/login', ctx.limits.auth, async (req, res) => {
@@ -66,14 +67,14 @@ export function authRouter(ctx: AppContext): Router {
       if (after) throw tooManyFailures(after.retryAfterMs)
       throw unauthorized('Email or password is wrong')
     }
-    res.json(await session(user))
+    res.json(await session(publicUser(user)))
   })
 
   router.post('/refresh', ctx.limits.auth, async (req, res) => {
     const body = validate(refreshSchema, req.body)
     const rotated = await ctx.refreshTokens.rotate(body.refreshToken)
     if (!rotated.ok) throw unauthorized(`The refresh token is ${rotated.reason}`)
-    const user = await ctx.users.findById(rotated.userId)
+    const user = await cachedUser(ctx, rotated.userId)
     if (!user) throw unauthorized('The account no longer exists')
     res.json(await session(user, { token: rotated.token, familyId: rotated.familyId }))
   })

@@ -59,7 +59,11 @@ export function profilesRouter(ctx: AppContext): Router {
     const { sub } = userOf(req)
     const body = validate(createSchema, req.body)
     const profile = await ctx.profiles.create(sub, body)
-    await ctx.cache.invalidateTags([profileListsTag(sub)])
+    // Written through, like an edit: a client reads what it just created.
+    await Promise.all([
+      ctx.cache.set(profileKey(sub, profile.id), profile, { tags: [profilesTag(sub)] }),
+      ctx.cache.invalidateTags([profileListsTag(sub)]),
+    ])
     res.status(201).location(`${req.baseUrl}/${profile.id}`).json(profile)
   })
 

@@ -4,7 +4,8 @@ import { requireUser, userOf } from '../auth/authenticate.js'
 import type { AppContext } from '../context.js'
 import { badRequest, notFound } from '../http/problem.js'
 import { validate } from '../http/validate.js'
-import { publicUser, type User } from './repository.js'
+import { cachedUser, userKey } from './cached-user.js'
+import { publicUser } from './repository.js'
 
 const patchSchema = z
   .object({
@@ -21,10 +22,7 @@ export function usersRouter(ctx: AppContext): Router {
 
   router.get('/me', async (req, res) => {
     const { sub } = userOf(req)
-    const user = await ctx.cache.getOrSet<User | null>(`user:${sub}`, async () => {
-      const row = await ctx.users.findById(sub)
-      return row ? publicUser(row) : null
-    })
+    const user = await cachedUser(ctx, sub)
     if (!user) throw notFound('User')
     res.json(user)
   })
@@ -36,7 +34,7 @@ export function usersRouter(ctx: AppContext): Router {
       throw badRequest('Nothing to change', [{ field: 'body', message: 'expected name or tier' }])
     const user = await ctx.users.update(sub, body)
     if (!user) throw notFound('User')
-    await ctx.cache.delete(`user:${sub}`)
+    await ctx.cache.delete(userKey(sub))
     res.json(publicUser(user))
   })
 

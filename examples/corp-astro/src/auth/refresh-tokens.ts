@@ -34,12 +34,23 @@ export function createRefreshTokenStore(shards: Shards, ttlSeconds: number) {
       const parsed = parseRefreshToken(token)
       if (!parsed) return { ok: false, reason: 'invalid' }
       const db = shards.forUser(parsed.userId)
-      // The conditional UPDATE is the lock: of two concurrent refreshes with one token, one wins.
+      const next = newRefreshToken(parsed.userId)
+      // One statement, so one transaction: the token is revoked and its successor issued
+      // together or not at all (a failure in between would otherwise end the session).
+      // The conditional UPDATE is the lock: of two concurrent refreshes with one token, one
+      // wins. An expired token is revoked without a successor.
       const [row] = await db.query<{ family_id: string; expired: boolean }>(
-        `UPDATE ${db.schema}.refresh_tokens SET revoked_at = now()
-         WHERE id = $1 AND user_id = $2 AND token_hash = $3 AND revoked_at IS NULL
-         RETURNING family_id, expires_at < now() AS expired`,
-        [parsed.id, parsed.userId, parsed.hash],
+        `WITH revoked AS (
+           UPDATE ${db.schema}.refresh_tokens SET revoked_at = now()
+           WHERE id = $1 AND user_id = $2 AND token_hash = $3 AND revoked_at IS NULL
+           RETURNING family_id, expires_at < now() AS expired
+         ), issued AS (
+           INSERT INTO ${db.schema}.refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+           SELECT $4::uuid, $2::uuid, family_id, $5::text, now() + make_interval(secs => $6::float8)
+           FROM revoked WHERE NOT expired
+         )
+         SELECT family_id, expired FROM revoked`,
+        [parsed.id, parsed.userId, parsed.hash, next.id, next.hash, ttlSeconds],
       )
       if (!row) {
         const [seen] = await db.query<{ family_id: string }>(
@@ -51,12 +62,7 @@ export function createRefreshTokenStore(shards: Shards, ttlSeconds: number) {
         return { ok: false, reason: 'reused' }
       }
       if (row.expired) return { ok: false, reason: 'expired' }
-      return {
-        ok: true,
-        token: await insert(parsed.userId, row.family_id),
-        userId: parsed.userId,
-        familyId: row.family_id,
-      }
+      return { ok: true, token: next.token, userId: parsed.userId, familyId: row.family_id }
     },
 
     /** Ends the session a refresh token belongs to; returns its user and family, or null. */

@@ -152,14 +152,12 @@ describeRedis('Redis keys', (target) => {
     await limiter.close()
   })
 
+  /** A limit no test reaches, so only batching is observed. */
+  const roomyLimiter = (name: string) =>
+    createRateLimiter({ redis, prefix: target.prefix(name), limit: 1000, window: 1000, timeout: 2000 })
+
   it('coalesces one tick of decisions into few script calls', async () => {
-    const limiter = createRateLimiter({
-      redis,
-      prefix: target.prefix('rlb'),
-      limit: 1000,
-      window: 1000,
-      timeout: 2000,
-    })
+    const limiter = roomyLimiter('rlb')
     await Promise.all(Array.from({ length: 64 }, (_, i) => limiter.consume(`k${i % 8}`)))
     const { batches, batchedOperations } = limiter.stats()
     expect(batchedOperations).toBe(64)
@@ -170,13 +168,7 @@ describeRedis('Redis keys', (target) => {
   })
 
   it('coalesces decisions made in separate callbacks of one loop turn while a call is in flight', async () => {
-    const limiter = createRateLimiter({
-      redis,
-      prefix: target.prefix('rlturn'),
-      limit: 1000,
-      window: 1000,
-      timeout: 2000,
-    })
+    const limiter = roomyLimiter('rlturn')
     // Like an HTTP server, which gets each request in a callback of its own: 32 timers
     // due together fire in one timers phase, each followed by its own microtasks.
     const inFlight = limiter.consume('first')

@@ -34,6 +34,13 @@ export function profilesRouter(ctx: AppContext): Router {
   const router = Router()
   router.use(requireUser, ctx.limits.api)
 
+  /** A profile just stored: cached as it is now, and the owner's lists (which it changes) dropped. */
+  const writeThrough = (sub: string, profile: BusinessProfile) =>
+    Promise.all([
+      ctx.cache.set(profileKey(sub, profile.id), profile, { tags: [profilesTag(sub)] }),
+      ctx.cache.invalidateTags([profileListsTag(sub)]),
+    ])
+
   const idOf = (value: unknown) => {
     const parsed = uuidSchema.safeParse(value)
     // A malformed id cannot name anyone's profile: 404, like any other missing one.
@@ -60,10 +67,7 @@ export function profilesRouter(ctx: AppContext): Router {
     const body = validate(createSchema, req.body)
     const profile = await ctx.profiles.create(sub, body)
     // Written through, like an edit: a client reads what it just created.
-    await Promise.all([
-      ctx.cache.set(profileKey(sub, profile.id), profile, { tags: [profilesTag(sub)] }),
-      ctx.cache.invalidateTags([profileListsTag(sub)]),
-    ])
+    await writeThrough(sub, profile)
     res.status(201).location(`${req.baseUrl}/${profile.id}`).json(profile)
   })
 
@@ -88,10 +92,7 @@ export function profilesRouter(ctx: AppContext): Router {
     }
     const profile = await ctx.profiles.update(sub, id, body)
     if (!profile) throw notFound('Business profile')
-    await Promise.all([
-      ctx.cache.set(profileKey(sub, id), profile, { tags: [profilesTag(sub)] }),
-      ctx.cache.invalidateTags([profileListsTag(sub)]),
-    ])
+    await writeThrough(sub, profile)
     res.json(profile)
   })
 

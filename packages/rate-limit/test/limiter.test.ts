@@ -169,22 +169,24 @@ describeRedis('Redis keys', (target) => {
 
   it('coalesces decisions made in separate callbacks of one loop turn while a call is in flight', async () => {
     const limiter = roomyLimiter('rlturn')
-    // Like an HTTP server, which gets each request in a callback of its own: 32 timers
-    // due together fire in one timers phase, each followed by its own microtasks.
+    // Like an HTTP server, which gets each request in a callback of its own: 32 immediates
+    // queued together run in one check phase, each followed by its own microtasks. (Timers
+    // would not do: on a busy machine 32 timers due "together" can straddle a millisecond
+    // and fire in two turns.)
     const inFlight = limiter.consume('first')
     const decisions = await new Promise<Promise<unknown>[]>((resolve) => {
       const made: Promise<unknown>[] = []
       for (let i = 0; i < 32; i++)
-        setTimeout(() => {
+        setImmediate(() => {
           made.push(limiter.consume(`k${i % 8}`))
           if (made.length === 32) resolve(made)
-        }, 0)
+        })
     })
     await Promise.all([inFlight, ...decisions])
     const { batches, batchedOperations } = limiter.stats()
     expect(batchedOperations).toBe(33)
     // A flush per callback would make 33 calls. Coalesced: the first call, then the 32
-    // together, or 1 + 31 when the first reply was read before the timers fired (on
+    // together, or 1 + 31 when the first reply was read before the immediates ran (on
     // Cluster, a call per hash slot of the 8 keys).
     expect(batches).toBeLessThanOrEqual(target.kind === 'standalone' ? 3 : 10)
     await limiter.close()

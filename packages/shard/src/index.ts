@@ -22,6 +22,7 @@ export {
   UnsupportedOperationError,
 } from './errors.js'
 export { createHashRing, type HashRing, type HashRingOptions, type RingNode } from './hash-ring.js'
+export type { ImbalanceReport } from './imbalance.js'
 export type { ShardLayout } from './layout.js'
 export { mergeSorted } from './merge.js'
 export type { ShardLoad, ShardMove, ShardTransfer } from './plan.js'
@@ -31,16 +32,11 @@ export {
   type RangeStrategyOptions,
   rangeStrategy,
 } from './range-strategy.js'
-export {
-  createShardRouter,
-  type ImbalanceReport,
-  type Route,
-  type RouteOptions,
-  type ShardRouter,
-  type ShardRouterEvents,
-  type ShardRouterStats,
-  type TopologyPlan,
-} from './router.js'
+export { createShardRouter } from './router.js'
+export type { ShardRouterEvents } from './router-events.js'
 export type { ShardRouterOptions } from './router-options.js'
+export type { ShardRouterStats } from './router-stats.js'
+export type { Route, RouteOptions, ShardRouter } from './router-types.js'
 export type { ShardStrategy, StrategyContext } from './strategy.js'
 export type { Shard, ShardSpec } from './topology.js'
+export type { TopologyPlan } from './topology-plan.js'

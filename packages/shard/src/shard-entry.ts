@@ -51,3 +51,23 @@ export function sameTargets<T>(a: Shard<T>, b: Shard<T>): boolean {
     a.replicas.every((r, i) => r === b.replicas[i])
   )
 }
+
+/**
+ * The entries of a new shard list, by id: an unchanged shard keeps its entry, a shard
+ * keeping its targets keeps its routing state, any other gets a fresh entry.
+ */
+export function carryEntries<T>(
+  entries: ReadonlyMap<string, ShardEntry<T>>,
+  shards: readonly Shard<T>[],
+  settings: EntrySettings<T>,
+): Map<string, ShardEntry<T>> {
+  const keep = new Map<string, ShardEntry<T>>()
+  for (const shard of shards) {
+    const existing = entries.get(shard.id)
+    if (existing && existing.shard === shard) keep.set(shard.id, existing)
+    // A shard keeping its targets keeps its routing state (ejections, latency, cursors).
+    else if (existing && sameTargets(existing.shard, shard)) keep.set(shard.id, { ...existing, shard })
+    else keep.set(shard.id, createEntry(shard, settings))
+  }
+  return keep
+}

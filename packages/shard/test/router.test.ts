@@ -152,6 +152,20 @@ describe('createShardRouter', () => {
     expect(router.route('user:1', { write: true }).target).toBe(shard.primary)
   })
 
+  it('stats().ejected counts the current shards only, after a topology change too', () => {
+    const router = createShardRouter({ shards: four })
+    router.eject('primary-4')
+    router.eject('replica-1a')
+    expect(router.stats().ejected).toBe(2)
+    // The removed shard's ejected primary is no longer one of the router's targets.
+    router.removeShard('users-4')
+    expect(router.stats().ejected).toBe(1)
+    router.addShard({ id: 'users-5', primary: 'primary-5' })
+    expect(router.stats().ejected).toBe(1)
+    router.readmit('replica-1a')
+    expect(router.stats().ejected).toBe(0)
+  })
+
   it('without fallbackToPrimary, reads fail when no replica is healthy', () => {
     const router = createShardRouter({ shards: four, fallbackToPrimary: false })
     const shard = router.shardFor('user:1')

@@ -1,0 +1,103 @@
+// Keeps this instance's L1 coherent with the other instances sharing the prefix: local
+// invalidations go out on the bus, received ones are applied here. Without Redis, or with
+// `bus: false`, there is no bus and publishing does nothing.
+
+import { randomBytes } from 'node:crypto'
+import { type Clock, createCommandTimeout, type Logger, type RedisClient } from '@headroom/core'
+import { type Bus, type BusMessage, createBus } from './bus.js'
+import type { CacheSignals } from './cache-signals.js'
+import type { Counters } from './counters.js'
+import type { L1 } from './l1.js'
+import type { LoadRegistry } from './load-registry.js'
+
+export interface L1CoherenceOptions {
+  redis: RedisClient | undefined
+  /** The `bus` option: ignored without `redis`. */
+  bus: boolean
+  prefix: string
+  commandTimeout: number
+  clock: Clock
+  logger: Logger
+  counters: Counters
+  l1: L1
+  registry: Pick<LoadRegistry, 'invalidations' | 'markKey'>
+  signals: Pick<CacheSignals, 'storeError' | 'invalidatedEvent'>
+}
+
+export interface L1Coherence {
+  /** Resolves once the bus subscription is live (at once without a bus). */
+  readonly ready: Promise<void>
+  /** Sends an invalidation to the other instances; a failure is reported, never thrown. */
+  publish(message: BusMessage): Promise<void>
+  close(): Promise<void>
+}
+
+export function createL1Coherence(options: L1CoherenceOptions): L1Coherence {
+  const { clock, logger, counters, l1 } = options
+  const { invalidations, markKey } = options.registry
+  const { storeError, invalidatedEvent } = options.signals
+  const instanceId = randomBytes(8).toString('hex')
+
+  const busTimeout = createCommandTimeout(Math.max(options.commandTimeout, 250), clock)
+  const bus: Bus | undefined =
+    options.redis && options.bus
+      ? createBus({
+          client: options.redis,
+          channel: `{${options.prefix}}:bus`,
+          instanceId,
+          timeout: busTimeout,
+          logger,
+          onMessage: receive,
+          onReconnect() {
+            counters.busReconnects++
+            flushLocal('reconnect')
+            logger.info('cache bus reconnected; L1 flushed (invalidations may have been missed)')
+          },
+        })
+      : undefined
+
+  function flushLocal(source: 'reconnect' | 'bus'): void {
+    invalidations.flush()
+    l1.clear()
+    invalidatedEvent({ clear: true, source })
+  }
+
+  function receive(message: BusMessage): void {
+    counters.busReceived++
+    if (message.clear) {
+      flushLocal('bus')
+      return
+    }
+    if (message.keys) {
+      for (const key of message.keys) {
+        // It already read the very entry that was written (same write id): keep it.
+        if (message.written !== undefined && l1.peek(key)?.w === message.written) continue
+        markKey(key, message.written)
+      }
+    }
+    if (message.tags && message.tags.length > 0) {
+      invalidations.invalidateTags(message.tags)
+      l1.deleteTagged(new Set(message.tags))
+    }
+    invalidatedEvent({ keys: message.keys, tags: message.tags, source: 'bus' })
+  }
+
+  async function publish(message: BusMessage): Promise<void> {
+    if (!bus) return
+    try {
+      await bus.publish(message)
+      counters.busPublished++
+    } catch (error) {
+      storeError('publish', error)
+    }
+  }
+
+  return {
+    ready: bus ? bus.ready : Promise.resolve(),
+    publish,
+    async close() {
+      busTimeout.close()
+      await bus?.close()
+    },
+  }
+}

@@ -1,5 +1,5 @@
 import type { CheckResult } from './checks.js'
-import type { HealthMonitor } from './monitor.js'
+import type { HealthMonitor } from './monitor-types.js'
 import { type HealthJsonStatus, toHealthJsonStatus } from './status.js'
 import type { ThresholdMetric } from './thresholds.js'
 

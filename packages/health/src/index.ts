@@ -9,15 +9,8 @@ export {
   type StatusSource,
 } from './load-shedder.js'
 export type { MemoryPressureEvent, MemoryPressureLevel, MemoryPressureOptions } from './memory-pressure.js'
-export {
-  createHealthMonitor,
-  type HealthEvents,
-  type HealthInput,
-  type HealthMonitor,
-  type HealthSample,
-  type HealthStats,
-  SAMPLED_METRICS,
-} from './monitor.js'
+export { createHealthMonitor } from './monitor.js'
+export type { HealthEvents, HealthInput, HealthMonitor, HealthSample, HealthStats } from './monitor-types.js'
 export type { HealthMonitorOptions } from './options.js'
 export {
   createProcessSampler,
@@ -31,6 +24,7 @@ export {
   type MetricSample,
   toMetricFamilies,
 } from './prometheus.js'
+export { SAMPLED_METRICS } from './sampled-metrics.js'
 export type { MetricFilter, MetricPoint } from './series.js'
 export { type HealthJsonStatus, type HealthStatus, toHealthJsonStatus } from './status.js'
 export {

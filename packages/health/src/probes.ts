@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type HealthJsonInfo, healthJson } from './health-json.js'
 import { type Handler, type Next, sendJson } from './http-types.js'
-import type { HealthMonitor } from './monitor.js'
+import type { HealthMonitor } from './monitor-types.js'
 
 const isHead = (req: IncomingMessage) => req.method === 'HEAD'
 

@@ -1,5 +1,5 @@
 import type { LatencySummary } from '@headroom/core'
-import type { HealthStats } from './monitor.js'
+import type { HealthStats } from './monitor-types.js'
 import { STATUSES } from './status.js'
 
 /** One exported value. `suffix` is appended to the family name (`_sum`, `_count` of a summary). */

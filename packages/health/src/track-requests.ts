@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { type Handler, type Next, SHED } from './http-types.js'
-import type { HealthMonitor } from './monitor.js'
+import type { HealthMonitor } from './monitor-types.js'
 
 /** Options of {@link trackRequests}. */
 export interface TrackRequestsOptions {

@@ -1,6 +1,7 @@
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
+import { createHealthMonitor } from '../src/monitor.js'
+import type { HealthMonitor } from '../src/monitor-types.js'
 import { createProcessSampler } from '../src/process-sampler.js'
 
 const busy = (ms: number) => {

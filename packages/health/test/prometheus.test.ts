@@ -1,6 +1,7 @@
 import { createManualClock } from '@headroom/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
+import { createHealthMonitor } from '../src/monitor.js'
+import type { HealthMonitor } from '../src/monitor-types.js'
 import { formatPrometheus, toMetricFamilies } from '../src/prometheus.js'
 import { scriptedSampler } from './helpers.js'
 

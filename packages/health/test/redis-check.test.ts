@@ -1,7 +1,8 @@
 import { describeRedis, startRedisServer, waitUntil } from '@headroom/testing'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHealthMonitor, type HealthMonitor } from '../src/monitor.js'
+import { createHealthMonitor } from '../src/monitor.js'
+import type { HealthMonitor } from '../src/monitor-types.js'
 import { readyz } from '../src/probes.js'
 import { listen, median, timed } from './helpers.js'
 

@@ -1,0 +1,79 @@
+// Status transitions: folds metric levels, failed checks and external inputs into a
+// raw status, lets the status machine apply dwell time, and announces each change
+// (log, `change` event, diagnostics channel, alert sinks).
+import type { Clock, Emitter, Logger } from '@headroom/core'
+import type { AlertFanout } from './alert-fanout.js'
+import type { StatusChange, StatusReason } from './alerts.js'
+import type { CheckRunner } from './checks.js'
+import { channels } from './health-channels.js'
+import type { HealthEvents, HealthInput } from './monitor-types.js'
+import { type HealthStatus, severity, worse } from './status.js'
+import type { StatusMachine } from './status-machine.js'
+import { collectReasons } from './status-reasons.js'
+import { THRESHOLD_METRICS, type ThresholdLevels, type ThresholdMetric } from './thresholds.js'
+
+export interface StatusEvaluatorOptions {
+  service: string
+  thresholds: Readonly<Record<ThresholdMetric, ThresholdLevels | false>>
+  machine: StatusMachine
+  clock: Clock
+  logger: Logger
+  events: Pick<Emitter<HealthEvents>, 'emit'>
+  alerts: AlertFanout
+  metricLevels: Readonly<Record<ThresholdMetric, HealthStatus>>
+  metricValues: Readonly<Record<ThresholdMetric, number | undefined>>
+  checks: Pick<CheckRunner, 'results'>
+  inputs: ReadonlyMap<string, HealthInput>
+  /** Called with the new status before the change is announced, so listeners read it. */
+  onChange: (to: HealthStatus) => void
+}
+
+export interface StatusEvaluator {
+  /** Re-reads every source and adopts a new status if the machine says so (once per sample, and on changes). */
+  evaluate(): void
+  reasons(): StatusReason[]
+  /** Makes evaluate() a no-op from now on (the monitor is closing). */
+  close(): void
+}
+
+export function createStatusEvaluator(options: StatusEvaluatorOptions): StatusEvaluator {
+  const { machine, clock, logger, events, alerts, metricLevels, metricValues, checks, inputs, onChange } =
+    options
+  let closed = false
+
+  const reasons = (): StatusReason[] =>
+    collectReasons(options.thresholds, metricLevels, metricValues, checks.results(), inputs)
+
+  const rawStatus = (): HealthStatus => {
+    let raw: HealthStatus = 'healthy'
+    for (const metric of THRESHOLD_METRICS) raw = worse(raw, metricLevels[metric])
+    for (const result of checks.results()) if (result.status === 'fail') raw = worse(raw, result.impact)
+    for (const entry of inputs.values()) raw = worse(raw, entry.status)
+    return raw
+  }
+
+  const evaluate = () => {
+    if (closed) return
+    const from = machine.status
+    const now = clock.now()
+    const to = machine.update(rawStatus(), now)
+    if (to === undefined) return
+    onChange(to)
+    const change: StatusChange = { from, to, at: now, reasons: reasons(), service: options.service }
+    const fields = { from, to, reasons: change.reasons.map((reason) => reason.message) }
+    // Called as methods: pino's log functions read `this`.
+    if (severity(to) > severity(from)) logger.warn(fields, 'health status changed')
+    else logger.info(fields, 'health status changed')
+    events.emit('change', change)
+    channels.change.publish(change)
+    alerts.send(change)
+  }
+
+  return {
+    evaluate,
+    reasons,
+    close() {
+      closed = true
+    },
+  }
+}

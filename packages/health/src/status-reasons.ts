@@ -1,0 +1,54 @@
+// Explains a status: one reason per metric, failed check or external input that asks
+// for worse than healthy. Built only on a change and on request (reasons(), stats()).
+import type { StatusReason } from './alerts.js'
+import type { CheckResult } from './checks.js'
+import { formatValue } from './format-metric-value.js'
+import type { HealthInput } from './monitor-types.js'
+import type { HealthStatus } from './status.js'
+import { THRESHOLD_METRICS, type ThresholdLevels, type ThresholdMetric, thresholdFor } from './thresholds.js'
+
+export function collectReasons(
+  thresholds: Readonly<Record<ThresholdMetric, ThresholdLevels | false>>,
+  metricLevels: Readonly<Record<ThresholdMetric, HealthStatus>>,
+  metricValues: Readonly<Record<ThresholdMetric, number | undefined>>,
+  checkResults: readonly CheckResult[],
+  inputs: ReadonlyMap<string, HealthInput>,
+): StatusReason[] {
+  const list: StatusReason[] = []
+  for (const metric of THRESHOLD_METRICS) {
+    const level = metricLevels[metric]
+    const levels = thresholds[metric]
+    if (level === 'healthy' || !levels) continue
+    const value = metricValues[metric] ?? 0
+    const threshold = thresholdFor(level, levels)
+    const holding = threshold !== undefined && value >= threshold ? '>=' : 'still above exit of'
+    const shown = threshold ?? 0
+    list.push({
+      kind: 'metric',
+      name: metric,
+      status: level,
+      value,
+      threshold: shown,
+      message: `${metric} ${formatValue(metric, value)} ${holding} ${formatValue(metric, shown)}`,
+    })
+  }
+  for (const result of checkResults) {
+    if (result.status !== 'fail' || result.impact === 'healthy') continue
+    list.push({
+      kind: 'check',
+      name: result.name,
+      status: result.impact,
+      message: `check ${result.name} failed: ${result.error ?? 'unknown error'}`,
+    })
+  }
+  for (const entry of inputs.values()) {
+    if (entry.status === 'healthy') continue
+    list.push({
+      kind: 'input',
+      name: entry.name,
+      status: entry.status,
+      message: `${entry.name} is ${entry.status}${entry.detail ? ` (${entry.detail})` : ''}`,
+    })
+  }
+  return list
+}

@@ -17,20 +17,15 @@ export {
   type QueueStats,
 } from './queue.js'
 export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
-export {
-  type AddTaskOptions,
-  createTaskQueue,
-  type TaskContext,
-  type TaskQueue,
-  type TaskQueueEvents,
-  type TaskQueueStats,
-} from './task-queue.js'
+export { createTaskQueue } from './task-queue.js'
 export type { TaskQueueOptions } from './task-queue-options.js'
-export {
-  createWorker,
-  type Job,
-  type JobHandler,
-  type Worker,
-  type WorkerOptions,
-  type WorkerStats,
-} from './worker.js'
+export type {
+  AddTaskOptions,
+  TaskContext,
+  TaskQueue,
+  TaskQueueEvents,
+  TaskQueueStats,
+} from './task-queue-types.js'
+export { createWorker } from './worker.js'
+export type { WorkerOptions } from './worker-options.js'
+export type { Job, JobHandler, Worker, WorkerStats } from './worker-types.js'

@@ -1,150 +1,34 @@
+// createTaskQueue: the in-process priority queue's engine (add, take, run, settle). Its
+// types and the small classes it runs tasks with live in files of their own.
 import {
   type Clock,
   createChannels,
   createEmitter,
   createLatencyHistogram,
-  type LatencySummary,
   parseOptions,
   QueueClosedError,
   systemClock,
   TimeoutError,
-  type TimerHandle,
 } from '@headroom/core'
 import { TaskClearedError } from './errors.js'
-import { type PriorityInput, resolvePriority } from './priority.js'
+import { resolvePriority } from './priority.js'
+import { Rejection } from './rejection.js'
 import { TaskBuckets } from './task-buckets.js'
+import { TaskExtras } from './task-extras.js'
 import { type TaskQueueOptions, taskQueueOptionsSchema } from './task-queue-options.js'
-
-/** What a task function receives. */
-export interface TaskContext {
-  /** Aborted when the task times out, or when the caller's signal aborts. */
-  signal: AbortSignal | undefined
-}
-
-/** Options of one {@link TaskQueue.add} call. */
-export interface AddTaskOptions {
-  /** `CRITICAL` > `HIGH` > `MEDIUM` > `LOW`, or 0 (first) .. 1000 (last). @default the queue's defaultPriority */
-  priority?: PriorityInput
-  /** Aborting it removes a queued task (rejecting with the reason) or aborts a running one's signal. */
-  signal?: AbortSignal
-  /** Per-task timeout in ms. @default the queue's timeout */
-  timeout?: number
-}
-
-export interface TaskQueueEvents {
-  [event: string]: unknown
-  completed: { waitMs: number; runMs: number }
-  error: { error: unknown }
-  idle: undefined
-}
-
-export interface TaskQueueStats {
-  /** Tasks waiting. */
-  size: number
-  /** Tasks running. */
-  pending: number
-  paused: boolean
-  added: number
-  completed: number
-  failed: number
-  timedOut: number
-  /** Tasks removed before they ran (signal aborted, `clear()`). */
-  cancelled: number
-  waitTime: LatencySummary
-  runTime: LatencySummary
-}
-
-/** An in-process priority queue with bounded concurrency. */
-export interface TaskQueue {
-  add<T>(fn: (context: TaskContext) => T | PromiseLike<T>, options?: AddTaskOptions): Promise<T>
-  addAll<T>(
-    fns: readonly ((context: TaskContext) => T | PromiseLike<T>)[],
-    options?: AddTaskOptions,
-  ): Promise<T[]>
-  /** Resolves when nothing is queued or running. */
-  onIdle(): Promise<void>
-  /** Resolves when nothing is queued (tasks may still run). */
-  onEmpty(): Promise<void>
-  /** Resolves when fewer than `limit` tasks are queued (back-pressure for producers). */
-  onSizeLessThan(limit: number): Promise<void>
-  pause(): void
-  resume(): void
-  /** Drops every queued task; their promises reject with `E_TASK_CLEARED`. Running tasks go on. */
-  clear(): void
-  readonly size: number
-  readonly pending: number
-  readonly isPaused: boolean
-  concurrency: number
-  stats(): TaskQueueStats
-  on<E extends keyof TaskQueueEvents & string>(
-    event: E,
-    listener: (payload: TaskQueueEvents[E]) => void,
-  ): () => void
-  /** Refuses new tasks (`E_QUEUE_CLOSED`), drops queued ones, and waits for running ones. */
-  close(): Promise<void>
-}
-
-type Settle = (value: unknown) => void
-type TaskFn = (context: TaskContext) => unknown
+import type {
+  AddTaskOptions,
+  Settle,
+  TaskContext,
+  TaskFn,
+  TaskQueue,
+  TaskQueueEvents,
+} from './task-queue-types.js'
+import { Slot } from './task-slot.js'
 
 const NO_SIGNAL: TaskContext = Object.freeze({ signal: undefined })
 /** Idle slots kept for reuse; beyond this (a burst at high concurrency) they are left to the GC. */
 const MAX_IDLE_SLOTS = 1024
-
-/**
- * A thenable that rejects: resolving a task's promise with it rejects the promise. Tasks
- * keep only the `resolve` of their promise, one function where `reject` would be a second.
- */
-class Rejection {
-  constructor(readonly reason: unknown) {}
-  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose, resolved into a task's promise
-  then(_onFulfilled: unknown, onRejected: (reason: unknown) => void): void {
-    onRejected(this.reason)
-  }
-}
-
-/**
- * What a task given a signal or a timeout needs besides its fn. A plain task has none:
- * it is queued as its fn alone, so the options of a few tasks cost nothing to the rest.
- */
-class TaskExtras {
-  started = false
-  cancelled = false
-  controller: AbortController | undefined = undefined
-  timer: TimerHandle | undefined = undefined
-  constructor(
-    readonly fn: TaskFn,
-    readonly signal: AbortSignal | undefined,
-    readonly timeout: number | undefined,
-    readonly resolve: Settle,
-    readonly onAbort: (extras: TaskExtras) => void,
-  ) {}
-
-  /** The signal's abort listener: an object listener, so no closure per task. */
-  handleEvent(): void {
-    this.onAbort(this)
-  }
-}
-
-/**
- * A place where one task runs at a time. Its two callbacks are made once and reused by
- * every task it runs: running a task attaches them to the task's result and allocates
- * no closure.
- */
-class Slot {
-  resolve: Settle | undefined = undefined
-  extras: TaskExtras | undefined = undefined
-  enqueuedAt = 0
-  startedAt = 0
-  /** Its task timed out and was settled: the fn's late outcome is ignored, then the slot is freed. */
-  abandoned = false
-  readonly ok: Settle
-  readonly fail: Settle
-  constructor(settled: (slot: Slot, ok: boolean, value: unknown) => void) {
-    this.ok = (value) => settled(this, true, value)
-    this.fail = (error) => settled(this, false, error)
-  }
-}
 
 interface Waiter {
   limit: number

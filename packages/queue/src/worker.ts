@@ -1,156 +1,25 @@
-import {
-  createChannels,
-  createEmitter,
-  isHeadroomError,
-  parseOptions,
-  QueueClosedError,
-  TimeoutError,
-  type TimerHandle,
-} from '@headroom/core'
-import { z } from 'zod'
+// createWorker: the claim/run/acknowledge loop of a durable queue's consumer. Its types,
+// argument checks, lease timeouts, heartbeat and events live in files of their own; the
+// per-job path (claim, start, finish, acknowledge) stays here, in one closure, for speed.
+import { isHeadroomError, QueueClosedError, type TimerHandle } from '@headroom/core'
 import { backoffDelay } from './backoff.js'
-import { LeaseLostError, UnknownHandlerError } from './errors.js'
+import { errorJson } from './error-json.js'
+import { UnknownHandlerError } from './errors.js'
 import type { ClaimedJob, ClaimResult, JobPayload, Settlement } from './job.js'
-import { internalsOf, type Queue, type QueueEvents } from './queue.js'
-
-/** A job as a handler receives it. */
-export interface Job<Data = unknown> {
-  id: string
-  name: string
-  data: Data
-  /** This attempt's number, from 1. */
-  attempt: number
-  maxAttempts: number
-  priority: number
-  /** Aborted when the job times out, its lease is lost, or the worker closes before it finished. */
-  signal: AbortSignal
-}
-
-/** Handles one job; its return value (JSON) is kept with the completed job. */
-export type JobHandler<Data = any> = (job: Job<Data>) => unknown
-
-/** Options of {@link createWorker}. */
-export interface WorkerOptions {
-  /** Jobs run at once by this worker. @default 1 */
-  concurrency?: number
-  /**
-   * Most jobs leased in one round trip (each round trip also acknowledges the jobs
-   * finished since the last one). A worker keeps up to two calls in flight, so slots
-   * that free up while a claim is out are filled by the next one.
-   * @default concurrency (capped at 1000)
-   */
-  batchSize?: number
-  /** Wait between claims while the queue is empty, in ms. @default 50 */
-  pollIntervalMs?: number
-  /** Default time `close()` waits for running jobs before handing them back, in ms. @default 10000 */
-  closeTimeoutMs?: number
-}
-
-export interface WorkerStats {
-  /** Handlers running. */
-  running: number
-  /** Leases held (running, or finished and waiting for their acknowledgement). */
-  held: number
-  processed: number
-  failures: number
-  retries: number
-  leaseLost: number
-  claimErrors: number
-  settleErrors: number
-  paused: boolean
-  closed: boolean
-}
-
-/** Consumes a {@link Queue}: claims jobs in batches, runs them, renews their leases, acknowledges them in batches. */
-export interface Worker {
-  on<E extends keyof QueueEvents & string>(event: E, listener: (payload: QueueEvents[E]) => void): () => void
-  /** Stops claiming (running jobs go on). */
-  pause(): void
-  resume(): void
-  stats(): WorkerStats
-  /**
-   * Stops claiming, waits up to `timeout` ms for running jobs, hands the rest back
-   * to the queue (their attempt is not counted; their signals abort), and flushes
-   * acknowledgements. Clears every timer.
-   */
-  close(options?: { timeout?: number }): Promise<void>
-}
-
-const workerOptionsSchema = z.object({
-  concurrency: z.number({ error: 'expected an integer from 1 to 10000' }).int().min(1).max(10_000).default(1),
-  batchSize: z.number({ error: 'expected an integer from 1 to 1000' }).int().min(1).max(1000).optional(),
-  pollIntervalMs: z.number({ error: 'expected a positive number of ms' }).positive().finite().default(50),
-  closeTimeoutMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(10_000),
-})
-
-interface Lease {
-  id: string
-  token: string
-  name: string
-  attempt: number
-  maxAttempts: number
-  /** Made on first use: most handlers never read their signal, and an AbortController is not free. */
-  controller: AbortController | undefined
-  /** The timeout shared by the jobs of one claim that have the same per-attempt timeout. */
-  timeouts: TimeoutGroup | undefined
-  startedAt: number
-  runMs: number
-  /** The handler has finished (or was abandoned). */
-  done: boolean
-  /** Heartbeat learned the lease moved on: settling would be refused. */
-  lost: boolean
-}
-
-/** One timer for the jobs of a claim with the same timeout: they all started in the same tick. */
-interface TimeoutGroup {
-  ms: number
-  leases: Lease[]
-  /** Leases of the group still running; the timer is cleared when it drops to 0. */
-  left: number
-  timer: TimerHandle | undefined
-}
+import type { Lease, TimeoutGroup } from './lease.js'
+import { createLeaseHeartbeat } from './lease-heartbeat.js'
+import { createLeaseTimeouts } from './lease-timeouts.js'
+import { LeasedJob } from './leased-job.js'
+import { internalsOf, type Queue } from './queue.js'
+import { waitAtMost } from './wait-at-most.js'
+import { createWorkerEvents } from './worker-events.js'
+import { parseWorkerArguments, type WorkerOptions } from './worker-options.js'
+import type { JobHandler, Worker } from './worker-types.js'
 
 /** Store calls a worker keeps in flight: one batch runs while the next is claimed. */
 const MAX_IN_FLIGHT = 2
 /** Retry delay of a failed acknowledgement, in ms. */
 const ACK_RETRY_MS = 200
-
-const channels = createChannels<{
-  completed: { queue: string; id: string; name: string; runMs: number }
-  failed: { queue: string; id: string; name: string; error: unknown }
-  stalled: { queue: string; id: string }
-}>('queue', ['completed', 'failed', 'stalled'])
-
-function errorJson(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  const code = isHeadroomError(error) ? error.code : undefined
-  return JSON.stringify(code ? { message, code } : { message })
-}
-
-/** A job as its handler sees it: a class, so `signal` is one shared getter rather than a closure per job. */
-class LeasedJob implements Job {
-  readonly id: string
-  readonly name: string
-  readonly data: unknown
-  readonly attempt: number
-  readonly maxAttempts: number
-  readonly priority: number
-  readonly #lease: Lease
-  constructor(lease: Lease, data: unknown, priority: number) {
-    this.id = lease.id
-    this.name = lease.name
-    this.data = data
-    this.attempt = lease.attempt
-    this.maxAttempts = lease.maxAttempts
-    this.priority = priority
-    this.#lease = lease
-  }
-  get signal(): AbortSignal {
-    const lease = this.#lease
-    lease.controller ??= new AbortController()
-    return lease.controller.signal
-  }
-}
 
 const NO_JOBS: ClaimedJob[] = []
 const NO_IDS: string[] = []
@@ -172,37 +41,15 @@ export function createWorker(
 ): Worker {
   const internals = internalsOf(queue)
   if (internals.closed) throw new QueueClosedError(`Queue "${queue.name}" is closed`)
-  if (typeof handlers !== 'object' || handlers === null) {
-    throw new TypeError('Invalid createWorker handlers: expected an object of job name -> function')
-  }
-  for (const [name, handler] of Object.entries(handlers)) {
-    if (typeof handler !== 'function') {
-      throw new TypeError(
-        `Invalid createWorker handler "${name}": expected a function (received ${typeof handler})`,
-      )
-    }
-  }
-  const options = parseOptions('createWorker', workerOptionsSchema, input)
+  const options = parseWorkerArguments(handlers, input)
   const { store, clock, logger, counters } = internals
   const { leaseMs, retry } = internals.options
   const heartbeatMs = internals.options.heartbeatMs ?? Math.floor(leaseMs / 3)
   const concurrency = options.concurrency
   const batchSize = Math.min(options.batchSize ?? concurrency, 1000)
-  const events = createEmitter<QueueEvents>((error, event) =>
-    logger.error({ err: error, event }, 'worker listener threw'),
-  )
-  const emit = <E extends keyof QueueEvents & string>(event: E, payload: QueueEvents[E]) => {
-    events.emit(event, payload)
-    internals.events.emit(event, payload)
-  }
-
   const held = new Map<string, Lease>()
   const lastErrors = new Map<string, unknown>()
   let running = 0
-  let processed = 0
-  let failures = 0
-  let retries = 0
-  let leaseLost = 0
   let claimErrors = 0
   let settleErrors = 0
   let paused = false
@@ -217,12 +64,34 @@ export function createWorker(
   let stepScheduled = false
   let pollTimer: TimerHandle | undefined
   let retryTimer: TimerHandle | undefined
-  let heartbeatTimer: TimerHandle | undefined
   let claimBackoff = 0
   /** Settlements not sent yet: they go with the next claim (or alone when no claim is due). */
   let pending: Settlement[] = []
   let onDrained: (() => void) | undefined
   let onQuiet: (() => void) | undefined
+
+  const events = createWorkerEvents({
+    queueName: queue.name,
+    logger,
+    queueEvents: internals.events,
+    counters,
+    held,
+    lastErrors,
+  })
+  const { emit, report, stalled } = events
+  const { armTimeout, leaveTimeout } = createLeaseTimeouts(clock, (lease, error) =>
+    finish(lease, false, error),
+  )
+  const heartbeat = createLeaseHeartbeat({
+    clock,
+    store,
+    logger,
+    held,
+    leaseMs,
+    heartbeatMs,
+    unsent: (id) => pending.some((s) => s.id === id),
+    onLost: events.lost,
+  })
 
   const schedulePoll = (ms: number) => {
     if (pollTimer !== undefined || stopping) return
@@ -324,11 +193,7 @@ export function createWorker(
   }
 
   const onClaimed = (result: ClaimResult, count: number) => {
-    for (const id of result.stalled) {
-      counters.stalled++
-      emit('stalled', { id })
-      if (channels.stalled.hasSubscribers) channels.stalled.publish({ queue: queue.name, id })
-    }
+    stalled(result.stalled)
     const jobs = result.jobs
     // Every job of the batch starts now: one clock read, and one timer per distinct timeout.
     const startedAt = clock.now()
@@ -358,30 +223,6 @@ export function createWorker(
       idle = true
       schedulePoll(options.pollIntervalMs)
     } else idle = false
-  }
-
-  const armTimeout = (group: TimeoutGroup) => {
-    if (group.left === 0) return
-    group.timer = clock.setTimeout(() => {
-      group.timer = undefined
-      for (const lease of group.leases) {
-        if (lease.done) continue
-        const error = new TimeoutError(`Job "${lease.name}" (${lease.id}) timed out after ${group.ms} ms`)
-        lease.controller?.abort(error)
-        finish(lease, false, error)
-      }
-    }, group.ms)
-  }
-
-  /** Leaves the lease's timeout group; the last one out clears its timer. */
-  const leaveTimeout = (lease: Lease) => {
-    const group = lease.timeouts
-    if (group === undefined) return
-    lease.timeouts = undefined
-    if (--group.left === 0 && group.timer !== undefined) {
-      clock.clearTimeout(group.timer)
-      group.timer = undefined
-    }
   }
 
   const start = (claimed: ClaimedJob, now: number, startedAt: number): Lease | undefined => {
@@ -483,84 +324,6 @@ export function createWorker(
     scheduleStep()
   }
 
-  const report = (s: Settlement, accepted: boolean) => {
-    const lease = held.get(s.id)
-    if (lease?.token === s.token) held.delete(s.id)
-    if (!accepted) {
-      lastErrors.delete(s.id)
-      leaseLost++
-      counters.leaseLost++
-      emit('lease-lost', { id: s.id })
-      return
-    }
-    const name = lease?.name ?? ''
-    const attempt = lease?.attempt ?? 0
-    switch (s.outcome) {
-      case 'completed': {
-        processed++
-        counters.processed++
-        const runMs = lease?.runMs ?? 0
-        emit('completed', { id: s.id, name, attempt, runMs })
-        if (channels.completed.hasSubscribers)
-          channels.completed.publish({ queue: queue.name, id: s.id, name, runMs })
-        break
-      }
-      case 'retry': {
-        const error = lastErrors.get(s.id)
-        lastErrors.delete(s.id)
-        retries++
-        counters.retries++
-        emit('retrying', { id: s.id, name, attempt, delayMs: s.delayMs, error })
-        break
-      }
-      case 'dead': {
-        const error = lastErrors.get(s.id)
-        lastErrors.delete(s.id)
-        failures++
-        counters.failures++
-        emit('failed', { id: s.id, name, attempt, error })
-        if (channels.failed.hasSubscribers)
-          channels.failed.publish({ queue: queue.name, id: s.id, name, error })
-        break
-      }
-      case 'release':
-        break
-    }
-  }
-
-  const heartbeat = () => {
-    heartbeatTimer = undefined
-    if (closed) return
-    const leases: { id: string; token: string }[] = []
-    for (const lease of held.values()) if (!lease.lost) leases.push({ id: lease.id, token: lease.token })
-    if (leases.length === 0) {
-      heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
-      return
-    }
-    store
-      .extend(leases, leaseMs)
-      .then(
-        (lost) => {
-          for (const id of lost) {
-            const lease = held.get(id)
-            if (!lease || lease.lost) continue
-            // A settlement already sent may have settled it between our snapshot and now: that is no loss.
-            if (lease.done && !pending.some((s) => s.id === id)) continue
-            lease.lost = true
-            leaseLost++
-            counters.leaseLost++
-            lease.controller?.abort(new LeaseLostError(`The lease of job ${id} was lost`))
-            emit('lease-lost', { id })
-            if (lease.done) held.delete(id)
-          }
-        },
-        (error: unknown) => logger.warn({ err: error }, 'heartbeat failed'),
-      )
-      .finally(() => {
-        if (!closed) heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
-      })
-  }
-
   /** Gives a running job back to the queue (close past its deadline, or claimed while closing). */
   const abandon = (lease: Lease | undefined) => {
     if (!lease || lease.done) return
@@ -590,10 +353,7 @@ export function createWorker(
     stats: () => ({
       running,
       held: held.size,
-      processed,
-      failures,
-      retries,
-      leaseLost,
+      ...events.counts(),
       claimErrors,
       settleErrors,
       paused,
@@ -607,12 +367,8 @@ export function createWorker(
       pollTimer = undefined
       const timeout = closeOptions.timeout ?? options.closeTimeoutMs
       if (running > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = clock.setTimeout(resolve, timeout)
-          onDrained = () => {
-            clock.clearTimeout(timer)
-            resolve()
-          }
+        await waitAtMost(clock, timeout, (done) => {
+          onDrained = done
         })
         onDrained = undefined
         for (const lease of [...held.values()]) abandon(lease)
@@ -622,25 +378,21 @@ export function createWorker(
       step()
       if (inFlight > 0 || pending.length > 0) {
         // Flush acknowledgements and hand-backs (retrying while Redis is away), for a bounded time.
-        await new Promise<void>((resolve) => {
-          const timer = clock.setTimeout(resolve, Math.max(timeout, internals.options.commandTimeoutMs))
-          onQuiet = () => {
-            clock.clearTimeout(timer)
-            resolve()
-          }
+        await waitAtMost(clock, Math.max(timeout, internals.options.commandTimeoutMs), (done) => {
+          onQuiet = done
         })
         onQuiet = undefined
       }
       closed = true
-      if (heartbeatTimer !== undefined) clock.clearTimeout(heartbeatTimer)
+      heartbeat.stop()
       if (retryTimer !== undefined) clock.clearTimeout(retryTimer)
-      heartbeatTimer = retryTimer = undefined
+      retryTimer = undefined
       internals.workers.delete(self)
       events.clear()
     },
   }
   internals.workers.add(self)
-  heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
+  heartbeat.start()
   step()
   return self
 }

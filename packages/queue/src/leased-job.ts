@@ -1,0 +1,28 @@
+// The Job object a handler receives, backed by the worker's lease of it.
+import type { Lease } from './lease.js'
+import type { Job } from './worker-types.js'
+
+/** A job as its handler sees it: a class, so `signal` is one shared getter rather than a closure per job. */
+export class LeasedJob implements Job {
+  readonly id: string
+  readonly name: string
+  readonly data: unknown
+  readonly attempt: number
+  readonly maxAttempts: number
+  readonly priority: number
+  readonly #lease: Lease
+  constructor(lease: Lease, data: unknown, priority: number) {
+    this.id = lease.id
+    this.name = lease.name
+    this.data = data
+    this.attempt = lease.attempt
+    this.maxAttempts = lease.maxAttempts
+    this.priority = priority
+    this.#lease = lease
+  }
+  get signal(): AbortSignal {
+    const lease = this.#lease
+    lease.controller ??= new AbortController()
+    return lease.controller.signal
+  }
+}

@@ -1,0 +1,44 @@
+// createWorker's arguments (options and handlers), validated once at construction so a
+// mistake fails there, naming the option or handler, rather than when a job runs.
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import type { JobHandler } from './worker-types.js'
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  /** Jobs run at once by this worker. @default 1 */
+  concurrency?: number
+  /**
+   * Most jobs leased in one round trip (each round trip also acknowledges the jobs
+   * finished since the last one). A worker keeps up to two calls in flight, so slots
+   * that free up while a claim is out are filled by the next one.
+   * @default concurrency (capped at 1000)
+   */
+  batchSize?: number
+  /** Wait between claims while the queue is empty, in ms. @default 50 */
+  pollIntervalMs?: number
+  /** Default time `close()` waits for running jobs before handing them back, in ms. @default 10000 */
+  closeTimeoutMs?: number
+}
+
+const workerOptionsSchema = z.object({
+  concurrency: z.number({ error: 'expected an integer from 1 to 10000' }).int().min(1).max(10_000).default(1),
+  batchSize: z.number({ error: 'expected an integer from 1 to 1000' }).int().min(1).max(1000).optional(),
+  pollIntervalMs: z.number({ error: 'expected a positive number of ms' }).positive().finite().default(50),
+  closeTimeoutMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(10_000),
+})
+
+/** Checks `handlers` (an object of job name -> function) and returns the options with their defaults. */
+export function parseWorkerArguments(handlers: Record<string, JobHandler>, input: WorkerOptions) {
+  if (typeof handlers !== 'object' || handlers === null) {
+    throw new TypeError('Invalid createWorker handlers: expected an object of job name -> function')
+  }
+  for (const [name, handler] of Object.entries(handlers)) {
+    if (typeof handler !== 'function') {
+      throw new TypeError(
+        `Invalid createWorker handler "${name}": expected a function (received ${typeof handler})`,
+      )
+    }
+  }
+  return parseOptions('createWorker', workerOptionsSchema, input)
+}

@@ -158,7 +158,7 @@ describe('dependency checks (manual clock)', () => {
 })
 
 describe('readiness over real HTTP while a dependency hangs', () => {
-  it('/readyz answers within 50 ms while the check hangs, then 503 once it timed out', async () => {
+  it('/readyz answers from the cached result while the check hangs, then 503 once it timed out', async () => {
     let hangs = 0
     const monitor = track(
       createHealthMonitor({
@@ -168,29 +168,25 @@ describe('readiness over real HTTP while a dependency hangs', () => {
             return new Promise(() => {})
           },
         },
-        checkTimeoutMs: 1500,
+        checkTimeoutMs: 5000,
       }),
     )
     const probes = timed(healthRoutes(monitor))
     const server = await listen(probes.handler)
     cleanups.push(() => server.close())
-    // Several probes while the check hangs. Each answers from the cached result: inside the
-    // server it takes well under 50 ms, and no round trip comes near the check's timeout
-    // (1500 ms). Client round trips are not held to 50 ms: on the shared test machine
-    // (load average above 20 on two cores) a plain local request sometimes takes 100 ms.
-    const roundTrips: number[] = []
+    // Several probes while the check hangs. Each answers from the cached result, which the
+    // body proves: it still says "not run yet", so no probe waited for the check to settle
+    // (it settles only by its 5 s timeout). Round trips are not timed: on the shared test
+    // machine (load average above 20 on two cores) a local request can take a second.
     for (let i = 0; i < 5; i++) {
-      const started = performance.now()
       const response = await fetch(`${server.url}/readyz`)
       const body = await response.json()
-      roundTrips.push(performance.now() - started)
       expect(response.status).toBe(503)
       expect(body).toEqual({ status: 'fail', output: 'db: not run yet' })
     }
-    expect(Math.max(...roundTrips)).toBeLessThan(1000)
-    await waitUntil(() => monitor.checks()[0]?.status === 'fail', { timeoutMs: 5000, what: 'the timeout' })
+    await waitUntil(() => monitor.checks()[0]?.status === 'fail', { timeoutMs: 15_000, what: 'the timeout' })
     const failed = await fetch(`${server.url}/readyz`)
-    expect(await failed.json()).toEqual({ status: 'fail', output: 'db: Check timed out after 1500 ms' })
+    expect(await failed.json()).toEqual({ status: 'fail', output: 'db: Check timed out after 5000 ms' })
     expect(failed.status).toBe(503)
     expect(probes.times).toHaveLength(6)
     // The median, so a GC pause or a preemption on the loaded machine does not decide it.

@@ -46,7 +46,7 @@ describe('Redis stopped mid-run', () => {
     const monitor = track(
       createHealthMonitor({
         checks: { redis: () => redis.ping() },
-        checkTimeoutMs: 1000,
+        checkTimeoutMs: 4000,
         checkIntervalMs: 200,
         exitDwellMs: 0,
       }),
@@ -62,7 +62,7 @@ describe('Redis stopped mid-run', () => {
       timeoutMs: 10_000,
       what: 'the check to fail',
     })
-    expect(monitor.checks()[0]?.error).toMatch(/timed out after 1000 ms|Connection is closed|ECONNREFUSED/)
+    expect(monitor.checks()[0]?.error).toMatch(/timed out after 4000 ms|Connection is closed|ECONNREFUSED/)
     expect(monitor.status).toBe('degraded')
     const times: number[] = []
     for (let i = 0; i < 5; i++) {
@@ -72,10 +72,11 @@ describe('Redis stopped mid-run', () => {
       expect(response.status).toBe(503)
       await response.text()
     }
-    // No round trip waits for the check (it hangs until its 1000 ms timeout); inside the server
-    // each answer takes well under 50 ms. Round trips themselves are not held to 50 ms: on the
-    // shared test machine a plain local request sometimes takes 100 ms.
-    expect(Math.max(...times)).toBeLessThan(1000)
+    // No round trip waits for the check, which hangs until its 4 s timeout (a check is in
+    // flight almost all the time: each hangs 4 s, the next starts 200 ms later). The bound is
+    // loose because the shared test machine (load average above 20 on two cores) sometimes
+    // takes over a second for a plain local request; a probe that waited would take seconds.
+    expect(Math.max(...times)).toBeLessThan(3000)
     // The median, so a GC pause or a preemption on the loaded machine does not decide it.
     expect(median(probe.times)).toBeLessThan(50)
 

@@ -18,6 +18,10 @@ export function queueFactory(redis: () => RedisClient | undefined, prefix: () =>
         name: 'jobs',
         prefix: queuePrefix,
         ...(client ? { redis: client } : {}),
+        // The product's 500 ms add timeout is for a healthy Redis in production. Here the first
+        // add on a fresh Cluster client also pays connecting and slot discovery on a shared,
+        // overloaded two-core machine, which has taken longer than 500 ms.
+        addTimeoutMs: 5000,
         ...options,
       })
       made.push(queue)

@@ -36,6 +36,15 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
       })
   const env = { CORP_ASTRO_WORKER: '1', ...(astro ? { ASTRO_URL: astro.url } : {}) }
 
+  // Workers take connections from the shared listening socket themselves (SCHED_NONE)
+  // instead of the primary accepting each one and handing it over (Node's round robin). A
+  // connection handed to a worker that is stalled or dies before taking it stays open in the
+  // primary and hangs until the client gives up; and under saturation the hand-over, one per
+  // worker acknowledgement, held new connections past a 10 s client timeout. A connection a
+  // worker never took stays in the kernel's queue for the other. NODE_CLUSTER_SCHED_POLICY=rr
+  // restores Node's default.
+  if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE
+
   let shuttingDown = false
   const restarts: number[] = []
   const fork = (): Worker => cluster.fork(env)

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { get } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import {
   createTestDatabase,
@@ -35,6 +36,27 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL')
 })
 
+/** The cluster's workers: the primary's child processes (the dev astro service runs in the primary). */
+function workerPids(primary: number): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(primary)], { encoding: 'utf8' })
+  return out.split('\n').filter(Boolean).map(Number)
+}
+
+/** One GET on a connection of its own; the status, or 'hang' when nothing answers in `ms`. */
+function getOnFreshConnection(url: string, ms: number): Promise<number | 'hang'> {
+  return new Promise((resolve) => {
+    const request = get(url, { agent: false, timeout: ms }, (response) => {
+      response.resume()
+      response.on('end', () => resolve(response.statusCode ?? 0))
+    })
+    request.on('timeout', () => {
+      request.destroy()
+      resolve('hang')
+    })
+    request.on('error', () => resolve(0))
+  })
+}
+
 describe('corp-astro as a process', () => {
   it('refuses a bad configuration with a message naming the variable', async () => {
     const proc = run({ PORT: 'eighty', WEB_CONCURRENCY: '0' })
@@ -50,7 +72,7 @@ describe('corp-astro as a process', () => {
       await db?.drop()
     }, 30_000)
 
-    it('runs WEB_CONCURRENCY workers, restarts a crashed one, and stops on SIGTERM', async () => {
+    it('runs WEB_CONCURRENCY workers, routes around a frozen one, restarts a crashed one, and stops on SIGTERM', async () => {
       db = await createTestDatabase('astro_cluster')
       const port = await freePort()
       const proc = run({
@@ -69,12 +91,6 @@ describe('corp-astro as a process', () => {
         what: 'the cluster to listen',
       })
       const base = `http://127.0.0.1:${port}`
-      const pids = new Set<number>()
-      for (let i = 0; i < 20; i++) {
-        const res = await fetch(`${base}/metrics`)
-        const pid = /pid="(\d+)"/.exec(await res.text())?.[1]
-        if (pid) pids.add(Number(pid))
-      }
       // The seed ran once, in the primary: the demo account logs in through any worker.
       const login = await fetch(`${base}/api/auth/login`, {
         method: 'POST',
@@ -83,21 +99,33 @@ describe('corp-astro as a process', () => {
       })
       expect(login.status).toBe(200)
 
-      const [victim] = [...pids]
-      if (victim !== undefined && pids.size > 1) {
-        process.kill(victim, 'SIGKILL')
-        await waitUntil(() => proc.output().includes('worker died; restarting'), {
-          timeoutMs: 20_000,
-          what: 'restart',
-        })
-        await waitUntil(
-          async () => {
-            const res = await fetch(`${base}/livez`).catch(() => undefined)
-            return res?.status === 200
-          },
-          { timeoutMs: 30_000, what: 'the service after a worker crash' },
-        )
-      }
+      const workers = workerPids(proc.child.pid!)
+      expect(workers).toHaveLength(2)
+      const [victim] = workers as [number, number]
+      // A frozen worker holds no new connection: the other takes them all. (With the primary
+      // handing connections round robin, about half would wait on the frozen one.)
+      process.kill(victim, 'SIGSTOP')
+      const whileFrozen = await Promise.all(
+        Array.from({ length: 20 }, () => getOnFreshConnection(`${base}/livez`, 5_000)),
+      )
+      expect(whileFrozen).toEqual(Array.from({ length: 20 }, () => 200))
+      // Killed while frozen: nothing was handed to it, so nothing hangs; it is replaced.
+      process.kill(victim, 'SIGKILL')
+      await waitUntil(() => proc.output().includes('worker died; restarting'), {
+        timeoutMs: 20_000,
+        what: 'restart',
+      })
+      await waitUntil(() => workerPids(proc.child.pid!).filter((pid) => pid !== victim).length === 2, {
+        timeoutMs: 30_000,
+        what: 'a replacement worker',
+      })
+      await waitUntil(
+        async () => {
+          const res = await fetch(`${base}/livez`).catch(() => undefined)
+          return res?.status === 200
+        },
+        { timeoutMs: 30_000, what: 'the service after a worker crash' },
+      )
       proc.child.kill('SIGTERM')
       expect(await proc.exited).toBe(0)
       expect(proc.output()).toContain('shutting down workers')

@@ -1,14 +1,6 @@
 export { type AimdParams, type AimdState, aimd, aimdDefaults, aimdInit } from './aimd.js'
 export { poolChannels } from './channels.js'
-export {
-  type AcquireOptions,
-  type ConcurrencyLimiter,
-  createConcurrencyLimiter,
-  type Lease,
-  type LimiterEvents,
-  type LimiterStats,
-  type PartitionStats,
-} from './concurrency-limiter.js'
+export { createConcurrencyLimiter } from './concurrency-limiter.js'
 export { isDropError } from './drops.js'
 export { isLimitExceededError, LimitExceededError, type RejectReason } from './errors.js'
 export {
@@ -31,19 +23,22 @@ export {
 } from './limit-algorithm.js'
 export type { LimitBounds, LimitSample } from './limit-sample.js'
 export type { ConcurrencyLimiterOptions } from './limiter-options.js'
+export type {
+  AcquireOptions,
+  ConcurrencyLimiter,
+  Lease,
+  LimiterEvents,
+  LimiterStats,
+  PartitionStats,
+} from './limiter-types.js'
 export {
   type PgClientLike,
   type PgPoolLike,
   type PgPoolTargetOptions,
   pgPoolTarget,
 } from './pg-pool-target.js'
-export {
-  createPoolSizer,
-  type PoolSizer,
-  type PoolSizerEvents,
-  type PoolSizerStats,
-  type ResizeReason,
-} from './pool-sizer.js'
+export { createPoolSizer } from './pool-sizer.js'
 export type { PoolSizerOptions } from './pool-sizer-options.js'
+export type { PoolSizer, PoolSizerEvents, PoolSizerStats, ResizeReason } from './pool-sizer-types.js'
 export type { CheckoutOutcome, PoolObserver, PoolSnapshot, PoolTarget } from './pool-target.js'
 export { log10Root, type VegasParams, type VegasState, vegas, vegasDefaults, vegasInit } from './vegas.js'

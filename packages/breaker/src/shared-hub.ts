@@ -1,0 +1,43 @@
+// Which hub a shared breaker talks to, and on what terms: a registry's hub, the one
+// given in `shared.hub`, or one made from `shared.redis` (then the breaker closes it).
+import type { BreakerContext } from './breaker-context.js'
+import type { ResolvedBreakerOptions } from './options.js'
+import { type BreakerHub, createBreakerHub } from './shared/hub.js'
+
+export interface SharedHub {
+  hub: BreakerHub
+  /** True when the breaker made the hub, so its `close()` closes it. */
+  ownsHub: boolean
+  /** Fleet-wide name of the breaker on the hub. */
+  sharedName: string
+  /** How long a half-open probe lease lasts before it must be renewed. */
+  leaseMs: number
+}
+
+/** The breaker's hub, or undefined for a breaker that keeps its state to itself. */
+export function resolveSharedHub(
+  o: ResolvedBreakerOptions,
+  context: BreakerContext,
+  name: string,
+): SharedHub | undefined {
+  let hub = context.hub
+  let ownsHub = false
+  if (!hub && o.shared) {
+    hub =
+      o.shared.hub ??
+      createBreakerHub({
+        redis: o.shared.redis!,
+        ...(o.shared.prefix ? { prefix: o.shared.prefix } : {}),
+        clock: o.clock,
+        ...(o.logger ? { logger: o.logger } : {}),
+      })
+    ownsHub = o.shared.hub === undefined
+  }
+  if (!hub) return undefined
+  return {
+    hub,
+    ownsHub,
+    sharedName: context.sharedName ?? o.shared?.name ?? name,
+    leaseMs: o.shared?.probeLeaseMs ?? (o.timeout === false ? o.resetTimeout : o.timeout + 1_000),
+  }
+}

@@ -130,8 +130,4 @@ export interface LockSettings {
   pollMs: number
 }
 
-export type ResolvedOptions = Omit<z.output<typeof cacheOptionsSchema>, 'lock'> & {
-  lock: LockSettings | undefined
-}
-
 export const defaultLock: LockSettings = { leaseMs: 5_000, waitMs: 5_000, pollMs: 20 }

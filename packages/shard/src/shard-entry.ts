@@ -44,7 +44,7 @@ export function createEntry<T>(shard: Shard<T>, settings: EntrySettings<T>): Sha
 }
 
 /** True when the shard's targets are the same values (so its routing state can be kept). */
-export function sameTargets<T>(a: Shard<T>, b: Shard<T>): boolean {
+function sameTargets<T>(a: Shard<T>, b: Shard<T>): boolean {
   return (
     a.primary === b.primary &&
     a.replicas.length === b.replicas.length &&

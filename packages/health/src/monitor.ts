@@ -112,7 +112,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     },
   )
   const alerts = createAlertFanout(options.alerts, logger)
-  const evaluator = createStatusEvaluator({
+  const { evaluate, reasons } = createStatusEvaluator({
     service: options.service,
     thresholds: options.thresholds,
     machine,
@@ -124,12 +124,12 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     metricValues,
     checks: runner,
     inputs: inputs.entries,
+    isClosed: () => closed,
     onChange(to) {
       status = to
       statusChanges++
     },
   })
-  const { evaluate, reasons } = evaluator
 
   const takeSample = (): HealthSample => {
     const now = clock.now()
@@ -288,7 +288,6 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     close() {
       if (closed) return
       closed = true
-      evaluator.close()
       if (timer !== undefined) clock.clearTimeout(timer)
       timer = undefined
       runner.close()

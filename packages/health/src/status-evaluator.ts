@@ -24,6 +24,8 @@ export interface StatusEvaluatorOptions {
   metricValues: Readonly<Record<ThresholdMetric, number | undefined>>
   checks: Pick<CheckRunner, 'results'>
   inputs: ReadonlyMap<string, HealthInput>
+  /** True once the monitor is closed: evaluate() then does nothing. */
+  isClosed: () => boolean
   /** Called with the new status before the change is announced, so listeners read it. */
   onChange: (to: HealthStatus) => void
 }
@@ -32,14 +34,22 @@ export interface StatusEvaluator {
   /** Re-reads every source and adopts a new status if the machine says so (once per sample, and on changes). */
   evaluate(): void
   reasons(): StatusReason[]
-  /** Makes evaluate() a no-op from now on (the monitor is closing). */
-  close(): void
 }
 
 export function createStatusEvaluator(options: StatusEvaluatorOptions): StatusEvaluator {
-  const { machine, clock, logger, events, alerts, metricLevels, metricValues, checks, inputs, onChange } =
-    options
-  let closed = false
+  const {
+    machine,
+    clock,
+    logger,
+    events,
+    alerts,
+    metricLevels,
+    metricValues,
+    checks,
+    inputs,
+    isClosed,
+    onChange,
+  } = options
 
   const reasons = (): StatusReason[] =>
     collectReasons(options.thresholds, metricLevels, metricValues, checks.results(), inputs)
@@ -53,7 +63,7 @@ export function createStatusEvaluator(options: StatusEvaluatorOptions): StatusEv
   }
 
   const evaluate = () => {
-    if (closed) return
+    if (isClosed()) return
     const from = machine.status
     const now = clock.now()
     const to = machine.update(rawStatus(), now)
@@ -69,11 +79,5 @@ export function createStatusEvaluator(options: StatusEvaluatorOptions): StatusEv
     alerts.send(change)
   }
 
-  return {
-    evaluate,
-    reasons,
-    close() {
-      closed = true
-    },
-  }
+  return { evaluate, reasons }
 }

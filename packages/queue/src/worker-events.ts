@@ -39,6 +39,13 @@ export function createWorkerEvents(options: WorkerEventsOptions) {
   let retries = 0
   let leaseLost = 0
 
+  /** The error a failed job's settlement carries, forgotten once the store answered it. */
+  const takeError = (id: string) => {
+    const error = lastErrors.get(id)
+    lastErrors.delete(id)
+    return error
+  }
+
   /** The store answered a settlement: `accepted` is false when our lease had moved on. */
   const report = (s: Settlement, accepted: boolean) => {
     const lease = held.get(s.id)
@@ -63,16 +70,14 @@ export function createWorkerEvents(options: WorkerEventsOptions) {
         break
       }
       case 'retry': {
-        const error = lastErrors.get(s.id)
-        lastErrors.delete(s.id)
+        const error = takeError(s.id)
         retries++
         counters.retries++
         emit('retrying', { id: s.id, name, attempt, delayMs: s.delayMs, error })
         break
       }
       case 'dead': {
-        const error = lastErrors.get(s.id)
-        lastErrors.delete(s.id)
+        const error = takeError(s.id)
         failures++
         counters.failures++
         emit('failed', { id: s.id, name, attempt, error })

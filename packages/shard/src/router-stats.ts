@@ -51,7 +51,7 @@ export interface StatsSources<T> {
   changeTimes: LatencyHistogram
   version(): number
   shardCount(): number
-  /** The target index as last built (not rebuilt for a snapshot). */
+  /** The target index, rebuilt first if a topology change made it stale. */
   targets(): TargetRefs<T>
   maxImbalance(): number
 }

@@ -36,10 +36,18 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL')
 })
 
-/** The cluster's workers: the primary's child processes (the dev astro service runs in the primary). */
+/**
+ * The cluster's workers: the primary's child processes that run the app (the dev astro service
+ * runs in the primary). tsx also gives the primary esbuild service children, as many as it
+ * happened to start, so children are told apart by their command line.
+ */
 function workerPids(primary: number): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(primary)], { encoding: 'utf8' })
-  return out.split('\n').filter(Boolean).map(Number)
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(primary)], { encoding: 'utf8' })
+  return out
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.endsWith('src/main.ts'))
+    .map((line) => Number.parseInt(line, 10))
 }
 
 /** One GET on a connection of its own; the status, or 'hang' when nothing answers in `ms`. */

@@ -23,7 +23,7 @@ describe.runIf(postgresAvailable())('a Postgres dependency check', () => {
       checks: {
         db: { check: () => pool.query('SELECT count(*) FROM accounts'), componentType: 'datastore' },
       },
-      checkTimeoutMs: 1000,
+      checkTimeoutMs: 4000,
       checkIntervalMs: 300,
       exitDwellMs: 0,
     })
@@ -42,7 +42,7 @@ describe.runIf(postgresAvailable())('a Postgres dependency check', () => {
         timeoutMs: 10_000,
         what: 'the check to fail',
       })
-      expect(monitor.checks()[0]?.error).toBe('Check timed out after 1000 ms')
+      expect(monitor.checks()[0]?.error).toBe('Check timed out after 4000 ms')
       expect(monitor.status).toBe('degraded')
       const times: number[] = []
       for (let i = 0; i < 5; i++) {
@@ -52,9 +52,11 @@ describe.runIf(postgresAvailable())('a Postgres dependency check', () => {
         times.push(performance.now() - started)
         expect(response.status).toBe(503)
       }
-      // No round trip waited for the blocked query (the check times out at 1000 ms); inside the
-      // server each answer takes well under 50 ms (round trips on this shared machine sometimes take 100 ms).
-      expect(Math.max(...times)).toBeLessThan(1000)
+      // No round trip waits for the blocked query, which hangs until the check's 4 s timeout (a
+      // check is in flight almost all the time: each hangs 4 s, the next starts 300 ms later).
+      // The bound is loose because the shared test machine (load average above 20 on two cores)
+      // sometimes takes over a second for a plain local request; a probe that waited would take seconds.
+      expect(Math.max(...times)).toBeLessThan(3000)
       // The median, so a GC pause or a preemption on the loaded machine does not decide it.
       expect(median(probe.times)).toBeLessThan(50)
 

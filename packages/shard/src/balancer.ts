@@ -1,87 +1,13 @@
-import {
-  type Clock,
-  createChannels,
-  createEmitter,
-  murmur3,
-  parseOptions,
-  type Subscribable,
-  silentLogger,
-  systemClock,
-} from '@headroom/core'
+import { type Clock, murmur3, parseOptions, silentLogger, systemClock } from '@headroom/core'
+import { createBalancerChannels, createBalancerEvents } from './balancer-events.js'
 import { type BalancerOptions, type BalancerStrategy, balancerOptionsSchema } from './balancer-options.js'
+import { balancerStats } from './balancer-stats.js'
+import type { Balancer, PickContext } from './balancer-types.js'
+import { describeTarget } from './describe-target.js'
 import { NoHealthyTargetError, UnknownTargetError } from './errors.js'
 import { pairScore } from './mix.js'
+import { buildPools, type Pool } from './target-pools.js'
 import { decayedEwma, recordLatency, type TargetState } from './target-state.js'
-
-/** What a pick may depend on. */
-export interface PickContext {
-  /** The client key for `ip-hash` (an IP, a user id). */
-  key?: string
-  /** The caller's tier, for tier routing (`reserved`). */
-  tier?: string
-}
-
-/** Events of a {@link Balancer}. */
-export interface BalancerEvents<T> {
-  [event: string]: unknown
-  eject: { target: T; id: string; reason: string }
-  readmit: { target: T; id: string }
-}
-
-/** A snapshot of a {@link Balancer}. */
-export interface BalancerStats {
-  strategy: BalancerStrategy
-  targets: number
-  healthy: number
-  picks: number
-  /** Picks that found no healthy target. */
-  exhausted: number
-  perTarget: {
-    id: string
-    healthy: boolean
-    reasons: string[]
-    inflight: number
-    ewmaMs: number
-    picks: number
-    failures: number
-  }[]
-}
-
-/** Chooses a target per call among healthy ones. */
-export interface Balancer<T> extends Subscribable<BalancerEvents<T>> {
-  /** A healthy target; throws {@link NoHealthyTargetError} when none is left. */
-  pick(context?: PickContext): T
-  /** Like `pick`, but `undefined` when none is healthy. */
-  tryPick(context?: PickContext): T | undefined
-  /**
-   * Marks a call on `target` as started (in flight) and returns the function that ends
-   * it; `end(false)` records a failure. Feeds `least-connections` and `p2c-ewma`.
-   */
-  begin(target: T): (ok?: boolean) => void
-  /** Picks, runs `fn` on the target and records its latency and outcome. */
-  run<R>(fn: (target: T) => R | Promise<R>, context?: PickContext): Promise<R>
-  /**
-   * Takes a target out of rotation (a breaker opened, a health check failed). Reasons
-   * stack: a target comes back when every reason it was ejected for is readmitted.
-   */
-  eject(target: T, reason?: string): void
-  /** Puts a target back for `reason`. */
-  readmit(target: T, reason?: string): void
-  isHealthy(target: T): boolean
-  /** Why a target is ejected (empty when healthy). */
-  reasons(target: T): string[]
-  /** True when the balancer holds `target`. */
-  has(target: T): boolean
-  /** Healthy targets, shared and reserved. */
-  healthy(): T[]
-  stats(): BalancerStats
-}
-
-interface Pool<T> {
-  all: TargetState<T>[]
-  healthy: TargetState<T>[]
-  cursor: number
-}
 
 /**
  * A balancer for replicas or backends: round-robin, least-connections, power-of-two
@@ -103,57 +29,9 @@ export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
     ((target: T, index: number) =>
       typeof target === 'string' || typeof target === 'number' ? String(target) : `#${index}`)
   const logger = (input.logger ?? silentLogger) as typeof silentLogger
-  const events = createEmitter<BalancerEvents<T>>((error, event) =>
-    logger.error({ err: error, event }, 'balancer listener failed'),
-  )
-  const channels = createChannels<{ eject: { id: string; reason: string }; readmit: { id: string } }>(
-    'shard',
-    ['eject', 'readmit'],
-  )
-
-  const tierOf = new Map<T, string>()
-  for (const [tier, targets] of Object.entries(options.reserved)) {
-    for (const target of targets as T[]) {
-      if (!input.targets.includes(target))
-        throw new TypeError(
-          `Invalid createBalancer option "reserved.${tier}": a reserved target is not in targets`,
-        )
-      if (tierOf.has(target))
-        throw new TypeError(
-          `Invalid createBalancer option "reserved.${tier}": a target is reserved by two tiers`,
-        )
-      tierOf.set(target, tier)
-    }
-  }
-  const states = new Map<T, TargetState<T>>()
-  const shared: Pool<T> = { all: [], healthy: [], cursor: 0 }
-  const tiers = new Map<string, Pool<T>>()
-  input.targets.forEach((target, index) => {
-    if (states.has(target))
-      throw new TypeError(`Invalid createBalancer option "targets.${index}": duplicate target`)
-    const id = idOf(target, index)
-    const tier = tierOf.get(target)
-    const state: TargetState<T> = {
-      target,
-      id,
-      seed: murmur3(id),
-      tier,
-      inflight: 0,
-      ewma: 0,
-      lastAt: 0,
-      picks: 0,
-      failures: 0,
-      reasons: new Set(),
-    }
-    states.set(target, state)
-    let pool = shared
-    if (tier !== undefined) {
-      pool = tiers.get(tier) ?? { all: [], healthy: [], cursor: 0 }
-      tiers.set(tier, pool)
-    }
-    pool.all.push(state)
-    pool.healthy.push(state)
-  })
+  const events = createBalancerEvents<T>(logger)
+  const channels = createBalancerChannels()
+  const { states, shared, tiers } = buildPools(input.targets, options.reserved, idOf)
   let picks = 0
   let exhausted = 0
 
@@ -296,33 +174,7 @@ export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
     reasons: (target) => [...stateOf(target).reasons],
     has: (target) => states.has(target),
     healthy: () => [...states.values()].filter((s) => s.reasons.size === 0).map((s) => s.target),
-    stats() {
-      const now = clock.now()
-      const perTarget = [...states.values()].map((s) => ({
-        id: s.id,
-        healthy: s.reasons.size === 0,
-        reasons: [...s.reasons],
-        inflight: s.inflight,
-        ewmaMs: decayedEwma(s, now, options.decayMs),
-        picks: s.picks,
-        failures: s.failures,
-      }))
-      return {
-        strategy,
-        targets: states.size,
-        healthy: perTarget.filter((t) => t.healthy).length,
-        picks,
-        exhausted,
-        perTarget,
-      }
-    },
+    stats: () => balancerStats(strategy, states, picks, exhausted, clock.now(), options.decayMs),
   }
   return balancer
-}
-
-/** A short description of a target for an error message (never the whole object). */
-export function describeTarget(target: unknown): string {
-  if (typeof target === 'string') return JSON.stringify(target)
-  if (typeof target === 'number') return String(target)
-  return `(${typeof target === 'object' && target !== null ? target.constructor?.name || 'object' : typeof target})`
 }

@@ -1,6 +1,7 @@
 import { murmur3 } from '@headroom/core'
+import { buildPlacement } from './build-placement.js'
 import { NoShardError } from './errors.js'
-import { buildPlacement, type OwnerTable } from './placement.js'
+import type { OwnerTable } from './placement.js'
 import { indexOfShard, type ShardStrategy } from './strategy.js'
 
 /** Options of {@link compositeStrategy}. */

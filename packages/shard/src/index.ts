@@ -1,11 +1,8 @@
-export {
-  type Balancer,
-  type BalancerEvents,
-  type BalancerStats,
-  createBalancer,
-  type PickContext,
-} from './balancer.js'
+export { createBalancer } from './balancer.js'
+export type { BalancerEvents } from './balancer-events.js'
 export type { BalancerOptions, BalancerStrategy } from './balancer-options.js'
+export type { BalancerStats } from './balancer-stats.js'
+export type { Balancer, PickContext } from './balancer-types.js'
 export { type CompositeStrategyOptions, compositeStrategy } from './composite-strategy.js'
 export { type DirectoryStrategyOptions, directoryStrategy } from './directory-strategy.js'
 export {

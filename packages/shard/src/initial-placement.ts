@@ -2,8 +2,9 @@
 // list, or the canonical placement of the list. Runs once, at construction.
 import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
+import { buildPlacement } from './build-placement.js'
 import { decodeLayout, layoutSchema } from './layout.js'
-import { buildPlacement, type Placement, type PlacementShard } from './placement.js'
+import type { Placement, PlacementShard } from './placement.js'
 import { nextPlacement } from './plan.js'
 
 /** The placement options as given and as defaulted: a layout fixes `logicalShards` and `seed`. */

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { MAX_LOGICAL_SHARDS, type Placement, placementFromOwners } from './placement.js'
+import { placementFromOwners } from './build-placement.js'
+import { MAX_LOGICAL_SHARDS, type Placement } from './placement.js'
 
 /**
  * A placement as plain JSON, to persist next to your shard list (a config file, a row).

@@ -1,4 +1,7 @@
-import { addShard, type Placement, type PlacementShard, removeShards, reweight } from './placement.js'
+import { addShard } from './add-shard.js'
+import type { Placement, PlacementShard } from './placement.js'
+import { removeShards } from './remove-shards.js'
+import { reweight } from './reweight.js'
 
 /** One logical shard changing owner. */
 export interface ShardMove {

@@ -11,7 +11,7 @@ import {
   silentLogger,
   systemClock,
 } from '@headroom/core'
-import type { PickContext } from './balancer.js'
+import type { PickContext } from './balancer-types.js'
 import { ShardUnavailableError, UnknownShardError, UnsupportedOperationError } from './errors.js'
 import { fanOut } from './fan-out.js'
 import { imbalanceOf } from './imbalance.js'

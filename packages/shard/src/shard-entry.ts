@@ -1,6 +1,7 @@
 import type { Clock, Logger } from '@headroom/core'
-import { type Balancer, createBalancer } from './balancer.js'
+import { createBalancer } from './balancer.js'
 import type { BalancerStrategy } from './balancer-options.js'
+import type { Balancer } from './balancer-types.js'
 import type { Shard } from './topology.js'
 
 /** A shard with its routing state: primary health and the replicas' balancer. */

@@ -1,7 +1,7 @@
 // Target → the shards holding it (as primary or replica). Only health calls and stats
 // need it, so it is rebuilt lazily on first use after a topology change, never on the
 // routing path.
-import { describeTarget } from './balancer.js'
+import { describeTarget } from './describe-target.js'
 import { UnknownTargetError } from './errors.js'
 import type { ShardEntry } from './shard-entry.js'
 

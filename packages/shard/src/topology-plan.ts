@@ -1,8 +1,10 @@
 // Plans of topology changes: what a new shard list does to the hash placement, computed
 // before anything changes. The detail a caller may inspect (moves, loads, layout) is
 // built lazily; what `apply` needs is kept aside, keyed by the plan object.
+
+import { addShard } from './add-shard.js'
 import { encodeLayout, type ShardLayout } from './layout.js'
-import { addShard, type Placement } from './placement.js'
+import type { Placement } from './placement.js'
 import {
   describeMoves,
   loadsOf,

@@ -1,16 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { addShard } from '../src/add-shard.js'
+import { apportion } from '../src/apportion.js'
+import { buildPlacement } from '../src/build-placement.js'
 import { decodeLayout, encodeLayout } from '../src/layout.js'
-import {
-  addShard,
-  apportion,
-  buildPlacement,
-  type Placement,
-  type PlacementShard,
-  removeShards,
-  reweight,
-} from '../src/placement.js'
+import type { Placement, PlacementShard } from '../src/placement.js'
 import { nextPlacement, optimalMovedFraction } from '../src/plan.js'
+import { removeShards } from '../src/remove-shards.js'
+import { reweight } from '../src/reweight.js'
 
 /** Small tables keep each property run fast; the algorithm does not depend on the size. */
 const L = 8192

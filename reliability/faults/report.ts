@@ -1,4 +1,4 @@
-import { classify } from './findings.js'
+import { classify, KNOWN_FINDINGS } from './findings.js'
 
 /** What one fault did to the service. */
 export interface FaultResult {
@@ -45,4 +45,40 @@ export function printTable(results: FaultResult[]): void {
   console.log(`\n${line(header)}`)
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
   for (const row of rows) console.log(line(row))
+}
+
+/** Collapses repeated lines into one with a count, so a fault's list stays readable. */
+export function dedupe(lines: string[]): string[] {
+  const counts = new Map<string, number>()
+  for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1)
+  return [...counts].map(([line, count]) => (count > 1 ? `${line} x${count}` : line))
+}
+
+/**
+ * Prints each fault's broken promises, known findings apart, and the findings that did
+ * not reproduce; returns how many faults broke a promise no finding excuses.
+ */
+export function printVerdicts(results: FaultResult[]): number {
+  let failures = 0
+  const reproduced = new Set<number>()
+  for (const result of results) {
+    const { known, unknown } = classify(result.fault, result.broken)
+    for (const [id, lines] of known) {
+      reproduced.add(id)
+      console.log(`\nKNOWN (FINDINGS.md #${id}) under "${result.fault}":`)
+      for (const line of lines.slice(0, 5)) console.log(`  - ${line}`)
+    }
+    if (unknown.length > 0) {
+      failures++
+      console.log(`\nBROKEN PROMISES under "${result.fault}":`)
+      for (const line of unknown.slice(0, 12)) console.log(`  - ${line}`)
+    }
+  }
+  for (const finding of KNOWN_FINDINGS) {
+    if (!reproduced.has(finding.id))
+      console.log(
+        `\nFINDINGS.md #${finding.id} did not reproduce this run (${finding.summary}); remove it from faults/findings.ts once fixed.`,
+      )
+  }
+  return failures
 }

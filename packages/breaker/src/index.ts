@@ -14,14 +14,11 @@ export {
   type RegistryStateChange,
   type TargetHealth,
 } from './registry.js'
-export {
-  type BreakerHub,
-  type BreakerHubOptions,
-  createBreakerHub,
-  type HubListener,
-  type ProbeGrant,
-} from './shared/hub.js'
+export { createBreakerHub } from './shared/hub.js'
+export type { BreakerHubOptions } from './shared/hub-options.js'
+export type { BreakerHub, HubListener } from './shared/hub-types.js'
 export type { HubMessage } from './shared/messages.js'
+export type { ProbeGrant } from './shared/probe-grant.js'
 export type { OpenReason } from './thresholds.js'
 export type {
   Breaker,

@@ -1,6 +1,6 @@
 import { type Clock, type Logger, parseOptions, type RedisClient, systemClock } from '@headroom/core'
 import { z } from 'zod'
-import type { BreakerHub } from './shared/hub.js'
+import type { BreakerHub } from './shared/hub-types.js'
 
 /** Coordinates one breaker with its namesakes in other processes through Redis. */
 export interface SharedOptions {

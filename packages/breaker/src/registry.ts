@@ -10,7 +10,8 @@ import {
 import { z } from 'zod'
 import { buildBreaker } from './breaker.js'
 import { type BreakerOptions, breakerOptionsSchema } from './options.js'
-import { type BreakerHub, createBreakerHub } from './shared/hub.js'
+import { createBreakerHub } from './shared/hub.js'
+import type { BreakerHub } from './shared/hub-types.js'
 import { createTicker } from './ticker.js'
 import type { Breaker, BreakerState, BreakerStats, StateChange } from './types.js'
 

@@ -2,7 +2,8 @@
 // given in `shared.hub`, or one made from `shared.redis` (then the breaker closes it).
 import type { BreakerContext } from './breaker-context.js'
 import type { ResolvedBreakerOptions } from './options.js'
-import { type BreakerHub, createBreakerHub } from './shared/hub.js'
+import { createBreakerHub } from './shared/hub.js'
+import type { BreakerHub } from './shared/hub-types.js'
 
 export interface SharedHub {
   hub: BreakerHub

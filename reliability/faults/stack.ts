@@ -1,0 +1,46 @@
+// One running Corp Astro (a node:cluster primary and its 2 workers) with the load on it.
+import { freePort } from '../../packages/testing/src/index.js'
+import { cleanups } from './cleanups.js'
+import { createUsers, type Load, startLoad, type VirtualUser } from './load.js'
+import { log } from './log.js'
+import { type Child, runApp } from './processes.js'
+import { sleep, waitUntil } from './wait.js'
+
+const USERS = 8
+// Each user pauses 100-300 ms between requests: at most ~5 requests/s, 300/min, under the
+// app's premium limits (500/min API, 1000/min content) even on an idle machine where
+// answers are instant. A faster load would measure the rate limiter, not the faults.
+const PAUSE_MS = 200
+
+export interface Stack {
+  base: string
+  app: Child
+  users: VirtualUser[]
+  load: Load
+}
+
+export async function startStack(env: Record<string, string>, what: string): Promise<Stack> {
+  const port = await freePort()
+  log(`starting corp-astro (2 workers, ${what} Redis) on port ${port}`)
+  const app = runApp('src/main.ts', { ...env, PORT: String(port) })
+  cleanups.push(() => app.stop('SIGKILL'))
+  const base = `http://127.0.0.1:${port}`
+  await waitUntil(
+    async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
+    120_000,
+    'the app',
+  ).catch(async (error: unknown) => {
+    // Say why: what /readyz answered last and what the app printed.
+    const readyz = await fetch(`${base}/readyz`)
+      .then(async (res) => `${res.status} ${await res.text()}`)
+      .catch((cause: unknown) => `no answer (${String(cause)})`)
+    throw new Error(
+      `${(error as Error).message}; /readyz: ${readyz}; app output (last 4,000 characters):\n${app.output().slice(-4_000)}`,
+    )
+  })
+  // Both workers listen once the primary has forked them; readiness of one is not enough.
+  await sleep(2_000)
+  const users = await createUsers(base, USERS, what)
+  const load = startLoad(base, users, { pauseMs: PAUSE_MS })
+  return { base, app, users, load }
+}

@@ -8,15 +8,9 @@ export {
 } from './errors.js'
 export type { JobInfo, JobState, RetentionRule } from './job.js'
 export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './priority.js'
-export {
-  type AddJobOptions,
-  type BulkJob,
-  createQueue,
-  type Queue,
-  type QueueEvents,
-  type QueueStats,
-} from './queue.js'
+export { createQueue } from './queue.js'
 export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
+export type { AddJobOptions, BulkJob, Queue, QueueEvents, QueueStats } from './queue-types.js'
 export { createTaskQueue } from './task-queue.js'
 export type { TaskQueueOptions } from './task-queue-options.js'
 export type {

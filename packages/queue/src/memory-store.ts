@@ -1,5 +1,4 @@
-import type { Clock } from '@headroom/core'
-import { Fifo } from '@headroom/core'
+import { type Clock, Fifo } from '@headroom/core'
 import { MinHeap } from './heap.js'
 import type {
   ClaimedJob,
@@ -11,34 +10,16 @@ import type {
   StoreConfig,
   StoreCounts,
 } from './job.js'
-import { Priority } from './priority.js'
-
-const LEVEL_SCORE = 2 ** 40
-
-interface MemoryJob {
-  id: string
-  payload: string
-  /** Wait score: priority * 2^40 + sequence (as in Redis). */
-  w: number
-  rt: number
-  a: number
-  s: number
-  k: string | undefined
-  st: 'w' | 'd' | 'a' | 'c' | 'f'
-  e?: string
-  r?: string
-  f?: number
-  /** Bumped on every state change: heap entries from an older generation are stale. */
-  gen: number
-}
-
-interface Entry {
-  job: MemoryJob
-  key: number
-  gen: number
-}
-
-const byKey = (a: Entry, b: Entry) => a.key < b.key
+import {
+  byKey,
+  countWaiting,
+  type Entry,
+  type MemoryJob,
+  memoryJobFields,
+  newMemoryJob,
+  stalledError,
+} from './memory-job.js'
+import { LEVEL_SCORE } from './priority.js'
 
 /**
  * The in-process store: the same semantics as the Redis store (priority order,
@@ -112,10 +93,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       job.s++
       stalled.push(job.id)
       if (job.s > config.maxStalls) {
-        job.e = JSON.stringify({
-          message: `The job stalled ${job.s} times (its lease expired each time)`,
-          code: 'E_LEASE_LOST',
-        })
+        job.e = stalledError(job.s)
         finish(job, 'f', now)
       } else requeue(job, job.rt)
     }
@@ -179,17 +157,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         const id = input.id === '' ? String(sequence) : input.id
         ids.push(id)
         if (jobs.has(id)) continue
-        const job: MemoryJob = {
-          id,
-          payload: input.payload,
-          w: input.priority * LEVEL_SCORE + sequence,
-          rt: now + input.delayMs,
-          a: 0,
-          s: 0,
-          k: undefined,
-          st: 'c',
-          gen: 0,
-        }
+        const job = newMemoryJob(id, input, sequence, now)
         jobs.set(id, job)
         if (input.delayMs > 0) {
           move(job, 'd')
@@ -257,32 +225,13 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     async getJob(id) {
       const job = jobs.get(id)
       if (!job) return undefined
-      const fields: Record<string, string> = {
-        p: job.payload,
-        a: String(job.a),
-        s: String(job.s),
-        st: job.st,
-        rt: String(job.rt),
-      }
-      if (job.e !== undefined) fields.e = job.e
-      if (job.r !== undefined) fields.r = job.r
-      return { payload: job.payload, fields }
+      return { payload: job.payload, fields: memoryJobFields(job) }
     },
 
     async counts(): Promise<StoreCounts> {
       const now = clock.now()
-      const waitingByLevel = { critical: 0, high: 0, medium: 0, low: 0 }
-      let oldestReadyAt: number | undefined
       // O(n) in the jobs held; stats() is for dashboards, not hot paths.
-      for (const job of waiting === 0 ? [] : jobs.values()) {
-        if (job.st !== 'w') continue
-        const priority = Math.floor(job.w / LEVEL_SCORE)
-        if (priority < Priority.HIGH) waitingByLevel.critical++
-        else if (priority < Priority.MEDIUM) waitingByLevel.high++
-        else if (priority < Priority.LOW) waitingByLevel.medium++
-        else waitingByLevel.low++
-        if (oldestReadyAt === undefined || job.rt < oldestReadyAt) oldestReadyAt = job.rt
-      }
+      const { waiting: waitingByLevel, oldestReadyAt } = countWaiting(waiting === 0 ? [] : jobs.values())
       return {
         now,
         waiting: waitingByLevel,

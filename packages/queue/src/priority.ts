@@ -16,6 +16,9 @@ export type PriorityInput = keyof typeof Priority | number
 /** The largest numeric priority: scores in Redis keep 2^40 sequence numbers per level exact. */
 export const MAX_PRIORITY = 1000
 
+/** Wait scores are priority * LEVEL_SCORE + sequence, in Redis and in the memory store alike. */
+export const LEVEL_SCORE = 2 ** 40
+
 /** The named level a numeric priority falls in (for depth per priority in `stats()`). */
 export type PriorityLevel = 'critical' | 'high' | 'medium' | 'low'
 

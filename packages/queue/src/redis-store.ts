@@ -18,17 +18,13 @@ import type {
   StoreConfig,
   StoreCounts,
 } from './job.js'
-import { Priority } from './priority.js'
-import {
-  addScript,
-  claimScript,
-  countsScript,
-  extendScript,
-  getScript,
-  obliterateScript,
-} from './redis-scripts.js'
+import { LEVEL_SCORE, Priority } from './priority.js'
+import { addScript } from './redis-script-add.js'
+import { claimScript } from './redis-script-claim.js'
+import { extendScript } from './redis-script-extend.js'
+import { countsScript, getScript } from './redis-script-inspect.js'
+import { obliterateScript } from './redis-script-obliterate.js'
 
-const LEVEL_SCORE = 2 ** 40
 /** Jobs per add script call: keeps each EVALSHA short so it never blocks Redis for long. */
 const ADD_CHUNK = 1000
 /** Chunks of one addBulk in flight at once. */
@@ -184,7 +180,7 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
     async claim({ count, leaseMs, maxPriority, settle }: ClaimOptions): Promise<ClaimResult> {
       const maxScore = maxPriority === undefined ? '+inf' : `(${(maxPriority + 1) * LEVEL_SCORE}`
       const [now, lease, flat, stalled, settled] = await step(count, leaseMs, maxScore, settle)
-      // One fencing token for the whole batch (see redis-scripts.ts).
+      // One fencing token for the whole batch (see redis-script-preamble.ts).
       const token = String(lease)
       const jobs: ClaimedJob[] = new Array(flat.length / 4)
       for (let i = 0, k = 0; i < flat.length; i += 4, k++) {

@@ -1,3 +1,5 @@
+// createTaskQueue's options, validated once at construction, and the checks of the values
+// that may change later (a task's timeout, the concurrency setter).
 import type { Clock, Logger } from '@headroom/core'
 import { z } from 'zod'
 
@@ -33,3 +35,15 @@ export const taskQueueOptionsSchema = z.object({
   clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
 })
+
+/** The error of an `add` whose timeout is not a positive number of ms. */
+export function invalidTimeout(timeout: number): TypeError {
+  return new TypeError(`Invalid timeout: expected a positive number of ms (received ${timeout})`)
+}
+
+/** Throws unless `value` is a concurrency the `concurrency` setter accepts. */
+export function checkConcurrency(value: number): void {
+  if (!(Number.isInteger(value) && value >= 1) && value !== Number.POSITIVE_INFINITY) {
+    throw new TypeError(`Invalid concurrency: expected an integer >= 1 or Infinity (received ${value})`)
+  }
+}

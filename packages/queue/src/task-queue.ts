@@ -1,5 +1,6 @@
 // createTaskQueue: the in-process priority queue's engine (add, take, run, settle). Its
-// types and the small classes it runs tasks with live in files of their own.
+// types, option checks, waiters and the small classes it runs tasks with live in files of
+// their own; what is left shares the engine's closure state, kept in one closure for speed.
 import {
   type Clock,
   createChannels,
@@ -15,7 +16,12 @@ import { resolvePriority } from './priority.js'
 import { Rejection } from './rejection.js'
 import { TaskBuckets } from './task-buckets.js'
 import { TaskExtras } from './task-extras.js'
-import { type TaskQueueOptions, taskQueueOptionsSchema } from './task-queue-options.js'
+import {
+  checkConcurrency,
+  invalidTimeout,
+  type TaskQueueOptions,
+  taskQueueOptionsSchema,
+} from './task-queue-options.js'
 import type {
   AddTaskOptions,
   Settle,
@@ -25,16 +31,11 @@ import type {
   TaskQueueEvents,
 } from './task-queue-types.js'
 import { Slot } from './task-slot.js'
+import { TaskWaiters } from './task-waiters.js'
 
 const NO_SIGNAL: TaskContext = Object.freeze({ signal: undefined })
 /** Idle slots kept for reuse; beyond this (a burst at high concurrency) they are left to the GC. */
 const MAX_IDLE_SLOTS = 1024
-
-interface Waiter {
-  limit: number
-  idle: boolean
-  resolve: () => void
-}
 
 const channels = createChannels<{ 'task-error': { error: unknown } }>('queue', ['task-error'])
 
@@ -45,7 +46,7 @@ const capture = (resolve: (value: never) => void): void => {
 }
 
 /**
- * Creates an in-process priority task queue: one FIFO ring per priority, so adding and
+ * Creates an in-process priority task queue: one chunked FIFO lane per priority, so adding and
  * taking a task cost O(1) at any depth, FIFO within a priority, bounded concurrency,
  * per-task timeouts and cancellation through `AbortSignal`.
  *
@@ -68,6 +69,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
   )
   const buckets = new TaskBuckets()
   const idleSlots: Slot[] = []
+  const waiters = new TaskWaiters()
   const waitTime = createLatencyHistogram()
   const runTime = createLatencyHistogram()
   let concurrency = options.concurrency
@@ -81,25 +83,9 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
   let failed = 0
   let timedOut = 0
   let cancelled = 0
-  let waiters: Waiter[] = []
-
-  const notify = () => {
-    if (waiters.length === 0) return
-    const keep: Waiter[] = []
-    for (const waiter of waiters) {
-      if (waiter.idle ? size === 0 && running === 0 : size < waiter.limit) waiter.resolve()
-      else keep.push(waiter)
-    }
-    waiters = keep
-  }
-
-  const waitFor = (limit: number, idle: boolean): Promise<void> => {
-    if (idle ? size === 0 && running === 0 : size < limit) return Promise.resolve()
-    return new Promise((resolve) => waiters.push({ limit, idle, resolve }))
-  }
 
   const becameIdle = () => {
-    notify()
+    waiters.notify(size, running)
     events.emit('idle', undefined)
   }
 
@@ -179,7 +165,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     size--
     cancelled++
     extras.resolve(new Rejection(reason))
-    notify()
+    waiters.notify(size, running)
   }
 
   /**
@@ -256,14 +242,14 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     }
     pump(slot, finish(slot, ok, value))
     // After the next task was taken, so `onSizeLessThan` sees the smaller queue at once.
-    if (waiters.length > 0) notify()
+    if (waiters.count > 0) waiters.notify(size, running)
   }
 
   const acquire = (): Slot => idleSlots.pop() ?? new Slot(settled)
 
   const drain = () => {
     while (!paused && running < concurrency && size > 0) pump(acquire(), clock.now())
-    notify()
+    waiters.notify(size, running)
   }
 
   const add = <T>(fn: (context: TaskContext) => T | PromiseLike<T>, opts?: AddTaskOptions): Promise<T> => {
@@ -276,11 +262,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       signal = opts.signal
       timeout = opts.timeout ?? timeout
     }
-    if (timeout !== undefined && !(timeout > 0)) {
-      return Promise.reject(
-        new TypeError(`Invalid timeout: expected a positive number of ms (received ${timeout})`),
-      )
-    }
+    if (timeout !== undefined && !(timeout > 0)) return Promise.reject(invalidTimeout(timeout))
     if (signal?.aborted) return Promise.reject(signal.reason)
     const promise = new Promise<T>(capture)
     const resolve = captured!
@@ -317,7 +299,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       ;(resolve as Settle)(new Rejection(new TaskClearedError()))
     })
     size = 0
-    notify()
+    waiters.notify(size, running)
   }
 
   return {
@@ -325,9 +307,9 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     addAll(fns, opts) {
       return Promise.all(fns.map((fn) => add(fn, opts)))
     },
-    onIdle: () => waitFor(0, true),
-    onEmpty: () => waitFor(1, false),
-    onSizeLessThan: (limit) => waitFor(limit, false),
+    onIdle: () => waiters.waitFor(0, true, size, running),
+    onEmpty: () => waiters.waitFor(1, false, size, running),
+    onSizeLessThan: (limit) => waiters.waitFor(limit, false, size, running),
     pause() {
       paused = true
     },
@@ -350,9 +332,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       return concurrency
     },
     set concurrency(value: number) {
-      if (!(Number.isInteger(value) && value >= 1) && value !== Number.POSITIVE_INFINITY) {
-        throw new TypeError(`Invalid concurrency: expected an integer >= 1 or Infinity (received ${value})`)
-      }
+      checkConcurrency(value)
       concurrency = value
       drain()
     },
@@ -374,7 +354,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     async close() {
       closed = true
       clear()
-      await waitFor(0, true)
+      await waiters.waitFor(0, true, size, running)
       events.clear()
     },
   }

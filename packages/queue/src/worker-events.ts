@@ -5,7 +5,8 @@ import { createChannels, createEmitter, type Emitter, type Logger } from '@headr
 import { LeaseLostError } from './errors.js'
 import type { Settlement } from './job.js'
 import type { Lease } from './lease.js'
-import type { QueueEvents, QueueInternals } from './queue.js'
+import type { QueueInternals } from './queue-internals.js'
+import type { QueueEvents } from './queue-types.js'
 
 const channels = createChannels<{
   completed: { queue: string; id: string; name: string; runMs: number }

@@ -1,6 +1,6 @@
 // The public shape of a worker: what a handler receives and what createWorker returns.
 // Apart from worker.ts so the loop's file holds the loop, not its contract.
-import type { QueueEvents } from './queue.js'
+import type { QueueEvents } from './queue-types.js'
 
 /** A job as a handler receives it. */
 export interface Job<Data = unknown> {

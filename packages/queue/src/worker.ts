@@ -1,16 +1,18 @@
 // createWorker: the claim/run/acknowledge loop of a durable queue's consumer. Its types,
-// argument checks, lease timeouts, heartbeat and events live in files of their own; the
-// per-job path (claim, start, finish, acknowledge) stays here, in one closure, for speed.
-import { isHeadroomError, QueueClosedError, type TimerHandle } from '@headroom/core'
-import { backoffDelay } from './backoff.js'
+// argument checks, lease timeouts, heartbeat, events and retry-or-dead decision live in
+// files of their own; the per-job path (claim, start, finish, acknowledge) and the state it
+// shares with pause, stats and close stay here, in one closure, for speed.
+import { QueueClosedError, type TimerHandle } from '@headroom/core'
 import { errorJson } from './error-json.js'
 import { UnknownHandlerError } from './errors.js'
+import { failureSettlement } from './failure-settlement.js'
 import type { ClaimedJob, ClaimResult, JobPayload, Settlement } from './job.js'
 import type { Lease, TimeoutGroup } from './lease.js'
 import { createLeaseHeartbeat } from './lease-heartbeat.js'
 import { createLeaseTimeouts } from './lease-timeouts.js'
 import { LeasedJob } from './leased-job.js'
-import { internalsOf, type Queue } from './queue.js'
+import { internalsOf } from './queue-internals.js'
+import type { Queue } from './queue-types.js'
 import { waitAtMost } from './wait-at-most.js'
 import { createWorkerEvents } from './worker-events.js'
 import { parseWorkerArguments, type WorkerOptions } from './worker-options.js'
@@ -301,19 +303,7 @@ export function createWorker(
       enqueueSettle({ id: lease.id, token: lease.token, outcome: 'completed', result })
     } else {
       lastErrors.set(lease.id, value)
-      const unrecoverable =
-        isHeadroomError(value, 'E_UNRECOVERABLE') || isHeadroomError(value, 'E_UNKNOWN_HANDLER')
-      if (unrecoverable || lease.attempt >= lease.maxAttempts) {
-        enqueueSettle({ id: lease.id, token: lease.token, outcome: 'dead', error: errorJson(value) })
-      } else {
-        enqueueSettle({
-          id: lease.id,
-          token: lease.token,
-          outcome: 'retry',
-          error: errorJson(value),
-          delayMs: backoffDelay(retry, lease.attempt),
-        })
-      }
+      enqueueSettle(failureSettlement(lease, value, retry))
     }
     if (running === 0) onDrained?.()
     scheduleStep()

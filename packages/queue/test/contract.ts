@@ -3,7 +3,7 @@ import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
 import { createWorker, type Job, UnrecoverableError } from '../src/index.js'
 import type { ClaimedJob } from '../src/job.js'
-import { internalsOf } from '../src/queue.js'
+import { internalsOf } from '../src/queue-internals.js'
 import { deferred, queueFactory } from './helpers.js'
 
 /** The behaviour every store must show; run against memory, Redis and Redis Cluster. */

@@ -1,0 +1,85 @@
+// A job as the memory store keeps it (the fields of a Redis job hash, plus its state and
+// heap generation), and how it reads back for getJob() and stats().
+import type { NewJob, StoreCounts } from './job.js'
+import { LEVEL_SCORE, Priority } from './priority.js'
+
+export interface MemoryJob {
+  id: string
+  payload: string
+  /** Wait score: priority * 2^40 + sequence (as in Redis). */
+  w: number
+  rt: number
+  a: number
+  s: number
+  k: string | undefined
+  st: 'w' | 'd' | 'a' | 'c' | 'f'
+  e?: string
+  r?: string
+  f?: number
+  /** Bumped on every state change: heap entries from an older generation are stale. */
+  gen: number
+}
+
+export interface Entry {
+  job: MemoryJob
+  key: number
+  gen: number
+}
+
+export const byKey = (a: Entry, b: Entry) => a.key < b.key
+
+/**
+ * The record of a job being added, in no structure yet. Its state starts as `c`, which
+ * move() keeps no count of, so the store's first move() counts it once.
+ */
+export function newMemoryJob(id: string, input: NewJob, sequence: number, now: number): MemoryJob {
+  return {
+    id,
+    payload: input.payload,
+    w: input.priority * LEVEL_SCORE + sequence,
+    rt: now + input.delayMs,
+    a: 0,
+    s: 0,
+    k: undefined,
+    st: 'c',
+    gen: 0,
+  }
+}
+
+/** The error of a job dead-lettered after `stalls` lease expiries: the JSON the Redis store writes too. */
+export function stalledError(stalls: number): string {
+  return JSON.stringify({
+    message: `The job stalled ${stalls} times (its lease expired each time)`,
+    code: 'E_LEASE_LOST',
+  })
+}
+
+/** The fields getJob() reads, named as in the Redis job hash. */
+export function memoryJobFields(job: MemoryJob): Record<string, string> {
+  const fields: Record<string, string> = {
+    p: job.payload,
+    a: String(job.a),
+    s: String(job.s),
+    st: job.st,
+    rt: String(job.rt),
+  }
+  if (job.e !== undefined) fields.e = job.e
+  if (job.r !== undefined) fields.r = job.r
+  return fields
+}
+
+/** The waiting jobs among `jobs`, by priority level, and when the oldest became ready. */
+export function countWaiting(jobs: Iterable<MemoryJob>): Pick<StoreCounts, 'waiting' | 'oldestReadyAt'> {
+  const waiting = { critical: 0, high: 0, medium: 0, low: 0 }
+  let oldestReadyAt: number | undefined
+  for (const job of jobs) {
+    if (job.st !== 'w') continue
+    const priority = Math.floor(job.w / LEVEL_SCORE)
+    if (priority < Priority.HIGH) waiting.critical++
+    else if (priority < Priority.MEDIUM) waiting.high++
+    else if (priority < Priority.LOW) waiting.medium++
+    else waiting.low++
+    if (oldestReadyAt === undefined || job.rt < oldestReadyAt) oldestReadyAt = job.rt
+  }
+  return { waiting, oldestReadyAt }
+}

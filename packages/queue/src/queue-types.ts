@@ -1,0 +1,81 @@
+// The public shape of a durable queue: the options of one job, its events, its stats and
+// its methods. Apart from queue.ts so that file holds the construction, not the contract.
+import type { LatencySummary } from '@headroom/core'
+import type { JobInfo } from './job.js'
+import type { PriorityInput } from './priority.js'
+
+/** Options of one job. */
+export interface AddJobOptions {
+  /** `CRITICAL` > `HIGH` > `MEDIUM` > `LOW`, or 0 (first) .. 1000 (last). @default the queue's defaultPriority */
+  priority?: PriorityInput
+  /** Run no sooner than this many ms from now (by the store's clock). @default 0 */
+  delay?: number
+  /** A custom id: adding a job whose id exists is a no-op (idempotent producers). @default a sequence number */
+  jobId?: string
+  /** Attempts in all, overriding the queue's retry.attempts. @default the queue's */
+  attempts?: number
+  /** Per-attempt timeout in ms; the handler's signal aborts when it passes. @default the queue's timeoutMs */
+  timeout?: number
+}
+
+/** One job for {@link Queue.addBulk}. */
+export interface BulkJob<Data = unknown> {
+  name: string
+  data: Data
+  options?: AddJobOptions
+}
+
+export interface QueueEvents {
+  [event: string]: unknown
+  completed: { id: string; name: string; attempt: number; runMs: number }
+  failed: { id: string; name: string; attempt: number; error: unknown }
+  retrying: { id: string; name: string; attempt: number; delayMs: number; error: unknown }
+  stalled: { id: string }
+  /** `add` refused a job under load shedding. */
+  refused: { name: string; priority: number }
+  /** A completion or failure was refused because the lease had moved on (fencing). */
+  'lease-lost': { id: string }
+  error: { error: unknown }
+}
+
+export interface QueueStats {
+  name: string
+  store: 'memory' | 'redis'
+  /** Jobs waiting, by priority level. */
+  waiting: { critical: number; high: number; medium: number; low: number }
+  delayed: number
+  active: number
+  /** Finished jobs still retained. */
+  completed: number
+  failed: number
+  /** How long the oldest waiting job has waited, in ms (0 when none). */
+  oldestWaitMs: number
+  /** Counters of this process. */
+  added: number
+  processed: number
+  failures: number
+  retries: number
+  stalled: number
+  /** Settlements refused because the lease had moved on (a late worker; duplicates avoided). */
+  leaseLost: number
+  shedding: { critical: boolean; refused: number; deferredClaims: number }
+  /** Time from ready to claimed, and handler run time, as seen by this process's workers. */
+  waitTime: LatencySummary
+  runTime: LatencySummary
+}
+
+/** A durable priority job queue (memory or Redis); workers consume it with {@link createWorker}. */
+export interface Queue {
+  readonly name: string
+  /** Adds a job; resolves to its id once the store acknowledged it. */
+  add<Data>(name: string, data: Data, options?: AddJobOptions): Promise<string>
+  /** Adds many jobs in few round trips; every job is validated before anything is written. */
+  addBulk(jobs: readonly BulkJob[]): Promise<string[]>
+  getJob<Data = unknown>(id: string): Promise<JobInfo<Data> | undefined>
+  stats(): Promise<QueueStats>
+  on<E extends keyof QueueEvents & string>(event: E, listener: (payload: QueueEvents[E]) => void): () => void
+  /** Deletes every job and key of this queue (tests, teardown). */
+  obliterate(): Promise<void>
+  /** Refuses further adds and releases timers; it does not close the Redis client (you own it). */
+  close(): Promise<void>
+}

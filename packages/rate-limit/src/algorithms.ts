@@ -1,69 +1,15 @@
 import type { ResolvedPolicy } from './types.js'
+import { fill, newVerdict, type PolicyState, round6, type Verdict } from './verdict.js'
 
-/**
- * The four algorithms, in TypeScript. `redis-script.ts` holds the same arithmetic in
+/*
+ * The four algorithms, in TypeScript. `redis-script-algorithms.ts` holds the same arithmetic in
  * Lua, step for step, so the memory and Redis stores decide identically (the shared
- * contract suite checks it). Time is integer milliseconds.
- *
- * State is up to three numbers per policy:
- * - gcra: [tat, interval] (theoretical arrival time, and the emission interval it was
- *   written with: a per-request limit change re-scales the debt instead of misreading it)
- * - token-bucket: [tokens, updatedAt]
- * - fixed-window: [windowStart, count]
- * - sliding-window: [windowStart, count, previousCount]
+ * contract suite checks it). Time is integer milliseconds; the state each algorithm
+ * keeps, and the verdict it gives, are described in `verdict.ts`.
  */
-export type PolicyState = [number, number, number]
-
-/** One policy's verdict; `next` is the state to write when every policy allows. */
-export interface Verdict {
-  allowed: boolean
-  remaining: number
-  resetMs: number
-  /** 0 when allowed, -1 when the cost can never fit. */
-  retryAfterMs: number
-  next: PolicyState
-  /**
-   * How long to keep `next`: until it no longer matters, but at least one window, so a
-   * light user's key is overwritten rather than created and expired on every request
-   * (GCRA and token-bucket state is otherwise done within milliseconds at large limits).
-   */
-  ttlMs: number
-}
 
 /** Float tolerance for the bucket comparisons: sums of fractional costs must not refuse a request that fits. */
 const EPSILON = 1e-9
-
-/** Remaining units are reported to a millionth, so 0.1 + 0.2 reads as 0.3. */
-export function round6(value: number): number {
-  return Math.floor(value * 1e6 + 0.5) / 1e6
-}
-
-/** A blank verdict, for callers that reuse one across calls (the memory store's hot path). */
-export function newVerdict(): Verdict {
-  return { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, next: [0, 0, 0], ttlMs: 0 }
-}
-
-function fill(
-  out: Verdict,
-  allowed: boolean,
-  remaining: number,
-  resetMs: number,
-  retryAfterMs: number,
-  n0: number,
-  n1: number,
-  n2: number,
-  ttlMs: number,
-): Verdict {
-  out.allowed = allowed
-  out.remaining = remaining
-  out.resetMs = resetMs
-  out.retryAfterMs = retryAfterMs
-  out.next[0] = n0
-  out.next[1] = n1
-  out.next[2] = n2
-  out.ttlMs = ttlMs
-  return out
-}
 
 /**
  * Evaluates `cost` against one policy at `now` without writing anything. The verdict

@@ -1,5 +1,6 @@
-import { evaluate, type PolicyState, refundState, round6 } from './algorithms.js'
+import { evaluate, refundState } from './algorithms.js'
 import type { ResolvedPolicy, StoreResult } from './types.js'
+import { type PolicyState, round6 } from './verdict.js'
 
 /** What {@link decide} wants written back: the state per policy (same order) and the key's lifetime. */
 export interface Outcome {

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { type HeaderStyle, writeHeaders } from './headers.js'
 import { ipKey } from './ip-key.js'
-import type { RateLimiter } from './rate-limiter.js'
+import type { RateLimiter } from './rate-limiter-types.js'
 import type { Decision, ResolvedPolicy } from './types.js'
 
 export { type HeaderStyle, writeHeaders } from './headers.js'

@@ -9,18 +9,11 @@ export { type Duration, formatMs, toMs } from './duration.js'
 export type { RateLimiterEvents } from './events.js'
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export type { PolicyOptions, RateLimiterOptions, StoreErrorMode } from './options.js'
-export {
-  type ConsumeOptions,
-  createRateLimiter,
-  type RateLimiter,
-  type RateLimiterStats,
-} from './rate-limiter.js'
-export {
-  createRedisStore,
-  type RedisStore,
-  type RedisStoreOptions,
-  type RedisStoreStats,
-} from './redis-store.js'
+export { createRateLimiter } from './rate-limiter.js'
+export type { RateLimiterStats } from './rate-limiter-stats.js'
+export type { ConsumeOptions, RateLimiter } from './rate-limiter-types.js'
+export { createRedisStore } from './redis-store.js'
+export type { RedisStore, RedisStoreOptions, RedisStoreStats } from './redis-store-types.js'
 export type {
   Algorithm,
   Decision,

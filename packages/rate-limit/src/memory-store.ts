@@ -1,7 +1,8 @@
 import { type Clock, systemClock, type TimerHandle } from '@headroom/core'
-import { evaluate, newVerdict, type PolicyState } from './algorithms.js'
+import { evaluate } from './algorithms.js'
 import { decide } from './decide.js'
 import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
+import { newVerdict, type PolicyState } from './verdict.js'
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {

@@ -2,75 +2,21 @@ import {
   childLogger,
   createEmitter,
   createLatencyHistogram,
-  type LatencySummary,
   parseOptions,
   StoreUnavailableError,
-  type Subscribable,
   systemClock,
 } from '@headroom/core'
 import { type BlockedCache, createBlockedCache } from './blocked-cache.js'
 import { channels, decisionChannel, type RateLimiterEvents } from './events.js'
-import { createMemoryStore, type MemoryStore } from './memory-store.js'
-import { optionsSchema, type RateLimiterOptions, resolvePolicies, type StoreErrorMode } from './options.js'
-import { createRedisStore, type RedisStore } from './redis-store.js'
-import type {
-  Decision,
-  DecisionSource,
-  RateLimitStore,
-  ResolvedPolicy,
-  StoreOp,
-  StoreOpKind,
-  StoreResult,
-} from './types.js'
-
-/** Per-call options of `consume`, `peek` and `refund`. */
-export interface ConsumeOptions {
-  /** Units this call costs (fractional allowed). @default 1 */
-  cost?: number
-  /**
-   * This request's limit for the first policy (per-tier limits: `req => user.tier === 'premium' ? 1000 : 100`).
-   * Its burst scales with it. @default the configured limit
-   */
-  limit?: number
-}
-
-/** A snapshot of a limiter's counters. */
-export interface RateLimiterStats {
-  decisions: number
-  allowed: number
-  limited: number
-  /** Refusals answered by the local blocked-key fast path, without the store. */
-  fastPathRefusals: number
-  storeErrors: number
-  /** Decisions made by `onStoreError` instead of the store. */
-  fallbackDecisions: number
-  blockedKeys: number
-  /** Script calls and the decisions they carried (Redis store). */
-  batches: number
-  batchedOperations: number
-  /** State of the gate in front of Redis (`closed` is healthy). */
-  gate: 'closed' | 'open' | 'probing' | 'none'
-  /** Round-trip time of script calls, in milliseconds. */
-  latency: LatencySummary
-}
-
-/** A distributed rate limiter. Decisions are values: a refused call resolves with `allowed: false`. */
-export interface RateLimiter extends Subscribable<RateLimiterEvents> {
-  /** Takes `cost` units from every policy, all or nothing. */
-  consume(key: string, options?: ConsumeOptions): Promise<Decision>
-  /** Says whether `cost` would be allowed now, writing nothing; `remaining` is what is left now. */
-  peek(key: string, options?: ConsumeOptions): Promise<Decision>
-  /** Gives `cost` units back (a request that should not count); resolves to the state after it. */
-  refund(key: string, options?: ConsumeOptions): Promise<Decision>
-  /** Refuses the key for `ms`, whatever its policies say. Rejects with `E_STORE_UNAVAILABLE` when the store failed (the block then holds in this process only). */
-  block(key: string, ms: number): Promise<void>
-  /** Forgets everything about the key. Rejects with `E_STORE_UNAVAILABLE` when the store failed. */
-  reset(key: string): Promise<void>
-  stats(): RateLimiterStats
-  /** Stops timers and rejects nothing already decided; the Redis client stays open (it is the caller's). */
-  close(): Promise<void>
-  readonly policies: readonly ResolvedPolicy[]
-}
+import { createLimiterStore } from './limiter-store.js'
+import type { MemoryStore } from './memory-store.js'
+import { optionsSchema, type RateLimiterOptions, resolvePolicies } from './options.js'
+import { newCounters, snapshotStats } from './rate-limiter-stats.js'
+import type { ConsumeOptions, RateLimiter } from './rate-limiter-types.js'
+import type { RedisStore } from './redis-store-types.js'
+import { createStoreFallback } from './store-fallback.js'
+import type { Decision, DecisionSource, ResolvedPolicy, StoreOp, StoreOpKind, StoreResult } from './types.js'
+import { validateCall } from './validate-call.js'
 
 /**
  * Creates a rate limiter: GCRA by default, or token bucket, sliding or fixed window;
@@ -103,36 +49,15 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
   const latency = createLatencyHistogram()
   const memoryOptions = { ...options.memory, clock }
 
-  let store: RateLimitStore
-  if (options.store) store = options.store
-  else if (options.redis)
-    store = createRedisStore({
-      redis: options.redis,
-      prefix: options.prefix,
-      timeoutMs: options.timeout,
-      time: options.time,
-      maxBatch: options.maxBatch,
-      failureGate: options.failureGate,
-      clock,
-    })
-  else store = createMemoryStore(memoryOptions)
+  const store = createLimiterStore(options, clock, memoryOptions)
   const memory = 'runSync' in store ? (store as MemoryStore) : undefined
   const redisStore = options.store === undefined && options.redis ? (store as RedisStore) : undefined
   if (redisStore) redisStore.onRoundTrip = (ms) => latency.record(ms)
   const source: DecisionSource = store.kind
-  const fallbackMode: StoreErrorMode = options.onStoreError
-  let local: MemoryStore | undefined
   const blocked: BlockedCache | undefined =
     options.blockedCache === false ? undefined : createBlockedCache(options.blockedCache.max ?? 10_000)
 
-  const counters = {
-    decisions: 0,
-    allowed: 0,
-    limited: 0,
-    fastPathRefusals: 0,
-    storeErrors: 0,
-    fallbackDecisions: 0,
-  }
+  const counters = newCounters()
 
   // Per-request limits (tiers) reuse one policy array per distinct value, so a
   // batch sends each distinct set once and the fast path can compare by reference.
@@ -148,17 +73,6 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
       byLimit.set(limit, set)
     }
     return set
-  }
-
-  const scaledForLocal = new WeakMap<readonly ResolvedPolicy[], readonly ResolvedPolicy[]>()
-  const localPolicies = (set: readonly ResolvedPolicy[]) => {
-    let scaled = scaledForLocal.get(set)
-    if (scaled === undefined) {
-      const n = options.instances
-      scaled = set.map((p) => ({ ...p, limit: p.limit / n, burst: p.burst / n }))
-      scaledForLocal.set(set, scaled)
-    }
-    return scaled
   }
 
   const toDecision = (
@@ -198,50 +112,16 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     return decision
   }
 
-  const fallback = (op: StoreOp, error: unknown): Decision | Promise<Decision> => {
-    counters.storeErrors++
-    counters.fallbackDecisions++
-    logger.warn({ err: error, fallback: fallbackMode }, 'rate-limit store failed; deciding with the fallback')
-    if (events.has('storeError')) events.emit('storeError', { error, fallback: fallbackMode })
-    channels['store-error'].publish({ error, fallback: fallbackMode })
-    const first = op.policies[0]!
-    if (fallbackMode === 'local') {
-      local ??= createMemoryStore(memoryOptions)
-      const scaled = localPolicies(op.policies)
-      return local
-        .run({ ...op, policies: scaled })
-        .then((result) => toDecision(op.key, op.cost, result, scaled, 'local', op.kind))
-    }
-    const open = fallbackMode === 'open'
-    const decision: Decision = {
-      allowed: open,
-      limit: first.limit,
-      remaining: open ? first.limit : 0,
-      resetMs: open ? 0 : options.closedRetryMs,
-      retryAfterMs: open ? 0 : options.closedRetryMs,
-      policy: first.name,
-      source: fallbackMode,
-    }
-    if (op.kind !== 'refund') {
-      counters.decisions++
-      if (open) counters.allowed++
-      else counters.limited++
-    }
-    return decision
-  }
-
-  const validate = (key: unknown, opts: ConsumeOptions | undefined): string | undefined => {
-    if (typeof key !== 'string' || key.length === 0)
-      return `Expected the key to be a non-empty string (received ${JSON.stringify(key)})`
-    if (opts !== undefined) {
-      const { cost, limit } = opts
-      if (cost !== undefined && !(typeof cost === 'number' && cost >= 0 && Number.isFinite(cost)))
-        return `Expected "cost" to be a finite number >= 0 (received ${String(cost)})`
-      if (limit !== undefined && !(typeof limit === 'number' && limit > 0 && Number.isFinite(limit)))
-        return `Expected "limit" to be a finite number > 0 (received ${String(limit)})`
-    }
-    return undefined
-  }
+  const { decide: fallback, localStore } = createStoreFallback({
+    mode: options.onStoreError,
+    instances: options.instances,
+    closedRetryMs: options.closedRetryMs,
+    memoryOptions,
+    counters,
+    logger,
+    events,
+    toDecision,
+  })
 
   const memoryOp: StoreOp = { kind: 'consume', key: '', cost: 1, policies, blockMs: 0 }
   const memoryResult: StoreResult = {
@@ -252,7 +132,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     retryAfterMs: 0,
   }
   const run = (kind: 'consume' | 'peek' | 'refund', key: string, opts: ConsumeOptions | undefined) => {
-    const invalid = validate(key, opts)
+    const invalid = validateCall(key, opts)
     if (invalid !== undefined) return Promise.reject(new TypeError(`rate limiter ${kind}(): ${invalid}`))
     const cost = opts?.cost ?? 1
     const set = opts?.limit === undefined ? policies : policiesFor(opts.limit)
@@ -312,7 +192,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
   }
 
   const admin = async (kind: 'block' | 'reset', key: string, ms: number) => {
-    const invalid = validate(key, undefined)
+    const invalid = validateCall(key, undefined)
     if (invalid !== undefined) throw new TypeError(`rate limiter ${kind}(): ${invalid}`)
     if (kind === 'block' && !(typeof ms === 'number' && ms > 0 && Number.isFinite(ms)))
       throw new TypeError(
@@ -332,6 +212,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
       })
       if (events.has('blocked')) events.emit('blocked', { key, ms: op.blockMs })
     } else blocked?.delete(key)
+    const local = localStore()
     if (local !== undefined) await local.run(op)
     try {
       await store.run(op)
@@ -352,20 +233,10 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     refund: (key, opts) => run('refund', key, opts),
     block: (key, ms) => admin('block', key, ms),
     reset: (key) => admin('reset', key, 0),
-    stats() {
-      const redis = redisStore?.stats()
-      return {
-        ...counters,
-        blockedKeys: blocked?.size ?? 0,
-        batches: redis?.batches ?? 0,
-        batchedOperations: redis?.batchedOperations ?? 0,
-        gate: redis?.gate ?? 'none',
-        latency: latency.summary(),
-      }
-    },
+    stats: () => snapshotStats(counters, blocked?.size ?? 0, redisStore?.stats(), latency.summary()),
     async close() {
       store.close()
-      local?.close()
+      localStore()?.close()
       blocked?.clear()
       events.clear()
     },

@@ -1,103 +1,26 @@
 import {
   afterPendingIo,
-  type Clock,
   createFailureGate,
-  type FailureGate,
-  type FailureGateOptions,
   hashTaggedKey,
   isCluster,
   isNoScriptError,
   keySlot,
-  type RedisClient,
   type RedisScript,
   StoreUnavailableError,
   systemClock,
   TimeoutError,
   type TimerHandle,
 } from '@headroom/core'
-import { ALGORITHM_CODES, batchScript, consumeScript, OP_CODES } from './redis-script.js'
-import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
-
-/** Options of {@link createRedisStore}. */
-export interface RedisStoreOptions {
-  /** An ioredis client or Cluster (see `requestPathRedisOptions` in `@headroom/core`). */
-  redis: RedisClient
-  /** Key prefix: a key's state lives in `{prefix:key}:<policy>` strings (a block is written ahead of that state). */
-  prefix: string
-  /** Deadline of each script call, independent of ioredis' offline queue. @default 50 */
-  timeoutMs?: number
-  /**
-   * `server`: decide on Redis' clock (TIME), the same for every process; `client`: on `clock`
-   * (tests, or fleets with tightly synchronised clocks; keys then live 60 s longer than needed). @default 'server'
-   */
-  time?: 'server' | 'client'
-  /** Most operations decided by one script call. @default 128 */
-  maxBatch?: number
-  /** The gate that stops calling a Redis that keeps failing, and probes it back. */
-  failureGate?: FailureGateOptions
-  /** @default systemClock */
-  clock?: Clock
-  /** Tests only: always use the general batch script, never the single-policy consume script. @default false */
-  generalScriptOnly?: boolean
-}
-
-/** Counters of the Redis store, merged into the limiter's `stats()`. */
-export interface RedisStoreStats {
-  batches: number
-  batchedOperations: number
-  failures: number
-  gate: FailureGate['state']
-}
-
-/** The Redis store: a {@link RateLimitStore} with batch counters and latency observation. */
-export interface RedisStore extends RateLimitStore {
-  stats(): RedisStoreStats
-  /** Called with each script call's round-trip time in milliseconds. */
-  onRoundTrip: ((ms: number) => void) | undefined
-}
-
-interface Waiting {
-  op: StoreOp
-  key: string
-  resolve: (result: StoreResult) => void
-  reject: (error: unknown) => void
-}
-
-type Reply = (string | number)[]
-type Send = (...argv: (string | number)[]) => Promise<Reply>
-
-/** One script call on the wire: its decisions, its deadline, and whether it has settled (replied or timed out). */
-interface Flight {
-  group: Waiting[]
-  deadline: number
-  done: boolean
-}
-
-/** How a policy set is sent: by the single-policy consume script (with these leading arguments) or not. */
-interface Plan {
-  fast: boolean
-  /** Algorithm, limit, window, burst, `:name`, GCRA interval as the state stores it. */
-  head: (string | number)[]
-}
+import { asStoreUnavailable, DOWN, type Reply, scriptSenders } from './redis-commands.js'
+import { batchScript } from './redis-script-batch.js'
+import { consumeScript } from './redis-script-consume.js'
+import { ALGORITHM_CODES, OP_CODES } from './redis-script-format.js'
+import { newPlan, type Plan, samePolicy } from './redis-script-plan.js'
+import type { Flight, RedisStore, RedisStoreOptions, Waiting } from './redis-store-types.js'
+import type { ResolvedPolicy, StoreResult } from './types.js'
 
 /** With `time: 'client'` keys live this much longer: Redis expires them on its own clock, which may run apart. */
 const CLIENT_TIME_PAD_MS = 60_000
-
-/** Same limits under another array (per-request limits resolve to cached arrays, so this is rare). */
-function samePolicy(policies: readonly ResolvedPolicy[], p: ResolvedPolicy): boolean {
-  const q = policies.length === 1 ? policies[0]! : undefined
-  return (
-    q !== undefined &&
-    q.name === p.name &&
-    q.algorithm === p.algorithm &&
-    q.limit === p.limit &&
-    q.windowMs === p.windowMs &&
-    q.burst === p.burst
-  )
-}
-
-/** Clients in these states cannot answer within a request's deadline: fail now instead of queueing offline. */
-const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting'])
 
 /**
  * Creates the Redis store. Operations issued in the same tick are coalesced: one
@@ -123,40 +46,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   let closed = false
   const counters = { batches: 0, batchedOperations: 0, failures: 0 }
 
-  // ioredis' builtin-command functions bypass its auto-pipelining, which would hold every
-  // call until the next setImmediate and wrap it in a pipeline: the store batches by itself,
-  // so a lone call leaves at once. Several calls of one flush still go through the client's
-  // methods, so ioredis writes them together.
-  const builtin = (redis as { createBuiltinCommand?: (name: string) => { string: Send } })
-    .createBuiltinCommand
-  const evalshaNow: Send =
-    typeof builtin === 'function' ? builtin.call(redis, 'evalsha').string : (redis.evalsha as unknown as Send)
-  const evalNow: Send =
-    typeof builtin === 'function' ? builtin.call(redis, 'eval').string : (redis.eval as unknown as Send)
-  const evalshaPiped = redis.evalsha as unknown as Send
-  const evalPiped = redis.eval as unknown as Send
+  // A lone call skips ioredis' auto-pipelining; several of one flush go through it (see scriptSenders).
+  const { evalshaNow, evalNow, evalshaPiped, evalPiped } = scriptSenders(redis)
 
   // Policy sets are a few long-lived arrays (the limiter's, one per per-request limit): plan each once.
   const plans = new WeakMap<readonly ResolvedPolicy[], Plan>()
   const planOf = (policies: readonly ResolvedPolicy[]): Plan => {
     let plan = plans.get(policies)
     if (plan === undefined) {
-      const p = policies[0]!
-      plan = {
-        fast:
-          policies.length === 1 &&
-          (p.algorithm === 'gcra' || p.algorithm === 'fixed-window') &&
-          !forceGeneral,
-        // String() round-trips the interval exactly, like the batch script's %.17g.
-        head: [
-          ALGORITHM_CODES[p.algorithm],
-          p.limit,
-          p.windowMs,
-          p.burst,
-          `:${p.name}`,
-          String(p.windowMs / p.limit),
-        ],
-      }
+      plan = newPlan(policies, forceGeneral)
       plans.set(policies, plan)
     }
     return plan
@@ -261,12 +159,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   const fail = (group: Waiting[], error: unknown) => {
     counters.failures++
-    const wrapped =
-      error instanceof StoreUnavailableError
-        ? error
-        : new StoreUnavailableError(`Redis did not decide: ${(error as Error)?.message ?? String(error)}`, {
-            cause: error,
-          })
+    const wrapped = asStoreUnavailable(error)
     for (const waiting of group) waiting.reject(wrapped)
   }
 

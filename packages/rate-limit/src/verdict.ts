@@ -1,0 +1,60 @@
+/**
+ * What the algorithms (`algorithms.ts`) read and write. Time is integer milliseconds.
+ *
+ * State is up to three numbers per policy:
+ * - gcra: [tat, interval] (theoretical arrival time, and the emission interval it was
+ *   written with: a per-request limit change re-scales the debt instead of misreading it)
+ * - token-bucket: [tokens, updatedAt]
+ * - fixed-window: [windowStart, count]
+ * - sliding-window: [windowStart, count, previousCount]
+ */
+export type PolicyState = [number, number, number]
+
+/** One policy's verdict; `next` is the state to write when every policy allows. */
+export interface Verdict {
+  allowed: boolean
+  remaining: number
+  resetMs: number
+  /** 0 when allowed, -1 when the cost can never fit. */
+  retryAfterMs: number
+  next: PolicyState
+  /**
+   * How long to keep `next`: until it no longer matters, but at least one window, so a
+   * light user's key is overwritten rather than created and expired on every request
+   * (GCRA and token-bucket state is otherwise done within milliseconds at large limits).
+   */
+  ttlMs: number
+}
+
+/** Remaining units are reported to a millionth, so 0.1 + 0.2 reads as 0.3. */
+export function round6(value: number): number {
+  return Math.floor(value * 1e6 + 0.5) / 1e6
+}
+
+/** A blank verdict, for callers that reuse one across calls (the memory store's hot path). */
+export function newVerdict(): Verdict {
+  return { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, next: [0, 0, 0], ttlMs: 0 }
+}
+
+/** Writes a verdict field by field: the algorithms fill a caller's reused verdict instead of allocating one. */
+export function fill(
+  out: Verdict,
+  allowed: boolean,
+  remaining: number,
+  resetMs: number,
+  retryAfterMs: number,
+  n0: number,
+  n1: number,
+  n2: number,
+  ttlMs: number,
+): Verdict {
+  out.allowed = allowed
+  out.remaining = remaining
+  out.resetMs = resetMs
+  out.retryAfterMs = retryAfterMs
+  out.next[0] = n0
+  out.next[1] = n1
+  out.next[2] = n2
+  out.ttlMs = ttlMs
+  return out
+}

@@ -16,7 +16,7 @@ export {
 } from './registry.js'
 export { createBreakerHub } from './shared/hub.js'
 export type { BreakerHubOptions } from './shared/hub-options.js'
-export type { BreakerHub, HubListener } from './shared/hub-types.js'
+export type { BreakerHub, HubListener, HubSync } from './shared/hub-types.js'
 export type { HubMessage } from './shared/messages.js'
 export type { ProbeGrant } from './shared/probe-grant.js'
 export type { OpenReason } from './thresholds.js'

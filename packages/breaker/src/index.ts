@@ -1,4 +1,4 @@
-export { buildBreaker, createBreaker } from './breaker.js'
+export { createBreaker } from './breaker.js'
 export {
   CircuitOpenError,
   ClosedError,

@@ -33,6 +33,7 @@ export type {
 } from './limiter-types.js'
 export {
   type PgClientLike,
+  type PgConnectCallback,
   type PgPoolLike,
   type PgPoolTargetOptions,
   pgPoolTarget,

@@ -6,7 +6,12 @@ export interface PgClientLike {
   release(error?: Error | boolean): void
 }
 
-type ConnectCallback = (error: Error | undefined, client: PgClientLike | undefined, done: () => void) => void
+/** The callback form of `pg.Pool.connect`. */
+export type PgConnectCallback = (
+  error: Error | undefined,
+  client: PgClientLike | undefined,
+  done: () => void,
+) => void
 
 /** The part of a `pg.Pool` (pg-pool 3) the adapter relies on, structurally, so `pg` stays optional. */
 export interface PgPoolLike {
@@ -15,7 +20,7 @@ export interface PgPoolLike {
   readonly idleCount: number
   readonly waitingCount: number
   connect(): Promise<PgClientLike>
-  connect(callback: ConnectCallback): void
+  connect(callback: PgConnectCallback): void
   query(text: string): Promise<{ rows: Record<string, unknown>[] }>
   on(event: 'acquire', listener: (client: PgClientLike) => void): unknown
   on(event: 'release', listener: (error: unknown, client: PgClientLike) => void): unknown
@@ -138,10 +143,10 @@ export function pgPoolTarget(pool: PgPoolLike, options: PgPoolTargetOptions = {}
         const outcome: CheckoutOutcome = error ? (isDrop(error) ? 'dropped' : 'ignored') : 'success'
         observer.released(now() - since, outcome)
       }
-      function connect(this: PgPoolLike, callback?: ConnectCallback): Promise<PgClientLike> | undefined {
+      function connect(this: PgPoolLike, callback?: PgConnectCallback): Promise<PgClientLike> | undefined {
         const start = now()
         if (typeof callback === 'function') {
-          ;(originalConnect as (cb: ConnectCallback) => void).call(pool, (error, client, done) => {
+          ;(originalConnect as (cb: PgConnectCallback) => void).call(pool, (error, client, done) => {
             if (error) observer.acquireFailed(now() - start, error)
             else observer.acquired(now() - start)
             callback(error, client, done)

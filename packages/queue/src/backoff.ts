@@ -12,13 +12,8 @@ export interface RetryOptions {
   randomize?: boolean
 }
 
-export interface ResolvedRetry {
-  attempts: number
-  minDelayMs: number
-  factor: number
-  maxDelayMs: number
-  randomize: boolean
-}
+/** A retry policy with every field set: a queue's `retry` after its defaults are applied. */
+export type ResolvedRetry = Required<RetryOptions>
 
 /**
  * The delay before retry number `attempt` (1 for the first retry):

@@ -1,4 +1,4 @@
-export { backoffDelay, type RetryOptions } from './backoff.js'
+export { backoffDelay, type ResolvedRetry, type RetryOptions } from './backoff.js'
 export {
   LeaseLostError,
   queueErrors,

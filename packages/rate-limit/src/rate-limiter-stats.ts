@@ -22,14 +22,10 @@ export interface RateLimiterStats {
 }
 
 /** The limiter's own counters; a snapshot adds the blocked cache's and the Redis store's. */
-export interface Counters {
-  decisions: number
-  allowed: number
-  limited: number
-  fastPathRefusals: number
-  storeErrors: number
-  fallbackDecisions: number
-}
+export type Counters = Pick<
+  RateLimiterStats,
+  'decisions' | 'allowed' | 'limited' | 'fastPathRefusals' | 'storeErrors' | 'fallbackDecisions'
+>
 
 export function newCounters(): Counters {
   return {

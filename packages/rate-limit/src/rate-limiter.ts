@@ -14,8 +14,8 @@ import { optionsSchema, type RateLimiterOptions, resolvePolicies } from './optio
 import { newCounters, snapshotStats } from './rate-limiter-stats.js'
 import type { ConsumeOptions, RateLimiter } from './rate-limiter-types.js'
 import type { RedisStore } from './redis-store-types.js'
-import { createStoreFallback } from './store-fallback.js'
-import type { Decision, DecisionSource, ResolvedPolicy, StoreOp, StoreOpKind, StoreResult } from './types.js'
+import { createStoreFallback, type ToDecision } from './store-fallback.js'
+import type { Decision, DecisionSource, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
 import { validateCall } from './validate-call.js'
 
 /**
@@ -75,14 +75,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     return set
   }
 
-  const toDecision = (
-    key: string,
-    cost: number,
-    result: StoreResult,
-    set: readonly ResolvedPolicy[],
-    from: DecisionSource,
-    kind: StoreOpKind,
-  ): Decision => {
+  const toDecision: ToDecision = (key, cost, result, set, from, kind) => {
     const policy = result.policyIndex >= 0 ? set[result.policyIndex] : undefined
     const decision: Decision = {
       allowed: result.allowed,

@@ -25,15 +25,14 @@ export const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting'])
 export function scriptSenders(redis: RedisClient): ScriptSenders {
   const builtin = (redis as { createBuiltinCommand?: (name: string) => { string: Send } })
     .createBuiltinCommand
+  const piped = (name: 'evalsha' | 'eval') => redis[name] as unknown as Send
+  const now = (name: 'evalsha' | 'eval') =>
+    typeof builtin === 'function' ? builtin.call(redis, name).string : piped(name)
   return {
-    evalshaNow:
-      typeof builtin === 'function'
-        ? builtin.call(redis, 'evalsha').string
-        : (redis.evalsha as unknown as Send),
-    evalNow:
-      typeof builtin === 'function' ? builtin.call(redis, 'eval').string : (redis.eval as unknown as Send),
-    evalshaPiped: redis.evalsha as unknown as Send,
-    evalPiped: redis.eval as unknown as Send,
+    evalshaNow: now('evalsha'),
+    evalNow: now('eval'),
+    evalshaPiped: piped('evalsha'),
+    evalPiped: piped('eval'),
   }
 }
 

@@ -1,17 +1,10 @@
 import { defineScript } from '@headroom/core'
 import { LUA_ALGORITHMS } from './redis-script-algorithms.js'
 import { LUA_DECIDE } from './redis-script-decide.js'
+import { LUA_NOW } from './redis-script-format.js'
 
 /** The script's head: the clock, the shared locals and helpers, and the policy sets from ARGV. */
-const head = `
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
--- With a client clock, Redis expires keys on its own clock: pad lifetimes so drift never drops live state.
+const head = `${LUA_NOW}-- With a client clock, Redis expires keys on its own clock: pad lifetimes so drift never drops live state.
 local pad = tonumber(ARGV[2])
 local EPS = 1e-9
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min

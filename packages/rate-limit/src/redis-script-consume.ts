@@ -1,4 +1,5 @@
 import { defineScript } from '@headroom/core'
+import { LUA_NOW } from './redis-script-format.js'
 
 /**
  * The hot path: a batch of `consume` calls against one GCRA or fixed-window policy (the
@@ -12,15 +13,7 @@ import { defineScript } from '@headroom/core'
  */
 export const consumeScript = defineScript(
   'headroom-rate-limit-consume',
-  `
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local pad = tonumber(ARGV[2])
+  `${LUA_NOW}local pad = tonumber(ARGV[2])
 local alg, limit, w, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local sfx, ivs = ARGV[7], ' ' .. ARGV[8]
 local floor, ceil, max, min, format, find, sub, byte, tostr, call =

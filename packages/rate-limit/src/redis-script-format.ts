@@ -9,6 +9,17 @@
  * what a hash with HMGET/HSET/PEXPIRE does, and every write carries its expiry.
  */
 
+/** Both scripts' clock: the caller's time in ARGV[1] (\`time: 'client'\`), else Redis' TIME, in ms. */
+export const LUA_NOW = `
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
+
 /** Algorithm codes in the script's arguments. */
 export const ALGORITHM_CODES = { gcra: 1, 'token-bucket': 2, 'fixed-window': 3, 'sliding-window': 4 } as const
 

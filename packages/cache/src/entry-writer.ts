@@ -2,8 +2,9 @@
 // a load overtaken by an invalidation writes nothing, an explicit `set` always writes.
 
 import type { Clock } from '@headroom/core'
-import type { BusMessage } from './bus.js'
+import type { CacheSignals } from './cache-signals.js'
 import { type Entry, encodeEntry } from './entry.js'
+import type { L1Coherence } from './l1-coherence.js'
 import type { ToL1 } from './l1-entry.js'
 import type { LoadRegistry } from './load-registry.js'
 import type { RedisStore } from './redis-store.js'
@@ -28,9 +29,9 @@ export interface EntryWriterOptions {
   store: RedisStore | undefined
   registry: Pick<LoadRegistry, 'inflight' | 'reads' | 'invalidatedDuringLoad' | 'stillValid'>
   toL1: ToL1
-  storeError(operation: string, error: unknown): void
+  storeError: CacheSignals['storeError']
   /** Tells the other instances (the bus). */
-  publish(message: BusMessage): Promise<void>
+  publish: L1Coherence['publish']
 }
 
 export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {

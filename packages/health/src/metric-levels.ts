@@ -1,7 +1,12 @@
 // The per-metric threshold state: the sample tick writes each enabled metric's value
 // and level, status evaluation and reasons read them. Built once, at construction.
 import type { HealthStatus } from './status.js'
-import { THRESHOLD_METRICS, type ThresholdLevels, type ThresholdMetric } from './thresholds.js'
+import {
+  type ResolvedThresholds,
+  THRESHOLD_METRICS,
+  type ThresholdLevels,
+  type ThresholdMetric,
+} from './thresholds.js'
 
 export interface MetricLevels {
   /** The metrics with thresholds, so a sample reads only those. */
@@ -12,9 +17,7 @@ export interface MetricLevels {
   metricValues: Record<ThresholdMetric, number | undefined>
 }
 
-export function createMetricLevels(
-  thresholds: Record<ThresholdMetric, ThresholdLevels | false>,
-): MetricLevels {
+export function createMetricLevels(thresholds: ResolvedThresholds): MetricLevels {
   const enabledThresholds: MetricLevels['enabledThresholds'] = []
   for (const metric of THRESHOLD_METRICS) {
     const levels = thresholds[metric]

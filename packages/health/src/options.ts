@@ -7,8 +7,8 @@ import type { MemoryPressureOptions } from './memory-pressure.js'
 import type { Sampler } from './process-sampler.js'
 import {
   DEFAULT_THRESHOLDS,
+  type ResolvedThresholds,
   THRESHOLD_METRICS,
-  type ThresholdLevels,
   type ThresholdMetric,
   type Thresholds,
 } from './thresholds.js'
@@ -133,13 +133,13 @@ const schema = z.strictObject({
 })
 
 export type ResolvedOptions = Omit<z.output<typeof schema>, 'thresholds'> & {
-  thresholds: Record<ThresholdMetric, ThresholdLevels | false>
+  thresholds: ResolvedThresholds
 }
 
 /** Validates once, at construction, and merges the thresholds band by band over the defaults. */
 export function resolveOptions(input: HealthMonitorOptions): ResolvedOptions {
   const options = parseOptions('createHealthMonitor', schema, input)
-  const thresholds = {} as Record<ThresholdMetric, ThresholdLevels | false>
+  const thresholds = {} as ResolvedThresholds
   for (const metric of THRESHOLD_METRICS) {
     const given = options.thresholds[metric]
     const fallback = DEFAULT_THRESHOLDS[metric]

@@ -6,22 +6,23 @@ import type { AlertFanout } from './alert-fanout.js'
 import type { StatusChange, StatusReason } from './alerts.js'
 import type { CheckRunner } from './checks.js'
 import { channels } from './health-channels.js'
+import type { MetricLevels } from './metric-levels.js'
 import type { HealthEvents, HealthInput } from './monitor-types.js'
 import { type HealthStatus, severity, worse } from './status.js'
 import type { StatusMachine } from './status-machine.js'
 import { collectReasons } from './status-reasons.js'
-import { THRESHOLD_METRICS, type ThresholdLevels, type ThresholdMetric } from './thresholds.js'
+import { type ResolvedThresholds, THRESHOLD_METRICS } from './thresholds.js'
 
 export interface StatusEvaluatorOptions {
   service: string
-  thresholds: Readonly<Record<ThresholdMetric, ThresholdLevels | false>>
+  thresholds: Readonly<ResolvedThresholds>
   machine: StatusMachine
   clock: Clock
   logger: Logger
   events: Pick<Emitter<HealthEvents>, 'emit'>
   alerts: AlertFanout
-  metricLevels: Readonly<Record<ThresholdMetric, HealthStatus>>
-  metricValues: Readonly<Record<ThresholdMetric, number | undefined>>
+  metricLevels: Readonly<MetricLevels['metricLevels']>
+  metricValues: Readonly<MetricLevels['metricValues']>
   checks: Pick<CheckRunner, 'results'>
   inputs: ReadonlyMap<string, HealthInput>
   /** True once the monitor is closed: evaluate() then does nothing. */

@@ -3,14 +3,14 @@
 import type { StatusReason } from './alerts.js'
 import type { CheckResult } from './checks.js'
 import { formatValue } from './format-metric-value.js'
+import type { MetricLevels } from './metric-levels.js'
 import type { HealthInput } from './monitor-types.js'
-import type { HealthStatus } from './status.js'
-import { THRESHOLD_METRICS, type ThresholdLevels, type ThresholdMetric, thresholdFor } from './thresholds.js'
+import { type ResolvedThresholds, THRESHOLD_METRICS, thresholdFor } from './thresholds.js'
 
 export function collectReasons(
-  thresholds: Readonly<Record<ThresholdMetric, ThresholdLevels | false>>,
-  metricLevels: Readonly<Record<ThresholdMetric, HealthStatus>>,
-  metricValues: Readonly<Record<ThresholdMetric, number | undefined>>,
+  thresholds: Readonly<ResolvedThresholds>,
+  metricLevels: Readonly<MetricLevels['metricLevels']>,
+  metricValues: Readonly<MetricLevels['metricValues']>,
   checkResults: readonly CheckResult[],
   inputs: ReadonlyMap<string, HealthInput>,
 ): StatusReason[] {

@@ -25,6 +25,9 @@ export type ThresholdMetric =
 /** Thresholds by metric; `false` switches a default off. */
 export type Thresholds = Partial<Record<ThresholdMetric, ThresholdLevels | false>>
 
+/** Thresholds with every metric set: the defaults merged with the caller's. */
+export type ResolvedThresholds = Required<Thresholds>
+
 export const THRESHOLD_METRICS: readonly ThresholdMetric[] = [
   'cpu',
   'rss',

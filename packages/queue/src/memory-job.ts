@@ -1,7 +1,7 @@
 // A job as the memory store keeps it (the fields of a Redis job hash, plus its state and
 // heap generation), and how it reads back for getJob() and stats().
 import type { NewJob, StoreCounts } from './job.js'
-import { LEVEL_SCORE, Priority } from './priority.js'
+import { LEVEL_SCORE, levelOf } from './priority.js'
 
 export interface MemoryJob {
   id: string
@@ -74,11 +74,7 @@ export function countWaiting(jobs: Iterable<MemoryJob>): Pick<StoreCounts, 'wait
   let oldestReadyAt: number | undefined
   for (const job of jobs) {
     if (job.st !== 'w') continue
-    const priority = Math.floor(job.w / LEVEL_SCORE)
-    if (priority < Priority.HIGH) waiting.critical++
-    else if (priority < Priority.MEDIUM) waiting.high++
-    else if (priority < Priority.LOW) waiting.medium++
-    else waiting.low++
+    waiting[levelOf(Math.floor(job.w / LEVEL_SCORE))]++
     if (oldestReadyAt === undefined || job.rt < oldestReadyAt) oldestReadyAt = job.rt
   }
   return { waiting, oldestReadyAt }

@@ -1,10 +1,10 @@
 // One running Corp Astro (a node:cluster primary and its 2 workers) with the load on it.
-import { freePort } from '../../packages/testing/src/index.js'
+import { freePort, waitUntil } from '../../packages/testing/src/index.js'
 import { cleanups } from './cleanups.js'
 import { createUsers, type Load, startLoad, type VirtualUser } from './load.js'
 import { log } from './log.js'
 import { type Child, runApp } from './processes.js'
-import { sleep, waitUntil } from './wait.js'
+import { sleep } from './wait.js'
 
 const USERS = 8
 // Each user pauses 100-300 ms between requests: at most ~5 requests/s, 300/min, under the
@@ -25,11 +25,11 @@ export async function startStack(env: Record<string, string>, what: string): Pro
   const app = runApp('src/main.ts', { ...env, PORT: String(port) })
   cleanups.push(() => app.stop('SIGKILL'))
   const base = `http://127.0.0.1:${port}`
-  await waitUntil(
-    async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
-    120_000,
-    'the app',
-  ).catch(async (error: unknown) => {
+  await waitUntil(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, {
+    timeoutMs: 120_000,
+    intervalMs: 200,
+    what: 'the app',
+  }).catch(async (error: unknown) => {
     // Say why: what /readyz answered last and what the app printed.
     const readyz = await fetch(`${base}/readyz`)
       .then(async (res) => `${res.status} ${await res.text()}`)

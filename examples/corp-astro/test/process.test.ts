@@ -1,7 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { get } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import {
+  clusterWorkerPids,
   createTestDatabase,
   freePort,
   postgresAvailable,
@@ -35,20 +36,6 @@ function run(env: Record<string, string>) {
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL')
 })
-
-/**
- * The cluster's workers: the primary's child processes that run the app (the dev astro service
- * runs in the primary). tsx also gives the primary esbuild service children, as many as it
- * happened to start, so children are told apart by their command line.
- */
-function workerPids(primary: number): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(primary)], { encoding: 'utf8' })
-  return out
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line.endsWith('src/main.ts'))
-    .map((line) => Number.parseInt(line, 10))
-}
 
 /** One GET on a connection of its own; the status, or 'hang' when nothing answers in `ms`. */
 function getOnFreshConnection(url: string, ms: number): Promise<number | 'hang'> {
@@ -107,11 +94,11 @@ describe('corp-astro as a process', () => {
       })
       expect(login.status).toBe(200)
 
-      const workers = workerPids(proc.child.pid!)
+      const workers = clusterWorkerPids(proc.child.pid!)
       expect(workers).toHaveLength(2)
       const [victim] = workers as [number, number]
       // A frozen worker holds no new connection: the other takes them all. (With the primary
-      // handing connections round robin, about half would wait on the frozen one.)
+      // handing connections round robin, some wait on the frozen one: 1 of 20 measured.)
       process.kill(victim, 'SIGSTOP')
       const whileFrozen = await Promise.all(
         Array.from({ length: 20 }, () => getOnFreshConnection(`${base}/livez`, 5_000)),
@@ -123,7 +110,7 @@ describe('corp-astro as a process', () => {
         timeoutMs: 20_000,
         what: 'restart',
       })
-      await waitUntil(() => workerPids(proc.child.pid!).filter((pid) => pid !== victim).length === 2, {
+      await waitUntil(() => clusterWorkerPids(proc.child.pid!).filter((pid) => pid !== victim).length === 2, {
         timeoutMs: 30_000,
         what: 'a replacement worker',
       })

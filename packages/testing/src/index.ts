@@ -1,3 +1,4 @@
+export { clusterWorkerPids } from './cluster-workers.js'
 export { freePort } from './ports.js'
 export { createTestDatabase, postgresAvailable, type TestDatabase } from './postgres.js'
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js'

@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
+import { clusterWorkerPids } from '../../../packages/testing/src/index.js'
 import { fault } from '../fault.js'
 import { request } from '../load.js'
 import { reportCompletes } from '../probes.js'
 import type { Stack } from '../stack.js'
 
-const run = promisify(execFile)
-
-/** The worker processes of a node:cluster primary (its children running main.ts). */
-async function workerPids(primary: number): Promise<number[]> {
-  const { stdout } = await run('ps', ['-o', 'pid=,args=', '--ppid', String(primary)])
-  return stdout
-    .split('\n')
-    .filter((line) => line.includes('main.ts'))
-    .map((line) => Number(line.trim().split(/\s+/)[0]))
-    .filter((pid) => Number.isInteger(pid) && pid > 0)
-}
-
 export async function workerKill(stack: Stack): Promise<void> {
   const primary = stack.app.process.pid!
-  const before = await workerPids(primary)
+  const before = clusterWorkerPids(primary)
   if (before.length < 2) throw new Error(`expected 2 workers, found ${before.length}`)
   let killedAt = 0
   await fault(stack, {
@@ -45,7 +32,7 @@ export async function workerKill(stack: Stack): Promise<void> {
     },
     async heal() {},
     async probe() {
-      const now = await workerPids(primary)
+      const now = clusterWorkerPids(primary)
       if (now.length < 2 || now.includes(before[0]!)) return false
       return reportCompletes(stack)
     },

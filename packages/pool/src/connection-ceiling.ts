@@ -2,14 +2,12 @@
 // max_connections (less `reserved`) when smaller. The adapter is asked for
 // max_connections in the background until it answers.
 import type { Clock, Logger } from '@headroom/core'
+import type { PoolSizerConfig } from './pool-sizer-options.js'
 import type { PoolTarget } from './pool-target.js'
 
-export interface ConnectionCeilingOptions {
-  max: number
-  instances: number
-  reserved: number
-  /** max_connections as configured; asked of the target when undefined. */
-  maxConnections: number | undefined
+/** The sizer's `max`, `instances`, `reserved` and `maxConnections` (asked of the target when undefined). */
+export interface ConnectionCeilingOptions
+  extends Pick<PoolSizerConfig, 'max' | 'instances' | 'reserved' | 'maxConnections'> {
   /** The sizer's lower bound: the ceiling never goes below it. */
   min: number
   target: PoolTarget

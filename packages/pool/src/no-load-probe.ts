@@ -3,11 +3,12 @@
 // algorithm's baseline, then restores the size. Driven by the sizer's tick.
 import type { Clock, Logger } from '@headroom/core'
 import type { LimitAlgorithm } from './limit-algorithm.js'
+import type { PoolSizerConfig } from './pool-sizer-options.js'
 import type { ResizeReason } from './pool-sizer-types.js'
 import type { PoolTarget } from './pool-target.js'
 
 export interface NoLoadProbeOptions {
-  probe: false | { intervalMs: number; size?: number | undefined }
+  probe: PoolSizerConfig['probe']
   /** The sizer's lower bound. */
   min: number
   clock: Clock

@@ -101,3 +101,6 @@ export const poolSizerOptionsSchema = z
         message: `expected initial between min (${value.min}) and max (${value.max})`,
       })
   })
+
+/** The sizer's options after validation and defaults. */
+export type PoolSizerConfig = z.output<typeof poolSizerOptionsSchema>

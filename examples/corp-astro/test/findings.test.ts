@@ -443,6 +443,12 @@ describe.skipIf(!postgresAvailable())('FINDINGS #2 + #5: a 202 means the events 
       timeoutMs: 30_000,
       intervalMs: 100,
       what: 'the acknowledged events in the shard',
+    }).catch(async (error: unknown) => {
+      // Say where the events are: in the shard, or still in the queue (waiting, leased, retrying).
+      const stats = await app.ctx.jobs.stats().catch((cause: unknown) => String(cause))
+      throw new Error(
+        `${(error as Error).message}: ${await countEvents(user.id)} of 3 in the shard; jobs: ${JSON.stringify(stats)}`,
+      )
     })
     expect(await countEvents(user.id)).toBe(3)
   }, 90_000)

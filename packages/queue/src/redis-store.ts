@@ -4,6 +4,7 @@ import {
   createFailureGate,
   type FailureGate,
   hashTaggedKey,
+  isRedisDown,
   type RedisClient,
   runScript,
   StoreUnavailableError,
@@ -150,6 +151,12 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
     async add(jobs, bulk = false) {
       if (!gate.allow())
         throw new StoreUnavailableError('Redis is unavailable (recent calls failed); job not added')
+      // Not into the offline queue: an add left there still lands after the reconnect, long
+      // after its timeout told the caller it was refused (a 503 whose events got in anyway).
+      if (isRedisDown(redis)) {
+        gate.failure()
+        throw new StoreUnavailableError(`Redis connection is ${redis.status}; job not added`)
+      }
       try {
         let ids: string[]
         if (!bulk) ids = await addChunk(jobs, addTimeout)

@@ -87,4 +87,30 @@ describe.runIf(redisAvailable())('Redis restarted (AOF) mid-run', () => {
     expect(refused).toBeGreaterThan(0)
     await queue.close()
   }, 120_000)
+
+  it('a refused add stays refused: it does not land once Redis is back', async () => {
+    const own = await startRedisServer({ appendOnly: true })
+    const redis = new Redis(own.url, requestPathRedisOptions)
+    redis.on('error', () => {})
+    const queue = createQueue({ name: 'refused', redis, addTimeoutMs: 500 })
+    try {
+      await queue.add('job', { before: true })
+      await own.stop()
+      // Long enough for ioredis' reconnect backoff to grow past the add timeout: an add left
+      // in the offline queue would then outlive its refusal and run after the restart.
+      await waitUntil(() => redis.status === 'reconnecting', { what: 'the client to notice' })
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      await expect(queue.add('job', { refused: true })).rejects.toMatchObject({ code: 'E_STORE_UNAVAILABLE' })
+      await own.start()
+      await waitUntil(() => redis.status === 'ready', { what: 'the client to reconnect', timeoutMs: 15_000 })
+      // Whatever was queued offline has been sent by now: a ping is answered after it.
+      await redis.ping()
+      const waiting = (await queue.stats()).waiting
+      expect(Object.values(waiting).reduce((a, b) => a + b, 0)).toBe(1)
+    } finally {
+      await queue.close()
+      redis.disconnect()
+      await own.close()
+    }
+  }, 60_000)
 })

@@ -13,9 +13,6 @@ export interface ScriptSenders {
   evalPiped: Send
 }
 
-/** Clients in these states cannot answer within a request's deadline: fail now instead of queueing offline. */
-export const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting'])
-
 /**
  * ioredis' builtin-command functions bypass its auto-pipelining, which would hold every
  * call until the next setImmediate and wrap it in a pipeline: the store batches by itself,

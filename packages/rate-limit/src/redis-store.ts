@@ -4,6 +4,7 @@ import {
   hashTaggedKey,
   isCluster,
   isNoScriptError,
+  isRedisDown,
   keySlot,
   type RedisScript,
   StoreUnavailableError,
@@ -11,7 +12,7 @@ import {
   TimeoutError,
   type TimerHandle,
 } from '@headroom/core'
-import { asStoreUnavailable, DOWN, type Reply, scriptSenders } from './redis-commands.js'
+import { asStoreUnavailable, type Reply, scriptSenders } from './redis-commands.js'
 import { batchScript } from './redis-script-batch.js'
 import { consumeScript } from './redis-script-consume.js'
 import { ALGORITHM_CODES, OP_CODES } from './redis-script-format.js'
@@ -165,7 +166,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   const send = (group: Waiting[], piped: boolean) => {
     if (!gate.allow()) return fail(group, new StoreUnavailableError('Redis is failing; calls are paused'))
-    if (DOWN.has(redis.status)) {
+    // A lost connection cannot answer within a request's deadline: fail now instead of queueing offline.
+    if (isRedisDown(redis)) {
       gate.failure()
       return fail(group, new StoreUnavailableError(`Redis connection is ${redis.status}`))
     }

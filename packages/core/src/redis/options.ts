@@ -13,7 +13,9 @@ export function reconnectBackoff(attempt: number): number {
  * - auto-pipelining, so concurrent commands share round trips;
  * - one retry per command, so a command is not replayed long after its caller gave up;
  * - the offline queue stays on (a command issued during start-up waits for the
- *   connection), while Headroom's own command timeout bounds every wait.
+ *   connection), while Headroom's own command timeout bounds every wait. A write whose
+ *   caller must not see it land after a refusal is not issued while the connection is
+ *   lost (`isRedisDown`): a queued command still runs after the reconnect.
  *
  * @example
  * const redis = new Redis(process.env.REDIS_URL, requestPathRedisOptions)

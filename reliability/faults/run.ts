@@ -11,6 +11,7 @@ import {
   postgresUrl,
   startRedisCluster,
   startRedisServer,
+  startTcpProxy,
   type TestDatabase,
 } from '../../packages/testing/src/index.js'
 import { cleanUp, cleanups } from './cleanups.js'
@@ -25,7 +26,6 @@ import { redisOutage } from './scenarios/redis-outage.js'
 import { shardOutage } from './scenarios/shard-outage.js'
 import { workerKill } from './scenarios/worker-kill.js'
 import { startStack } from './stack.js'
-import { startTcpProxy } from './tcp-proxy.js'
 import { sleep } from './wait.js'
 
 async function main(): Promise<number> {

@@ -21,4 +21,5 @@ export {
   redisUrl,
   serviceMissing,
 } from './services.js'
+export { startTcpProxy, type TcpProxy, type TcpProxyMode } from './tcp-proxy.js'
 export { waitUntil } from './wait.js'

@@ -1,7 +1,7 @@
+import type { TcpProxy } from '../../../packages/testing/src/index.js'
 import { fault } from '../fault.js'
 import { request } from '../load.js'
 import type { Stack } from '../stack.js'
-import type { TcpProxy } from '../tcp-proxy.js'
 
 export async function shardOutage(stack: Stack, proxy: TcpProxy): Promise<void> {
   await fault(stack, {

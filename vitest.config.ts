@@ -21,7 +21,7 @@ function projectsUnder(folder: string) {
     }))
 }
 
-/** The end-to-end hostile-input and security suites (issue 11), beside the packages. */
+/** The end-to-end hostile-input and security suites, beside the packages. */
 function reliabilityProject() {
   if (!existsSync(at('reliability/test'))) return []
   return [

@@ -66,8 +66,8 @@ const withLimit = (
  * const limiter = createRateLimiter({ redis, prefix: 'api', limit: 100, window: '1m' })
  * app.use('/api', rateLimit({ limiter, limit: (req) => (req.user?.tier === 'premium' ? 1000 : undefined) }))
  *
- * // Failed logins only: 5 per 15 minutes per account and IP.
- * const logins = createRateLimiter({ redis, prefix: 'login', algorithm: 'fixed-window', limit: 5, window: '15m' })
+ * // Failed logins only: never more than 5 in any 15 minutes, per account and IP.
+ * const logins = createRateLimiter({ redis, prefix: 'login', algorithm: 'sliding-log', limit: 5, window: '15m' })
  * app.post('/login', rateLimit({ limiter: logins, key: (req) => `${req.body.email}:${ipKey(req.ip)}`, skipSuccessfulRequests: true }))
  */
 export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {

@@ -18,7 +18,10 @@ function callsWithBadOptions(limiter: RateLimiter) {
     { call: () => limiter.consume('k', bad(5)), error: /consume\(key, \{ cost, limit \}\).*received 5/ },
     { call: () => limiter.peek('k', bad('2')), error: /peek\(key, \{ cost, limit \}\).*received "2"/ },
     { call: () => limiter.refund('k', bad(null)), error: /refund\(key, \{ cost, limit \}\).*received null/ },
-    { call: () => limiter.consume('k', bad([1])), error: /consume\(key, \{ cost, limit \}\).*received \[1\]/ },
+    {
+      call: () => limiter.consume('k', bad([1])),
+      error: /consume\(key, \{ cost, limit \}\).*received \[1\]/,
+    },
     { call: () => limiter.consume('k', bad({ costs: 2 })), error: /Unknown option "costs".*cost, limit/ },
     { call: () => limiter.consume('k', bad({ cost: 1, ttl: 5 })), error: /Unknown option "ttl"/ },
     { call: () => limiter.consume('k', bad({ cost: -1 })), error: /"cost".*received -1/ },
@@ -56,7 +59,13 @@ describe('per-call options', () => {
 describeRedis('per-call options on Redis', (target) => {
   it('refuses a bad shape or an unknown key before any round trip', async () => {
     const limiter = track(
-      createRateLimiter({ redis: target.client(), prefix: target.prefix('opts'), limit: 5, window: '1m', timeout: 2000 }),
+      createRateLimiter({
+        redis: target.client(),
+        prefix: target.prefix('opts'),
+        limit: 5,
+        window: '1m',
+        timeout: 2000,
+      }),
     )
     for (const { call, error } of callsWithBadOptions(limiter)) await expect(call()).rejects.toThrow(error)
     expect(limiter.stats().batches).toBe(0)

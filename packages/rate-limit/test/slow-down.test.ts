@@ -51,17 +51,30 @@ async function hit(url: string): Promise<{ status: number; info: SlowDownInfo; m
   const res = await fetch(url)
   const body = await res.text()
   const ms = performance.now() - started
-  return { status: res.status, info: res.ok ? (JSON.parse(body) as SlowDownInfo) : ({} as SlowDownInfo), ms, res }
+  return {
+    status: res.status,
+    info: res.ok ? (JSON.parse(body) as SlowDownInfo) : ({} as SlowDownInfo),
+    ms,
+    res,
+  }
 }
 
 const counter = (options: Partial<RateLimiterOptions>) =>
   createRateLimiter({ algorithm: 'fixed-window', limit: 1, window: '1m', timeout: 2000, ...options })
 
 describeRedis('slowDown() on Redis', (target) => {
-  it('counts every instance\'s hits together: two apps share one budget', async () => {
+  it("counts every instance's hits together: two apps share one budget", async () => {
     const prefix = target.prefix('slow')
-    const a = await serve({ limiter: counter({ redis: target.client(), prefix }), delayAfter: 2, delayMs: 10 })
-    const b = await serve({ limiter: counter({ redis: target.client(), prefix }), delayAfter: 2, delayMs: 10 })
+    const a = await serve({
+      limiter: counter({ redis: target.client(), prefix }),
+      delayAfter: 2,
+      delayMs: 10,
+    })
+    const b = await serve({
+      limiter: counter({ redis: target.client(), prefix }),
+      delayAfter: 2,
+      delayMs: 10,
+    })
     const seen: SlowDownInfo[] = []
     for (const url of [a, b, a, b, a]) seen.push((await hit(url)).info)
     expect(seen.map((s) => s.hits)).toEqual([1, 2, 3, 4, 5])
@@ -75,7 +88,11 @@ describeRedis('slowDown() on Redis', (target) => {
  */
 function storeStoppedSuite(
   label: string,
-  start: () => Promise<{ client: () => Redis | Cluster; stop: () => Promise<void>; close: () => Promise<void> }>,
+  start: () => Promise<{
+    client: () => Redis | Cluster
+    stop: () => Promise<void>
+    close: () => Promise<void>
+  }>,
 ) {
   describe.skipIf(!hasRedisServer())(`slowDown() when Redis stops [${label}]`, () => {
     let env: Awaited<ReturnType<typeof start>>

@@ -1,6 +1,11 @@
 import { describeRedis } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type ConsumeOptions, createRateLimiter, type RateLimiter } from '../src/index.js'
+import {
+  type ConsumeOptions,
+  createConcurrencyLimiter,
+  createRateLimiter,
+  type RateLimiter,
+} from '../src/index.js'
 
 const limiters: RateLimiter[] = []
 afterEach(async () => {
@@ -54,6 +59,20 @@ describe('per-call options', () => {
       expect(await limiter.consume('k', { cost: 1, limit: undefined })).toMatchObject({ allowed: true })
     })
   }
+})
+
+describe('concurrency limiter per-call options', () => {
+  it('acquire refuses a bare number or an unknown key, naming acquire(key, { limit })', async () => {
+    const limiter = createConcurrencyLimiter({ limit: 2 })
+    await expect(limiter.acquire('k', 3 as unknown as { limit: number })).rejects.toThrow(
+      /acquire\(key, \{ limit \}\).*received 3/,
+    )
+    await expect(limiter.acquire('k', { limt: 3 } as unknown as { limit: number })).rejects.toThrow(
+      /unknown option "limt"/,
+    )
+    expect((await limiter.acquire('k')).active).toBe(1)
+    await limiter.close()
+  })
 })
 
 describeRedis('per-call options on Redis', (target) => {

@@ -233,10 +233,13 @@ export function slowDown(options: SlowDownOptions): RequestHandler {
       )
       return
     }
+    // Only a block() refuses a count this high: a blocked client gets the longest delay.
     // The local fallback counts this process' hits against COUNT_ALL / instances; scaled
     // back by the same ratio they estimate the fleet's hits (each instance sees its share).
     const counted = decision.limit - decision.remaining
-    const hits = Math.round(decision.source === 'local' ? counted * (COUNT_ALL / decision.limit) : counted)
+    const hits = !decision.allowed
+      ? COUNT_ALL
+      : Math.round(decision.source === 'local' ? counted * (COUNT_ALL / decision.limit) : counted)
     const delay =
       hits > options.delayAfter
         ? Math.min(maxDelayMs, LONGEST_TIMER_MS, (hits - options.delayAfter) * delayMs)

@@ -82,6 +82,15 @@ describeRedis('slowDown() on Redis', (target) => {
   })
 })
 
+describe('slowDown() on a blocked key', () => {
+  it('holds a client blocked with block() for the longest delay, from the store and from the fast path', async () => {
+    const limiter = counter({})
+    const url = await serve({ limiter, delayAfter: 5, delayMs: 10, maxDelayMs: 30 })
+    await limiter.block('client', 60_000)
+    for (let i = 0; i < 2; i++) expect((await hit(url)).info.delayMs).toBe(30)
+  })
+})
+
 /**
  * What each `onStoreError` mode does once Redis is gone, on a throwaway server and on a
  * throwaway Cluster that the test stops.

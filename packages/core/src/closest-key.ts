@@ -1,7 +1,9 @@
 /**
  * The known key a misspelt one most likely meant, or undefined when none is close:
- * the smallest edit distance, ignoring case, within a third of the longer name (at
- * least 1), so `gracee` finds `grace` and `timout` finds `timeoutMs` but `zzz` finds nothing.
+ * the smallest edit distance, ignoring case, among the keys within a third of the longer
+ * name (at least 1) or that the key abbreviates (same first letter, its letters in order),
+ * so `gracee` finds `grace`, `timout` finds `timeoutMs`, `opts` finds `options`, and `zzz`
+ * finds nothing.
  *
  * @example
  * closestKey('gracee', ['ttl', 'grace']) // 'grace'
@@ -13,7 +15,8 @@ export function closestKey(key: string, known: Iterable<string>): string | undef
   for (const candidate of known) {
     const distance = editDistance(wanted, candidate.toLowerCase())
     const allowed = Math.max(1, Math.floor(Math.max(wanted.length, candidate.length) / 3))
-    if (distance <= allowed && distance < bestDistance) {
+    const close = distance <= allowed || abbreviates(wanted, candidate.toLowerCase())
+    if (close && distance < bestDistance) {
       best = candidate
       bestDistance = distance
     }
@@ -21,19 +24,29 @@ export function closestKey(key: string, known: Iterable<string>): string | undef
   return best
 }
 
-/** Levenshtein distance with one reused row (option names are short). */
+/** `opts` abbreviates `options`: at least 3 letters, the same first one, all in order. */
+function abbreviates(short: string, long: string): boolean {
+  if (short.length < 3 || short.length >= long.length || short[0] !== long[0]) return false
+  let at = 0
+  for (const char of long) if (char === short[at]) at++
+  return at === short.length
+}
+
+/** Edit distance counting a swap of two neighbours as one edit (`wirte` is 1 from `write`). */
 function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  )
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!
-    row[0] = i
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diagonal = above
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = best
     }
   }
-  return row[b.length]!
+  return d[a.length]![b.length]!
 }
 
 /** The message part shared by construction-time and per-call checks of an unknown key. */

@@ -12,7 +12,7 @@ import {
 } from '@headroom/core'
 import { createEvictionGuard } from './eviction-policy.js'
 import { toJobInfo } from './job-info.js'
-import { createJobPreparer } from './job-preparer.js'
+import { checkBulkJob, createJobPreparer } from './job-preparer.js'
 import { INTERNALS, type QueueInternals } from './queue-internals.js'
 import { type QueueOptions, queueOptionsSchema, type ResolvedQueueOptions } from './queue-options.js'
 import { createShedding } from './queue-shedding.js'
@@ -84,7 +84,10 @@ export function createQueue(input: QueueOptions): Queue {
       if (closed) throw new QueueClosedError(`Queue "${options.name}" is closed`)
       if (!Array.isArray(jobs))
         throw new TypeError(`addBulk expects an array of jobs (received ${describeValue(jobs)})`)
-      const prepared = jobs.map((job) => prepare(job?.name, job?.data, job?.options))
+      const prepared = jobs.map((job) => {
+        checkBulkJob(job)
+        return prepare(job?.name, job?.data, job?.options)
+      })
       if (prepared.length === 0) return []
       if (!eviction.admitted && options.evictionPolicy === 'refuse') await eviction.ready()
       const ids = await store.add(prepared, true)

@@ -67,6 +67,9 @@ export function createEvictionGuard(options: {
       )
     }
     const evicting = policies.filter((p) => p.policy !== undefined && p.policy !== 'noeviction')
+    // Each check judges the servers as they are now: a node set back to noeviction (seen
+    // after a reconnect) lifts the refusal.
+    refusal = undefined
     for (const { node, policy } of evicting) {
       const message = `maxmemory-policy is "${policy}" on ${node}: at maxmemory Redis deletes keys, jobs included, without an error; set it to "noeviction" for a queue`
       if (mode === 'refuse') refusal ??= new EvictionPolicyError(message)
@@ -119,7 +122,14 @@ export function createEvictionGuard(options: {
 async function readPolicies(redis: RedisClient, timeout: CommandTimeout): Promise<NodePolicy[]> {
   if (!isCluster(redis)) return [await readPolicy(redis, timeout)]
   // Slots move between masters (resharding, failover): any master may hold the queue later.
-  if (redis.status !== 'ready') await timeout.run(new Promise((resolve) => redis.once('ready', resolve)))
+  if (redis.status !== 'ready') {
+    let onReady = () => {}
+    const ready = new Promise<void>((resolve) => {
+      onReady = resolve
+      redis.once('ready', onReady)
+    })
+    await timeout.run(ready).finally(() => redis.off('ready', onReady))
+  }
   return Promise.all(redis.nodes('master').map((node) => readPolicy(node, timeout)))
 }
 

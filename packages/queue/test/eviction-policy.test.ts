@@ -89,6 +89,19 @@ describe.runIf(redisServerAvailable())('maxmemory-policy check on a throwaway re
     await expect(queue.addBulk([{ name: 'job', data: {} }])).rejects.toThrow(message)
     expect(await redis.dbsize()).toBe(0)
     expect(events).toEqual([{ node: `127.0.0.1:${server.port}`, policy: 'volatile-lru', refused: true }])
+
+    // Fixed on the server: the check after the next reconnect lifts the refusal.
+    await redis.config('SET', 'maxmemory-policy', 'noeviction')
+    redis.disconnect(true)
+    await waitUntil(
+      () =>
+        queue.ready().then(
+          () => true,
+          () => false,
+        ),
+      { what: 'the refusal to lift after the reconnect', timeoutMs: 10_000 },
+    )
+    expect(await queue.add('job', { n: 2 })).toBeTruthy()
   })
 
   it('says nothing on noeviction', async () => {

@@ -147,6 +147,20 @@ function readmeLinks(text) {
   return links.filter((link) => !/^(?:[a-z]+:|#|\/\/)/i.test(link)).map((link) => link.split('#')[0])
 }
 
+/** The files TypeScript's typesVersions `paths` offer for a subpath (exact keys first, then `*` patterns). */
+function typesVersionsTargets(paths, subpath) {
+  const exact = paths[subpath] ?? []
+  const patterns = Object.entries(paths).flatMap(([pattern, targets]) => {
+    const star = pattern.indexOf('*')
+    if (star < 0) return []
+    const [head, tail] = [pattern.slice(0, star), pattern.slice(star + 1)]
+    if (!subpath.startsWith(head) || !subpath.endsWith(tail)) return []
+    const match = subpath.slice(head.length, subpath.length - tail.length)
+    return targets.map((target) => target.replace('*', match))
+  })
+  return [...exact, ...patterns]
+}
+
 function checkTarball({ manifest, folder }, tarball) {
   const name = manifest.name
   const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
@@ -184,9 +198,9 @@ function checkTarball({ manifest, folder }, tarball) {
       problems.push(`bugs is ${JSON.stringify(packed.bugs)}`)
     // TypeScript's `moduleResolution: node` ignores `exports`: each subpath needs a typesVersions entry.
     for (const key of Object.keys(packed.exports ?? {}).filter((k) => k !== '.' && k !== './package.json')) {
-      const target = packed.typesVersions?.['*']?.[key.slice(2)]?.[0]
-      if (!target || !files.has(join('.', target)))
-        problems.push(`subpath ${key} has no typesVersions entry in the tarball`)
+      const candidates = typesVersionsTargets(packed.typesVersions?.['*'] ?? {}, key.slice(2))
+      if (!candidates.some((file) => files.has(join('.', file))))
+        problems.push(`subpath ${key}: typesVersions leads to no declaration file in the tarball`)
     }
     for (const [dep, range] of Object.entries({ ...packed.dependencies, ...packed.peerDependencies }))
       if (String(range).startsWith('workspace:')) problems.push(`${dep} is still ${range}`)

@@ -30,7 +30,8 @@ export interface ConcurrencyLimiterOptions {
   /**
    * No-load RTT probes, as in Envoy's adaptive concurrency filter: on the first load and
    * then about every `intervalMs` (+/- 15 %), the limit is pinned to `size` until the work
-   * in flight drains to it and `samples` calls have run; their mean RTT is the baseline the
+   * in flight drains to it and `samples` calls have run (or 1 s passed with at least 10,
+   * on a slow backend); their mean RTT is the baseline the
    * algorithm compares against (MinRTT and Vegas: the no-load RTT; Gradient2: the long RTT).
    * Not run for AIMD, which has no baseline. `false` disables probing.
    * @default { intervalMs: 30000, size: max(min, 2), samples: 50 }

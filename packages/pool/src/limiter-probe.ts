@@ -1,7 +1,7 @@
 // The limiter's no-load probe, as in Envoy's adaptive concurrency filter: every
 // `intervalMs` (jittered) the limit is pinned low until the work in flight drains to it,
-// then the RTT of `samples` calls that started at that low concurrency is the algorithm's
-// baseline. Without it an algorithm under sustained overload never sees an uncontended
+// then the mean RTT of `samples` calls that started at that low concurrency (or of those that
+// ran in 1 s, at least 10, on a slow backend) is the algorithm's baseline. Without it an algorithm under sustained overload never sees an uncontended
 // call, and takes queueing latency for normal. Driven by the limiter's completions: no timer.
 import type { LimitAlgorithm } from './limit-algorithm.js'
 
@@ -18,6 +18,9 @@ export interface LimiterProbeOptions {
 
 /** A probe that cannot drain or measure in this long gives up (a hung call, no traffic). */
 const GIVE_UP_MS = 5_000
+/** On a slow backend the probe ends after this long, with at least MIN_SAMPLES. */
+const MEASURE_MS = 1_000
+const MIN_SAMPLES = 10
 
 export function createLimiterProbe(options: LimiterProbeOptions) {
   const { intervalMs, size, samples, algorithm, now } = options
@@ -79,7 +82,7 @@ export function createLimiterProbe(options: LimiterProbeOptions) {
       if (!success || callStartedAt < measureFrom) return false
       sum += rtt
       count++
-      if (count < samples) return false
+      if (count < samples && (count < MIN_SAMPLES || at - measureFrom < MEASURE_MS)) return false
       noLoadRtt = sum / count
       algorithm.observeNoLoadRtt(noLoadRtt)
       end(at)

@@ -70,6 +70,6 @@ describe.runIf(postgresAvailable())(
         after(adaptive.calls, 4_000).length / after(fixed.calls, 4_000).length,
         figures,
       ).toBeGreaterThanOrEqual(0.9)
-    }, 60_000)
+    }, 120_000)
   },
 )

@@ -30,7 +30,12 @@ export interface HealthMonitorOptions {
    * @default the defaults above
    */
   thresholds?: Thresholds
-  /** A worse status is adopted once it has held this long, ms. @default 0 */
+  /**
+   * A worse status is adopted once it has held this long, ms: at the default sample
+   * interval, three samples in a row, so one slow sample (a GC pause, a start-up
+   * compile) changes nothing. External inputs (`reportInput`) skip it.
+   * @default 2000
+   */
   enterDwellMs?: number
   /** A better status is adopted once it has held this long, ms. @default 10000 */
   exitDwellMs?: number
@@ -95,7 +100,7 @@ const schema = z.strictObject({
   sampleIntervalMs: z.number().int().min(10).default(1000),
   eventLoopResolutionMs: z.number().int().min(1).max(1000).default(20),
   thresholds: z.strictObject(thresholdsShape).default({}),
-  enterDwellMs: z.number().int().nonnegative().default(0),
+  enterDwellMs: z.number().int().nonnegative().default(2000),
   exitDwellMs: z.number().int().nonnegative().default(10_000),
   minRequests: z.number().int().nonnegative().default(20),
   checks: z.record(z.string().min(1), z.union([checkFn, checkDefinition])).default({}),

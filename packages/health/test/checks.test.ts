@@ -25,6 +25,7 @@ describe('dependency checks (manual clock)', () => {
       createHealthMonitor({
         clock,
         sampler: scriptedSampler(),
+        enterDwellMs: 0,
         checks: {
           db: (s) => {
             signal = s
@@ -60,6 +61,7 @@ describe('dependency checks (manual clock)', () => {
       createHealthMonitor({
         clock,
         sampler: scriptedSampler(),
+        enterDwellMs: 0,
         exitDwellMs: 0,
         checks: {
           redis: {

@@ -25,6 +25,7 @@ describe.runIf(postgresAvailable())('a Postgres dependency check', () => {
       },
       checkTimeoutMs: 4000,
       checkIntervalMs: 300,
+      enterDwellMs: 0,
       exitDwellMs: 0,
     })
     const probe = timed(readyz(monitor))

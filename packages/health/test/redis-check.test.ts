@@ -48,6 +48,7 @@ describe('Redis stopped mid-run', () => {
         checks: { redis: () => redis.ping() },
         checkTimeoutMs: 4000,
         checkIntervalMs: 200,
+        enterDwellMs: 0,
         exitDwellMs: 0,
       }),
     )

@@ -41,7 +41,11 @@ export interface HealthMonitorOptions {
   exitDwellMs?: number
   /** Requests a sample window needs before its error rate and latency count. @default 20 */
   minRequests?: number
-  /** Dependency checks by name: a function, or a definition with its own settings. @default {} */
+  /**
+   * Checks by name: a function, or a definition with its own settings. A check is a
+   * dependency (reported, never gating readiness) unless declared `critical: true`.
+   * @default {}
+   */
   checks?: Record<string, CheckFn | CheckDefinition>
   /** Time after which a check counts as failed, ms. @default 2000 */
   checkTimeoutMs?: number
@@ -88,7 +92,7 @@ const checkDefinition = z.strictObject({
   check: checkFn,
   timeoutMs: z.number().int().positive().optional(),
   intervalMs: z.number().int().positive().optional(),
-  readiness: z.boolean().optional(),
+  critical: z.boolean().optional(),
   status: z.enum(['healthy', 'degraded', 'critical']).optional(),
   componentType: z.string().optional(),
 })

@@ -24,9 +24,9 @@ export interface HealthMonitorOptions {
   /**
    * Enter/exit levels by metric, merged band by band over the defaults: event-loop
    * delay p99 (ms) 100/50 degraded and 500/200 critical; event-loop utilization
-   * 0.9/0.75 and 0.98/0.9; heap used against V8's limit 0.85/0.75 and 0.95/0.9; error
-   * rate 0.1/0.05 and 0.5/0.3. `cpu` (cores), `rss` (bytes) and `latencyP99` (ms) have
-   * none. `false` switches a metric off.
+   * 0.9/0.75 and 0.98/0.9; heap used against V8's limit 0.85/0.75 and 0.95/0.9.
+   * `errorRate` (0..1), `cpu` (cores), `rss` (bytes) and `latencyP99` (ms) have none.
+   * `false` switches a metric off.
    * @default the defaults above
    */
   thresholds?: Thresholds

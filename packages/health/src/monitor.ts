@@ -232,7 +232,8 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     },
     recordRequest(durationMs, outcome = true, labels) {
       assertDuration('recordRequest', durationMs)
-      const code = outcomeCode(outcome)
+      // Booleans first: the common call, decided without a function call.
+      const code = outcome === true ? 0 : outcome === false ? 1 : outcomeCode(outcome)
       requestSeries.push(stamp(), durationMs, code === 0, labels)
       windowCount++
       totalRequests++

@@ -1,8 +1,9 @@
 import { ClosedError, childLogger, parseOptions, systemClock } from '@headroom/core'
 import { createCacheSignals } from './cache-signals.js'
 import { snapshotStats } from './cache-stats.js'
+import { checkDeleteKeys, checkKeyList, checkSetOptions, checkTagList } from './call-options.js'
 import { createCounters } from './counters.js'
-import { assertKey, assertTags, assertTtl, decodeEntry, type Entry } from './entry.js'
+import { assertKey, decodeEntry, type Entry } from './entry.js'
 import { createEntryWriter } from './entry-writer.js'
 import { createGetMany } from './get-many.js'
 import { createInvalidationCommands } from './invalidation-commands.js'
@@ -136,13 +137,6 @@ export function createCache(input: CacheOptions): Cache {
     return pending
   }
 
-  function checkSetOptions(options: SetOptions | undefined): void {
-    if (options === undefined) return
-    assertTtl(options.ttl)
-    assertTtl(options.grace === 0 ? undefined : options.grace, 'grace')
-    assertTags(options.tags)
-  }
-
   function refuse(error: unknown): Promise<never> {
     return Promise.reject(error)
   }
@@ -153,7 +147,9 @@ export function createCache(input: CacheOptions): Cache {
 
     getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
       const entry = l1.get(key) as L1Entry | undefined
-      if (entry !== undefined) {
+      // A typeof on the hit path, so `getOrSet(key, fn, 3600)` fails on every call; the
+      // keys of an options object are checked below, on the miss path.
+      if (entry !== undefined && (options === undefined || typeof options === 'object')) {
         const now = hitTime.now()
         if (now < entry.e) {
           l1Hits++
@@ -168,7 +164,7 @@ export function createCache(input: CacheOptions): Cache {
         if (closed) throw new ClosedError('The cache is closed')
         assertKey(key)
         if (typeof factory !== 'function') throw new TypeError('getOrSet needs a factory function')
-        checkSetOptions(options)
+        checkSetOptions('getOrSet', options)
       } catch (error) {
         return refuse(error)
       }
@@ -210,13 +206,34 @@ export function createCache(input: CacheOptions): Cache {
     async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
       if (closed) throw new ClosedError('The cache is closed')
       assertKey(key)
-      checkSetOptions(options)
+      checkSetOptions('set', options)
       await write(key, value, options, 0, undefined)
     },
 
-    getMany: many.getMany,
-    delete: invalidation.delete,
-    invalidateTags: invalidation.invalidateTags,
+    getMany<T>(keys: readonly string[], ...extra: unknown[]): Promise<(T | undefined)[]> {
+      try {
+        checkKeyList('getMany', keys, extra.length)
+      } catch (error) {
+        return refuse(error)
+      }
+      return many.getMany<T>(keys)
+    },
+    delete(keys: string | readonly string[], ...extra: unknown[]): Promise<void> {
+      try {
+        checkDeleteKeys(keys, extra.length)
+      } catch (error) {
+        return refuse(error)
+      }
+      return invalidation.delete(keys)
+    },
+    invalidateTags(tags: readonly string[], ...extra: unknown[]): Promise<void> {
+      try {
+        checkTagList(tags, extra.length)
+      } catch (error) {
+        return refuse(error)
+      }
+      return invalidation.invalidateTags(tags)
+    },
     invalidateEntity: invalidation.invalidateEntity,
 
     shrink(fraction: number): number {

@@ -13,6 +13,7 @@ import { createToL1, type L1Entry } from './l1-entry.js'
 import { createLoadRegistry } from './load-registry.js'
 import { createLoader } from './loader.js'
 import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings } from './options.js'
+import { createRecovery, type Recovery } from './recovery.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
 import { createTimerSet } from './timer-set.js'
@@ -74,6 +75,23 @@ export function createCache(input: CacheOptions): Cache {
     registry,
     signals,
   })
+  const recovery: Recovery | undefined = store
+    ? createRecovery({
+        settings: parsed.recovery,
+        store,
+        send: coherence.send,
+        forget(target) {
+          if ('key' in target) return registry.markKey(target.key)
+          invalidations.invalidateTags([target.tag])
+          l1.deleteTagged(new Set([target.tag]))
+        },
+        now: () => clock.now(),
+        timers,
+        logger,
+        counters,
+        signals,
+      })
+    : undefined
   const write = createEntryWriter({
     clock,
     ttlPolicy: createTtlPolicy(parsed.ttl, parsed.tiers, parsed.jitter),
@@ -83,6 +101,8 @@ export function createCache(input: CacheOptions): Cache {
     toL1,
     storeError,
     publish: coherence.publish,
+    send: coherence.send,
+    recovery,
   })
   const { load, earlyRefresh } = createLoader({
     clock,
@@ -106,7 +126,9 @@ export function createCache(input: CacheOptions): Cache {
     store,
     registry,
     signals,
-    publish: coherence.publish,
+    send: coherence.send,
+    recovery,
+    now: () => clock.now(),
   })
 
   /** Reads L2 once per key at a time; a fresh entry lands in L1. Throws when Redis fails. */
@@ -244,13 +266,14 @@ export function createCache(input: CacheOptions): Cache {
     },
 
     stats(): CacheStats {
-      return snapshotStats(l1Hits + many.l1Hits, l1, counters, store, inflight.size)
+      return snapshotStats(l1Hits + many.l1Hits, l1, counters, store, inflight.size, recovery?.pending ?? 0)
     },
 
     async close(): Promise<void> {
       if (closed) return
       closed = true
       closeController.abort(new ClosedError('The cache is closed'))
+      recovery?.close()
       timers.clear()
       store?.close()
       hitTime.close()

@@ -27,7 +27,7 @@ return 1`,
 )
 
 /**
- * The header every payload starts with, up to its write time `c` (see `encodeEntry`): the
+ * The header every payload starts with, up to its write time `c` (see `Codec.encode`): the
  * scripts below compare write times without decoding the value inside Redis.
  */
 const WRITTEN_AT = `string.match(v, '^{"e":%d+,"s":%d+,"d":%d+,"c":(%d+)')`

@@ -104,9 +104,9 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
           expect(res.body.errors.length, path).toBeGreaterThan(0)
         }
         // Nothing was written: no account for the refused registration, the refresh token still works.
-        expect((await http.post('/api/auth/login', { email, password: 'correct horse battery' })).status).toBe(
-          401,
-        )
+        expect(
+          (await http.post('/api/auth/login', { email, password: 'correct horse battery' })).status,
+        ).toBe(401)
         expect((await http.post('/api/auth/refresh', { refreshToken: user.refreshToken })).status).toBe(200)
       })
 

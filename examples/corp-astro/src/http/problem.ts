@@ -13,16 +13,21 @@ const CONNECTION_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EAI_AGAIN',
-  // Postgres: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
+  // Postgres: query_canceled (statement_timeout), admin_shutdown, crash_shutdown,
+  // cannot_connect_now, too_many_connections.
+  '57014',
   '57P01',
   '57P02',
   '57P03',
   '53300',
 ])
 
-/** Messages pg writes for a connection that died or could not be made (no code set). */
+/**
+ * Messages pg writes for a connection that died or could not be made, or a query past the
+ * client-side `query_timeout` (no code set).
+ */
 const CONNECTION_MESSAGES =
-  /connection terminated|timeout exceeded when trying to connect|connection timeout|connection (?:is )?closed|client has encountered a connection error|cannot use a pool after calling end/i
+  /connection terminated|query read timeout|timeout exceeded when trying to connect|connection timeout|connection (?:is )?closed|client has encountered a connection error|cannot use a pool after calling end/i
 
 /**
  * True when an error means a dependency is unreachable or refusing work for now, not

@@ -51,6 +51,18 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
   return isDependencyUnavailable(candidate.cause, depth + 1)
 }
 
+const refusedForDependency = new WeakSet<object>()
+
+/**
+ * True when the app answered this response 503 because a dependency (a shard, Redis) was
+ * unavailable: the health monitor does not count it as an error, since an error rate
+ * caused by a failing dependency is not overload, and shedding healthy users for it
+ * would not bring the dependency back.
+ */
+export function isDependencyRefusal(res: object): boolean {
+  return refusedForDependency.has(res)
+}
+
 /** Seconds a client should wait before retrying a request that met a dependency outage. */
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 1
 
@@ -122,6 +134,8 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     return
   }
   if (error instanceof HttpProblem) {
+    // The app's own 503s (`unavailable()`) are all a dependency refusing work (the queue's Redis).
+    if (error.status === 503) refusedForDependency.add(res)
     res.set(error.headers)
     sendProblem(res, error.status, {
       type: error.type,
@@ -136,6 +150,7 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   // Retry-After) and clients and load balancers back off instead of seeing a bug.
   if (isDependencyUnavailable(error)) {
     req.log?.warn({ err: error }, 'dependency unavailable')
+    refusedForDependency.add(res)
     res.setHeader('retry-after', String(DEPENDENCY_RETRY_AFTER_SECONDS))
     sendProblem(res, 503, {
       title: 'Service Unavailable',

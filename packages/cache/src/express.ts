@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
 import { childLogger, type Logger } from '@headroom/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { Cache } from './types.js'
@@ -38,14 +39,25 @@ export interface CacheResponseOptions {
 
 /** What is stored per response. */
 interface CachedResponse {
+  /** Layout version: an entry of another layout is treated as a miss. */
+  v: 2
   status: number
   headers: Record<string, string>
-  /** Body, base64. */
+  /** The identity (unencoded) body, base64. */
   body: string
   etag: string
+  /**
+   * The body as the app encoded it (a compression middleware behind this one), base64,
+   * replayed as is to clients that accept `encoding`; the others get `body`.
+   */
+  encoded?: { encoding: string; body: string }
 }
 
-/** Headers never replayed from the cache: per-connection, or owned by this middleware. */
+/**
+ * Headers never stored: per-connection, owned by this middleware, describing the bytes on
+ * the wire (the body is stored unencoded), or belonging to one request (its date, its
+ * rate-limit state) and set afresh for each one.
+ */
 const SKIPPED_HEADERS = new Set([
   'connection',
   'keep-alive',
@@ -55,7 +67,24 @@ const SKIPPED_HEADERS = new Set([
   'cache-control',
   'x-cache',
   'content-length',
+  'content-encoding',
+  'set-cookie',
+  'retry-after',
+  'age',
+  'server-timing',
+  'x-request-id',
+  'x-response-time',
 ])
+const isRequestScoped = (name: string) =>
+  SKIPPED_HEADERS.has(name) || name.startsWith('ratelimit') || name.startsWith('x-ratelimit-')
+
+/** Encodings this middleware can turn back into the identity body. */
+const DECODERS: Record<string, (body: Buffer) => Buffer> = {
+  gzip: (body) => gunzipSync(body),
+  'x-gzip': (body) => gunzipSync(body),
+  deflate: (body) => inflateSync(body),
+  br: (body) => brotliDecompressSync(body),
+}
 
 const defaultAuthenticated = (req: Request) =>
   req.headers.authorization !== undefined || req.headers.cookie !== undefined
@@ -121,7 +150,7 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
 
     cache.get<CachedResponse>(key).then(
       (hit) => {
-        if (hit !== undefined) return replay(req, res, hit, cacheControl)
+        if (hit !== undefined && hit.v === 2) return replay(req, res, hit, cacheControl)
         capture(req, res, key, cacheControl, scope)
         next()
       },
@@ -134,15 +163,24 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   }
 
   function replay(req: Request, res: Response, hit: CachedResponse, cacheControl: string): void {
-    for (const [name, value] of Object.entries(hit.headers)) res.setHeader(name, value)
+    // Headers earlier middleware set for this request (its rate-limit state, say) win over stored ones.
+    for (const [name, value] of Object.entries(hit.headers))
+      if (!res.hasHeader(name)) res.setHeader(name, value)
     res.setHeader('ETag', hit.etag)
     res.setHeader('Cache-Control', cacheControl)
     res.setHeader('X-Cache', 'HIT')
+    if (hit.encoded !== undefined) addVary(res, 'Accept-Encoding')
     if (etagMatches(req.headers['if-none-match'], hit.etag)) {
       res.status(304).end()
       return
     }
-    const body = Buffer.from(hit.body, 'base64')
+    // The stored encoding goes only to a client that accepts it; any other gets the identity
+    // body, which a compression middleware in front of this one may still encode for it.
+    let body: Buffer
+    if (hit.encoded !== undefined && acceptsEncoding(req.headers['accept-encoding'], hit.encoded.encoding)) {
+      body = Buffer.from(hit.encoded.body, 'base64')
+      res.setHeader('Content-Encoding', hit.encoded.encoding)
+    } else body = Buffer.from(hit.body, 'base64')
     res.setHeader('Content-Length', body.length)
     res.status(hit.status)
     if (req.method === 'HEAD') res.end()
@@ -154,8 +192,13 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
     const chunks: Buffer[] = []
     const write = res.write.bind(res) as (...args: unknown[]) => boolean
     const end = res.end.bind(res) as (...args: unknown[]) => Response
+    // The encoding of the bytes this wrapper sees: a compression middleware behind this one
+    // has set Content-Encoding before its first encoded chunk reaches here; one in front
+    // sets it only after, on the plain bytes passing through.
+    let wireEncoding: string | undefined
     const collect = (chunk: unknown, encoding: unknown) => {
       if (chunk === undefined || chunk === null || typeof chunk === 'function') return
+      wireEncoding ??= String(res.getHeader('Content-Encoding') ?? 'identity').toLowerCase()
       chunks.push(
         Buffer.isBuffer(chunk)
           ? chunk
@@ -172,7 +215,9 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
     res.end = ((chunk?: unknown, ...rest: unknown[]) => {
       collect(chunk, rest[0])
       const body = Buffer.concat(chunks)
-      const cacheable = storable(res, scope) && req.method === 'GET'
+      const encoding = wireEncoding ?? 'identity'
+      const identity = encoding === 'identity' ? body : decode(body, encoding)
+      const cacheable = identity !== undefined && storable(res, scope) && req.method === 'GET'
       if (cacheable && !res.headersSent) {
         if (!res.getHeader('Cache-Control')) res.setHeader('Cache-Control', cacheControl)
         if (!res.getHeader('ETag')) res.setHeader('ETag', strongEtag(body))
@@ -180,10 +225,12 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
       const result = end(chunk, ...rest)
       if (cacheable) {
         const entry: CachedResponse = {
+          v: 2,
           status: res.statusCode,
           headers: replayableHeaders(res),
-          body: body.toString('base64'),
-          etag: String(res.getHeader('ETag') ?? strongEtag(body)),
+          body: identity.toString('base64'),
+          etag: String(res.getHeader('ETag') ?? strongEtag(identity)),
+          ...(encoding === 'identity' ? {} : { encoded: { encoding, body: body.toString('base64') } }),
         }
         cache
           .set(key, entry, { ttl, tags: options.tags?.(req) })
@@ -203,10 +250,43 @@ export function cacheResponse(options: CacheResponseOptions): RequestHandler {
   }
 }
 
+/** The identity body of `body` in `encoding`, or undefined when it cannot be decoded (then nothing is stored). */
+function decode(body: Buffer, encoding: string): Buffer | undefined {
+  const decoder = DECODERS[encoding]
+  if (decoder === undefined) return undefined
+  try {
+    return decoder(body)
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether an `Accept-Encoding` header accepts `encoding` (RFC 9110 12.5.3: `*`, and q=0 refuses). */
+function acceptsEncoding(header: string | undefined, encoding: string): boolean {
+  if (!header) return false
+  let wildcard = false
+  for (const part of header.split(',')) {
+    const [token = '', ...params] = part.trim().toLowerCase().split(';')
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    const accepted = q === undefined || Number(q.slice(2)) > 0
+    const name = token.trim()
+    if (name === encoding || (encoding === 'gzip' && name === 'x-gzip')) return accepted
+    if (name === '*') wildcard = accepted
+  }
+  return wildcard
+}
+
+function addVary(res: Response, field: string): void {
+  const current = String(res.getHeader('Vary') ?? '')
+  if (current === '*') return
+  const fields = current.split(',').map((f) => f.trim().toLowerCase())
+  if (!fields.includes(field.toLowerCase())) res.setHeader('Vary', current ? `${current}, ${field}` : field)
+}
+
 function replayableHeaders(res: Response): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(res.getHeaders())) {
-    if (value === undefined || SKIPPED_HEADERS.has(name)) continue
+    if (value === undefined || isRequestScoped(name)) continue
     headers[name] = Array.isArray(value) ? value.join(', ') : String(value)
   }
   return headers

@@ -31,7 +31,127 @@ export function evaluate(
       return fixedWindow(policy, state, now, cost, out)
     case 'sliding-window':
       return slidingWindow(policy, state, now, cost, out)
+    case 'sliding-log':
+      return slidingLog(policy, state, now, cost, out)
   }
+}
+
+/**
+ * Most entries a sliding-log key keeps. Integer costs never need more than `limit` entries
+ * (each holds at least one unit, and at most `limit` units are in the window); past the
+ * bound the two oldest merge, which can only refuse earlier, never admit more.
+ */
+export const MAX_LOG_ENTRIES = 1000
+
+/** Index of the first pair of a sliding-log state (after its three head numbers). */
+const LOG_START = 3
+
+/**
+ * Sliding log: the units admitted at each time of the last window. A request is admitted
+ * only when the units of the last `windowMs` plus its cost fit in the limit, so no window
+ * of that length, wherever it starts, ever holds more than `limit`: exact, where
+ * `sliding-window` estimates. It costs O(limit) state per key. `out.next` receives the
+ * pruned log (plus this request when admitted).
+ */
+function slidingLog(
+  p: ResolvedPolicy,
+  state: PolicyState | undefined,
+  now: number,
+  cost: number,
+  out: Verdict,
+): Verdict {
+  const w = p.windowMs
+  // An entry admitted at t counts while now < t + w.
+  const leftBefore = now - w
+  let first = LOG_START
+  let used = 0
+  if (state !== undefined) {
+    while (first < state.length && state[first]! <= leftBefore) first += 2
+    for (let i = first; i < state.length; i += 2) used += state[i + 1]!
+  }
+  const end = state === undefined ? LOG_START : state.length
+  const tolerance = EPSILON * (p.limit + 1)
+  if (used + cost <= p.limit + tolerance) {
+    const next = out.next
+    let len = LOG_START
+    for (let i = first; i < end; i++) next[len++] = state![i]!
+    if (cost > 0) {
+      // Same time (or a clock that stepped back): join the newest entry, so the log stays ordered.
+      if (len > LOG_START && next[len - 2]! >= now) next[len - 1] = next[len - 1]! + cost
+      else {
+        next[len++] = now
+        next[len++] = cost
+      }
+      const cap = Math.min(MAX_LOG_ENTRIES, Math.max(1, Math.ceil(p.limit)))
+      let start = LOG_START
+      while ((len - start) / 2 > cap) {
+        // The oldest entry's units move to the next entry's time: they stay counted longer.
+        next[start + 3] = next[start + 3]! + next[start + 1]!
+        start += 2
+      }
+      if (start > LOG_START) {
+        next.copyWithin(LOG_START, start, len)
+        len -= start - LOG_START
+      }
+    }
+    next.length = len
+    next[0] = used + cost
+    next[1] = (len - LOG_START) / 2
+    next[2] = 0
+    const reset = len > LOG_START ? next[len - 2]! + w - now : 0
+    out.allowed = true
+    out.remaining = Math.max(0, round6(p.limit - used - cost))
+    out.resetMs = reset
+    out.retryAfterMs = 0
+    out.ttlMs = Math.max(1, reset)
+    return out
+  }
+  // Refused: the retry comes when enough of the oldest units have left the window.
+  let retry = -1
+  if (cost <= p.limit) {
+    retry = w
+    let freed = 0
+    for (let i = first; i < end; i += 2) {
+      freed += state![i + 1]!
+      if (used - freed + cost <= p.limit + tolerance) {
+        retry = state![i]! + w - now
+        break
+      }
+    }
+  }
+  const reset = end > first ? state![end - 2]! + w - now : 0
+  return fill(out, false, Math.max(0, round6(p.limit - used)), reset, retry, 0, 0, 0, 0)
+}
+
+/** The sliding-log state after giving `cost` back, taken from the newest entries (the request being refunded). */
+function refundLog(
+  p: ResolvedPolicy,
+  state: PolicyState,
+  now: number,
+  cost: number,
+): { next: PolicyState; ttlMs: number } {
+  const leftBefore = now - p.windowMs
+  let first = LOG_START
+  while (first < state.length && state[first]! <= leftBefore) first += 2
+  const next: PolicyState = [0, 0, 0]
+  for (let i = first; i < state.length; i++) next.push(state[i]!)
+  let left = cost
+  while (next.length > LOG_START && left > 0) {
+    const last = next[next.length - 1]!
+    if (last <= left) {
+      left -= last
+      next.length -= 2
+    } else {
+      next[next.length - 1] = last - left
+      left = 0
+    }
+  }
+  let units = 0
+  for (let i = LOG_START + 1; i < next.length; i += 2) units += next[i]!
+  next[0] = units
+  next[1] = (next.length - LOG_START) / 2
+  const ttlMs = next.length > LOG_START ? Math.max(1, next[next.length - 2]! + p.windowMs - now) : 1
+  return { next, ttlMs }
 }
 
 /** The stored TAT, re-scaled when it was written under another interval (another tier's limit). */
@@ -234,5 +354,7 @@ export function refundState(
       if (state[0] === start - w) return { next: [start, 0, Math.max(0, state[1] - cost)], ttlMs }
       return undefined
     }
+    case 'sliding-log':
+      return refundLog(p, state, now, cost)
   }
 }

@@ -195,6 +195,17 @@ export function createConcurrencyLimiter(input: ConcurrencyLimiterOptions): Conc
       throw new TypeError(
         `concurrency limiter acquire(): expected a non-empty string key (received ${JSON.stringify(key)})`,
       )
+    if (opts !== undefined) {
+      if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+        throw new TypeError(
+          `concurrency limiter acquire(): expected acquire(key, { limit }) with an options object (received ${JSON.stringify(opts)})`,
+        )
+      for (const name in opts)
+        if (name !== 'limit')
+          throw new TypeError(
+            `concurrency limiter acquire(): unknown option "${name}": acquire(key, { limit }) takes only limit`,
+          )
+    }
     const limit = opts?.limit ?? options.limit
     if (!Number.isInteger(limit) || limit <= 0)
       throw new TypeError(

@@ -66,8 +66,8 @@ const withLimit = (
  * const limiter = createRateLimiter({ redis, prefix: 'api', limit: 100, window: '1m' })
  * app.use('/api', rateLimit({ limiter, limit: (req) => (req.user?.tier === 'premium' ? 1000 : undefined) }))
  *
- * // Failed logins only: 5 per 15 minutes per account and IP.
- * const logins = createRateLimiter({ redis, prefix: 'login', algorithm: 'fixed-window', limit: 5, window: '15m' })
+ * // Failed logins only: never more than 5 in any 15 minutes, per account and IP.
+ * const logins = createRateLimiter({ redis, prefix: 'login', algorithm: 'sliding-log', limit: 5, window: '15m' })
  * app.post('/login', rateLimit({ limiter: logins, key: (req) => `${req.body.email}:${ipKey(req.ip)}`, skipSuccessfulRequests: true }))
  */
 export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
@@ -151,7 +151,11 @@ export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
   }
 }
 
-/** Options of {@link slowDown}. */
+/**
+ * Options of {@link slowDown}. When the limiter's store fails, its `onStoreError` decides:
+ * `'open'` serves at full speed, `'local'` counts this process' hits and delays as if the
+ * fleet had seen `hits x instances`, `'closed'` answers 503 with `Retry-After`.
+ */
 export interface SlowDownOptions {
   /** A `fixed-window` or `sliding-window` limiter: it counts the hits in its window (its own limit is not used). */
   limiter: RateLimiter
@@ -161,7 +165,7 @@ export interface SlowDownOptions {
   delayAfter: number
   /** Delay added per hit past `delayAfter` (hit n waits (n - delayAfter) x delayMs). @default 1000 */
   delayMs?: number
-  /** The longest delay. @default Infinity */
+  /** The longest delay (in any case at most 2^31 - 1 ms, the longest timer Node runs). @default Infinity */
   maxDelayMs?: number
   /** @default none */
   skip?: (req: Request) => boolean
@@ -171,6 +175,8 @@ export interface SlowDownOptions {
 
 /** The hit counter ceiling slowDown asks for: never reached, so every hit is counted. */
 const COUNT_ALL = 1e9
+/** Node runs a longer `setTimeout` after 1 ms: a delay is capped here so it never turns into none. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1
 
 /**
  * Express middleware that slows clients down instead of refusing them: past
@@ -209,8 +215,35 @@ export function slowDown(options: SlowDownOptions): RequestHandler {
   const handle = async (req: Request, res: Response, next: NextFunction) => {
     if (options.skip?.(req)) return next()
     const decision = await limiter.consume(await keyOf(req), { limit: COUNT_ALL })
-    const hits = Math.round(COUNT_ALL - decision.remaining)
-    const delay = hits > options.delayAfter ? Math.min(maxDelayMs, (hits - options.delayAfter) * delayMs) : 0
+    if (decision.source === 'closed') {
+      // The store failed and the limiter is configured to refuse: holding every request
+      // for the longest delay would tie up connections without protecting anything.
+      const retrySeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+      res.status(503)
+      res.setHeader('Retry-After', String(retrySeconds))
+      res.setHeader('Content-Type', 'application/problem+json; charset=utf-8')
+      res.end(
+        JSON.stringify({
+          type: 'about:blank',
+          title: 'Service Unavailable',
+          status: 503,
+          detail: `The request counter is unavailable; retry after ${retrySeconds} seconds.`,
+          retryAfter: retrySeconds,
+        }),
+      )
+      return
+    }
+    // Only a block() refuses a count this high: a blocked client gets the longest delay.
+    // The local fallback counts this process' hits against COUNT_ALL / instances; scaled
+    // back by the same ratio they estimate the fleet's hits (each instance sees its share).
+    const counted = decision.limit - decision.remaining
+    const hits = !decision.allowed
+      ? COUNT_ALL
+      : Math.round(decision.source === 'local' ? counted * (COUNT_ALL / decision.limit) : counted)
+    const delay =
+      hits > options.delayAfter
+        ? Math.min(maxDelayMs, LONGEST_TIMER_MS, (hits - options.delayAfter) * delayMs)
+        : 0
     res.locals.slowDown = { hits, delayAfter: options.delayAfter, delayMs: delay }
     if (delay <= 0) return next()
     const timer = setTimeout(() => {

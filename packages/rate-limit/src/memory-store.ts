@@ -187,7 +187,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         if (entry.name !== policy.name) entry.name = entry.state = undefined
       }
       const state = stateOf(entry, policy.name)
-      if (state === undefined) setState(entry, policy.name, [next[0], next[1], next[2]])
+      // A log's length varies, and `next` is this store's reused scratch: store a copy.
+      if (policy.algorithm === 'sliding-log') setState(entry, policy.name, next.slice() as PolicyState)
+      else if (state === undefined) setState(entry, policy.name, [next[0], next[1], next[2]])
       else {
         state[0] = next[0]
         state[1] = next[1]

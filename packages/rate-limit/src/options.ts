@@ -28,7 +28,12 @@ export interface RateLimiterOptions {
   store?: RateLimitStore
   /** Key prefix; keys are `{prefix:key}`. May not contain `{` or `}`. @default 'rl' */
   prefix?: string
-  /** @default 'gcra' */
+  /**
+   * `gcra`, `token-bucket`, `fixed-window` and `sliding-window` keep O(1) state and may
+   * overshoot (see the README); `sliding-log` is exact (never more than `limit` in any
+   * window) with O(limit) state: for small security budgets such as failed logins.
+   * @default 'gcra'
+   */
   algorithm?: Algorithm
   /** Units per `window` for the single-policy form. @default undefined (then `policies` is required) */
   limit?: number
@@ -66,7 +71,7 @@ export interface RateLimiterOptions {
   logger?: Logger
 }
 
-const algorithm = z.enum(['gcra', 'token-bucket', 'sliding-window', 'fixed-window'])
+const algorithm = z.enum(['gcra', 'token-bucket', 'sliding-window', 'fixed-window', 'sliding-log'])
 const positive = z.number().finite().positive()
 const windowSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms = toMs(value)

@@ -125,7 +125,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     retryAfterMs: 0,
   }
   const run = (kind: 'consume' | 'peek' | 'refund', key: string, opts: ConsumeOptions | undefined) => {
-    const invalid = validateCall(key, opts)
+    const invalid = validateCall(kind, key, opts)
     if (invalid !== undefined) return Promise.reject(new TypeError(`rate limiter ${kind}(): ${invalid}`))
     const cost = opts?.cost ?? 1
     const set = opts?.limit === undefined ? policies : policiesFor(opts.limit)
@@ -185,7 +185,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
   }
 
   const admin = async (kind: 'block' | 'reset', key: string, ms: number) => {
-    const invalid = validateCall(key, undefined)
+    const invalid = validateCall(kind, key, undefined)
     if (invalid !== undefined) throw new TypeError(`rate limiter ${kind}(): ${invalid}`)
     if (kind === 'block' && !(typeof ms === 'number' && ms > 0 && Number.isFinite(ms)))
       throw new TypeError(

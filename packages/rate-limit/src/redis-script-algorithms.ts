@@ -1,19 +1,77 @@
+import { MAX_LOG_ENTRIES } from './algorithms.js'
+
 /**
- * The four algorithms in Lua, a piece of the batch script (`redis-script-batch.ts`):
- * `gcraTat`, `evaluate` and `refundState`, mirroring `algorithms.ts` step for step. It
- * relies on the locals the script's head defines (`now`, `EPS`, `round6`, the math
- * aliases). Kept as text that the batch script concatenates unchanged, so the script
- * (and its SHA) is the same string it always was.
+ * The five algorithms in Lua, a piece of the batch script (`redis-script-batch.ts`):
+ * `gcraTat`, `slidingLog`, `evaluate` and `refundState`, mirroring `algorithms.ts` step
+ * for step. It relies on the locals the script's head defines (`now`, `EPS`, `round6`,
+ * the math aliases). For `sliding-log` (code 5) the state is the log's text,
+ * "t1 c1 t2 c2 ...", carried in `s1` and returned in `n1`.
  */
 export const LUA_ALGORITHMS = `
+local gmatch, concat = string.gmatch, table.concat
 local function gcraTat(has, s1, s2, interval)
   if not has or s1 <= now then return now end
   if s2 > 0 and s2 ~= interval then return now + ((s1 - now) / s2) * interval end
   return s1
 end
 
--- One policy: allowed, remaining, reset, retry, next state (n1, n2, n3), ttl. No tables: this runs per decision.
+-- A sliding log's entries still in the window (from the first live one on), oldest first, and their units.
+local function liveLog(log, w)
+  local ts, cs, n, used = {}, {}, 0, 0
+  if log then
+    local from, live, t = now - w, false, nil
+    for x in gmatch(log, '%S+') do
+      if t == nil then t = tonumber(x)
+      else
+        if live or t > from then
+          live = true; n = n + 1; ts[n] = t; cs[n] = tonumber(x); used = used + cs[n]
+        end
+        t = nil
+      end
+    end
+  end
+  return ts, cs, n, used
+end
+
+local function joinLog(ts, cs, s, n)
+  local parts = {}
+  for i = s, n do parts[i - s + 1] = format('%.17g %.17g', ts[i], cs[i]) end
+  return concat(parts, ' ')
+end
+
+-- Mirrors slidingLog(): exact, the units of the last w ms plus the cost must fit in the limit.
+local function slidingLog(limit, w, has, log, cost)
+  local ts, cs, n, used = liveLog(has and log, w)
+  local tolerance = EPS * (limit + 1)
+  if used + cost <= limit + tolerance then
+    local s = 1
+    if cost > 0 then
+      if n > 0 and ts[n] >= now then cs[n] = cs[n] + cost
+      else n = n + 1; ts[n] = now; cs[n] = cost end
+      local cap = min(${MAX_LOG_ENTRIES}, max(1, ceil(limit)))
+      while n - s + 1 > cap do cs[s + 1] = cs[s + 1] + cs[s]; s = s + 1 end
+    end
+    local reset = 0
+    if n >= s then reset = ts[n] + w - now end
+    return true, max(0, round6(limit - used - cost)), reset, 0, joinLog(ts, cs, s, n), 0, 0, max(1, reset)
+  end
+  local retry = -1
+  if cost <= limit then
+    retry = w
+    local freed = 0
+    for i = 1, n do
+      freed = freed + cs[i]
+      if used - freed + cost <= limit + tolerance then retry = ts[i] + w - now; break end
+    end
+  end
+  local reset = 0
+  if n > 0 then reset = ts[n] + w - now end
+  return false, max(0, round6(limit - used)), reset, retry, '', 0, 0, 0
+end
+
+-- One policy: allowed, remaining, reset, retry, next state (n1, n2, n3), ttl. No tables (but for a log): this runs per decision.
 local function evaluate(alg, limit, w, burst, has, s1, s2, s3, cost)
+  if alg == 5 then return slidingLog(limit, w, has, s1, cost) end
   if alg == 1 then
     local interval = w / limit
     local tat = gcraTat(has, s1, s2, interval)
@@ -80,6 +138,18 @@ end
 -- Mirrors refundState(): has, n1, n2, n3, ttl.
 local function refundState(alg, limit, w, burst, has, s1, s2, s3, cost)
   if not has then return false, 0, 0, 0, 0 end
+  if alg == 5 then
+    -- Mirrors refundLog(): the units come off the newest entries.
+    local ts, cs, n = liveLog(s1, w)
+    local left = cost
+    while n > 0 and left > 0 do
+      if cs[n] <= left then left = left - cs[n]; n = n - 1
+      else cs[n] = cs[n] - left; left = 0 end
+    end
+    local ttl = 1
+    if n > 0 then ttl = max(1, ts[n] + w - now) end
+    return true, joinLog(ts, cs, 1, n), 0, 0, ttl
+  end
   if alg == 1 then
     local interval = w / limit
     local tat = max(now, gcraTat(has, s1, s2, interval) - cost * interval)

@@ -20,9 +20,9 @@ local function parse(v)
     if sp then blocked = tonumber(sub(v, 2, sp - 1)); v = sub(v, sp + 1)
     else blocked = tonumber(sub(v, 2)); v = false end
   end
-  if not v then return blocked, false, 0, 0, 0 end
+  if not v then return blocked, false, 0, 0, 0, false end
   local x, y, z = match(v, '^(%S+) (%S+) ?(%S*)$')
-  return blocked, true, tonumber(x), tonumber(y), tonumber(z) or 0
+  return blocked, true, tonumber(x), tonumber(y), tonumber(z) or 0, v
 end
 
 local sets = {}
@@ -79,8 +79,10 @@ for k = 1, #KEYS do
     end
     local blocked = 0
     for i = 1, set.n do
-      local b
-      b, hs[i], st1[i], st2[i], st3[i] = parse(raw[i])
+      local b, text
+      b, hs[i], st1[i], st2[i], st3[i], text = parse(raw[i])
+      -- A sliding log is its text (any number of entries), not three numbers.
+      if set.alg[i] == 5 then st1[i] = text end
       if b > blocked then blocked = b end
     end
     local allowed, index, remaining, reset, retry, writes

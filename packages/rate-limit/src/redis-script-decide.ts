@@ -34,7 +34,8 @@ local function write(key, set, only, blocked)
   for i = 1, set.n do
     if only == nil or only[i] then
       local value
-      if set.alg[i] == 4 then value = format('%.17g %.17g %.17g', w1[i], w2[i], w3[i])
+      if set.alg[i] == 5 then value = w1[i]
+      elseif set.alg[i] == 4 then value = format('%.17g %.17g %.17g', w1[i], w2[i], w3[i])
       else value = format('%.17g %.17g', w1[i], w2[i]) end
       local ttl = wt[i]
       if blocked > now then

@@ -1,7 +1,7 @@
 /**
  * Storage layout, shared by both scripts: per policy a string key
- * `{prefix:id}:<policy>` holding its state ("s1 s2" or "s1 s2 s3", `%.17g` numbers)
- * with its own expiry. A `block()` puts its end ahead of the state of each of the
+ * `{prefix:id}:<policy>` holding its state ("s1 s2" or "s1 s2 s3", `%.17g` numbers; for a
+ * sliding log its entries "t1 c1 t2 c2 ...") with its own expiry. A `block()` puts its end ahead of the state of each of the
  * blocking limiter's policies ("b<until> s1 s2", or "b<until>" alone) and keeps the key
  * alive until then, so a decision reads one key per policy, not a separate block key.
  * All keys of one id share the hash tag, hence one Cluster slot; the script derives them
@@ -21,7 +21,13 @@ end
 `
 
 /** Algorithm codes in the script's arguments. */
-export const ALGORITHM_CODES = { gcra: 1, 'token-bucket': 2, 'fixed-window': 3, 'sliding-window': 4 } as const
+export const ALGORITHM_CODES = {
+  gcra: 1,
+  'token-bucket': 2,
+  'fixed-window': 3,
+  'sliding-window': 4,
+  'sliding-log': 5,
+} as const
 
 /** Operation codes in the script's arguments. */
 export const OP_CODES = { consume: 'c', peek: 'p', refund: 'r', block: 'b', reset: 'x' } as const

@@ -1,5 +1,5 @@
 /** The algorithms a policy may use. */
-export type Algorithm = 'gcra' | 'token-bucket' | 'sliding-window' | 'fixed-window'
+export type Algorithm = 'gcra' | 'token-bucket' | 'sliding-window' | 'fixed-window' | 'sliding-log'
 
 /** One limit: `limit` units per `windowMs`, with up to `burst` units at once (GCRA and token bucket). */
 export interface ResolvedPolicy {

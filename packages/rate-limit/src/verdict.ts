@@ -1,14 +1,16 @@
 /**
  * What the algorithms (`algorithms.ts`) read and write. Time is integer milliseconds.
  *
- * State is up to three numbers per policy:
+ * State is three numbers per policy, and for `sliding-log` a list after them:
  * - gcra: [tat, interval] (theoretical arrival time, and the emission interval it was
  *   written with: a per-request limit change re-scales the debt instead of misreading it)
  * - token-bucket: [tokens, updatedAt]
  * - fixed-window: [windowStart, count]
  * - sliding-window: [windowStart, count, previousCount]
+ * - sliding-log: [units, entries, 0, t1, c1, t2, c2, ...]: the units admitted at each time
+ *   of the last window, oldest first (Redis stores only the pairs, "t1 c1 t2 c2 ...")
  */
-export type PolicyState = [number, number, number]
+export type PolicyState = [number, number, number, ...number[]]
 
 /** One policy's verdict; `next` is the state to write when every policy allows. */
 export interface Verdict {

@@ -50,7 +50,13 @@ export function storeContract(make: LimiterFactory): void {
     expect((await l.consume('k')).allowed).toBe(true)
   })
 
-  for (const algorithm of ['gcra', 'token-bucket', 'fixed-window', 'sliding-window'] as const) {
+  for (const algorithm of [
+    'gcra',
+    'token-bucket',
+    'fixed-window',
+    'sliding-window',
+    'sliding-log',
+  ] as const) {
     it(`${algorithm}: admits the limit, refuses the next, recovers after retryAfterMs`, async () => {
       const l = limiter({ algorithm, limit: 5, window: 1000, blockedCache: false })
       const decisions = await Promise.all(Array.from({ length: 8 }, () => l.consume('k')))

@@ -50,6 +50,10 @@ function checkLog(algorithm: Algorithm, log: Admitted[], limit: number, window: 
         expect(sumIn(t, t + window)).toBeLessThanOrEqual(2 * limit + EPS)
         break
       }
+      case 'sliding-log':
+        // Exact: no window of length W, wherever it starts, holds more than the limit.
+        expect(sumIn(t, t + window)).toBeLessThanOrEqual(limit + EPS)
+        break
       case 'sliding-window': {
         const start = t - (t % window)
         const current = sumIn(start, t + 1)
@@ -88,7 +92,7 @@ async function runScenario(
       }
       expect(decision.retryAfterMs).toBeGreaterThanOrEqual(1)
       // retryAfterMs is exact: 1 ms earlier still fails (GCRA, fixed window), at it the retry succeeds.
-      if (algorithm === 'gcra' || algorithm === 'fixed-window') {
+      if (algorithm === 'gcra' || algorithm === 'fixed-window' || algorithm === 'sliding-log') {
         clock.advance(decision.retryAfterMs - 1)
         expect((await limiter.peek('k', { cost })).allowed).toBe(false)
         clock.advance(1)
@@ -103,7 +107,7 @@ async function runScenario(
   }
 }
 
-const algorithms: Algorithm[] = ['gcra', 'token-bucket', 'fixed-window', 'sliding-window']
+const algorithms: Algorithm[] = ['gcra', 'token-bucket', 'fixed-window', 'sliding-window', 'sliding-log']
 
 describe('algorithm properties [memory]', () => {
   for (const algorithm of algorithms) {

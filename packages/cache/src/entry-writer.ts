@@ -7,6 +7,7 @@ import { type Entry, encodeEntry } from './entry.js'
 import type { L1Coherence } from './l1-coherence.js'
 import type { ToL1 } from './l1-entry.js'
 import type { LoadRegistry } from './load-registry.js'
+import type { Recovery, RecoveryOp } from './recovery.js'
 import type { RedisStore } from './redis-store.js'
 import type { TtlPolicy } from './ttl.js'
 import type { SetOptions } from './types.js'
@@ -27,16 +28,20 @@ export interface EntryWriterOptions {
   /** The default grace, in ms. */
   grace: number
   store: RedisStore | undefined
-  registry: Pick<LoadRegistry, 'inflight' | 'reads' | 'invalidatedDuringLoad' | 'stillValid'>
+  registry: Pick<LoadRegistry, 'inflight' | 'reads' | 'invalidatedDuringLoad' | 'stillValid' | 'markKey'>
   toL1: ToL1
   storeError: CacheSignals['storeError']
-  /** Tells the other instances (the bus). */
+  /** Tells the other instances (the bus), reporting a failure. */
   publish: L1Coherence['publish']
+  /** Tells the other instances, rejecting on failure. */
+  send: L1Coherence['send']
+  /** Queues (or refuses) an explicit write Redis did not take; `undefined` without Redis. */
+  recovery: Recovery | undefined
 }
 
 export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {
-  const { clock, ttlPolicy, grace, store, toL1, storeError, publish } = deps
-  const { inflight, reads, invalidatedDuringLoad, stillValid } = deps.registry
+  const { clock, ttlPolicy, grace, store, toL1, storeError, publish, send, recovery } = deps
+  const { inflight, reads, invalidatedDuringLoad, stillValid, markKey } = deps.registry
 
   return async function write(key, value, options, duration, startGeneration): Promise<void> {
     const ttl = ttlPolicy.ttlFor(key, options?.ttl)
@@ -48,6 +53,7 @@ export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {
       e: now + ttl,
       s: now + ttl + entryGrace,
       d: duration,
+      c: now,
       w: (Math.random() * 0x7fffffff) | 0,
     }
     if (tags !== undefined && tags.length > 0) entry.t = tags
@@ -58,11 +64,41 @@ export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {
     } else if (!stillValid(key, startGeneration, undefined, tags)) return
     toL1(key, entry, payload.length * 2)
     if (!store) return
+    const pxMs = ttl + entryGrace
+    // Only explicit writes are recovered: a factory's result is recomputed by the next miss.
+    const explicit = startGeneration === undefined
+    let written: boolean
     try {
-      await store.set(key, payload, ttl + entryGrace, entry.t)
+      written = await store.set(key, payload, pxMs, entry.t, now)
     } catch (error) {
       storeError('set', error)
+      if (explicit) recovery?.failed(setOperation(key, entry, payload, pxMs, now), error)
+      return
     }
-    await publish({ keys: [key], written: entry.w })
+    if (!written) {
+      // L2 holds an entry written later (by another instance): ours must not linger in L1.
+      markKey(key)
+      return
+    }
+    const message = { keys: [key], written: entry.w }
+    if (!explicit) return publish(message)
+    try {
+      await send(message)
+    } catch (error) {
+      storeError('publish', error)
+      const op = setOperation(key, entry, payload, pxMs, now)
+      op.stored = 'applied'
+      recovery?.failed(op, error)
+    }
   }
+}
+
+function setOperation(
+  key: string,
+  entry: Entry,
+  payload: string,
+  pxMs: number,
+  at: number,
+): Extract<RecoveryOp, { operation: 'set' }> {
+  return { operation: 'set', key, at, payload, pxMs, tags: entry.t, staleUntil: entry.s, written: entry.w }
 }

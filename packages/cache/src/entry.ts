@@ -14,6 +14,11 @@ export interface Entry {
   s: number
   /** How long the factory took, in ms (XFetch scales early refresh by it). */
   d: number
+  /**
+   * When it was written (the writer's clock): a write or replayed invalidation never
+   * replaces an entry written later (see the scripts in `redis-store`).
+   */
+  c?: number
   /** Tags, when any. */
   t?: string[]
   /** A random id of this write: bus receivers compare it to keep an entry they already hold. */
@@ -80,7 +85,7 @@ export function encodeEntry(entry: Entry, key: string): string {
   // instead of decoding the whole value inside Redis.
   const tags = entry.t === undefined ? '' : `,"t":${JSON.stringify(entry.t)}`
   const write = entry.w === undefined ? '' : `,"w":${entry.w}`
-  return `{"e":${Math.round(entry.e)},"s":${Math.round(entry.s)},"d":${Math.round(entry.d)}${write}${tags},"v":${json}}`
+  return `{"e":${Math.round(entry.e)},"s":${Math.round(entry.s)},"d":${Math.round(entry.d)},"c":${Math.floor(entry.c ?? 0)}${write}${tags},"v":${json}}`
 }
 
 /** Parses an L2 payload; anything malformed reads as a miss rather than an error. */

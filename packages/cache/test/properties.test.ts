@@ -37,7 +37,15 @@ describe('properties', () => {
         fc.jsonValue(),
         fc.option(fc.array(fc.string({ minLength: 1 }), { maxLength: 3 }), { nil: undefined }),
         (value, tags) => {
-          const entry = { v: value, e: 1_700_000_000_123, s: 1_700_000_100_000, d: 12, t: tags, w: 7 }
+          const entry = {
+            v: value,
+            e: 1_700_000_000_123,
+            s: 1_700_000_100_000,
+            d: 12,
+            c: 1_699_999_000_000,
+            t: tags,
+            w: 7,
+          }
           const decoded = decodeEntry(encodeEntry(entry, 'k'))
           expect(decoded).toEqual(JSON.parse(JSON.stringify(entry)))
         },

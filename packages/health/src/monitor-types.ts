@@ -83,7 +83,7 @@ export interface HealthStats {
 export interface HealthMonitor extends Subscribable<HealthEvents> {
   /** The current status; reading it is a property read (it is computed per sample). */
   readonly status: HealthStatus
-  /** True when not draining and every readiness check passed its last run. */
+  /** True when not draining and every critical check passed its last run. */
   readonly ready: boolean
   readonly draining: boolean
   /** Records one request: its duration in ms, whether it succeeded, optional labels (kept as given). */

@@ -208,7 +208,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
 
   const isReady = () => {
     if (draining || closed) return false
-    for (const result of runner.results()) if (result.readiness && result.status !== 'pass') return false
+    for (const result of runner.results()) if (result.critical && result.status !== 'pass') return false
     return true
   }
 

@@ -30,13 +30,22 @@ export interface HealthMonitorOptions {
    * @default the defaults above
    */
   thresholds?: Thresholds
-  /** A worse status is adopted once it has held this long, ms. @default 0 */
+  /**
+   * A worse status is adopted once it has held this long, ms: at the default sample
+   * interval, three samples in a row, so one slow sample (a GC pause, a start-up
+   * compile) changes nothing. External inputs (`reportInput`) skip it.
+   * @default 2000
+   */
   enterDwellMs?: number
   /** A better status is adopted once it has held this long, ms. @default 10000 */
   exitDwellMs?: number
   /** Requests a sample window needs before its error rate and latency count. @default 20 */
   minRequests?: number
-  /** Dependency checks by name: a function, or a definition with its own settings. @default {} */
+  /**
+   * Checks by name: a function, or a definition with its own settings. A check is a
+   * dependency (reported, never gating readiness) unless declared `critical: true`.
+   * @default {}
+   */
   checks?: Record<string, CheckFn | CheckDefinition>
   /** Time after which a check counts as failed, ms. @default 2000 */
   checkTimeoutMs?: number
@@ -83,7 +92,7 @@ const checkDefinition = z.strictObject({
   check: checkFn,
   timeoutMs: z.number().int().positive().optional(),
   intervalMs: z.number().int().positive().optional(),
-  readiness: z.boolean().optional(),
+  critical: z.boolean().optional(),
   status: z.enum(['healthy', 'degraded', 'critical']).optional(),
   componentType: z.string().optional(),
 })
@@ -95,7 +104,7 @@ const schema = z.strictObject({
   sampleIntervalMs: z.number().int().min(10).default(1000),
   eventLoopResolutionMs: z.number().int().min(1).max(1000).default(20),
   thresholds: z.strictObject(thresholdsShape).default({}),
-  enterDwellMs: z.number().int().nonnegative().default(0),
+  enterDwellMs: z.number().int().nonnegative().default(2000),
   exitDwellMs: z.number().int().nonnegative().default(10_000),
   minRequests: z.number().int().nonnegative().default(20),
   checks: z.record(z.string().min(1), z.union([checkFn, checkDefinition])).default({}),

@@ -72,9 +72,9 @@ export function levelOf(
   return 'healthy'
 }
 
-/** The band a level is held by, to explain a status (`value >= threshold`). */
-export function thresholdFor(level: HealthStatus, levels: ThresholdLevels): number | undefined {
-  if (level === 'critical') return levels.critical?.enter
-  if (level === 'degraded') return levels.degraded?.enter
+/** The band a level is held by, to explain a status (entered at `enter`, left below `exit`). */
+export function bandFor(level: HealthStatus, levels: ThresholdLevels): Band | undefined {
+  if (level === 'critical') return levels.critical
+  if (level === 'degraded') return levels.degraded
   return undefined
 }

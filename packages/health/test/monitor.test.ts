@@ -20,6 +20,8 @@ function setup(options: HealthMonitorOptions = {}) {
     clock,
     sampler,
     sampleIntervalMs: 1000,
+    // These tests follow one sample at a time; the default enter dwell has its own tests.
+    enterDwellMs: 0,
     exitDwellMs: 3000,
     ...options,
   })

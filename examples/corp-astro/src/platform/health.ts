@@ -83,8 +83,6 @@ export function createAppHealth(options: {
           `database:${db.name}`,
           {
             check: () => db.query('SELECT 1'),
-            readiness: false,
-            status: 'healthy' as const,
             componentType: 'datastore',
           },
         ]),
@@ -93,7 +91,7 @@ export function createAppHealth(options: {
       // network, its pools), which another instance would not share, so drain it.
       databases: {
         check: () => Promise.any(all.map((db) => db.query('SELECT 1'))),
-        readiness: true,
+        critical: true,
         status: 'healthy',
         componentType: 'datastore',
       },
@@ -102,7 +100,6 @@ export function createAppHealth(options: {
             // Redis is optional: every component has a fallback, so its loss is reported, not fatal.
             redis: {
               check: () => redis.ping(),
-              readiness: false,
               status: 'healthy',
               componentType: 'datastore',
             },

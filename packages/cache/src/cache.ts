@@ -3,7 +3,7 @@ import { createCacheSignals } from './cache-signals.js'
 import { snapshotStats } from './cache-stats.js'
 import { checkDeleteKeys, checkKeyList, checkSetOptions, checkTagList } from './call-options.js'
 import { createCounters } from './counters.js'
-import { assertKey, decodeEntry, type Entry } from './entry.js'
+import { assertKey, createCodec, type Entry } from './entry.js'
 import { createEntryWriter } from './entry-writer.js'
 import { createGetMany } from './get-many.js'
 import { createInvalidationCommands } from './invalidation-commands.js'
@@ -39,6 +39,8 @@ export function createCache(input: CacheOptions): Cache {
   const lockDefaults: LockSettings | undefined =
     parsed.lock === false ? undefined : parsed.lock === true ? defaultLock : parsed.lock
   const beta = parsed.earlyRefresh
+  const codec = createCodec(parsed.serializer)
+  const decode = codec.decode
   const l1 = createL1(parsed.l1.max, parsed.l1.maxSize)
   const toL1 = createToL1(l1, beta)
   const closeController = new AbortController()
@@ -96,6 +98,7 @@ export function createCache(input: CacheOptions): Cache {
     clock,
     ttlPolicy: createTtlPolicy(parsed.ttl, parsed.tiers, parsed.jitter),
     grace: parsed.grace,
+    encode: codec.encode,
     store,
     registry,
     toL1,
@@ -118,9 +121,10 @@ export function createCache(input: CacheOptions): Cache {
     registry,
     toL1,
     write,
+    decode,
     signals,
   })
-  const many = createGetMany({ clock, hitTime, counters, l1, store, registry, toL1, signals })
+  const many = createGetMany({ clock, hitTime, counters, l1, store, registry, toL1, decode, signals })
   const invalidation = createInvalidationCommands({
     l1,
     store,
@@ -143,7 +147,7 @@ export function createCache(input: CacheOptions): Cache {
       (raws) => {
         reads.delete(key)
         const raw = raws[index]
-        const entry = decodeEntry(raw)
+        const entry = decode(raw)
         if (entry !== undefined && clock.now() < entry.e) {
           counters.l2Hits++
           if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)

@@ -3,7 +3,7 @@
 
 import type { Clock } from '@headroom/core'
 import type { CacheSignals } from './cache-signals.js'
-import { type Entry, encodeEntry } from './entry.js'
+import type { Codec, Entry } from './entry.js'
 import type { L1Coherence } from './l1-coherence.js'
 import type { ToL1 } from './l1-entry.js'
 import type { LoadRegistry } from './load-registry.js'
@@ -12,7 +12,10 @@ import type { RedisStore } from './redis-store.js'
 import type { TtlPolicy } from './ttl.js'
 import type { SetOptions } from './types.js'
 
-/** Validates and stores a value in both tiers; throws input errors before changing anything. */
+/**
+ * Validates and stores a value in both tiers; throws input errors before changing anything.
+ * Resolves with the value as the tiers hold it (what the serializer gives back).
+ */
 export type WriteEntry = (
   key: string,
   value: unknown,
@@ -20,13 +23,14 @@ export type WriteEntry = (
   duration: number,
   /** The generation a load started at; `undefined` for an explicit `set`, which always writes. */
   startGeneration: number | undefined,
-) => Promise<void>
+) => Promise<unknown>
 
 export interface EntryWriterOptions {
   clock: Clock
   ttlPolicy: TtlPolicy
   /** The default grace, in ms. */
   grace: number
+  encode: Codec['encode']
   store: RedisStore | undefined
   registry: Pick<LoadRegistry, 'inflight' | 'reads' | 'invalidatedDuringLoad' | 'stillValid' | 'markKey'>
   toL1: ToL1
@@ -40,10 +44,10 @@ export interface EntryWriterOptions {
 }
 
 export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {
-  const { clock, ttlPolicy, grace, store, toL1, storeError, publish, send, recovery } = deps
+  const { clock, ttlPolicy, grace, encode, store, toL1, storeError, publish, send, recovery } = deps
   const { inflight, reads, invalidatedDuringLoad, stillValid, markKey } = deps.registry
 
-  return async function write(key, value, options, duration, startGeneration): Promise<void> {
+  return async function write(key, value, options, duration, startGeneration): Promise<unknown> {
     const ttl = ttlPolicy.ttlFor(key, options?.ttl)
     const entryGrace = options?.grace ?? grace
     const now = clock.now()
@@ -57,13 +61,14 @@ export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {
       w: (Math.random() * 0x7fffffff) | 0,
     }
     if (tags !== undefined && tags.length > 0) entry.t = tags
-    const payload = encodeEntry(entry, key)
+    const payload = encode(entry, key)
+    const stored = entry.v
     if (startGeneration === undefined) {
       // An explicit set wins over any load of this key still in flight.
       if (inflight.has(key) || reads.has(key)) invalidatedDuringLoad.set(key, undefined)
-    } else if (!stillValid(key, startGeneration, undefined, tags)) return
+    } else if (!stillValid(key, startGeneration, undefined, tags)) return stored
     toL1(key, entry, payload.length * 2)
-    if (!store) return
+    if (!store) return stored
     const pxMs = ttl + entryGrace
     // Only explicit writes are recovered: a factory's result is recomputed by the next miss.
     const explicit = startGeneration === undefined
@@ -73,15 +78,18 @@ export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {
     } catch (error) {
       storeError('set', error)
       if (explicit) recovery?.failed(setOperation(key, entry, payload, pxMs, now), error)
-      return
+      return stored
     }
     if (!written) {
       // L2 holds an entry written later (by another instance): ours must not linger in L1.
       markKey(key)
-      return
+      return stored
     }
     const message = { keys: [key], written: entry.w }
-    if (!explicit) return publish(message)
+    if (!explicit) {
+      await publish(message)
+      return stored
+    }
     try {
       await send(message)
     } catch (error) {
@@ -90,6 +98,7 @@ export function createEntryWriter(deps: EntryWriterOptions): WriteEntry {
       op.stored = 'applied'
       recovery?.failed(op, error)
     }
+    return stored
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Clock, Logger, RedisClient } from '@headroom/core'
 import { z } from 'zod'
-import { MAX_TTL_MS } from './entry.js'
+import { MAX_TTL_MS, type Serializer } from './entry.js'
 
 /** Options of {@link createCache}. */
 export interface CacheOptions {
@@ -75,6 +75,13 @@ export interface CacheOptions {
         pollMs?: number
       }
   /**
+   * Turns values into L2's text and back. L1 holds what it gives back too, so `get`
+   * returns the same type from either tier. JSON by default (a `Date` reads back as its
+   * ISO string); superjson or v8's structured clone carry more types.
+   * @default JSON
+   */
+  serializer?: Serializer
+  /**
    * Auto-recovery of explicit writes (`set`, `delete`, `invalidateTags`, `invalidateEntity`)
    * that Redis or the bus did not take because of a transient failure (timeout, lost
    * connection, open failure gate).
@@ -134,6 +141,16 @@ export const cacheOptionsSchema = z.object({
       }),
     ])
     .default(false),
+  serializer: z
+    .custom<Serializer>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        typeof (v as Serializer).serialize === 'function' &&
+        typeof (v as Serializer).deserialize === 'function',
+      { message: 'Expected { serialize(value): string, deserialize(text): unknown }' },
+    )
+    .optional(),
   recovery: z
     .object({
       policy: z.enum(['recover', 'throw']).default('recover'),

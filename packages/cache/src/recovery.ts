@@ -125,8 +125,7 @@ export function createRecovery(options: RecoveryOptions): Recovery {
   async function apply(op: RecoveryOp): Promise<void> {
     if (op.stored === undefined) {
       if (op.operation === 'set') {
-        const written = await store.replaySet(op.key, op.payload, op.pxMs, op.tags, op.at)
-        op.stored = written ? 'applied' : 'newer-in-l2'
+        op.stored = await store.replaySet(op.key, op.payload, op.pxMs, op.tags, op.at)
       } else if (op.operation === 'delete') {
         op.stored = (await store.replayDelete(op.key, op.at)) ? 'applied' : 'newer-in-l2'
       } else {
@@ -137,9 +136,9 @@ export function createRecovery(options: RecoveryOptions): Recovery {
     }
     // Peers that read the old entry drop it; a newer entry already had its own message.
     if (op.operation === 'invalidate-tags') await send({ tags: [op.tag] })
-    else if (op.stored === 'applied') {
-      await send(op.operation === 'set' ? { keys: [op.key], written: op.written } : { keys: [op.key] })
-    }
+    else if (op.stored === 'applied' && op.operation === 'set')
+      await send({ keys: [op.key], written: op.written })
+    else if (op.stored !== 'newer-in-l2') await send({ keys: [op.key] })
   }
 
   /** Replays everything queued, oldest first by the cache's clock; false at the first transient failure. */

@@ -14,6 +14,7 @@ import {
   StoreUnavailableError,
 } from '@headroom/core'
 import { createMultiGet, createReadBatcher } from './read-batcher.js'
+import type { RecoveryOutcome } from './types.js'
 
 /** Adds members to a tag index and keeps its expiry at least as long as theirs. */
 const tagAdd = defineScript(
@@ -27,7 +28,7 @@ return 1`,
 )
 
 /**
- * The header every payload starts with, up to its write time `c` (see `encodeEntry`): the
+ * The header every payload starts with, up to its write time `c` (see `Codec.encode`): the
  * scripts below compare write times without decoding the value inside Redis.
  */
 const WRITTEN_AT = `string.match(v, '^{"e":%d+,"s":%d+,"d":%d+,"c":(%d+)')`
@@ -35,7 +36,10 @@ const WRITTEN_AT = `string.match(v, '^{"e":%d+,"s":%d+,"d":%d+,"c":(%d+)')`
 /**
  * Writes an entry unless the one in Redis was written later (by the cache clocks). Every
  * write goes through it, so a write that ioredis delivers late (re-sent after a reconnect)
- * or that auto-recovery replays never overwrites a newer value. Returns 1 written, 0 kept.
+ * or that auto-recovery replays never overwrites a newer value. With ARGV[4] = 1 (a
+ * replay) it only replaces an older entry: an absent one may have been deleted after the
+ * replayed write was made, and a miss recomputes from the source of truth anyway.
+ * Returns 1 written, 0 kept (newer), 2 not written (absent).
  */
 const setIfNewer = defineScript(
   'cache-set-if-newer',
@@ -44,6 +48,8 @@ local v = redis.call('GET', KEYS[1])
 if v then
   local c = tonumber(${WRITTEN_AT})
   if c and c > tonumber(ARGV[3]) then return 0 end
+elseif ARGV[4] == '1' then
+  return 2
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`,
@@ -128,7 +134,8 @@ export interface RedisStore {
   invalidateTags(tags: readonly string[]): Promise<void>
   /**
    * What auto-recovery replays, outside the failure gate (it runs as the gate's probe):
-   * the write above, and a delete or tag invalidation that spares entries written after `at`.
+   * the write above, replacing only an older entry, and a delete or tag invalidation that
+   * spares entries written after `at`.
    */
   replaySet(
     key: string,
@@ -136,7 +143,7 @@ export interface RedisStore {
     pxMs: number,
     tags: readonly string[] | undefined,
     writtenAt: number,
-  ): Promise<boolean>
+  ): Promise<RecoveryOutcome>
   /** Resolves `false` when an entry written after `at` was kept. */
   replayDelete(key: string, at: number): Promise<boolean>
   replayInvalidateTag(tag: string, at: number): Promise<void>
@@ -273,19 +280,19 @@ export function createRedisStore(options: {
     pxMs: number,
     tags: readonly string[] | undefined,
     writtenAt: number,
-  ): Promise<boolean> {
+    replay = false,
+  ): Promise<number> {
     const px = Math.max(1, Math.ceil(pxMs))
     // Index first: an invalidation racing this write then still finds the key.
     if (tags && tags.length > 0) {
       await Promise.all(tags.map((tag) => runScript(client, tagAdd, [tagKey(tag)], [px, valueKey(key)])))
     }
-    const written = await runScript<number>(
+    return runScript<number>(
       client,
       setIfNewer,
       [valueKey(key)],
-      [payload, px, Math.floor(writtenAt)],
+      [payload, px, Math.floor(writtenAt), replay ? 1 : 0],
     )
-    return written === 1
   }
 
   const store: RedisStore = {
@@ -310,7 +317,9 @@ export function createRedisStore(options: {
       return guarded(() => multiGet(keys.map(valueKey)))
     },
     set(key, payload, pxMs, tags, writtenAt) {
-      return guardedWrite(() => writeEntry(key, payload, pxMs, tags, writtenAt))
+      return guardedWrite(() => writeEntry(key, payload, pxMs, tags, writtenAt)).then(
+        (result) => result !== 0,
+      )
     },
     async delete(keys) {
       if (keys.length === 0) return
@@ -332,8 +341,9 @@ export function createRedisStore(options: {
         ),
       )
     },
-    replaySet(key, payload, pxMs, tags, writtenAt) {
-      return timeout.run(writeEntry(key, payload, pxMs, tags, writtenAt))
+    async replaySet(key, payload, pxMs, tags, writtenAt) {
+      const result = await timeout.run(writeEntry(key, payload, pxMs, tags, writtenAt, true))
+      return result === 1 ? 'applied' : result === 0 ? 'newer-in-l2' : 'absent-in-l2'
     },
     async replayDelete(key, at) {
       const deleted = await timeout.run(

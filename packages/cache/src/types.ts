@@ -41,8 +41,12 @@ export type StaleReason =
 /** An operation auto-recovery queues: an explicit `set`, `delete` or tag invalidation. */
 export type RecoveryOperation = 'set' | 'delete' | 'invalidate-tags'
 
-/** What a replay did: wrote (or deleted), or kept an entry written later in L2. */
-export type RecoveryOutcome = 'applied' | 'newer-in-l2'
+/**
+ * What a replay did: wrote (or deleted); kept an entry written later in L2; or, for a
+ * write, found no entry to replace and wrote nothing (it may have been deleted after the
+ * write was made; the next miss recomputes it).
+ */
+export type RecoveryOutcome = 'applied' | 'newer-in-l2' | 'absent-in-l2'
 
 /**
  * Why a queued operation was given up: the queue was full (the oldest goes), the entry

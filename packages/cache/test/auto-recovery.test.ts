@@ -100,10 +100,35 @@ describeRedis('auto-recovery: cache writes during a Redis partition', (target) =
     })
   })
 
+  it('a key deleted by B after the queued write stays deleted', async () => {
+    const { partition, a, b, fresh } = await setup()
+    const replayed: CacheEvents['recovery-replayed'][] = []
+    a.on('recovery-replayed', (event) => replayed.push(event))
+    await a.set('k', 'old')
+    await partition.cut()
+    await a.set('k', 'fromA')
+    await sleep(5)
+    await b.delete('k') // e.g. B changed the row after A's write and invalidated it
+    await partition.heal()
+    await waitUntil(() => replayed.length >= 1, { timeoutMs: HEAL_MS, what: 'the replay' })
+    expect(replayed).toEqual([{ operation: 'set', key: 'k', outcome: 'absent-in-l2' }])
+    const c = await fresh()
+    await waitUntil(async () => (await reads([a, b, c], 'k')).every((v) => v === undefined), {
+      timeoutMs: HEAL_MS,
+      what: 'every instance to miss k',
+    })
+  })
+
   it('keeps the latest operation per key, in clock order, and drops the oldest past maxItems', async () => {
     const { partition, a, fresh } = await setup({ recovery: { maxItems: 2 } })
     const dropped: CacheEvents['recovery-dropped'][] = []
     a.on('recovery-dropped', (event) => dropped.push(event))
+    for (const [key, value] of [
+      ['k1', 'a0'],
+      ['k2', 'x0'],
+      ['k3', 'y0'],
+    ])
+      await a.set(key!, value)
     await partition.cut()
     await a.set('k1', 'a')
     await a.set('k2', 'x')
@@ -114,7 +139,8 @@ describeRedis('auto-recovery: cache writes during a Redis partition', (target) =
     await partition.heal()
     await waitUntil(() => a.stats().recovery.pending === 0, { timeoutMs: HEAL_MS, what: 'the replay' })
     const c = await fresh()
-    expect([await c.get('k1'), await c.get('k2'), await c.get('k3')]).toEqual(['b', undefined, 'y'])
+    // k2's write was dropped: L2 keeps the value it had.
+    expect([await c.get('k1'), await c.get('k2'), await c.get('k3')]).toEqual(['b', 'x0', 'y'])
     expect(a.stats().recovery).toEqual({ pending: 0, queued: 4, replayed: 2, dropped: 1 })
   })
 

@@ -10,6 +10,7 @@ import pRetry, { AbortError } from 'p-retry'
 import { z } from 'zod'
 import type { AlertSink, StatusChange } from './alerts.js'
 import { type HealthStatus, severity } from './status.js'
+import { MAX_TIMER_MS, timerMs } from './timer-range.js'
 
 /** Options of {@link createWebhookSink}. */
 export interface WebhookSinkOptions {
@@ -48,11 +49,11 @@ export interface WebhookSink extends AlertSink {
 
 const schema = z.object({
   url: z.url({ message: 'Expected an http(s) URL' }),
-  minIntervalMs: z.number().int().nonnegative().default(60_000),
+  minIntervalMs: timerMs().default(60_000),
   format: z.enum(['slack', 'json']).default('slack'),
   retries: z.number().int().nonnegative().max(20).default(3),
-  retryDelayMs: z.number().nonnegative().default(1000),
-  timeoutMs: z.number().int().positive().default(5000),
+  retryDelayMs: z.number().nonnegative().max(MAX_TIMER_MS).default(1000),
+  timeoutMs: timerMs(1).default(5000),
   headers: z.record(z.string(), z.string()).default({}),
   fetch: z.custom<typeof fetch>((v) => typeof v === 'function', 'Expected a function').optional(),
   clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null, 'Expected a Clock').optional(),

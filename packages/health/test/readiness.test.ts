@@ -41,13 +41,19 @@ describe.runIf(postgresAvailable())('readiness with four Postgres shards', () =>
       const url = new URL(db.url)
       url.hostname = '127.0.0.1'
       url.port = String(proxy.port)
-      // A hung query gives its connection back: the pool stays usable after the fault.
-      const pool = new pg.Pool({ connectionString: url.toString(), max: 2, query_timeout: 1000 })
+      // Client-side timeouts: a hung query or connection attempt through the proxy ends,
+      // so the pool gives its connections back and can be closed.
+      const pool = new pg.Pool({
+        connectionString: url.toString(),
+        max: 2,
+        query_timeout: 1000,
+        connectionTimeoutMillis: 1000,
+      })
       pool.on('error', () => {})
       list.push({ id: `shard-${i}`, proxy, pool })
       cleanups.push(async () => {
-        await pool.end().catch(() => {})
         await proxy.close()
+        await pool.end().catch(() => {})
       })
     }
     return list
@@ -71,7 +77,7 @@ describe.runIf(postgresAvailable())('readiness with four Postgres shards', () =>
       checks: Object.fromEntries(
         list.map(({ id, pool }) => [
           id,
-          { check: () => pool.query('SELECT 1'), componentType: 'datastore', timeoutMs: 500 },
+          { check: () => pool.query('SELECT 1'), componentType: 'datastore', timeoutMs: 800 },
         ]),
       ),
       checkIntervalMs: 200,
@@ -100,7 +106,7 @@ describe.runIf(postgresAvailable())('readiness with four Postgres shards', () =>
       componentId: 'shard-2',
       componentType: 'datastore',
       status: 'warn',
-      output: expect.stringMatching(/timed out after 500 ms|Query read timeout/),
+      output: expect.stringMatching(/timed out after 800 ms|Query read timeout|timeout exceeded/),
     })
     for (const id of ['shard-0', 'shard-1', 'shard-3'])
       expect(report.body.checks[`${id}:responseTime`]?.[0]?.status).toBe('pass')

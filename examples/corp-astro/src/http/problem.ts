@@ -1,4 +1,5 @@
 import { isHeadroomError } from '@headroom/core'
+import { markDependencyFailure } from '@headroom/health/http'
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express'
 
 const TRANSIENT = new Set(['E_TIMEOUT', 'E_CLOSED', 'E_OVERLOADED', 'E_STORE_UNAVAILABLE', 'E_CIRCUIT_OPEN'])
@@ -49,18 +50,6 @@ export function isDependencyUnavailable(error: unknown, depth = 0): boolean {
   if (Array.isArray(candidate.errors) && candidate.errors.some((e) => isDependencyUnavailable(e, depth + 1)))
     return true
   return isDependencyUnavailable(candidate.cause, depth + 1)
-}
-
-const refusedForDependency = new WeakSet<object>()
-
-/**
- * True when the app answered this response 503 because a dependency (a shard, Redis) was
- * unavailable: the health monitor does not count it as an error, since an error rate
- * caused by a failing dependency is not overload, and shedding healthy users for it
- * would not bring the dependency back.
- */
-export function isDependencyRefusal(res: object): boolean {
-  return refusedForDependency.has(res)
 }
 
 /** Seconds a client should wait before retrying a request that met a dependency outage. */
@@ -135,7 +124,7 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   }
   if (error instanceof HttpProblem) {
     // The app's own 503s (`unavailable()`) are all a dependency refusing work (the queue's Redis).
-    if (error.status === 503) refusedForDependency.add(res)
+    if (error.status === 503) markDependencyFailure(res)
     res.set(error.headers)
     sendProblem(res, error.status, {
       type: error.type,
@@ -150,7 +139,9 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   // Retry-After) and clients and load balancers back off instead of seeing a bug.
   if (isDependencyUnavailable(error)) {
     req.log?.warn({ err: error }, 'dependency unavailable')
-    refusedForDependency.add(res)
+    // Not this process's failure: the health monitor keeps it out of the error rate, since a
+    // failing dependency is not overload and shedding healthy users would not bring it back.
+    markDependencyFailure(res)
     res.setHeader('retry-after', String(DEPENDENCY_RETRY_AFTER_SECONDS))
     sendProblem(res, 503, {
       title: 'Service Unavailable',

@@ -9,7 +9,6 @@ import { healthRoutes, shedLoad, trackRequests } from '@headroom/health/http'
 import type { Request, RequestHandler } from 'express'
 import type { Config } from '../config.js'
 import type { Databases } from '../db/database.js'
-import { isDependencyRefusal } from '../http/problem.js'
 import { type AppLogger, boundLogger } from '../logger.js'
 
 export interface AppHealth {
@@ -125,12 +124,9 @@ export function createAppHealth(options: {
     monitor,
     status: () => monitor.status,
     probes: healthRoutes(monitor, { version: '1.0.0' }) as unknown as RequestHandler,
-    // A 503 for an unavailable dependency is that dependency's failure, not this
-    // process's: counted as an error it would shed users the outage does not touch.
-    track: trackRequests({
-      monitor,
-      ok: (res) => res.statusCode < 500 || isDependencyRefusal(res),
-    }) as unknown as RequestHandler,
+    // The problem handler marks its 503s for an unavailable dependency
+    // (markDependencyFailure): they stay out of the error rate.
+    track: trackRequests({ monitor }) as unknown as RequestHandler,
     shed: (shed ?? ((_req, _res, next) => next())) as RequestHandler,
     onMemoryPressure: (fn) => listeners.push(fn),
     drain: () => monitor.setDraining(true),

@@ -24,8 +24,11 @@ function answerBoundMs(app: RunningServer): number {
   return database.connectTimeoutMs + database.queryTimeoutMs + 1_500
 }
 
-/** A request that gives up after 15 s, so a hang shows as a failed expectation, not a stuck test. */
-async function timedPatch(app: RunningServer, user: User, name: string) {
+/**
+ * A request that gives up after `abortMs` (15 s), so a hang shows as a failed expectation,
+ * not a stuck test.
+ */
+async function timedPatch(app: RunningServer, user: User, name: string, abortMs = 15_000) {
   const started = Date.now()
   const response = await fetch(`${app.url}/api/users/me`, {
     method: 'PATCH',
@@ -35,7 +38,7 @@ async function timedPatch(app: RunningServer, user: User, name: string) {
       'x-forwarded-for': user.http.ip,
     },
     body: JSON.stringify({ name }),
-    signal: AbortSignal.timeout(15_000),
+    signal: AbortSignal.timeout(abortMs),
   }).catch((error: unknown) => ({ status: 0, headers: new Headers(), error: (error as Error).name }))
   return {
     status: response.status,
@@ -94,14 +97,16 @@ describe.skipIf(!postgresAvailable())('corp-astro when one shard database hangs 
       users.push(await newUser(app.url, 'steady'))
     const hung = new Set(users.filter((u) => app.ctx.shards.forUser(u.id).name === 'shard-3'))
     const outcomes = { others: [] as number[], hung: [] as number[] }
+    const noAnswer: string[] = []
     proxy.hang()
     const until = Date.now() + 15_000
     const inFlight: Promise<void>[] = []
     while (Date.now() < until) {
       for (const user of users) {
         inFlight.push(
-          timedPatch(app, user, 'steady').then((answer) => {
+          timedPatch(app, user, 'steady', 30_000).then((answer) => {
             ;(hung.has(user) ? outcomes.hung : outcomes.others).push(answer.status)
+            if (answer.status === 0) noAnswer.push(`${answer.error} after ${answer.ms} ms`)
           }),
         )
       }
@@ -111,7 +116,7 @@ describe.skipIf(!postgresAvailable())('corp-astro when one shard database hangs 
     const ok = outcomes.others.filter((status) => status === 200).length
     const refused = outcomes.others.filter((status) => status !== 200)
     // The hung shard's users are answered 503 (its dependency is down), not shed or hung.
-    expect(new Set(outcomes.hung)).toEqual(new Set([503]))
+    expect(new Set(outcomes.hung), `no answer: ${noAnswer.join('; ')}`).toEqual(new Set([503]))
     expect(
       ok / outcomes.others.length,
       `other shards: ${ok} of ${outcomes.others.length} succeeded, refused: ${JSON.stringify(refused)}; status ${app.ctx.health.status()}`,

@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { requestPathClusterOptions, requestPathRedisOptions } from '@headroom/core'
 import { describeRedis, type PartitionedRedis, startPartitionedRedis, waitUntil } from '@headroom/testing'
 import { afterEach, expect, it, vi } from 'vitest'
@@ -38,10 +39,15 @@ describeRedis('auto-recovery: cache writes during a Redis partition', (target) =
 
   it('a set on the cut-off instance reaches L2, B and a fresh C once the partition heals', async () => {
     const { partition, a, b, fresh } = await setup()
+    const published: unknown[] = []
+    const onQueued = (message: unknown) => published.push(message)
+    diagnosticsChannel.subscribe('headroom:cache:recovery-queued', onQueued)
     await a.set('profile:1', 'v1')
     expect(await b.get('profile:1')).toBe('v1') // B now holds v1 in its L1
     await partition.cut()
     await a.set('profile:1', 'v2') // resolves: queued for recovery
+    diagnosticsChannel.unsubscribe('headroom:cache:recovery-queued', onQueued)
+    expect(published).toEqual([{ operation: 'set', key: 'profile:1' }])
     await partition.heal()
     await waitUntil(async () => (await reads([a, b], 'profile:1')).every((v) => v === 'v2'), {
       timeoutMs: HEAL_MS,

@@ -75,6 +75,8 @@ export interface LoadResult {
   /** Served p99 by request kind (ms). */
   p99ByKind: Record<string, number>
   refusedByKind: Record<string, number>
+  /** The `detail` of the first refusal of each status: what refused. */
+  refusalDetails: Record<string, string>
   timeline: SecondOfRun[]
   /** CPU the generator itself used (ms). */
   generatorCpuMs: number
@@ -113,6 +115,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const firsts: number[] = []
   const byKind = new Map<string, number[]>()
   const refusedByKind: Record<string, number> = {}
+  const refusalDetails: Record<string, string> = {}
   const errors: Record<string, number> = {}
   const seconds: { arrivals: number; served: number[]; refused: number; timeouts: number }[] = []
   const secondOf = (at: number) => {
@@ -262,6 +265,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       second.refused++
       if (answer.retryAfter) withRetryAfter++
       refusedByKind[`${kind} ${answer.status}`] = (refusedByKind[`${kind} ${answer.status}`] ?? 0) + 1
+      refusalDetails[answer.status] ??= detailOf(answer.body)
     } else {
       errors[answer.status] = (errors[answer.status] ?? 0) + 1
       const label = `${kind} ${answer.status}`
@@ -369,6 +373,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     firstOnConnection: distribution(firsts),
     p99ByKind,
     refusedByKind,
+    refusalDetails,
     timeline: seconds.map((s, second) => ({
       second,
       arrivals: s.arrivals,
@@ -378,6 +383,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       servedP99: distribution(s.served).p99,
     })),
     generatorCpuMs: (cpu.user + cpu.system) / 1000,
+  }
+}
+
+function detailOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { detail?: unknown }).detail ?? body).slice(0, 200)
+  } catch {
+    return body.slice(0, 200)
   }
 }
 

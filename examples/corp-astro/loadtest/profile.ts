@@ -43,6 +43,8 @@ const env = await startEnvironment({
   poolMin: process.env.LOADTEST_PG_POOL_MIN ?? '2',
   tiers: 'mixed',
 })
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void env.stop().finally(() => process.exit(130)))
 const common = {
   host: '127.0.0.1',
   port: env.port,
@@ -74,6 +76,9 @@ try {
     `paced ${RATE} RPS, ${DURATION_S} s, ${RAMP_S} s ramp: achieved ${result.achievedRps.toFixed(0)}, p50 ${result.served.p50.toFixed(1)} p99 ${result.served.p99.toFixed(0)} max ${result.served.max.toFixed(0)} ms, ` +
       `refused ${result.refused.count}, timeouts ${result.timeouts}, errors ${JSON.stringify(result.errors)}, app CPU ${cpuUs.toFixed(0)} µs/request, ` +
       `connect p99 ${result.connect.p99.toFixed(1)} ms, first request p99 ${result.firstOnConnection.p99.toFixed(0)} ms`,
+  )
+  console.log(
+    `refused by kind: ${JSON.stringify(result.refusedByKind)}; errors: ${JSON.stringify(result.errors)}; what refused: ${JSON.stringify(result.refusalDetails)}`,
   )
   console.log(
     `p99 by kind: ${JSON.stringify(Object.fromEntries(Object.entries(result.p99ByKind).map(([k, v]) => [k, Math.round(v)])))}`,

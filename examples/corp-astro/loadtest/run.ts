@@ -162,11 +162,20 @@ const loadAtStart = loadavg()
 let capacity = 0
 let users: LoadUser[] = []
 
+// Interrupted (Ctrl-C): stop the server under test, drop its databases and keys, then exit.
+let current: Target | undefined
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the server under test...`)
+    void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130))
+  })
+
 for (const mode of MODES) {
   if (mode !== 'on' && capacity === 0 && MODES.includes('on'))
     throw new Error('LOADTEST_MODES: "on" must come first (its capacity sets the curve)')
   console.log(`[${mode}] starting...`)
   const target = mode === 'hello' ? await helloTarget(users) : await appTarget(mode)
+  current = target
   if (mode !== 'hello') users = target.users
   if (target.users.length === 0) throw new Error('the hello calibration needs the users of an app run first')
   try {
@@ -195,6 +204,7 @@ for (const mode of MODES) {
     }
     points.push(await measure(target, mode, 'storm', { rate: SEED_RPS, durationS: DURATION_S, rampS: 0 }))
   } finally {
+    current = undefined
     await target.stop()
   }
 }

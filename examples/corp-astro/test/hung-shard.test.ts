@@ -18,6 +18,13 @@ function postgresConfig(app: RunningServer) {
   return database
 }
 
+/** The adaptive sizer of shard 3's pool, as the app manages it. */
+function shardSizer(app: RunningServer) {
+  const sizer = app.ctx.pools.stats().sizers['shard-3']
+  if (!sizer) throw new Error('expected a pool sizer for shard-3 (Headroom on, Postgres)')
+  return sizer
+}
+
 /** How long one answer may take: the documented bound of a database call plus a margin for a busy machine. */
 function answerBoundMs(app: RunningServer): number {
   const database = postgresConfig(app)
@@ -126,6 +133,7 @@ describe.skipIf(!postgresAvailable())('corp-astro when one shard database hangs 
   for (const mode of ['hang', 'slow'] as const) {
     it(`answers only that shard's users, with 503 + Retry-After within the timeouts, when it is ${mode === 'hang' ? 'hung' : 'slow (2 s per chunk)'}; its pool connections are released`, async () => {
       const bound = answerBoundMs(app)
+      const sizerBefore = shardSizer(app)
       if (mode === 'hang') proxy.hang()
       else proxy.slow(2_000)
       // More requests at once than the shard's pool has connections (4), each user twice.
@@ -152,6 +160,15 @@ describe.skipIf(!postgresAvailable())('corp-astro when one shard database hangs 
         },
         { timeoutMs: bound, what: `shard-3's pool to release its connections (${mode})` },
       )
+
+      // The shard's pool sizer saw the abandoned checkouts as drops (its algorithm's
+      // congestion signal) and holds the pool at or below its size before the fault.
+      const sizerAfter = shardSizer(app)
+      expect(
+        sizerAfter.checkouts.dropped + sizerAfter.checkouts.acquireFailed,
+        `shard-3 sizer checkouts before ${JSON.stringify(sizerBefore.checkouts)}, after ${JSON.stringify(sizerAfter.checkouts)}`,
+      ).toBeGreaterThan(sizerBefore.checkouts.dropped + sizerBefore.checkouts.acquireFailed)
+      expect(sizerAfter.size).toBeLessThanOrEqual(Math.max(sizerBefore.size, sizerAfter.min))
 
       // /health names the failing database; /readyz stays up, since another instance would
       // not reach that shard either and draining this one would only widen the outage.

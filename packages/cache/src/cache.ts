@@ -88,6 +88,9 @@ export function createCache(input: CacheOptions): Cache {
           l1.deleteTagged(new Set([target.tag]))
         },
         now: () => clock.now(),
+        // A replayed operation: its Redis commands (one command timeout) and its bus
+        // message (the bus timeout), with as much again for a loaded event loop.
+        operationDeadlineMs: 2 * (parsed.commandTimeout + Math.max(parsed.commandTimeout, 250)),
         timers,
         logger,
         counters,

@@ -5,7 +5,7 @@
 // entry written later (the store's conditional scripts), and announces what it changed on
 // the bus so the other instances drop their L1 copies.
 
-import type { Logger } from '@headroom/core'
+import { type Logger, TimeoutError } from '@headroom/core'
 import type { BusMessage } from './bus.js'
 import type { CacheSignals } from './cache-signals.js'
 import type { Counters } from './counters.js'
@@ -58,6 +58,13 @@ export interface RecoveryOptions {
    */
   forget(target: { key: string } | { tag: string }): void
   now(): number
+  /**
+   * Longest one replayed operation may take, its Redis commands and its bus message
+   * together. A replay runs as the failure gate's probe: one that never settled would keep
+   * the gate from ever probing again, so each operation gives up past this, whatever it
+   * awaits.
+   */
+  operationDeadlineMs: number
   timers: TimerSet
   logger: Logger
   counters: Counters
@@ -122,6 +129,31 @@ export function createRecovery(options: RecoveryOptions): Recovery {
     return running
   }
 
+  /** `apply`, rejecting with a timeout past `operationDeadlineMs`. */
+  function applyWithin(op: RecoveryOp): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const deadline = timers.start(
+        () =>
+          reject(
+            new TimeoutError(
+              `cache auto-recovery: replay of one operation took over ${options.operationDeadlineMs} ms`,
+            ),
+          ),
+        options.operationDeadlineMs,
+      )
+      apply(op).then(
+        () => {
+          timers.stop(deadline)
+          resolve()
+        },
+        (error: unknown) => {
+          timers.stop(deadline)
+          reject(error)
+        },
+      )
+    })
+  }
+
   async function apply(op: RecoveryOp): Promise<void> {
     if (op.stored === undefined) {
       if (op.operation === 'set') {
@@ -141,32 +173,36 @@ export function createRecovery(options: RecoveryOptions): Recovery {
     else if (op.stored !== 'newer-in-l2') await send({ keys: [op.key] })
   }
 
-  /** Replays everything queued, oldest first by the cache's clock; false at the first transient failure. */
+  /**
+   * Replays what is queued when it starts, oldest first by the cache's clock; false at the
+   * first transient failure. Operations queued meanwhile (the gate refuses writes while
+   * this replay is its probe) wait for the next attempt, scheduled as soon as this one
+   * ends: under steady writes a replay that took them too might never end, and the gate
+   * would never close.
+   */
   async function replay(): Promise<boolean> {
-    while (ops.size > 0) {
-      const batch = [...ops.values()].sort((x, y) => x.at - y.at)
-      for (const op of batch) {
-        if (closed) return false
-        const id = idOf(op)
-        if (ops.get(id) !== op) continue
-        if (op.operation === 'set' && op.stored === undefined && options.now() >= op.staleUntil) {
-          ops.delete(id)
-          drop(op, 'expired')
-          continue
-        }
-        try {
-          await apply(op)
-        } catch (error) {
-          storeError('recovery', error)
-          if (isTransient(error)) return false
-          if (ops.get(id) === op) ops.delete(id)
-          drop(op, 'error')
-          continue
-        }
-        if (ops.get(id) === op) ops.delete(id)
-        counters.recoveryReplayed++
-        recoveryEvent('recovery-replayed', { ...describe(op), outcome: op.stored ?? 'applied' })
+    const batch = [...ops.values()].sort((x, y) => x.at - y.at)
+    for (const op of batch) {
+      if (closed) return false
+      const id = idOf(op)
+      if (ops.get(id) !== op) continue
+      if (op.operation === 'set' && op.stored === undefined && options.now() >= op.staleUntil) {
+        ops.delete(id)
+        drop(op, 'expired')
+        continue
       }
+      try {
+        await applyWithin(op)
+      } catch (error) {
+        storeError('recovery', error)
+        if (isTransient(error)) return false
+        if (ops.get(id) === op) ops.delete(id)
+        drop(op, 'error')
+        continue
+      }
+      if (ops.get(id) === op) ops.delete(id)
+      counters.recoveryReplayed++
+      recoveryEvent('recovery-replayed', { ...describe(op), outcome: op.stored ?? 'applied' })
     }
     return true
   }

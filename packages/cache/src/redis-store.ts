@@ -225,18 +225,16 @@ export function createRedisStore(options: {
     }
     gate.success()
   }
+  // A replay settles (each operation is bounded by its deadline); it frees `reopening` only
+  // if it is the probe there, so a replay started while the gate was closed never
+  // releases a later probe that is still running.
   const settleAfter = (replay: Promise<boolean>) => {
-    replay.then(
-      (done) => {
-        reopening = undefined
-        if (done) gate.success()
-        else gate.failure()
-      },
-      () => {
-        reopening = undefined
-        gate.failure()
-      },
-    )
+    const release = (done: boolean) => {
+      if (reopening === replay) reopening = undefined
+      if (done) gate.success()
+      else gate.failure()
+    }
+    replay.then(release, () => release(false))
   }
   const fail = (error: unknown): never => {
     errors++

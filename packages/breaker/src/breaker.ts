@@ -2,6 +2,7 @@ import {
   CircuitOpenError,
   ClosedError,
   childLogger,
+  createCallOptionsCheck,
   createEmitter,
   createLatencyHistogram,
   describeValue,
@@ -20,6 +21,8 @@ import { createStateMachine } from './state-machine.js'
 import { tripReason } from './thresholds.js'
 import { createTicker } from './ticker.js'
 import type { Breaker, BreakerEvents, BreakerHealth, BreakerStats } from './types.js'
+
+const checkHealthCheckOptions = createCallOptionsCheck('toHealthCheck', { critical: 'boolean' })
 
 /**
  * Wraps an async function in a circuit breaker built on opossum: opossum runs each call
@@ -271,7 +274,9 @@ export function buildBreaker<Args extends unknown[], R>(
       }
       return snapshotStats(counts, window, latency, machine.sharedStats())
     },
-    toHealthCheck({ critical = true } = {}) {
+    toHealthCheck(options) {
+      checkHealthCheckOptions(options)
+      const critical = options?.critical ?? true
       return (): BreakerHealth => ({
         name,
         status: mode === CLOSED ? 'pass' : mode === OPEN && critical ? 'fail' : 'warn',

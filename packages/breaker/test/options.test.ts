@@ -41,3 +41,32 @@ describe('createBreaker options', () => {
     expect(breaker.state).toBe('closed')
   })
 })
+
+describe('unknown option keys', () => {
+  const made: Breaker<any, any>[] = []
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((b) => b.close()))
+  })
+
+  it('createBreaker and createBreakerRegistry refuse them at every level, suggesting the known key', async () => {
+    const { createBreakerRegistry } = await import('../src/index.js')
+    expect(() => createBreaker(async () => 1, { resetTimout: 1000 } as never)).toThrow(
+      'Invalid createBreaker option "resetTimout": unknown option; did you mean "resetTimeout"?',
+    )
+    expect(() => createBreakerRegistry({ defaults: { volumThreshold: 5 } } as never)).toThrow(
+      'Invalid createBreakerRegistry option "defaults.volumThreshold": unknown option; did you mean "volumeThreshold"?',
+    )
+  })
+
+  it('toHealthCheck refuses a non-object and unknown keys, naming the shape', () => {
+    const breaker = createBreaker(async () => 1)
+    made.push(breaker)
+    expect(() => breaker.toHealthCheck({ critcal: false } as never)).toThrow(
+      'Invalid toHealthCheck option "critcal": unknown option; did you mean "critical"? (expected { critical?: boolean })',
+    )
+    expect(() => breaker.toHealthCheck('critical' as never)).toThrow(
+      'Invalid toHealthCheck options: expected undefined or { critical?: boolean } (received "critical")',
+    )
+    expect(breaker.toHealthCheck({ critical: false })().critical).toBe(false)
+  })
+})

@@ -1,4 +1,6 @@
+export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } from './call-options.js'
 export { type Clock, clampDelay, MAX_TIMER_DELAY_MS, sleep, systemClock, type TimerHandle } from './clock.js'
+export { closestKey } from './closest-key.js'
 export { channelName, createChannels, type HeadroomChannel } from './diagnostics.js'
 export {
   CircuitOpenError,

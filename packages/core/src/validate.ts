@@ -1,9 +1,17 @@
 import type { z } from 'zod'
+import { unknownKeyHint } from './closest-key.js'
+import { findUnknownKey } from './unknown-keys.js'
 
 /**
  * Validates a component's options once, at construction. On failure it throws a
  * `TypeError` that names the component, the option's path and the value received,
  * e.g. `Invalid createCache option "l1.max": expected a positive integer (received -5)`.
+ *
+ * Unknown keys are refused at every nesting level of the schema, so a misspelt option
+ * fails here instead of silently taking its default:
+ * `Invalid createCache option "gracee": unknown option; did you mean "grace"?`.
+ * Records and objects declared open (`z.looseObject`) take any key, and values that are
+ * not plain objects (clients, loggers, class instances) are never enumerated.
  *
  * @example
  * const options = parseOptions('createCache', cacheOptionsSchema, input)
@@ -13,9 +21,24 @@ export function parseOptions<Schema extends z.ZodType>(
   schema: Schema,
   input: unknown,
 ): z.output<Schema> {
+  // Unknown keys first: a misspelt key often also leaves a required option missing, and
+  // the typo is the error worth reading.
+  const unknown = findUnknownKey(schema, input)
+  if (unknown) {
+    const key = String(unknown.path.at(-1))
+    throw new TypeError(
+      `Invalid ${component} option "${unknown.path.join('.')}": ${unknownKeyHint(key, unknown.known)}`,
+    )
+  }
   const result = schema.safeParse(input)
   if (result.success) return result.data
   const issue = result.error.issues[0]!
+  if (issue.code === 'unrecognized_keys') {
+    // A strict object in a union with several object members, none of which accepted the
+    // value: the walk could not tell which member was meant, zod can name the key.
+    const path = [...issue.path, issue.keys[0]!].map(String).join('.')
+    throw new TypeError(`Invalid ${component} option "${path}": unknown option`, { cause: result.error })
+  }
   const path = issue.path.map(String).join('.')
   const received = describeValue(valueAt(input, issue.path))
   const where = path ? ` "${path}"` : ''
@@ -43,6 +66,8 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'symbol') return value.toString()
   if (Number.isNaN(value)) return 'NaN'
+  // JSON would render both as null.
+  if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) return String(value)
   try {
     const json = JSON.stringify(value)
     if (json === undefined) return String(value)

@@ -18,9 +18,11 @@ export function livez(_monitor: HealthMonitor): Handler {
 }
 
 /**
- * Readiness (`/readyz`): 200 when every readiness check passed its last run and the
- * process is not draining, else 503. It reads cached check results, so it answers
- * at once even while a dependency hangs.
+ * Readiness (`/readyz`): 200 when every critical check passed its last run and the
+ * process is not draining, else 503 with the failing checks. Dependency checks that
+ * are not critical never fail it: a shared dependency down would drain every
+ * instance at once. It reads cached check results, so it answers at once even while
+ * a dependency hangs.
  *
  * @example
  * app.get('/readyz', readyz(monitor))
@@ -30,7 +32,7 @@ export function readyz(monitor: HealthMonitor): Handler {
     if (monitor.ready) return sendJson(res, 200, 'application/json', { status: 'pass' }, isHead(req))
     const failing = monitor
       .checks()
-      .filter((check) => check.readiness && check.status !== 'pass')
+      .filter((check) => check.critical && check.status !== 'pass')
       .map(
         (check) => `${check.name}: ${check.status === 'pending' ? 'not run yet' : (check.error ?? 'failed')}`,
       )

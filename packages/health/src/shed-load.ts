@@ -41,9 +41,10 @@ export function shedLoad(options: ShedLoadOptions): ShedLoadHandler {
   })
   const priorityOf = options.priority ?? (() => 'low' as const)
   const retryAfter = options.retryAfterSeconds ?? 5
-  if (!(Number.isInteger(retryAfter) && retryAfter >= 0))
+  // HTTP delay-seconds: recipients are only required to handle values up to 2^31 - 1.
+  if (!(Number.isInteger(retryAfter) && retryAfter >= 0 && retryAfter <= 2_147_483_647))
     throw new TypeError(
-      `Invalid shedLoad option "retryAfterSeconds": expected an integer >= 0 (received ${retryAfter})`,
+      `Invalid shedLoad option "retryAfterSeconds": expected an integer from 0 to 2147483647 (received ${retryAfter})`,
     )
   const counts = { passed: 0, shed: { critical: 0, high: 0, medium: 0, low: 0 } as Record<Priority, number> }
 

@@ -19,10 +19,20 @@ export const UnrecoverableError = defineError('E_UNRECOVERABLE', 'The job cannot
 /** A queued task was dropped by `clear()` before it ran. */
 export const TaskClearedError = defineError('E_TASK_CLEARED', 'The task was cleared before it ran')
 
+/**
+ * `add` was refused because Redis may evict the queue's keys (its maxmemory-policy is
+ * not `noeviction`) and the queue was created with `evictionPolicy: 'refuse'`.
+ */
+export const EvictionPolicyError = defineError(
+  'E_EVICTION_POLICY',
+  'Redis may evict keys (maxmemory-policy is not noeviction); the queue refuses to write jobs there',
+)
+
 /** The error classes `@headroom/queue` defines, by code. */
 export const queueErrors = {
   E_UNKNOWN_HANDLER: UnknownHandlerError,
   E_LEASE_LOST: LeaseLostError,
   E_UNRECOVERABLE: UnrecoverableError,
   E_TASK_CLEARED: TaskClearedError,
+  E_EVICTION_POLICY: EvictionPolicyError,
 } as const

@@ -1,11 +1,13 @@
 export { backoffDelay, type ResolvedRetry, type RetryOptions } from './backoff.js'
 export {
+  EvictionPolicyError,
   LeaseLostError,
   queueErrors,
   TaskClearedError,
   UnknownHandlerError,
   UnrecoverableError,
 } from './errors.js'
+export type { EvictionPolicyMode } from './eviction-policy.js'
 export type { JobInfo, JobState, RetentionRule } from './job.js'
 export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './priority.js'
 export { createQueue } from './queue.js'

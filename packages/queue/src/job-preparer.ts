@@ -1,6 +1,6 @@
 // A job as `add` and `addBulk` hand it to the store: every option checked, and the job
 // admitted by load shedding, before anything is written.
-import { describeValue } from '@headroom/core'
+import { createCallOptionsCheck, describeValue } from '@headroom/core'
 import { UnknownHandlerError } from './errors.js'
 import type { NewJob } from './job.js'
 import { resolvePriority } from './priority.js'
@@ -14,6 +14,22 @@ function invalid(option: string, expected: string, value: unknown): TypeError {
   )
 }
 
+const PRIORITY = "'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 0..1000"
+/** The shape of `add`'s options; the values are checked below, with the queue's defaults at hand. */
+const checkAddOptions = createCallOptionsCheck('add', {
+  priority: PRIORITY,
+  delay: 'ms >= 0',
+  jobId: 'non-empty string',
+  attempts: 'integer >= 1',
+  timeout: 'ms >= 0',
+})
+/** The shape of one `addBulk` entry. */
+export const checkBulkJob = createCallOptionsCheck('addBulk job', {
+  name: 'string',
+  data: 'JSON value',
+  options: `{ priority?: ${PRIORITY}, delay?, jobId?, attempts?, timeout? }`,
+})
+
 /** `admit` throws when load shedding refuses a job (see createShedding). */
 export function createJobPreparer(
   options: ResolvedQueueOptions,
@@ -25,6 +41,7 @@ export function createJobPreparer(
   /** Validates and encodes one job; throws before anything is written. */
   return (name: string, data: unknown, opts: AddJobOptions | undefined): NewJob => {
     if (typeof name !== 'string' || name.length === 0) throw invalid('name', 'a non-empty string', name)
+    if (opts !== undefined) checkAddOptions(opts)
     if (names && !names.has(name)) {
       throw new UnknownHandlerError(
         `Queue "${options.name}" has no job named "${name}" (known: ${[...names].join(', ')})`,

@@ -1,6 +1,7 @@
 import type { Clock, Logger, RedisClient } from '@headroom/core'
 import { z } from 'zod'
 import type { ResolvedRetry, RetryOptions } from './backoff.js'
+import type { EvictionPolicyMode } from './eviction-policy.js'
 import type { RetentionRule } from './job.js'
 import type { PriorityInput } from './priority.js'
 
@@ -52,6 +53,14 @@ export interface QueueOptions {
   addTimeoutMs?: number
   /** Timeout of worker Redis calls (claim, heartbeat, settle) and `stats()`, in ms. @default 5000 */
   commandTimeoutMs?: number
+  /**
+   * What to do when Redis may evict the queue's keys (`maxmemory-policy` other than
+   * `noeviction`, checked on every master when the client connects): `warn` logs a warning
+   * and emits `eviction-policy`; `refuse` also makes `add`, `addBulk` and `ready()` reject
+   * with `E_EVICTION_POLICY`; `ignore` checks nothing.
+   * @default 'warn'
+   */
+  evictionPolicy?: EvictionPolicyMode
   /** Time source (the memory store's clock; workers' timers). @default systemClock */
   clock?: Clock
   /** pino-compatible logger. @default silent */
@@ -109,6 +118,9 @@ export const queueOptionsSchema = z
       .optional(),
     addTimeoutMs: positiveMs.default(500),
     commandTimeoutMs: positiveMs.default(5000),
+    evictionPolicy: z
+      .enum(['warn', 'refuse', 'ignore'], { error: "expected 'warn', 'refuse' or 'ignore'" })
+      .default('warn'),
     clock: z
       .custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v, 'expected a Clock')
       .optional(),

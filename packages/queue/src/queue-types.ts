@@ -36,6 +36,8 @@ export interface QueueEvents {
   /** A completion or failure was refused because the lease had moved on (fencing). */
   'lease-lost': { id: string }
   error: { error: unknown }
+  /** A Redis node may evict keys (its maxmemory-policy is not `noeviction`); `refused` under `evictionPolicy: 'refuse'`. */
+  'eviction-policy': { node: string; policy: string; refused: boolean }
 }
 
 export interface QueueStats {
@@ -72,6 +74,13 @@ export interface Queue {
   /** Adds many jobs in few round trips; every job is validated before anything is written. */
   addBulk(jobs: readonly BulkJob[]): Promise<string[]>
   getJob<Data = unknown>(id: string): Promise<JobInfo<Data> | undefined>
+  /**
+   * Resolves once Redis' `maxmemory-policy` has been checked (at once for a memory store
+   * or `evictionPolicy: 'ignore'`); rejects with `E_EVICTION_POLICY` under
+   * `evictionPolicy: 'refuse'` when a node may evict keys, or with the connection's error
+   * while Redis cannot be reached (the next call checks again).
+   */
+  ready(): Promise<void>
   stats(): Promise<QueueStats>
   on<E extends keyof QueueEvents & string>(event: E, listener: (payload: QueueEvents[E]) => void): () => void
   /** Deletes every job and key of this queue (tests, teardown). */

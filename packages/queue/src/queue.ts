@@ -10,8 +10,9 @@ import {
   QueueClosedError,
   systemClock,
 } from '@headroom/core'
+import { createEvictionGuard } from './eviction-policy.js'
 import { toJobInfo } from './job-info.js'
-import { createJobPreparer } from './job-preparer.js'
+import { checkBulkJob, createJobPreparer } from './job-preparer.js'
 import { INTERNALS, type QueueInternals } from './queue-internals.js'
 import { type QueueOptions, queueOptionsSchema, type ResolvedQueueOptions } from './queue-options.js'
 import { createShedding } from './queue-shedding.js'
@@ -40,6 +41,13 @@ export function createQueue(input: QueueOptions): Queue {
   )
   const shedding = createShedding(options, events)
   const prepare = createJobPreparer(options, shedding.admit)
+  const eviction = createEvictionGuard({
+    redis: options.redis,
+    mode: options.evictionPolicy,
+    timeoutMs: options.commandTimeoutMs,
+    logger,
+    events,
+  })
   const counters = { processed: 0, failures: 0, retries: 0, stalled: 0, leaseLost: 0, deferredClaims: 0 }
   let added = 0
   let closed = false
@@ -66,6 +74,8 @@ export function createQueue(input: QueueOptions): Queue {
     async add(name, data, opts) {
       if (closed) throw new QueueClosedError(`Queue "${options.name}" is closed`)
       const job = prepare(name, data, opts)
+      // Under 'warn' the check never delays an add; under 'refuse' only until it has passed.
+      if (!eviction.admitted && options.evictionPolicy === 'refuse') await eviction.ready()
       const [id] = await store.add([job])
       added++
       return id!
@@ -74,8 +84,12 @@ export function createQueue(input: QueueOptions): Queue {
       if (closed) throw new QueueClosedError(`Queue "${options.name}" is closed`)
       if (!Array.isArray(jobs))
         throw new TypeError(`addBulk expects an array of jobs (received ${describeValue(jobs)})`)
-      const prepared = jobs.map((job) => prepare(job?.name, job?.data, job?.options))
+      const prepared = jobs.map((job) => {
+        checkBulkJob(job)
+        return prepare(job?.name, job?.data, job?.options)
+      })
       if (prepared.length === 0) return []
+      if (!eviction.admitted && options.evictionPolicy === 'refuse') await eviction.ready()
       const ids = await store.add(prepared, true)
       added += ids.length
       return ids
@@ -89,12 +103,14 @@ export function createQueue(input: QueueOptions): Queue {
       const counts = await store.counts()
       return queueStats(internals, counts, added, shedding)
     },
+    ready: () => eviction.ready(),
     on: events.on,
     obliterate: () => store.obliterate(),
     async close() {
       if (closed) return
       closed = true
       await Promise.all([...internals.workers].map((worker) => worker.close()))
+      eviction.close()
       store.close()
       events.clear()
     },

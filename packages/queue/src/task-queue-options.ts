@@ -1,6 +1,6 @@
 // createTaskQueue's options, validated once at construction, and the checks of the values
 // that may change later (a task's timeout, the concurrency setter).
-import type { Clock, Logger } from '@headroom/core'
+import { type Clock, createCallOptionsCheck, type Logger } from '@headroom/core'
 import { z } from 'zod'
 
 /** Options of {@link createTaskQueue}. */
@@ -34,6 +34,13 @@ export const taskQueueOptionsSchema = z.object({
     .default('MEDIUM'),
   clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
+})
+
+/** The shape of `add`'s options (a hot path: no zod); the values are checked where they are used. */
+export const checkAddTaskOptions = createCallOptionsCheck('add', {
+  priority: "'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 0..1000",
+  signal: 'AbortSignal',
+  timeout: 'number',
 })
 
 /** The error of an `add` whose timeout is not a positive number of ms. */

@@ -17,6 +17,7 @@ import { Rejection } from './rejection.js'
 import { TaskBuckets } from './task-buckets.js'
 import { TaskExtras } from './task-extras.js'
 import {
+  checkAddTaskOptions,
   checkConcurrency,
   invalidTimeout,
   type TaskQueueOptions,
@@ -258,6 +259,11 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     let signal: AbortSignal | undefined
     let timeout = options.timeout
     if (opts !== undefined) {
+      try {
+        checkAddTaskOptions(opts)
+      } catch (error) {
+        return Promise.reject(error)
+      }
       if (opts.priority !== undefined) priority = resolvePriority(opts.priority, defaultPriority)
       signal = opts.signal
       timeout = opts.timeout ?? timeout

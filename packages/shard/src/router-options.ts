@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '@headroom/core'
+import { type Clock, createCallOptionsCheck, type Logger } from '@headroom/core'
 import { z } from 'zod'
 import { type BalancerStrategy, balancerStrategySchema, fn, objectLike } from './balancer-options.js'
 import type { ShardLayout } from './layout.js'
@@ -91,4 +91,15 @@ export const routerOptionsSchema = z.object({
   clock: objectLike.optional(),
   logger: objectLike.optional(),
   random: fn.optional(),
+})
+
+// Per-call options sit on the routing hot path: a typeof and a loop over the keys given, no zod.
+const routeShape = { write: 'boolean', session: 'string', tier: 'string', clientKey: 'string' } as const
+export const checkRouteOptions = createCallOptionsCheck('route', routeShape)
+export const checkRunOptions = createCallOptionsCheck('run', routeShape)
+export const checkForEachShardOptions = createCallOptionsCheck('forEachShard', {
+  write: 'boolean',
+  session: 'string',
+  tier: 'string',
+  concurrency: 'number',
 })

@@ -19,7 +19,13 @@ import { initialPlacement } from './initial-placement.js'
 import { encodeLayout } from './layout.js'
 import type { OwnerTable, Placement } from './placement.js'
 import { createRouterChannels, createRouterEvents } from './router-events.js'
-import { routerOptionsSchema, type ShardRouterOptions } from './router-options.js'
+import {
+  checkForEachShardOptions,
+  checkRouteOptions,
+  checkRunOptions,
+  routerOptionsSchema,
+  type ShardRouterOptions,
+} from './router-options.js'
 import { createRouterCounters, createStatsReader } from './router-stats.js'
 import type { Route, RouteOptions, ShardRouter } from './router-types.js'
 import { createSessionTable } from './sessions.js'
@@ -231,8 +237,12 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
     },
     shardFor,
     shard,
-    route: (key, opts) => routeEntry(entriesBySlot[slotFor(key)]!, key, opts),
+    route: (key, opts) => {
+      if (opts !== undefined) checkRouteOptions(opts)
+      return routeEntry(entriesBySlot[slotFor(key)]!, key, opts)
+    },
     async run(key, fn, opts) {
+      if (opts !== undefined) checkRunOptions(opts)
       const entry = entriesBySlot[slotFor(key)]!
       const route = routeEntry(entry, key, opts)
       if (route.role !== 'replica' || !entry.replicas) return fn(route.target, route.shard)
@@ -247,6 +257,13 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
       }
     },
     forEachShard(fn, opts) {
+      if (opts !== undefined) {
+        try {
+          checkForEachShardOptions(opts)
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
       const shards = listOrder
       return fanOut(
         shards.length,

@@ -79,7 +79,7 @@ export function createAppHealth(options: {
           ),
         // A database that does not answer makes the process unready (the balancer drains
         // it); it does not change the status, since shedding requests would not bring it back.
-        readiness: true,
+        critical: true,
         status: 'healthy',
         componentType: 'datastore',
       },
@@ -88,7 +88,6 @@ export function createAppHealth(options: {
             // Redis is optional: every component has a fallback, so its loss is reported, not fatal.
             redis: {
               check: () => redis.ping(),
-              readiness: false,
               status: 'healthy',
               componentType: 'datastore',
             },

@@ -46,7 +46,10 @@ export function rateLimit(options: FetchRateLimitOptions): FetchMiddleware {
     throw new TypeError(
       'Invalid rateLimit option "key": a fetch Request carries no client address; pass key: (request) => string or ip: (request, c) => string (received neither)',
     )
-  // The key function sees the Request only; the Hono context reaches `ip` through this slot.
+  // The shared core passes the key function the Request only; the Hono context reaches
+  // `ip` through this slot. It is set and cleared around the synchronous start of the
+  // decision, where the core calls the default key before its first await, so concurrent
+  // requests never see each other's context.
   let currentContext: HonoLikeContext | undefined
   const decide = createRequestLimit<Request>(options, (request, subnet) =>
     ipKey(options.ip?.(request, currentContext), subnet),

@@ -1,9 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type HealthJsonInfo, healthJson } from './health-json.js'
+import type { HealthJsonInfo } from './health-json.js'
 import { type Handler, type Next, sendJson } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
+import {
+  healthAnswer,
+  livezAnswer,
+  type ProbeAnswer,
+  type ProbePaths,
+  probeRoutes,
+  readyzAnswer,
+} from './probe-answers.js'
 
-const isHead = (req: IncomingMessage) => req.method === 'HEAD'
+const send = (req: IncomingMessage, res: ServerResponse, answer: ProbeAnswer) =>
+  sendJson(res, answer.status, answer.contentType, answer.body, req.method === 'HEAD')
 
 /**
  * Liveness (`/livez`): 200 while the process can answer at all. It deliberately
@@ -14,7 +23,7 @@ const isHead = (req: IncomingMessage) => req.method === 'HEAD'
  * app.get('/livez', livez(monitor))
  */
 export function livez(_monitor: HealthMonitor): Handler {
-  return (req, res) => sendJson(res, 200, 'application/json', { status: 'pass' }, isHead(req))
+  return (req, res) => send(req, res, livezAnswer(_monitor))
 }
 
 /**
@@ -28,17 +37,7 @@ export function livez(_monitor: HealthMonitor): Handler {
  * app.get('/readyz', readyz(monitor))
  */
 export function readyz(monitor: HealthMonitor): Handler {
-  return (req, res) => {
-    if (monitor.ready) return sendJson(res, 200, 'application/json', { status: 'pass' }, isHead(req))
-    const failing = monitor
-      .checks()
-      .filter((check) => check.critical && check.status !== 'pass')
-      .map(
-        (check) => `${check.name}: ${check.status === 'pending' ? 'not run yet' : (check.error ?? 'failed')}`,
-      )
-    if (monitor.draining) failing.unshift('draining')
-    sendJson(res, 503, 'application/json', { status: 'fail', output: failing.join('; ') }, isHead(req))
-  }
+  return (req, res) => send(req, res, readyzAnswer(monitor))
 }
 
 /**
@@ -49,21 +48,11 @@ export function readyz(monitor: HealthMonitor): Handler {
  * app.get('/health', health(monitor, { version: '1.4.0' }))
  */
 export function health(monitor: HealthMonitor, info: HealthJsonInfo = {}): Handler {
-  return (req, res) => {
-    const document = healthJson(monitor, info)
-    sendJson(res, document.status === 'fail' ? 503 : 200, 'application/health+json', document, isHead(req))
-  }
+  return (req, res) => send(req, res, healthAnswer(monitor, info))
 }
 
 /** Paths of {@link healthRoutes}. */
-export interface HealthRoutesOptions extends HealthJsonInfo {
-  /** @default '/livez' */
-  livez?: string
-  /** @default '/readyz' */
-  readyz?: string
-  /** @default '/health' */
-  health?: string
-}
+export interface HealthRoutesOptions extends HealthJsonInfo, ProbePaths {}
 
 /**
  * The three probes as one handler for a plain `node:http` server or `app.use()`:
@@ -75,16 +64,12 @@ export interface HealthRoutesOptions extends HealthJsonInfo {
  * http.createServer((req, res) => probes(req, res, () => app(req, res)))
  */
 export function healthRoutes(monitor: HealthMonitor, options: HealthRoutesOptions = {}): Handler {
-  const routes = new Map<string, Handler>([
-    [options.livez ?? '/livez', livez(monitor)],
-    [options.readyz ?? '/readyz', readyz(monitor)],
-    [options.health ?? '/health', health(monitor, options)],
-  ])
+  const routes = probeRoutes(monitor, options)
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const route = routes.get(query === -1 ? url : url.slice(0, query))
-    if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res)
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) return send(req, res, route())
     if (next) return next()
     sendJson(res, 404, 'application/json', { status: 404, title: 'Not Found' })
   }

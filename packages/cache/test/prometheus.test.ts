@@ -13,7 +13,7 @@ async function family(registry: Registry, name: string) {
   if (!metric) throw new Error(`no metric ${name}`)
   return metric
 }
-const valueOf = async (registry: Registry, name: string, labels: Record<string, string>) =>
+const sampleValue = async (registry: Registry, name: string, labels: Record<string, string>) =>
   (await family(registry, name)).values.find((value) =>
     Object.entries(labels).every(([key, label]) => value.labels[key] === label),
   )?.value
@@ -32,18 +32,18 @@ describe('registerCacheMetrics', () => {
     await cache.get('a')
 
     expect((await family(registry, 'headroom_cache_hits_total')).type).toBe('counter')
-    expect(await valueOf(registry, 'headroom_cache_hits_total', { cache: 'pages', tier: 'l1' })).toBe(3)
-    expect(await valueOf(registry, 'headroom_cache_hits_total', { cache: 'pages', tier: 'l2' })).toBe(0)
+    expect(await sampleValue(registry, 'headroom_cache_hits_total', { cache: 'pages', tier: 'l1' })).toBe(3)
+    expect(await sampleValue(registry, 'headroom_cache_hits_total', { cache: 'pages', tier: 'l2' })).toBe(0)
     expect((await family(registry, 'headroom_cache_misses_total')).type).toBe('counter')
-    expect(await valueOf(registry, 'headroom_cache_misses_total', { cache: 'pages' })).toBe(2)
-    expect(await valueOf(registry, 'headroom_cache_factory_calls_total', { cache: 'pages' })).toBe(2)
+    expect(await sampleValue(registry, 'headroom_cache_misses_total', { cache: 'pages' })).toBe(2)
+    expect(await sampleValue(registry, 'headroom_cache_factory_calls_total', { cache: 'pages' })).toBe(2)
     expect((await family(registry, 'headroom_cache_l1_entries')).type).toBe('gauge')
-    expect(await valueOf(registry, 'headroom_cache_l1_entries', { cache: 'pages' })).toBe(2)
-    expect(await valueOf(registry, 'headroom_cache_l2_state', { cache: 'pages' })).toBe(-1)
+    expect(await sampleValue(registry, 'headroom_cache_l1_entries', { cache: 'pages' })).toBe(2)
+    expect(await sampleValue(registry, 'headroom_cache_l2_state', { cache: 'pages' })).toBe(-1)
 
     await cache.get('a')
     // A second scrape sees the new count, not an accumulation of scrapes.
-    expect(await valueOf(registry, 'headroom_cache_hits_total', { cache: 'pages', tier: 'l1' })).toBe(4)
+    expect(await sampleValue(registry, 'headroom_cache_hits_total', { cache: 'pages', tier: 'l1' })).toBe(4)
     const text = await registry.metrics()
     expect(text).toContain('# TYPE headroom_cache_hits_total counter')
     expect(text).toContain('headroom_cache_hits_total{cache="pages",tier="l1"} 4')
@@ -56,8 +56,8 @@ describe('registerCacheMetrics', () => {
     caches.push(one, two)
     const unregister = registerCacheMetrics(registry, { one, two })
     await two.getOrSet('k', async () => 'v')
-    expect(await valueOf(registry, 'headroom_cache_misses_total', { cache: 'one' })).toBe(0)
-    expect(await valueOf(registry, 'headroom_cache_misses_total', { cache: 'two' })).toBe(1)
+    expect(await sampleValue(registry, 'headroom_cache_misses_total', { cache: 'one' })).toBe(0)
+    expect(await sampleValue(registry, 'headroom_cache_misses_total', { cache: 'two' })).toBe(1)
 
     unregister()
     expect(registry.getMetricsAsArray()).toEqual([])

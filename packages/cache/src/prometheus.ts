@@ -1,7 +1,7 @@
 // prom-client collectors for caches. Values are read from `cache.stats()` when Prometheus
 // scrapes (prom-client `collect()`), so a cache pays nothing per call for being exported.
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { Cache, CacheStats } from './types.js'
+import type { CacheStats } from './types.js'
 
 /** L2 failure gate as a number: 0 closed (healthy), 1 probing, 2 open, -1 no Redis. */
 const GATE_STATE = { none: -1, closed: 0, probing: 1, open: 2 } as const
@@ -22,7 +22,7 @@ const GATE_STATE = { none: -1, closed: 0, probing: 1, open: 2 } as const
  */
 export function registerCacheMetrics(
   registry: Registry,
-  caches: Readonly<Record<string, Cache>>,
+  caches: Readonly<Record<string, { stats(): CacheStats }>>,
 ): () => void {
   const before = new Set(registry.getMetricsAsArray().map((metric) => metric.name))
   const entries = Object.entries(caches)

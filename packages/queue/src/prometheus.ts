@@ -7,7 +7,8 @@ import type { Queue, QueueStats } from './queue-types.js'
 /** Buckets of `headroom_queue_job_run_duration_seconds`: 5 ms to 5 minutes. */
 export const JOB_RUN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
 
-type QueueSource = Pick<Queue, 'stats' | 'on'>
+/** A queue, or anything with its `stats()`; without `on` the run-time histogram stays empty. */
+type QueueSource = Pick<Queue, 'stats'> & Partial<Pick<Queue, 'on'>>
 
 /**
  * Registers the queue metrics (`headroom_queue_*`, label `queue` = the record key) in
@@ -128,12 +129,12 @@ export function registerQueueMetrics(
     registers: [registry],
   })
   const unsubscribe = entries.map(([name, queue]) =>
-    queue.on('completed', ({ runMs }) => runTime.observe({ queue: name }, runMs / 1000)),
+    queue.on?.('completed', ({ runMs }) => runTime.observe({ queue: name }, runMs / 1000)),
   )
 
   const added = registry.getMetricsAsArray().filter((metric) => !before.has(metric.name))
   return () => {
-    for (const off of unsubscribe) off()
+    for (const off of unsubscribe) off?.()
     for (const metric of added) registry.removeSingleMetric(metric.name)
   }
 }

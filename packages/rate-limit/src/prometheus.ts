@@ -2,7 +2,6 @@
 // Prometheus scrapes (prom-client `collect()`): a decision pays nothing for being exported.
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { RateLimiterStats } from './rate-limiter-stats.js'
-import type { RateLimiter } from './rate-limiter-types.js'
 
 /** The gate in front of Redis as a number: 0 closed (healthy), 1 probing, 2 open, -1 no Redis. */
 const GATE_STATE = { none: -1, closed: 0, probing: 1, open: 2 } as const
@@ -24,7 +23,7 @@ const GATE_STATE = { none: -1, closed: 0, probing: 1, open: 2 } as const
  */
 export function registerRateLimitMetrics(
   registry: Registry,
-  limiters: Readonly<Record<string, RateLimiter>>,
+  limiters: Readonly<Record<string, { stats(): RateLimiterStats }>>,
 ): () => void {
   const before = new Set(registry.getMetricsAsArray().map((metric) => metric.name))
   const entries = Object.entries(limiters)

@@ -455,7 +455,6 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
           'rate_limit_decisions_total',
           'queue_jobs_waiting',
           'breaker_state',
-          'pool_size',
           'health_status',
         ]) {
           expect(metrics.body).toContain(`# TYPE headroom_${family} `)

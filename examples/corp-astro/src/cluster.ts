@@ -5,6 +5,7 @@ import { migrate } from './db/migrate.js'
 import { openPostgres } from './db/postgres.js'
 import { seed } from './db/seed.js'
 import type { AppLogger } from './logger.js'
+import { serveClusterMetrics } from './platform/metrics.js'
 import { createShards } from './platform/shards.js'
 import { createProfileRepository } from './profiles/repository.js'
 import { createUserRepository } from './users/repository.js'
@@ -66,6 +67,7 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
       )
     }
   })
+  serveClusterMetrics()
   for (let i = 0; i < config.webConcurrency; i++) fork()
 
   const shutdown = (signal: NodeJS.Signals) => {

@@ -1,0 +1,1 @@
+export { type HeadroomMetricsOptions, instrumentHeadroomMetrics } from './metrics.js'

@@ -16,9 +16,9 @@ const password = z
   .min(8, 'expected at least 8 characters')
   .max(128, 'expected at most 128 characters')
 
-const registerSchema = z.object({ email, password, name: z.string().trim().min(1).max(100) })
-const loginSchema = z.object({ email, password: z.string().min(1).max(128) })
-const refreshSchema = z.object({ refreshToken: z.string().min(1).max(300) })
+export const registerSchema = z.object({ email, password, name: z.string().trim().min(1).max(100) })
+export const loginSchema = z.object({ email, password: z.string().min(1).max(128) })
+export const refreshSchema = z.object({ refreshToken: z.string().min(1).max(300) })
 
 /** `/api/auth`: register, login, refresh (rotating), logout. */
 export function authRouter(ctx: AppContext): Router {

@@ -1,6 +1,8 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { waitUntil } from '@headroom/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../src/config.js'
 import { DEMO_PASSWORD } from '../src/db/seed.js'
@@ -108,4 +110,54 @@ describe('the newcomer path: GET /, GET /openapi.json, the start banner, the sta
       }),
     )
   })
+})
+
+describe('pnpm start (node --import tsx src/main.ts) in development', () => {
+  it('prints the URL and three commands that work as pasted, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        ASTRO_LATENCY_MS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout!.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr!.on('data', (chunk) => {
+      output += chunk
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      await waitUntil(
+        () => output.includes('  Try:') && output.trimEnd().split('\n').at(-1)!.includes('curl'),
+        {
+          timeoutMs: 170_000,
+        },
+      )
+      const url = /corp-astro is up: (http:\/\/\S+)/.exec(output)![1]!
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const commands = output
+        .split('\n')
+        .filter((line) => line.startsWith('    curl '))
+        .map((line) => line.trim())
+      expect(commands).toHaveLength(3)
+      for (const command of commands) {
+        const { stdout } = await exec('sh', ['-c', command])
+        const body = JSON.parse(stdout)
+        expect(typeof body.status === 'number' ? body.status : 200, command).toBeLessThan(400)
+      }
+      expect(output).toContain('password corp-astro-demo')
+      expect(output).toContain('astro service (embedded) listening on http://')
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  }, 180_000)
 })

@@ -59,6 +59,8 @@ export default defineSuite({
       max: LIMIT,
       initial: LIMIT,
       maxQueue: CALLS,
+      // Like p-queue and the bulkhead: no wait bound (a GC pause on a busy host must not shed).
+      maxWaitMs: Number.POSITIVE_INFINITY,
     })
     const adaptive = createConcurrencyLimiter({
       algorithm: 'gradient2',
@@ -66,6 +68,15 @@ export default defineSuite({
       max: LIMIT,
       initial: LIMIT,
       maxQueue: CALLS,
+      maxWaitMs: Number.POSITIVE_INFINITY,
+    })
+    // The default algorithm, no-load probe included.
+    const byDefault = createConcurrencyLimiter({
+      min: 16,
+      max: LIMIT,
+      initial: LIMIT,
+      maxQueue: CALLS,
+      maxWaitMs: Number.POSITIVE_INFINITY,
     })
     const queue = new PQueue({ concurrency: LIMIT })
     const bulk = bulkhead(LIMIT, CALLS)
@@ -87,6 +98,10 @@ export default defineSuite({
           '@headroom/pool limiter (fixed 64)': { fn: sumOf((fn) => fixed.run(fn)), opsPerCall: CALLS },
           '@headroom/pool limiter (Gradient2 16..64)': {
             fn: sumOf((fn) => adaptive.run(fn)),
+            opsPerCall: CALLS,
+          },
+          '@headroom/pool limiter (MinRTT 16..64)': {
+            fn: sumOf((fn) => byDefault.run(fn)),
             opsPerCall: CALLS,
           },
           'p-queue (concurrency 64)': {

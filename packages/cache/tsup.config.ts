@@ -1,4 +1,11 @@
 import { defineConfig } from 'tsup'
 import { preset } from '../../tsup.preset.js'
 
-export default defineConfig(preset({ index: 'src/index.ts', express: 'src/express.ts' }))
+export default defineConfig(
+  preset({
+    index: 'src/index.ts',
+    express: 'src/express.ts',
+    fastify: 'src/fastify.ts',
+    fetch: 'src/fetch.ts',
+  }),
+)

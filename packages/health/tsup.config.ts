@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup'
 import { preset } from '../../tsup.preset.js'
 
-export default defineConfig(preset({ index: 'src/index.ts', http: 'src/http.ts' }))
+export default defineConfig(
+  preset({ index: 'src/index.ts', http: 'src/http.ts', fastify: 'src/fastify.ts', fetch: 'src/fetch.ts' }),
+)

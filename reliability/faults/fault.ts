@@ -19,6 +19,10 @@ export interface FaultSpec {
   probe(): Promise<boolean>
   /** Verdicts tolerated during this fault besides ok/clean (socket resets from a killed worker). */
   allow?: (sample: Sample, faultAt: number) => boolean
+  /** More promises, judged on the samples of the fault and its recovery: one line per broken one. */
+  judge?: (samples: Sample[], window: { faultAt: number; healedAt: number }) => string[]
+  /** `/readyz` must stay 200 on every instance while the fault lasts (polled every 500 ms). */
+  staysReady?: boolean
   faultMs?: number
 }
 
@@ -27,7 +31,22 @@ export async function fault(stack: Stack, spec: FaultSpec): Promise<FaultResult>
   stack.load.phase(spec.name)
   const faultAt = Date.now()
   await spec.inject()
+  const unready: string[] = []
+  let watching = spec.staysReady === true
+  const watcher = (async () => {
+    while (watching) {
+      for (const base of stack.bases) {
+        const status = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) })
+          .then((res) => String(res.status))
+          .catch((error: unknown) => (error as Error).name)
+        if (status !== '200') unready.push(`/readyz answered ${status} during the fault`)
+      }
+      await sleep(500)
+    }
+  })()
   await sleep(spec.faultMs ?? FAULT_MS)
+  watching = false
+  await watcher
   await spec.heal()
   const healedAt = Date.now()
   const duringFault = stack.load.samples().filter((s) => s.at < healedAt)
@@ -53,6 +72,8 @@ export async function fault(stack: Stack, spec: FaultSpec): Promise<FaultResult>
     if (spec.allow?.(sample, faultAt)) continue
     broken.push(`${sample.op}: ${sample.verdict}${sample.detail ? ` (${sample.detail})` : ''}`)
   }
+  broken.push(...unready)
+  if (spec.judge) broken.push(...spec.judge(samples, { faultAt, healedAt }))
   const recoveryMs = recoveredAt === undefined ? undefined : recoveredAt - healedAt
   if (recoveryMs === undefined) broken.push(`did not recover within ${spec.recoveryBoundMs + 15_000} ms`)
   else if (recoveryMs > spec.recoveryBoundMs)

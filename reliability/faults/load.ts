@@ -8,6 +8,10 @@ export interface Sample {
   at: number
   ms: number
   op: string
+  /** The virtual user who sent it (faults that hit some users judge them apart). */
+  user: string
+  /** The instance that answered (index in the stack's bases). */
+  instance: number
   status: number
   /** `ok`, `clean` (429/503 + Retry-After + problem+json), `reset` (socket closed under it), or what broke. */
   verdict: 'ok' | 'clean' | 'reset' | 'hang' | 'broken'
@@ -23,6 +27,21 @@ export interface VirtualUser {
   profiles: string[]
   reports: string[]
   events: Map<string, number>
+  /**
+   * The last acknowledged edit of each profile (its `location`) and the phase it was made
+   * in: after the faults every instance must answer it, whichever cache tier serves it.
+   */
+  edits: Map<string, ProfileEdit>
+}
+
+/** What a profile's `location` must read after the faults. */
+export interface ProfileEdit {
+  /** The last acknowledged value. */
+  location: string
+  /** The fault it was acknowledged under. */
+  phase: string
+  /** Values of later edits that were not acknowledged (no answer, 503): they may have landed. */
+  maybe: string[]
 }
 
 const STACK = /\n\s+at |node:internal|\.ts:\d+/
@@ -94,6 +113,7 @@ export async function createUsers(base: string, count: number, label: string): P
       profiles: [],
       reports: [],
       events: new Map(),
+      edits: new Map(),
     })
   }
   return users
@@ -104,41 +124,44 @@ export async function createUsers(base: string, count: number, label: string): P
  * between, a mix of reads, writes (profiles), jobs (reports), analytics and content
  * generation (which calls the astro service). Samples go to the current sink.
  */
-export function startLoad(base: string, users: VirtualUser[], options: { pauseMs: number }) {
+export function startLoad(bases: string[], users: VirtualUser[], options: { pauseMs: number }) {
   let running = true
   let sink: Sample[] = []
   let phase = 'warmup'
+  let phaseName = 'warmup'
   const record = (sample: Sample) => sink.push(sample)
 
-  const timed = async (
-    op: string,
-    expected: number[],
-    call: () => Promise<{ status: number; headers: Headers; body: any; text: string }>,
-  ) => {
-    const at = Date.now()
-    try {
-      const res = await call()
-      record({ at, ms: Date.now() - at, op, status: res.status, ...judge(res, expected) })
-      return res
-    } catch (error) {
-      const ms = Date.now() - at
-      const name = (error as Error).name
-      const hang = name === 'TimeoutError' || name === 'AbortError'
-      record({
-        at,
-        ms,
-        op,
-        status: 0,
-        verdict: hang ? 'hang' : 'reset',
-        detail: hang
-          ? `no answer in ${REQUEST_TIMEOUT_MS} ms`
-          : String((error as Error).cause ?? error).slice(0, 120),
-      })
-      return undefined
-    }
-  }
-
   const step = async (user: VirtualUser) => {
+    // Each request goes to any instance: what one acknowledges, all must serve.
+    const instance = Math.floor(Math.random() * bases.length)
+    const base = bases[instance]!
+    const timed = async (
+      op: string,
+      expected: number[],
+      call: () => Promise<{ status: number; headers: Headers; body: any; text: string }>,
+    ) => {
+      const at = Date.now()
+      const who = { at, op, user: user.id, instance }
+      try {
+        const res = await call()
+        record({ ...who, ms: Date.now() - at, status: res.status, ...judge(res, expected) })
+        return res
+      } catch (error) {
+        const ms = Date.now() - at
+        const name = (error as Error).name
+        const hang = name === 'TimeoutError' || name === 'AbortError'
+        record({
+          ...who,
+          ms,
+          status: 0,
+          verdict: hang ? 'hang' : 'reset',
+          detail: hang
+            ? `no answer in ${REQUEST_TIMEOUT_MS} ms`
+            : String((error as Error).cause ?? error).slice(0, 120),
+        })
+        return undefined
+      }
+    }
     const { token, ip } = user
     const roll = Math.random()
     if (roll < 0.25) {
@@ -176,11 +199,23 @@ export function startLoad(base: string, users: VirtualUser[], options: { pauseMs
         }),
       )
       if (sent?.status === 202) user.events.set(type, (user.events.get(type) ?? 0) + 1)
-    } else if (roll < 0.92 && user.profiles.length > 0) {
+    } else if (roll < 0.84 && user.profiles.length > 0) {
       const id = user.profiles[Math.floor(Math.random() * user.profiles.length)]
       await timed('GET /api/business-profiles/:id', [200], () =>
         request(base, 'GET', `/api/business-profiles/${id}`, { token, ip }),
       )
+    } else if (roll < 0.92 && user.profiles.length > 0) {
+      // An edit (written through to the cache): every instance must serve it afterwards.
+      const id = user.profiles[Math.floor(Math.random() * user.profiles.length)]!
+      const location = `City ${randomBytes(3).toString('hex')}`
+      const edited = await timed('PATCH /api/business-profiles/:id', [200], () =>
+        request(base, 'PATCH', `/api/business-profiles/${id}`, { token, ip, body: { location } }),
+      )
+      const previous = user.edits.get(id)
+      if (edited?.status === 200) user.edits.set(id, { location, phase: phaseName, maybe: [] })
+      else if (previous) previous.maybe.push(location)
+      // Never acknowledged, no value known before: whatever the profile holds is right.
+      else user.edits.set(id, { location: '', phase: phaseName, maybe: [location] })
     } else if (user.profiles.length > 0) {
       const profileId = user.profiles[user.profiles.length - 1]
       const queued = await timed('POST /api/reports/monthly', [202], () =>
@@ -202,6 +237,7 @@ export function startLoad(base: string, users: VirtualUser[], options: { pauseMs
     phase(name: string): Sample[] {
       const previous = sink
       sink = []
+      phaseName = name
       phase = name.replace(/[^a-z0-9]/g, '')
       return previous
     },

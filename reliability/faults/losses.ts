@@ -94,6 +94,8 @@ export async function checkLosses(stack: Stack, databases: TestDatabase[], only?
     if (missing > 0)
       lose(phaseOf(type, only), `${missing} of ${n} acknowledged analytics events (${type}) never stored`)
   }
+  await checkCacheWrites(stack, databases, lose, only)
+
   for (const [faultName, { count, lines: items }] of lostBy) {
     const target =
       results.find((r) => r.fault === faultName) ??
@@ -110,4 +112,67 @@ function phaseOf(type: string, only?: string): string {
   const key = type.replace(/^fault\./, '')
   const match = results.find((r) => r.fault.replace(/[^a-z0-9]/g, '') === key)
   return match?.fault ?? 'all'
+}
+
+/**
+ * Cache writes: every profile edit acknowledged (written to its shard and through to the
+ * cache) is what the database holds and what every instance serves, from any worker and
+ * whichever cache tier answers. An edit served stale after recovery is a lost write: the
+ * user saw it accepted, and the service went back on it.
+ */
+async function checkCacheWrites(
+  stack: Stack,
+  databases: TestDatabase[],
+  lose: (fault: string, what: string) => void,
+  only?: string,
+): Promise<void> {
+  const edited = stack.users.flatMap((user) => [...user.edits].map(([id, edit]) => ({ user, id, edit })))
+  if (edited.length === 0) return
+  const stored = new Map<string, string>()
+  for (const db of databases.slice(1)) {
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ id: string; location: string }>(
+        'SELECT id, location FROM business_profiles WHERE id = ANY($1::uuid[])',
+        [edited.map((item) => item.id)],
+      )
+      for (const row of rows) stored.set(row.id, row.location)
+    } finally {
+      await client.end()
+    }
+  }
+  let stale = 0
+  for (const { user, id, edit } of edited) {
+    const fault = only ?? edit.phase
+    const truth = stored.get(id)
+    if (truth === undefined) continue // deleted or never stored: the profile check above counts it
+    if (edit.location !== '' && truth !== edit.location && !edit.maybe.includes(truth)) {
+      lose(fault, `profile ${id}: edit to "${edit.location}" acknowledged, the database holds "${truth}"`)
+      continue
+    }
+    // An edit that was refused (503) or never answered yet landed: nothing was promised
+    // about it, so the caches are not held to it.
+    if (truth !== edit.location) continue
+    // Several reads per instance, so each worker of a multi-worker instance is likely asked.
+    for (const [index, base] of stack.bases.entries()) {
+      for (let attempt = 0; attempt < (index === 0 ? 4 : 2); attempt++) {
+        const res = await request(base, 'GET', `/api/business-profiles/${id}`, {
+          token: user.token,
+          ip: user.ip,
+        })
+        if (res.status === 200 && res.body?.location !== truth) {
+          stale++
+          lose(
+            fault,
+            `profile ${id}: instance ${index + 1} serves "${res.body?.location}", the acknowledged edit is "${truth}"`,
+          )
+          break
+        }
+      }
+    }
+  }
+  log(
+    `  ${edited.length} edited profiles checked on ${stack.bases.length} instance(s), ${stale} served stale`,
+  )
 }

@@ -42,3 +42,36 @@ export async function astroAnswers(stack: Stack): Promise<boolean> {
   })
   return daily.status === 200 && daily.body?.source === 'astro'
 }
+
+/** Every user can write again (a user-row update), whichever shard holds them. */
+export async function everyUserWrites(stack: Stack): Promise<boolean> {
+  for (const user of stack.users) {
+    const res = await request(stack.base, 'PATCH', '/api/users/me', {
+      token: user.token,
+      ip: user.ip,
+      body: { name: 'probe' },
+    })
+    if (res.status !== 200) return false
+  }
+  return true
+}
+
+/** A profile edit made on the last instance is what every instance serves right after. */
+export async function editsAgree(stack: Stack): Promise<boolean> {
+  const user = stack.users.find((u) => u.profiles.length > 0)
+  if (!user) return false
+  const id = user.profiles[0]!
+  const location = `Probe ${Date.now()}`
+  const edited = await request(stack.bases.at(-1)!, 'PATCH', `/api/business-profiles/${id}`, {
+    token: user.token,
+    ip: user.ip,
+    body: { location },
+  })
+  if (edited.status !== 200) return false
+  user.edits.set(id, { location, phase: 'probe', maybe: [] })
+  for (const base of stack.bases) {
+    const res = await request(base, 'GET', `/api/business-profiles/${id}`, { token: user.token, ip: user.ip })
+    if (res.body?.location !== location) return false
+  }
+  return true
+}

@@ -23,6 +23,8 @@ import { results } from './results.js'
 import { astroFaults } from './scenarios/astro-faults.js'
 import { clusterFailover } from './scenarios/cluster-failover.js'
 import { redisOutage } from './scenarios/redis-outage.js'
+import { redisPartition } from './scenarios/redis-partition.js'
+import { shardHang } from './scenarios/shard-hang.js'
 import { shardOutage } from './scenarios/shard-outage.js'
 import { workerKill } from './scenarios/worker-kill.js'
 import { startStack } from './stack.js'
@@ -42,7 +44,7 @@ async function main(): Promise<number> {
         .catch((error: unknown) => console.error(`could not drop ${db.name}: ${String(error)}`))
   })
   const pgTarget = new URL(postgresUrl())
-  // Shard 3 goes through a proxy the suite can cut: its database "refuses connections".
+  // Shard 3 goes through a proxy the suite can cut ("refuses connections"), hang or slow down.
   const proxy = await startTcpProxy({ host: pgTarget.hostname, port: Number(pgTarget.port || 5432) })
   cleanups.push(() => proxy.close())
   const shardUrls = shards.map((db, index) => {
@@ -55,6 +57,13 @@ async function main(): Promise<number> {
 
   const redis = await startRedisServer({ appendOnly: true })
   cleanups.push(() => redis.close())
+  // The second instance reaches Redis through a proxy, so a partition can cut it alone.
+  const redisTarget = new URL(redis.url)
+  const redisProxy = await startTcpProxy({ host: redisTarget.hostname, port: Number(redisTarget.port) })
+  cleanups.push(() => redisProxy.close())
+  const redisViaProxy = new URL(redis.url)
+  redisViaProxy.hostname = '127.0.0.1'
+  redisViaProxy.port = String(redisProxy.port)
   const astroPort = await freePort()
   const astro = runApp('src/astro/main.ts', {
     PORT: String(astroPort),
@@ -65,9 +74,11 @@ async function main(): Promise<number> {
   await astro.waitFor('astro service listening', 60_000)
   const astroUrl = `http://127.0.0.1:${astroPort}`
 
+  // One secret for every instance: a token one issues, the others accept.
+  const jwtSecret = randomBytes(24).toString('hex')
   const env = (extra: Record<string, string>) => ({
     NODE_ENV: 'production',
-    JWT_SECRET: randomBytes(24).toString('hex'),
+    JWT_SECRET: jwtSecret,
     DATABASE_URL: main.url,
     SHARD_DATABASE_URLS: shardUrls.join(','),
     WEB_CONCURRENCY: '2',
@@ -84,17 +95,23 @@ async function main(): Promise<number> {
     ...extra,
   })
 
-  const stack = await startStack(env({ REDIS_URL: redis.url, REDIS_PREFIX: `${label}a` }), 'standalone')
+  const stack = await startStack(
+    env({ REDIS_URL: redis.url, REDIS_PREFIX: `${label}a` }),
+    'standalone',
+    env({ REDIS_URL: redisViaProxy.toString(), REDIS_PREFIX: `${label}a` }),
+  )
   await sleep(3_000)
 
   await redisOutage(stack, redis)
+  await redisPartition(stack, redisProxy)
   await shardOutage(stack, proxy)
+  await shardHang(stack, proxy)
   await astroFaults(stack, astroUrl)
   await workerKill(stack)
 
   await stack.load.stop()
   await checkLosses(stack, [main, ...shards])
-  await stack.app.stop('SIGTERM', 20_000)
+  await Promise.all([stack.app.stop('SIGTERM', 20_000), stack.second?.stop('SIGTERM', 20_000)])
 
   if (process.env.FAULTS_SKIP_CLUSTER !== '1') {
     log('starting a Redis Cluster (3 masters, 1 replica each)')

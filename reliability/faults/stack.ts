@@ -13,15 +13,45 @@ const USERS = 8
 const PAUSE_MS = 200
 
 export interface Stack {
+  /** The first instance (2 workers). */
   base: string
+  /** Every instance the load uses: the first, and the second when there is one. */
+  bases: string[]
   app: Child
+  /** A second instance (1 process) sharing the databases and the Redis prefix. */
+  second?: Child
   users: VirtualUser[]
   load: Load
 }
 
-export async function startStack(env: Record<string, string>, what: string): Promise<Stack> {
+/**
+ * Starts Corp Astro with 2 workers on `env`, and, with `secondEnv`, a second instance
+ * (one process) beside it: two deployments behind one balancer, sharing the databases
+ * and the cache, as a fault that hits one instance only needs.
+ */
+export async function startStack(
+  env: Record<string, string>,
+  what: string,
+  secondEnv?: Record<string, string>,
+): Promise<Stack> {
+  const base = await startInstance(env, `2 workers, ${what} Redis`)
+  let second: { base: string; app: Child } | undefined
+  if (secondEnv)
+    second = await startInstance({ ...secondEnv, WEB_CONCURRENCY: '1' }, '1 process, second instance')
+  // Both workers listen once the primary has forked them; readiness of one is not enough.
+  await sleep(2_000)
+  const users = await createUsers(base.base, USERS, what)
+  const bases = [base.base, ...(second ? [second.base] : [])]
+  const load = startLoad(bases, users, { pauseMs: PAUSE_MS })
+  return { base: base.base, bases, app: base.app, ...(second ? { second: second.app } : {}), users, load }
+}
+
+async function startInstance(
+  env: Record<string, string>,
+  what: string,
+): Promise<{ base: string; app: Child }> {
   const port = await freePort()
-  log(`starting corp-astro (2 workers, ${what} Redis) on port ${port}`)
+  log(`starting corp-astro (${what}) on port ${port}`)
   const app = runApp('src/main.ts', { ...env, PORT: String(port) })
   cleanups.push(() => app.stop('SIGKILL'))
   const base = `http://127.0.0.1:${port}`
@@ -38,9 +68,5 @@ export async function startStack(env: Record<string, string>, what: string): Pro
       `${(error as Error).message}; /readyz: ${readyz}; app output (last 4,000 characters):\n${app.output().slice(-4_000)}`,
     )
   })
-  // Both workers listen once the primary has forked them; readiness of one is not enough.
-  await sleep(2_000)
-  const users = await createUsers(base, USERS, what)
-  const load = startLoad(base, users, { pauseMs: PAUSE_MS })
-  return { base, app, users, load }
+  return { base, app }
 }

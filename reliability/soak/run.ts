@@ -117,7 +117,7 @@ async function main(): Promise<number> {
     }
     await sleep(2_000)
     const users = await createUsers(base, 8, 'soak')
-    const load = startLoad(base, users, { pauseMs: 60 })
+    const load = startLoad([base], users, { pauseMs: 60 })
     const started = Date.now()
     const memory: MemorySample[] = []
     const requests: Sample[] = []

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis'
 import pg from 'pg'
 import { hashPassword } from '../src/auth/passwords.js'
 import { createRefreshTokenStore } from '../src/auth/refresh-tokens.js'
-import { createTokenService } from '../src/auth/tokens.js'
+import { createTokenService, type Tier } from '../src/auth/tokens.js'
 import { migrate } from '../src/db/migrate.js'
 import { openPostgres } from '../src/db/postgres.js'
 import { createShards } from '../src/platform/shards.js'
@@ -31,7 +31,10 @@ export type Mode = 'on' | 'off'
 
 export interface Environment {
   base: string
+  port: number
   users: LoadUser[]
+  /** CPU ms so far of the primary and of each worker, by pid. */
+  cpuByPid(): Map<number, number>
   /** CPU time (user + system) the app's processes (primary and workers) have used so far, in ms. */
   cpuMs(): number
   /**
@@ -44,11 +47,16 @@ export interface Environment {
 
 /** CPU ms of a process and its descendants, from /proc (Linux); 0 elsewhere. */
 export function treeCpuMs(rootPid: number): number {
+  return [...treeCpuByPid(rootPid).values()].reduce((sum, ms) => sum + ms, 0)
+}
+
+/** CPU ms of a process and of each of its descendants, by pid, from /proc (Linux); empty elsewhere. */
+export function treeCpuByPid(rootPid: number): Map<number, number> {
   let entries: string[]
   try {
     entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
   } catch {
-    return 0
+    return new Map()
   }
   const children = new Map<number, number[]>()
   const ticks = new Map<number, number>()
@@ -65,15 +73,15 @@ export function treeCpuMs(rootPid: number): number {
       // The process exited while we looked.
     }
   }
-  let total = 0
+  const out = new Map<number, number>()
   const stack = [rootPid]
   while (stack.length > 0) {
     const pid = stack.pop()!
-    total += ticks.get(pid) ?? 0
+    // Linux reports in clock ticks of 10 ms (USER_HZ 100).
+    if (ticks.has(pid)) out.set(pid, ticks.get(pid)! * 10)
     stack.push(...(children.get(pid) ?? []))
   }
-  // Linux reports in clock ticks of 10 ms (USER_HZ 100).
-  return total * 10
+  return out
 }
 
 async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -119,8 +127,24 @@ async function createDatabases(tag: string) {
   }
 }
 
-/** Users (premium: the per-user limits of 500/min do not cap one connection), 2 profiles each, tokens. */
-async function seedUsers(main: string, shardUrls: string[], count: number): Promise<LoadUser[]> {
+/**
+ * The tiers of the seeded users. `premium`: every user premium (never shed, 500/min), so
+ * nothing refuses the traffic. `mixed`: 20 % premium, 30 % basic, 50 % free, a SaaS's
+ * usual spread, so that past capacity shedding by tier and the per-user limits have
+ * something to refuse.
+ */
+export type TierMix = 'premium' | 'mixed'
+
+export const tierOf = (mix: TierMix, i: number): Tier =>
+  mix === 'premium' ? 'premium' : i % 10 < 2 ? 'premium' : i % 10 < 5 ? 'basic' : 'free'
+
+/** Users of the given tier mix, 2 profiles each, tokens. */
+async function seedUsers(
+  main: string,
+  shardUrls: string[],
+  count: number,
+  mix: TierMix,
+): Promise<LoadUser[]> {
   const databases = openPostgres({
     url: main,
     shardUrls,
@@ -148,7 +172,7 @@ async function seedUsers(main: string, shardUrls: string[], count: number): Prom
             email,
             passwordHash,
             name: `Load ${i}`,
-            tier: 'premium',
+            tier: tierOf(mix, i),
             role: 'user',
           })
           if (!user) throw new Error(`could not seed ${email}`)
@@ -171,7 +195,7 @@ async function seedUsers(main: string, shardUrls: string[], count: number): Prom
             password: PASSWORD,
             accessToken: await tokens.signAccess({
               sub: user.id,
-              tier: 'premium',
+              tier: tierOf(mix, i),
               role: 'user',
               sid: session.familyId,
             }),
@@ -179,6 +203,7 @@ async function seedUsers(main: string, shardUrls: string[], count: number): Prom
             profileIds: [p1.id, p2.id],
             contentIds: [],
             ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+            tier: tierOf(mix, i),
           } satisfies LoadUser
         }),
       )
@@ -216,6 +241,8 @@ async function startApp(
       ...(process.env.NODE_CLUSTER_SCHED_POLICY
         ? { NODE_CLUSTER_SCHED_POLICY: process.env.NODE_CLUSTER_SCHED_POLICY }
         : {}),
+      // loadtest/eld-probe.mjs writes each worker's event-loop delay here (profile.ts sets it).
+      ...(process.env.LOADTEST_ELD_DIR ? { LOADTEST_ELD_DIR: process.env.LOADTEST_ELD_DIR } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -283,6 +310,8 @@ export async function startEnvironment(options: {
   workers: number
   poolMax: string
   poolMin: string
+  /** `premium` when absent. */
+  tiers?: TierMix
 }): Promise<Environment> {
   const { mode } = options
   const tag = `${mode}_${randomBytes(3).toString('hex')}`
@@ -301,7 +330,7 @@ export async function startEnvironment(options: {
   }
   try {
     console.log(`[${mode}] seeding ${options.userCount} users...`)
-    const users = await seedUsers(dbs.main, dbs.shards, options.userCount)
+    const users = await seedUsers(dbs.main, dbs.shards, options.userCount, options.tiers ?? 'premium')
     const port = await freePort()
     app = await startApp(port, options.workers, {
       NODE_ENV: 'production',
@@ -324,8 +353,10 @@ export async function startEnvironment(options: {
     const pid = app.child.pid!
     return {
       base: `http://127.0.0.1:${port}`,
+      port,
       users,
       cpuMs: () => treeCpuMs(pid),
+      cpuByPid: () => treeCpuByPid(pid),
       pgTransactions: dbs.transactions,
       stop,
     }

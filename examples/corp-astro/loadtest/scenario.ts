@@ -13,6 +13,7 @@ export interface LoadUser {
   profileIds: string[]
   contentIds: string[]
   ip: string
+  tier: 'free' | 'basic' | 'premium'
   /** The kind of the request sent and not answered yet (a run that ended abandons its last one). */
   awaiting?: string
   /** The refresh token is no longer good (a refused or lost refresh): log in again, as a client would. */

@@ -33,6 +33,9 @@ export const envSchema = z.object({
   SHARD_COUNT: z.coerce.number().int().min(1).max(64).default(4),
   PG_POOL_MIN: z.coerce.number().int().min(1).default(2),
   PG_POOL_MAX: z.coerce.number().int().min(1).max(500).default(8),
+  PG_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(1_500),
+  PG_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
   PGLITE_DATA_DIR: z.string().min(1).optional(),
   REDIS_URL: z.url({ error: 'expected a redis:// URL' }).optional(),
   REDIS_CLUSTER_NODES: z.string().optional(),
@@ -81,6 +84,12 @@ export interface Config {
         shardCount: number
         poolMin: number
         poolMax: number
+        /** Longest wait for a connection, new or from a full pool (ms). */
+        connectTimeoutMs: number
+        /** Server-side `statement_timeout` of every session (ms). */
+        statementTimeoutMs: number
+        /** Client-side deadline of a query once sent (ms); above the statement timeout. */
+        queryTimeoutMs: number
       }
   redis: { url?: string; clusterNodes?: { host: string; port: number }[]; prefix: string }
   auth: { secret: string; accessTtlSeconds: number; refreshTtlSeconds: number; adminEmails: Set<string> }
@@ -127,6 +136,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration:\n  SHARD_DATABASE_URLS: expected ${e.SHARD_COUNT} URLs (SHARD_COUNT), got ${shardUrls.length}`,
     )
   }
+  if (e.PG_QUERY_TIMEOUT_MS <= e.PG_STATEMENT_TIMEOUT_MS) {
+    // The server's cancel must come first: it answers cleanly and keeps the connection;
+    // the client's deadline is for a network path where no answer can come at all.
+    throw new Error(
+      `Invalid configuration:\n  PG_QUERY_TIMEOUT_MS=${JSON.stringify(input.PG_QUERY_TIMEOUT_MS ?? String(e.PG_QUERY_TIMEOUT_MS))}: expected more than PG_STATEMENT_TIMEOUT_MS (${e.PG_STATEMENT_TIMEOUT_MS})`,
+    )
+  }
   const replicaUrls = parseReplicas(e.SHARD_REPLICA_URLS, e.SHARD_COUNT)
   const pglite = !e.DATABASE_URL
   return {
@@ -147,6 +163,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           shardCount: e.SHARD_COUNT,
           poolMin: Math.min(e.PG_POOL_MIN, e.PG_POOL_MAX),
           poolMax: e.PG_POOL_MAX,
+          connectTimeoutMs: e.PG_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS,
+          queryTimeoutMs: e.PG_QUERY_TIMEOUT_MS,
         }
       : {
           kind: 'pglite',

@@ -87,6 +87,44 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         expect(JSON.stringify(broken.body)).not.toContain('node_modules')
       })
 
+      it('refuses unknown body fields on every auth route with 400 problem+json, like every other route', async () => {
+        const user = await newUser(base, 'strict')
+        const http = client(base)
+        const email = uniqueEmail('strict')
+        const attempts: [string, Record<string, unknown>][] = [
+          ['/api/auth/register', { email, password: 'correct horse battery', name: 'S', role: 'admin' }],
+          ['/api/auth/login', { email: user.email, password: user.password, remember: true }],
+          ['/api/auth/refresh', { refreshToken: user.refreshToken, tier: 'premium' }],
+          ['/api/auth/logout', { refreshToken: user.refreshToken, everywhere: true }],
+        ]
+        for (const [path, body] of attempts) {
+          const res = await http.post(path, body)
+          expect(res.status, path).toBe(400)
+          expect(res.headers.get('content-type')).toContain('application/problem+json')
+          expect(res.body.errors.length, path).toBeGreaterThan(0)
+        }
+        // Nothing was written: no account for the refused registration, the refresh token still works.
+        expect(
+          (await http.post('/api/auth/login', { email, password: 'correct horse battery' })).status,
+        ).toBe(401)
+        expect((await http.post('/api/auth/refresh', { refreshToken: user.refreshToken })).status).toBe(200)
+      })
+
+      it('accepts the Bearer scheme in any case (RFC 9110)', async () => {
+        const user = await newUser(base, 'scheme')
+        const http = client(base)
+        for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
+          const res = await http.request('GET', '/api/users/me', {
+            headers: { authorization: `${scheme} ${user.token}` },
+          })
+          expect(res.status, scheme).toBe(200)
+        }
+        const other = await http.request('GET', '/api/users/me', {
+          headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+        })
+        expect(other.status).toBe(401)
+      })
+
       it('answers 401 to missing, forged and expired access tokens', async () => {
         const user = await newUser(base, 'tok')
         const http = client(base)

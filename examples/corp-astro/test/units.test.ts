@@ -54,6 +54,38 @@ describe('config', () => {
   })
 })
 
+describe('database timeouts', () => {
+  const postgres = { DATABASE_URL: 'postgres://h/main' }
+  const timeouts = (env: Record<string, string>) => {
+    const { database } = loadConfig({ ...postgres, ...env })
+    if (database.kind !== 'postgres') throw new Error('expected Postgres')
+    return [database.connectTimeoutMs, database.statementTimeoutMs, database.queryTimeoutMs]
+  }
+
+  it('bounds every database call by default: connect 2 s, statement 1.5 s, query 2 s', () => {
+    expect(timeouts({})).toEqual([2_000, 1_500, 2_000])
+    expect(
+      timeouts({
+        PG_CONNECT_TIMEOUT_MS: '500',
+        PG_STATEMENT_TIMEOUT_MS: '3000',
+        PG_QUERY_TIMEOUT_MS: '4000',
+      }),
+    ).toEqual([500, 3_000, 4_000])
+  })
+
+  it('refuses a client deadline that would pre-empt the server cancel, and nonsense values, naming them', () => {
+    expect(() => loadConfig({ ...postgres, PG_QUERY_TIMEOUT_MS: '1500' })).toThrowError(
+      /PG_QUERY_TIMEOUT_MS="1500": expected more than PG_STATEMENT_TIMEOUT_MS \(1500\)/,
+    )
+    expect(() => loadConfig({ ...postgres, PG_CONNECT_TIMEOUT_MS: 'soon' })).toThrowError(
+      /PG_CONNECT_TIMEOUT_MS="soon"/,
+    )
+    expect(() => loadConfig({ ...postgres, PG_STATEMENT_TIMEOUT_MS: '0' })).toThrowError(
+      /PG_STATEMENT_TIMEOUT_MS="0"/,
+    )
+  })
+})
+
 describe('zodiac', () => {
   it('puts the sign boundaries where astrologers do', () => {
     expect(sunSign('2019-03-20')).toBe('Pisces')

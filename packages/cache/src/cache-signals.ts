@@ -11,7 +11,16 @@ import {
 import type { Counters } from './counters.js'
 import type { CacheEvents, StaleReason } from './types.js'
 
-const channelEvents = ['miss', 'stale', 'factory-error', 'store-error', 'invalidated'] as const
+const channelEvents = [
+  'miss',
+  'stale',
+  'factory-error',
+  'store-error',
+  'invalidated',
+  'recovery-queued',
+  'recovery-replayed',
+  'recovery-dropped',
+] as const
 const channels = createChannels<Pick<CacheEvents, (typeof channelEvents)[number]>>('cache', channelEvents)
 
 export interface CacheSignals {
@@ -24,6 +33,11 @@ export interface CacheSignals {
   missed(key: string): void
   factoryFailed(key: string, error: unknown): void
   invalidatedEvent(payload: CacheEvents['invalidated']): void
+  /** Auto-recovery queued, replayed or dropped an operation (emitted, published). */
+  recoveryEvent<E extends 'recovery-queued' | 'recovery-replayed' | 'recovery-dropped'>(
+    event: E,
+    payload: CacheEvents[E],
+  ): void
   /** The L2 failure gate changed state. */
   onGateChange(state: FailureGateState, previous: FailureGateState): void
 }
@@ -57,6 +71,10 @@ export function createCacheSignals(logger: Logger, counters: Counters): CacheSig
     invalidatedEvent(payload) {
       if (events.has('invalidated')) events.emit('invalidated', payload)
       channels.invalidated.publish(payload)
+    },
+    recoveryEvent(event, payload) {
+      if (events.has(event)) events.emit(event, payload)
+      channels[event].publish(payload)
     },
     onGateChange(state, previous) {
       // One line per outage, not one per failed command.

@@ -12,6 +12,7 @@ export function snapshotStats(
   counters: Counters,
   store: RedisStore | undefined,
   inflight: number,
+  recoveryPending: number,
 ): CacheStats {
   return {
     l1: { hits: l1Hits, size: l1.size, bytes: l1.bytes },
@@ -36,6 +37,12 @@ export function snapshotStats(
       published: counters.busPublished,
       received: counters.busReceived,
       reconnects: counters.busReconnects,
+    },
+    recovery: {
+      pending: recoveryPending,
+      queued: counters.recoveryQueued,
+      replayed: counters.recoveryReplayed,
+      dropped: counters.recoveryDropped,
     },
     inflight,
   }

@@ -1,8 +1,9 @@
 import { ClosedError, childLogger, parseOptions, systemClock } from '@headroom/core'
 import { createCacheSignals } from './cache-signals.js'
 import { snapshotStats } from './cache-stats.js'
+import { checkDeleteKeys, checkKeyList, checkSetOptions, checkTagList } from './call-options.js'
 import { createCounters } from './counters.js'
-import { assertKey, assertTags, assertTtl, decodeEntry, type Entry } from './entry.js'
+import { assertKey, createCodec, type Entry } from './entry.js'
 import { createEntryWriter } from './entry-writer.js'
 import { createGetMany } from './get-many.js'
 import { createInvalidationCommands } from './invalidation-commands.js'
@@ -12,6 +13,7 @@ import { createToL1, type L1Entry } from './l1-entry.js'
 import { createLoadRegistry } from './load-registry.js'
 import { createLoader } from './loader.js'
 import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings } from './options.js'
+import { createRecovery, type Recovery } from './recovery.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
 import { createTimerSet } from './timer-set.js'
@@ -37,6 +39,8 @@ export function createCache(input: CacheOptions): Cache {
   const lockDefaults: LockSettings | undefined =
     parsed.lock === false ? undefined : parsed.lock === true ? defaultLock : parsed.lock
   const beta = parsed.earlyRefresh
+  const codec = createCodec(parsed.serializer)
+  const decode = codec.decode
   const l1 = createL1(parsed.l1.max, parsed.l1.maxSize)
   const toL1 = createToL1(l1, beta)
   const closeController = new AbortController()
@@ -73,15 +77,38 @@ export function createCache(input: CacheOptions): Cache {
     registry,
     signals,
   })
+  const recovery: Recovery | undefined = store
+    ? createRecovery({
+        settings: parsed.recovery,
+        store,
+        send: coherence.send,
+        forget(target) {
+          if ('key' in target) return registry.markKey(target.key)
+          invalidations.invalidateTags([target.tag])
+          l1.deleteTagged(new Set([target.tag]))
+        },
+        now: () => clock.now(),
+        // A replayed operation: its Redis commands (one command timeout) and its bus
+        // message (the bus timeout), with as much again for a loaded event loop.
+        operationDeadlineMs: 2 * (parsed.commandTimeout + Math.max(parsed.commandTimeout, 250)),
+        timers,
+        logger,
+        counters,
+        signals,
+      })
+    : undefined
   const write = createEntryWriter({
     clock,
     ttlPolicy: createTtlPolicy(parsed.ttl, parsed.tiers, parsed.jitter),
     grace: parsed.grace,
+    encode: codec.encode,
     store,
     registry,
     toL1,
     storeError,
     publish: coherence.publish,
+    send: coherence.send,
+    recovery,
   })
   const { load, earlyRefresh } = createLoader({
     clock,
@@ -97,15 +124,18 @@ export function createCache(input: CacheOptions): Cache {
     registry,
     toL1,
     write,
+    decode,
     signals,
   })
-  const many = createGetMany({ clock, hitTime, counters, l1, store, registry, toL1, signals })
+  const many = createGetMany({ clock, hitTime, counters, l1, store, registry, toL1, decode, signals })
   const invalidation = createInvalidationCommands({
     l1,
     store,
     registry,
     signals,
-    publish: coherence.publish,
+    send: coherence.send,
+    recovery,
+    now: () => clock.now(),
   })
 
   /** Reads L2 once per key at a time; a fresh entry lands in L1. Throws when Redis fails. */
@@ -120,7 +150,7 @@ export function createCache(input: CacheOptions): Cache {
       (raws) => {
         reads.delete(key)
         const raw = raws[index]
-        const entry = decodeEntry(raw)
+        const entry = decode(raw)
         if (entry !== undefined && clock.now() < entry.e) {
           counters.l2Hits++
           if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
@@ -136,13 +166,6 @@ export function createCache(input: CacheOptions): Cache {
     return pending
   }
 
-  function checkSetOptions(options: SetOptions | undefined): void {
-    if (options === undefined) return
-    assertTtl(options.ttl)
-    assertTtl(options.grace === 0 ? undefined : options.grace, 'grace')
-    assertTags(options.tags)
-  }
-
   function refuse(error: unknown): Promise<never> {
     return Promise.reject(error)
   }
@@ -153,7 +176,9 @@ export function createCache(input: CacheOptions): Cache {
 
     getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
       const entry = l1.get(key) as L1Entry | undefined
-      if (entry !== undefined) {
+      // A typeof on the hit path, so `getOrSet(key, fn, 3600)` fails on every call; the
+      // keys of an options object are checked below, on the miss path.
+      if (entry !== undefined && (options === undefined || typeof options === 'object')) {
         const now = hitTime.now()
         if (now < entry.e) {
           l1Hits++
@@ -168,7 +193,7 @@ export function createCache(input: CacheOptions): Cache {
         if (closed) throw new ClosedError('The cache is closed')
         assertKey(key)
         if (typeof factory !== 'function') throw new TypeError('getOrSet needs a factory function')
-        checkSetOptions(options)
+        checkSetOptions('getOrSet', options)
       } catch (error) {
         return refuse(error)
       }
@@ -210,13 +235,34 @@ export function createCache(input: CacheOptions): Cache {
     async set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
       if (closed) throw new ClosedError('The cache is closed')
       assertKey(key)
-      checkSetOptions(options)
+      checkSetOptions('set', options)
       await write(key, value, options, 0, undefined)
     },
 
-    getMany: many.getMany,
-    delete: invalidation.delete,
-    invalidateTags: invalidation.invalidateTags,
+    getMany<T>(keys: readonly string[], ...extra: unknown[]): Promise<(T | undefined)[]> {
+      try {
+        checkKeyList('getMany', keys, extra.length)
+      } catch (error) {
+        return refuse(error)
+      }
+      return many.getMany<T>(keys)
+    },
+    delete(keys: string | readonly string[], ...extra: unknown[]): Promise<void> {
+      try {
+        checkDeleteKeys(keys, extra.length)
+      } catch (error) {
+        return refuse(error)
+      }
+      return invalidation.delete(keys)
+    },
+    invalidateTags(tags: readonly string[], ...extra: unknown[]): Promise<void> {
+      try {
+        checkTagList(tags, extra.length)
+      } catch (error) {
+        return refuse(error)
+      }
+      return invalidation.invalidateTags(tags)
+    },
     invalidateEntity: invalidation.invalidateEntity,
 
     shrink(fraction: number): number {
@@ -227,13 +273,14 @@ export function createCache(input: CacheOptions): Cache {
     },
 
     stats(): CacheStats {
-      return snapshotStats(l1Hits + many.l1Hits, l1, counters, store, inflight.size)
+      return snapshotStats(l1Hits + many.l1Hits, l1, counters, store, inflight.size, recovery?.pending ?? 0)
     },
 
     async close(): Promise<void> {
       if (closed) return
       closed = true
       closeController.abort(new ClosedError('The cache is closed'))
+      recovery?.close()
       timers.clear()
       store?.close()
       hitTime.close()

@@ -17,6 +17,9 @@ export interface Counters {
   busPublished: number
   busReceived: number
   busReconnects: number
+  recoveryQueued: number
+  recoveryReplayed: number
+  recoveryDropped: number
   readonly factoryLatency: LatencyHistogram
 }
 
@@ -37,6 +40,9 @@ export function createCounters(): Counters {
     busPublished: 0,
     busReceived: 0,
     busReconnects: 0,
+    recoveryQueued: 0,
+    recoveryReplayed: 0,
+    recoveryDropped: 0,
     factoryLatency: createLatencyHistogram(),
   }
 }

@@ -14,6 +14,11 @@ export interface Entry {
   s: number
   /** How long the factory took, in ms (XFetch scales early refresh by it). */
   d: number
+  /**
+   * When it was written (the writer's clock): a write or replayed invalidation never
+   * replaces an entry written later (see the scripts in `redis-store`).
+   */
+  c?: number
   /** Tags, when any. */
   t?: string[]
   /** A random id of this write: bus receivers compare it to keep an entry they already hold. */
@@ -52,48 +57,125 @@ export function assertTags(tags: unknown): void {
 }
 
 /**
- * Serialises an entry for L2, rejecting values JSON cannot carry faithfully at the top
- * level (`undefined`, functions, symbols, BigInt, cycles): better a clear error now than
- * a different value read back later.
+ * Turns values into the text L2 stores and back. JSON is the default; a serializer that
+ * carries more types (superjson, v8's structured clone in base64) makes `Date`, `Map`,
+ * `Set` or `BigInt` values come back as they went in, from either tier.
  */
-export function encodeEntry(entry: Entry, key: string): string {
-  const value = entry.v
+export interface Serializer {
+  serialize(value: unknown): string
+  deserialize(text: string): unknown
+}
+
+/**
+ * Encodes entries for L2 and decodes them. `encode` also replaces the entry's value with
+ * what decoding gives back, so L1 holds exactly what another instance reads from L2 (one
+ * type contract for both tiers, and a copy the caller can no longer mutate): the cost is
+ * paid once per write, never on a hit.
+ */
+export interface Codec {
+  encode(entry: Entry, key: string): string
+  /** Anything malformed (or written with another serializer) reads as a miss rather than an error. */
+  decode(raw: string | null | undefined): Entry | undefined
+}
+
+export function createCodec(serializer: Serializer | undefined): Codec {
+  return serializer === undefined ? jsonCodec : customCodec(serializer)
+}
+
+/** Rejects what no serializer can carry as a cached value. */
+function assertCacheable(value: unknown, key: string): void {
   if (value === undefined) {
     throw new CacheInputError(`Cannot cache undefined for key "${key}": use null for "no value"`)
   }
   const type = typeof value
-  if (type === 'function' || type === 'symbol' || type === 'bigint') {
-    throw new SerializationError(`Cannot cache a ${type} for key "${key}": values must be JSON-serialisable`)
+  if (type === 'function' || type === 'symbol') {
+    throw new SerializationError(`Cannot cache a ${type} for key "${key}": values must be serialisable`)
   }
-  let json: string
-  try {
-    json = JSON.stringify(value)
-  } catch (error) {
-    throw new SerializationError(`Cannot cache the value of key "${key}": ${(error as Error).message}`, {
-      cause: error,
-    })
-  }
-  if (json === undefined) {
-    throw new SerializationError(`Cannot cache the value of key "${key}": it serialises to nothing`)
-  }
-  // Freshness first, in a fixed shape: the lock script reads `e` with a pattern match
-  // instead of decoding the whole value inside Redis.
-  const tags = entry.t === undefined ? '' : `,"t":${JSON.stringify(entry.t)}`
-  const write = entry.w === undefined ? '' : `,"w":${entry.w}`
-  return `{"e":${Math.round(entry.e)},"s":${Math.round(entry.s)},"d":${Math.round(entry.d)}${write}${tags},"v":${json}}`
 }
 
-/** Parses an L2 payload; anything malformed reads as a miss rather than an error. */
-export function decodeEntry(raw: string | null | undefined): Entry | undefined {
-  if (raw == null) return undefined
-  try {
-    const entry = JSON.parse(raw) as Entry
-    if (entry === null || typeof entry !== 'object' || typeof entry.e !== 'number' || !('v' in entry)) {
+/**
+ * Freshness first, in a fixed shape (`e`, `s`, `d`, `c`): the scripts read the expiry and
+ * the write time with a pattern match instead of decoding the whole value inside Redis.
+ */
+function header(entry: Entry): string {
+  const tags = entry.t === undefined ? '' : `,"t":${JSON.stringify(entry.t)}`
+  const write = entry.w === undefined ? '' : `,"w":${entry.w}`
+  return `{"e":${Math.round(entry.e)},"s":${Math.round(entry.s)},"d":${Math.round(entry.d)},"c":${Math.floor(entry.c ?? 0)}${write}${tags}`
+}
+
+const isEntry = (entry: Entry | null) =>
+  entry !== null && typeof entry === 'object' && typeof entry.e === 'number'
+
+/**
+ * The default: the value is JSON inside the entry's JSON, one `JSON.parse` per L2 read.
+ * BigInt, cycles and top-level values JSON drops are refused: better a clear error now
+ * than a different value read back later.
+ */
+const jsonCodec: Codec = {
+  encode(entry, key) {
+    const value = entry.v
+    assertCacheable(value, key)
+    if (typeof value === 'bigint') {
+      throw new SerializationError(`Cannot cache a bigint for key "${key}": values must be JSON-serialisable`)
+    }
+    let json: string
+    try {
+      json = JSON.stringify(value)
+    } catch (error) {
+      throw new SerializationError(`Cannot cache the value of key "${key}": ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+    if (json === undefined) {
+      throw new SerializationError(`Cannot cache the value of key "${key}": it serialises to nothing`)
+    }
+    // Strings and booleans read back as they are; everything else is read back from the JSON.
+    if (typeof value !== 'string' && typeof value !== 'boolean') entry.v = JSON.parse(json)
+    return `${header(entry)},"v":${json}}`
+  },
+  decode(raw) {
+    if (raw == null) return undefined
+    try {
+      const entry = JSON.parse(raw) as Entry
+      return isEntry(entry) && 'v' in entry ? entry : undefined
+    } catch {
       return undefined
     }
-    return entry
-  } catch {
-    return undefined
+  },
+}
+
+/** A custom serializer: the header's JSON, a newline (JSON never has a raw one), the value's text. */
+function customCodec(serializer: Serializer): Codec {
+  return {
+    encode(entry, key) {
+      assertCacheable(entry.v, key)
+      let text: unknown
+      try {
+        text = serializer.serialize(entry.v)
+        if (typeof text !== 'string') {
+          throw new TypeError(`serializer.serialize returned ${typeof text}, not a string`)
+        }
+        entry.v = serializer.deserialize(text)
+      } catch (error) {
+        throw new SerializationError(`Cannot cache the value of key "${key}": ${(error as Error).message}`, {
+          cause: error,
+        })
+      }
+      return `${header(entry)}}\n${text}`
+    },
+    decode(raw) {
+      if (raw == null) return undefined
+      const newline = raw.indexOf('\n')
+      if (newline === -1) return undefined
+      try {
+        const entry = JSON.parse(raw.slice(0, newline)) as Entry
+        if (!isEntry(entry)) return undefined
+        entry.v = serializer.deserialize(raw.slice(newline + 1))
+        return entry.v === undefined ? undefined : entry
+      } catch {
+        return undefined
+      }
+    },
   }
 }
 

@@ -67,14 +67,15 @@ export function runFactory<T>(
         if (abandoned) return
         const duration = clock.now() - started
         counters.factoryLatency.record(duration)
+        let stored: T
         try {
-          await ctx.write(key, value, options, duration, startGeneration)
+          stored = (await ctx.write(key, value, options, duration, startGeneration)) as T
         } catch (error) {
           // Bad output (undefined, not serialisable) is the caller's bug: say so, store nothing.
           settle(() => reject(error))
           return
         }
-        settle(() => resolve(value))
+        settle(() => resolve(stored))
       },
       (error: unknown) => {
         timers.stop(hardTimer)

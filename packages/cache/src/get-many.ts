@@ -4,7 +4,7 @@
 import type { Clock } from '@headroom/core'
 import type { CacheSignals } from './cache-signals.js'
 import type { Counters } from './counters.js'
-import { assertKey, decodeEntry, type Entry } from './entry.js'
+import { assertKey, type Codec, type Entry } from './entry.js'
 import type { L1 } from './l1.js'
 import type { ToL1 } from './l1-entry.js'
 import type { LoadRegistry } from './load-registry.js'
@@ -20,6 +20,7 @@ export interface GetManyOptions {
   store: RedisStore | undefined
   registry: Pick<LoadRegistry, 'reads' | 'invalidatedDuringLoad' | 'invalidations' | 'stillValid'>
   toL1: ToL1
+  decode: Codec['decode']
   signals: Pick<CacheSignals, 'served' | 'storeError'>
 }
 
@@ -30,7 +31,7 @@ export interface GetMany {
 }
 
 export function createGetMany(deps: GetManyOptions): GetMany {
-  const { clock, hitTime, counters, l1, store, toL1 } = deps
+  const { clock, hitTime, counters, l1, store, toL1, decode } = deps
   const { reads, invalidatedDuringLoad, invalidations, stillValid } = deps.registry
   const { served, storeError } = deps.signals
   let l1Hits = 0
@@ -73,7 +74,7 @@ export function createGetMany(deps: GetManyOptions): GetMany {
       for (let j = 0; j < batchKeys.length; j++) {
         const key = batchKeys[j]!
         const raw = raws[j]
-        const entry = decodeEntry(raw)
+        const entry = decode(raw)
         if (entry !== undefined && at < entry.e) {
           counters.l2Hits++
           fromBatch.set(key, entry)

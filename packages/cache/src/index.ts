@@ -1,5 +1,6 @@
 export { createCache } from './cache.js'
 export { entityTag } from './entity.js'
+export type { Serializer } from './entry.js'
 export { CacheInputError, isCacheInputError } from './errors.js'
 export type { CacheOptions } from './options.js'
 export type {

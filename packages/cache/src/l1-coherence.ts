@@ -3,7 +3,14 @@
 // `bus: false`, there is no bus and publishing does nothing.
 
 import { randomBytes } from 'node:crypto'
-import { type Clock, createCommandTimeout, type Logger, type RedisClient } from '@headroom/core'
+import {
+  type Clock,
+  createCommandTimeout,
+  isRedisDown,
+  type Logger,
+  type RedisClient,
+  StoreUnavailableError,
+} from '@headroom/core'
 import { type Bus, type BusMessage, createBus } from './bus.js'
 import type { CacheSignals } from './cache-signals.js'
 import type { Counters } from './counters.js'
@@ -29,6 +36,8 @@ export interface L1Coherence {
   readonly ready: Promise<void>
   /** Sends an invalidation to the other instances; a failure is reported, never thrown. */
   publish(message: BusMessage): Promise<void>
+  /** Sends an invalidation to the other instances; rejects when it was not sent. */
+  send(message: BusMessage): Promise<void>
   close(): Promise<void>
 }
 
@@ -83,18 +92,27 @@ export function createL1Coherence(options: L1CoherenceOptions): L1Coherence {
   }
 
   async function publish(message: BusMessage): Promise<void> {
-    if (!bus) return
     try {
-      await bus.publish(message)
-      counters.busPublished++
+      await send(message)
     } catch (error) {
       storeError('publish', error)
     }
   }
 
+  async function send(message: BusMessage): Promise<void> {
+    if (!bus) return
+    // Not into ioredis' offline queue: the caller learns now that it was not sent.
+    if (isRedisDown(options.redis!)) {
+      throw new StoreUnavailableError(`Redis connection is ${options.redis!.status}; invalidation not sent`)
+    }
+    await bus.publish(message)
+    counters.busPublished++
+  }
+
   return {
     ready: bus ? bus.ready : Promise.resolve(),
     publish,
+    send,
     async close() {
       busTimeout.close()
       await bus?.close()

@@ -1,6 +1,6 @@
 import type { Clock, Logger } from '@headroom/core'
 import type { Counters } from './counters.js'
-import type { Entry } from './entry.js'
+import type { Codec, Entry } from './entry.js'
 import type { TimerSet } from './timer-set.js'
 import type { SetOptions, StaleReason } from './types.js'
 
@@ -25,7 +25,9 @@ export interface LoadContext {
     options: SetOptions | undefined,
     duration: number,
     startGeneration: number,
-  ): Promise<void>
+  ): Promise<unknown>
+  /** Decodes an L2 payload (a miss when malformed). */
+  decode: Codec['decode']
   /** Puts an entry read from L2 into L1, unless the load was overtaken. */
   adopt(key: string, entry: Entry, raw: string, startGeneration: number): void
 }

@@ -5,7 +5,7 @@
 import type { Clock, Logger } from '@headroom/core'
 import type { CacheSignals } from './cache-signals.js'
 import type { Counters } from './counters.js'
-import { decodeEntry, type Entry } from './entry.js'
+import type { Codec, Entry } from './entry.js'
 import type { WriteEntry } from './entry-writer.js'
 import { runFactory } from './factory-runner.js'
 import type { L1Entry, ToL1 } from './l1-entry.js'
@@ -37,6 +37,7 @@ export interface LoaderOptions {
   registry: LoadRegistry
   toL1: ToL1
   write: WriteEntry
+  decode: Codec['decode']
   signals: Pick<CacheSignals, 'served' | 'missed' | 'factoryFailed' | 'storeError'>
 }
 
@@ -56,7 +57,7 @@ export interface Loader {
 }
 
 export function createLoader(deps: LoaderOptions): Loader {
-  const { clock, hitTime, logger, counters, grace, lockDefaults, store, toL1, write } = deps
+  const { clock, hitTime, logger, counters, grace, lockDefaults, store, toL1, write, decode } = deps
   const softDefault = deps.timeout.soft
   const { inflight, invalidatedDuringLoad, invalidations, stillValid, finish, share } = deps.registry
   const { served, missed, factoryFailed, storeError } = deps.signals
@@ -72,6 +73,7 @@ export function createLoader(deps: LoaderOptions): Loader {
     factoryFailed,
     storeError,
     write,
+    decode,
     adopt(key, entry, raw, startGeneration) {
       if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw.length * 2)
     },
@@ -99,7 +101,7 @@ export function createLoader(deps: LoaderOptions): Loader {
       pending = batch.then(
         (raws) => {
           const raw = raws[index]
-          const entry = decodeEntry(raw)
+          const entry = decode(raw)
           if (entry !== undefined && hitTime.now() < entry.e) {
             counters.l2Hits++
             if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sleep, type TimerHandle } from '@headroom/core'
-import { decodeEntry, type Entry } from './entry.js'
+import type { Entry } from './entry.js'
 import { runFactory } from './factory-runner.js'
 import type { LoadContext } from './load-context.js'
 import type { LockSettings } from './options.js'
@@ -36,7 +36,7 @@ export async function runLocked<T>(
       break
     }
     if (attempt.state === 'fresh') {
-      const entry = decodeEntry(attempt.raw)
+      const entry = ctx.decode(attempt.raw)
       if (entry !== undefined) {
         counters.l2Hits++
         ctx.adopt(key, entry, attempt.raw!, startGeneration)
@@ -53,7 +53,7 @@ export async function runLocked<T>(
       waited = true
       counters.lockWaited++
     }
-    const candidate = decodeEntry(attempt.raw)
+    const candidate = ctx.decode(attempt.raw)
     if (candidate !== undefined && clock.now() < candidate.s && (!stale || candidate.e > stale.e)) {
       stale = candidate
     }
@@ -91,7 +91,7 @@ export async function refreshIfFree<T>(
       runFactory(ctx, key, factory, options, entry, Number.POSITIVE_INFINITY, startGeneration),
     )
   }
-  const newer = attempt.state === 'fresh' ? decodeEntry(attempt.raw) : undefined
+  const newer = attempt.state === 'fresh' ? ctx.decode(attempt.raw) : undefined
   if (newer) ctx.adopt(key, newer, attempt.raw!, startGeneration)
   return entry.v as T
 }

@@ -1,6 +1,6 @@
 import type { Clock, Logger, RedisClient } from '@headroom/core'
 import { z } from 'zod'
-import { MAX_TTL_MS } from './entry.js'
+import { MAX_TTL_MS, type Serializer } from './entry.js'
 
 /** Options of {@link createCache}. */
 export interface CacheOptions {
@@ -74,6 +74,28 @@ export interface CacheOptions {
         /** Poll interval while waiting. @default 20 */
         pollMs?: number
       }
+  /**
+   * Turns values into L2's text and back. L1 holds what it gives back too, so `get`
+   * returns the same type from either tier. JSON by default (a `Date` reads back as its
+   * ISO string); superjson or v8's structured clone carry more types.
+   * @default JSON
+   */
+  serializer?: Serializer
+  /**
+   * Auto-recovery of explicit writes (`set`, `delete`, `invalidateTags`, `invalidateEntity`)
+   * that Redis or the bus did not take because of a transient failure (timeout, lost
+   * connection, open failure gate).
+   */
+  recovery?: {
+    /**
+     * `'recover'`: the call resolves; the operation is queued and replayed once Redis
+     * answers again, before other traffic goes back to Redis. `'throw'`: the call rejects
+     * and nothing is queued (the local L1 is still changed). @default 'recover'
+     */
+    policy?: 'recover' | 'throw'
+    /** Most operations queued (one per key or tag); past it the oldest is dropped. @default 10000 */
+    maxItems?: number
+  }
   /** A pino-compatible logger. @default silent */
   logger?: Logger
   /** The clock (tests inject a manual one). @default systemClock */
@@ -119,6 +141,22 @@ export const cacheOptionsSchema = z.object({
       }),
     ])
     .default(false),
+  serializer: z
+    .custom<Serializer>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        typeof (v as Serializer).serialize === 'function' &&
+        typeof (v as Serializer).deserialize === 'function',
+      { message: 'Expected { serialize(value): string, deserialize(text): unknown }' },
+    )
+    .optional(),
+  recovery: z
+    .object({
+      policy: z.enum(['recover', 'throw']).default('recover'),
+      maxItems: z.number().int().positive().default(10_000),
+    })
+    .default({ policy: 'recover', maxItems: 10_000 }),
   logger: z.custom<Logger>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
   clock: z.custom<Clock>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
 })

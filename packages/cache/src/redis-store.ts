@@ -8,11 +8,13 @@ import {
   type FailureGateState,
   hashTaggedKey,
   isCluster,
+  isRedisDown,
   type RedisClient,
   runScript,
   StoreUnavailableError,
 } from '@headroom/core'
 import { createMultiGet, createReadBatcher } from './read-batcher.js'
+import type { RecoveryOutcome } from './types.js'
 
 /** Adds members to a tag index and keeps its expiry at least as long as theirs. */
 const tagAdd = defineScript(
@@ -22,6 +24,46 @@ redis.call('SADD', KEYS[1], unpack(ARGV, 2))
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
+return 1`,
+)
+
+/**
+ * The header every payload starts with, up to its write time `c` (see `Codec.encode`): the
+ * scripts below compare write times without decoding the value inside Redis.
+ */
+const WRITTEN_AT = `string.match(v, '^{"e":%d+,"s":%d+,"d":%d+,"c":(%d+)')`
+
+/**
+ * Writes an entry unless the one in Redis was written later (by the cache clocks). Every
+ * write goes through it, so a write that ioredis delivers late (re-sent after a reconnect)
+ * or that auto-recovery replays never overwrites a newer value. With ARGV[4] = 1 (a
+ * replay) it only replaces an older entry: an absent one may have been deleted after the
+ * replayed write was made, and a miss recomputes from the source of truth anyway.
+ * Returns 1 written, 0 kept (newer), 2 not written (absent).
+ */
+const setIfNewer = defineScript(
+  'cache-set-if-newer',
+  `
+local v = redis.call('GET', KEYS[1])
+if v then
+  local c = tonumber(${WRITTEN_AT})
+  if c and c > tonumber(ARGV[3]) then return 0 end
+elseif ARGV[4] == '1' then
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`,
+)
+
+/** Deletes an entry written at or before ARGV[1]; a later one stays. Returns 1 deleted, 0 absent, 2 kept. */
+const deleteIfOlder = defineScript(
+  'cache-delete-if-older',
+  `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local c = tonumber(${WRITTEN_AT})
+if c and c > tonumber(ARGV[1]) then return 2 end
+redis.call('DEL', KEYS[1])
 return 1`,
 )
 
@@ -77,9 +119,45 @@ export interface RedisStore {
   read(key: string): Promise<(string | null)[]>
   readonly lastIndex: number
   getMany(keys: readonly string[]): Promise<(string | null)[]>
-  set(key: string, payload: string, pxMs: number, tags: readonly string[] | undefined): Promise<void>
+  /**
+   * Writes the entry (and its tag indexes) unless Redis holds one written after `writtenAt`.
+   * Resolves `true` when written, `false` when the newer one was kept.
+   */
+  set(
+    key: string,
+    payload: string,
+    pxMs: number,
+    tags: readonly string[] | undefined,
+    writtenAt: number,
+  ): Promise<boolean>
   delete(keys: readonly string[]): Promise<void>
   invalidateTags(tags: readonly string[]): Promise<void>
+  /**
+   * What auto-recovery replays, outside the failure gate (it runs as the gate's probe):
+   * the write above, replacing only an older entry, and a delete or tag invalidation that
+   * spares entries written after `at`.
+   */
+  replaySet(
+    key: string,
+    payload: string,
+    pxMs: number,
+    tags: readonly string[] | undefined,
+    writtenAt: number,
+  ): Promise<RecoveryOutcome>
+  /** Resolves `false` when an entry written after `at` was kept. */
+  replayDelete(key: string, at: number): Promise<boolean>
+  replayInvalidateTag(tag: string, at: number): Promise<void>
+  /**
+   * Runs `replay` as the failure gate's probe when one is due (cooldown over, client
+   * connected), or at once while the gate is closed; the gate closes only if it succeeds.
+   * Returns false when no attempt was made.
+   */
+  recover(replay: () => Promise<boolean>): boolean
+  /**
+   * Called when a probe succeeded: a pending replay (a promise) runs before the gate
+   * closes; `undefined` closes it at once.
+   */
+  beforeReopen: (() => Promise<boolean> | undefined) | undefined
   tryLock(key: string, token: string, leaseMs: number, now: number): Promise<LockAttempt>
   renewLock(key: string, token: string, leaseMs: number): Promise<boolean>
   releaseLock(key: string, token: string): Promise<void>
@@ -108,7 +186,7 @@ export function createRedisStore(options: {
   let errors = 0
   const multiGet = createMultiGet(client, cluster)
   const batcher = createReadBatcher(multiGet, timeout, (error) => {
-    if (error === undefined) return gate.success()
+    if (error === undefined) return ok()
     errors++
     gate.failure()
   })
@@ -134,7 +212,30 @@ export function createRedisStore(options: {
       Error.stackTraceLimit = limit
     }
   }
-  const ok = () => gate.success()
+  let reopening: Promise<boolean> | undefined
+  const ok = () => {
+    if (gate.state === 'probing' && store.beforeReopen !== undefined) {
+      if (reopening !== undefined) return
+      const replay = store.beforeReopen()
+      if (replay !== undefined) {
+        reopening = replay
+        settleAfter(replay)
+        return
+      }
+    }
+    gate.success()
+  }
+  // A replay settles (each operation is bounded by its deadline); it frees `reopening` only
+  // if it is the probe there, so a replay started while the gate was closed never
+  // releases a later probe that is still running.
+  const settleAfter = (replay: Promise<boolean>) => {
+    const release = (done: boolean) => {
+      if (reopening === replay) reopening = undefined
+      if (done) gate.success()
+      else gate.failure()
+    }
+    replay.then(release, () => release(false))
+  }
   const fail = (error: unknown): never => {
     errors++
     gate.failure()
@@ -153,8 +254,48 @@ export function createRedisStore(options: {
     }, fail)
   }
 
-  return {
+  /**
+   * Runs a write under the timeout and the gate. A write is not handed to a client that
+   * lost its connection: ioredis would queue it and send it after the reconnect, long
+   * after its caller was told it failed.
+   */
+  function guardedWrite<T>(command: () => Promise<T>): Promise<T> {
+    if (!allow()) return unavailable()
+    if (isRedisDown(client)) {
+      errors++
+      gate.failure()
+      return Promise.reject(new StoreUnavailableError(`Redis connection is ${client.status}; write not sent`))
+    }
+    return timeout.run(command()).then((value) => {
+      ok()
+      return value
+    }, fail)
+  }
+
+  async function writeEntry(
+    key: string,
+    payload: string,
+    pxMs: number,
+    tags: readonly string[] | undefined,
+    writtenAt: number,
+    replay = false,
+  ): Promise<number> {
+    const px = Math.max(1, Math.ceil(pxMs))
+    // Index first: an invalidation racing this write then still finds the key.
+    if (tags && tags.length > 0) {
+      await Promise.all(tags.map((tag) => runScript(client, tagAdd, [tagKey(tag)], [px, valueKey(key)])))
+    }
+    return runScript<number>(
+      client,
+      setIfNewer,
+      [valueKey(key)],
+      [payload, px, Math.floor(writtenAt), replay ? 1 : 0],
+    )
+  }
+
+  const store: RedisStore = {
     client,
+    beforeReopen: undefined,
     read(key) {
       if (!allow()) return unavailable()
       return batcher.read(valueKey(key))
@@ -173,24 +314,19 @@ export function createRedisStore(options: {
       if (keys.length === 0) return Promise.resolve([])
       return guarded(() => multiGet(keys.map(valueKey)))
     },
-    async set(key, payload, pxMs, tags) {
-      const px = Math.max(1, Math.ceil(pxMs))
-      // Index first: an invalidation racing this write then still finds the key.
-      if (tags && tags.length > 0) {
-        await guarded(() =>
-          Promise.all(tags.map((tag) => runScript(client, tagAdd, [tagKey(tag)], [px, valueKey(key)]))),
-        )
-      }
-      await guarded(() => client.set(valueKey(key), payload, 'PX', px))
+    set(key, payload, pxMs, tags, writtenAt) {
+      return guardedWrite(() => writeEntry(key, payload, pxMs, tags, writtenAt)).then(
+        (result) => result !== 0,
+      )
     },
     async delete(keys) {
       if (keys.length === 0) return
       const redisKeys = keys.map(valueKey)
-      if (cluster) await guarded(() => Promise.all(redisKeys.map((key) => client.del(key))))
-      else await guarded(() => client.del(...redisKeys))
+      if (cluster) await guardedWrite(() => Promise.all(redisKeys.map((key) => client.del(key))))
+      else await guardedWrite(() => client.del(...redisKeys))
     },
     async invalidateTags(tags) {
-      await guarded(() =>
+      await guardedWrite(() =>
         Promise.all(
           tags.map(async (tag) => {
             const members = await client.smembers(tagKey(tag))
@@ -202,6 +338,43 @@ export function createRedisStore(options: {
           }),
         ),
       )
+    },
+    async replaySet(key, payload, pxMs, tags, writtenAt) {
+      const result = await timeout.run(writeEntry(key, payload, pxMs, tags, writtenAt, true))
+      return result === 1 ? 'applied' : result === 0 ? 'newer-in-l2' : 'absent-in-l2'
+    },
+    async replayDelete(key, at) {
+      const deleted = await timeout.run(
+        runScript<number>(client, deleteIfOlder, [valueKey(key)], [Math.floor(at)]),
+      )
+      return deleted !== 2
+    },
+    async replayInvalidateTag(tag, at) {
+      await timeout.run(
+        (async () => {
+          const members = await client.smembers(tagKey(tag))
+          // One script per member: members live in other slots than the index on a Cluster.
+          const deleted = await Promise.all(
+            members.map((member) => runScript<number>(client, deleteIfOlder, [member], [Math.floor(at)])),
+          )
+          // Entries written after the invalidation keep their place in the index.
+          const gone = members.filter((_, i) => deleted[i] !== 2)
+          if (gone.length === members.length) await client.del(tagKey(tag))
+          else if (gone.length > 0) await client.srem(tagKey(tag), ...gone)
+        })(),
+      )
+    },
+    recover(replay) {
+      if (closed || reopening !== undefined) return false
+      if (gate.state === 'closed') {
+        if (isRedisDown(client)) return false
+        settleAfter(replay())
+        return true
+      }
+      if (!gate.allow()) return false
+      reopening = replay()
+      settleAfter(reopening)
+      return true
     },
     async tryLock(key, token, leaseMs, now) {
       const [state, raw] = await guarded(() =>
@@ -237,4 +410,5 @@ export function createRedisStore(options: {
       timeout.close()
     },
   }
+  return store
 }

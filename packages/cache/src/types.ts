@@ -38,6 +38,30 @@ export type StaleReason =
   | 'store-unavailable'
   | 'lock-held'
 
+/** An operation auto-recovery queues: an explicit `set`, `delete` or tag invalidation. */
+export type RecoveryOperation = 'set' | 'delete' | 'invalidate-tags'
+
+/**
+ * What a replay did: wrote (or deleted); kept an entry written later in L2; or, for a
+ * write, found no entry to replace and wrote nothing (it may have been deleted after the
+ * write was made; the next miss recomputes it).
+ */
+export type RecoveryOutcome = 'applied' | 'newer-in-l2' | 'absent-in-l2'
+
+/**
+ * Why a queued operation was given up: the queue was full (the oldest goes), the entry
+ * expired (past its grace) before Redis came back, Redis refused the command itself, or
+ * the cache was closed.
+ */
+export type RecoveryDropReason = 'overflow' | 'expired' | 'error' | 'closed'
+
+/** What the recovery events carry: the key, or for a tag invalidation the tag. */
+export interface RecoveryTarget {
+  operation: RecoveryOperation
+  key?: string
+  tags?: string[]
+}
+
 /** The events `cache.on()` delivers. */
 export interface CacheEvents {
   [event: string]: unknown
@@ -47,6 +71,12 @@ export interface CacheEvents {
   'store-error': { operation: string; error: unknown }
   invalidated: { keys?: string[]; tags?: string[]; clear?: true; source: 'local' | 'bus' | 'reconnect' }
   'store-state': { state: FailureGateState; previous: FailureGateState }
+  /** An operation Redis or the bus did not take is queued for replay. */
+  'recovery-queued': RecoveryTarget
+  /** A queued operation reached Redis (and the bus) after the failure. */
+  'recovery-replayed': RecoveryTarget & { outcome: RecoveryOutcome }
+  /** A queued operation was given up. */
+  'recovery-dropped': RecoveryTarget & { reason: RecoveryDropReason }
 }
 
 /** A plain snapshot from `cache.stats()`. */
@@ -68,6 +98,11 @@ export interface CacheStats {
   }
   lock: { acquired: number; waited: number; fallbacks: number }
   bus: { published: number; received: number; reconnects: number }
+  /**
+   * Auto-recovery: operations waiting for Redis now (`pending`), and since start those
+   * queued (a later operation on the same key replaces the queued one), replayed and dropped.
+   */
+  recovery: { pending: number; queued: number; replayed: number; dropped: number }
   inflight: number
 }
 

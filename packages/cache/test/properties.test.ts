@@ -1,7 +1,7 @@
 import { createManualClock } from '@headroom/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeEntry, encodeEntry } from '../src/entry.js'
+import { createCodec } from '../src/entry.js'
 import { createCache } from '../src/index.js'
 import { createTtlPolicy } from '../src/ttl.js'
 
@@ -37,9 +37,21 @@ describe('properties', () => {
         fc.jsonValue(),
         fc.option(fc.array(fc.string({ minLength: 1 }), { maxLength: 3 }), { nil: undefined }),
         (value, tags) => {
-          const entry = { v: value, e: 1_700_000_000_123, s: 1_700_000_100_000, d: 12, t: tags, w: 7 }
-          const decoded = decodeEntry(encodeEntry(entry, 'k'))
-          expect(decoded).toEqual(JSON.parse(JSON.stringify(entry)))
+          const entry = {
+            v: value,
+            e: 1_700_000_000_123,
+            s: 1_700_000_100_000,
+            d: 12,
+            c: 1_699_999_000_000,
+            t: tags,
+            w: 7,
+          }
+          const expected = JSON.parse(JSON.stringify(entry))
+          const codec = createCodec(undefined)
+          const decoded = codec.decode(codec.encode(entry, 'k'))
+          expect(decoded).toEqual(expected)
+          // L1 holds what L2 gives back.
+          expect(entry.v).toEqual(expected.v)
         },
       ),
     )

@@ -66,6 +66,8 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'symbol') return value.toString()
   if (Number.isNaN(value)) return 'NaN'
+  // JSON would render both as null.
+  if (value === Number.POSITIVE_INFINITY || value === Number.NEGATIVE_INFINITY) return String(value)
   try {
     const json = JSON.stringify(value)
     if (json === undefined) return String(value)

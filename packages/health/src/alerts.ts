@@ -12,6 +12,8 @@ export interface StatusReason {
   value?: number
   /** The level's enter threshold (metrics). */
   threshold?: number
+  /** The level's exit threshold: the level holds until the value falls below it (metrics). */
+  exit?: number
   /** A human-readable explanation. */
   message: string
 }

@@ -14,9 +14,21 @@ export interface CheckDefinition {
   timeoutMs?: number
   /** Time between two runs, ms. @default the monitor's `checkIntervalMs` */
   intervalMs?: number
-  /** A failure makes the process not ready (`/readyz` answers 503). @default true */
-  readiness?: boolean
-  /** The status the monitor reports at least while this check fails (`healthy`: none). @default 'degraded' */
+  /**
+   * A failure makes this instance unready (`/readyz` answers 503). Declare critical
+   * only what a restart of this instance, or another instance, would fix: its own
+   * resources, or no database answering at all. A shared dependency (one shard,
+   * Redis) fails for every instance alike: draining them all turns a partial outage
+   * into a full one, so its failure is reported (`warn` in `/health`), not gated on.
+   * @default false
+   */
+  critical?: boolean
+  /**
+   * The status the monitor reports at least while this check fails, after the enter
+   * dwell. A dependency failing is not an overload, and shedding requests does not
+   * bring it back, so by default it asks for none.
+   * @default 'healthy'
+   */
   status?: HealthStatus
   /** `componentType` in `application/health+json` (datastore, component, system). @default 'component' */
   componentType?: string
@@ -35,7 +47,9 @@ export interface CheckResult {
   error?: string
   /** Failures in a row. */
   consecutiveFailures: number
-  readiness: boolean
+  /** A failure makes this instance unready. */
+  critical: boolean
+  /** The least status the monitor reports while this check fails. */
   impact: HealthStatus
   componentType: string
 }
@@ -85,8 +99,8 @@ export function createCheckRunner(
       check: definition.check,
       timeoutMs: definition.timeoutMs ?? defaults.timeoutMs,
       intervalMs: definition.intervalMs ?? defaults.intervalMs,
-      readiness: definition.readiness ?? true,
-      status: definition.status ?? 'degraded',
+      critical: definition.critical ?? false,
+      status: definition.status ?? 'healthy',
       componentType: definition.componentType ?? 'component',
     }
     states.set(name, {
@@ -98,7 +112,7 @@ export function createCheckRunner(
         durationMs: 0,
         checkedAt: 0,
         consecutiveFailures: 0,
-        readiness: full.readiness,
+        critical: full.critical,
         impact: full.status,
         componentType: full.componentType,
       },

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import { childLogger, type Logger } from '@headroom/core'
+import { MAX_TIMER_MS } from './timer-range.js'
 
 /** Options of {@link gracefulShutdown}. */
 export interface GracefulShutdownOptions {
@@ -49,9 +50,9 @@ export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShut
     ['drainDelayMs', drainDelayMs],
     ['timeoutMs', timeoutMs],
   ] as const) {
-    if (!(Number.isFinite(value) && value >= 0))
+    if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS))
       throw new TypeError(
-        `Invalid gracefulShutdown option "${name}": expected a number >= 0 (received ${value})`,
+        `Invalid gracefulShutdown option "${name}": expected a number from 0 to ${MAX_TIMER_MS} (received ${value})`,
       )
   }
   let running: Promise<void> | undefined

@@ -35,21 +35,27 @@ export interface HealthJsonInfo {
   description?: string
 }
 
+/** A critical check failing is `fail` (this instance cannot serve); a dependency failing is `warn`. */
 function checkStatus(result: CheckResult): HealthJsonStatus {
   if (result.status === 'pass') return 'pass'
   if (result.status === 'pending') return 'warn'
-  return result.readiness || result.impact === 'critical' ? 'fail' : 'warn'
+  return result.critical ? 'fail' : 'warn'
 }
+
+const worst = (a: HealthJsonStatus, b: HealthJsonStatus): HealthJsonStatus =>
+  a === 'fail' || b === 'fail' ? 'fail' : a === 'warn' || b === 'warn' ? 'warn' : 'pass'
 
 /**
  * Builds the `application/health+json` document from cached state (it never runs a
- * check): the status word, process metrics, each dependency check and each external input.
+ * check): the status word, process metrics, each check and each external input. A
+ * failing dependency check makes the document `warn` (200), a failing critical check
+ * `fail` (503).
  */
 export function healthJson(monitor: HealthMonitor, info: HealthJsonInfo = {}): HealthJson {
   const stats = monitor.stats()
   let status = toHealthJsonStatus(stats.status)
-  if (!stats.ready && status === 'pass') status = 'warn'
-  if (stats.checks.some((check) => check.status === 'fail' && check.readiness)) status = 'fail'
+  if (!stats.ready) status = worst(status, 'warn')
+  for (const check of stats.checks) status = worst(status, checkStatus(check))
   const time = stats.process ? new Date(stats.process.at).toISOString() : undefined
   const metric = (value: number | undefined, unit: string, componentType: string): HealthJsonCheck[] => {
     if (value === undefined) return []

@@ -9,6 +9,9 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, next?: Next) =
 /** Marks a response refused by `shedLoad`, so request tracking does not count it as a failure. */
 export const SHED = Symbol.for('headroom.health.shed')
 
+/** Marks a response refused because a dependency is unavailable (see `markDependencyFailure`). */
+export const DEPENDENCY_FAILURE = Symbol.for('headroom.health.dependencyFailure')
+
 /** Writes a JSON body with no caching (probe answers must never be cached by a proxy). */
 export function sendJson(
   res: ServerResponse,

@@ -7,4 +7,4 @@ export { type HealthJson, type HealthJsonCheck, type HealthJsonInfo, healthJson 
 export type { Handler, Next } from './http-types.js'
 export { type HealthRoutesOptions, health, healthRoutes, livez, readyz } from './probes.js'
 export { type ShedLoadHandler, type ShedLoadOptions, shedLoad } from './shed-load.js'
-export { type TrackRequestsOptions, trackRequests } from './track-requests.js'
+export { markDependencyFailure, type TrackRequestsOptions, trackRequests } from './track-requests.js'

@@ -10,7 +10,14 @@ export {
 } from './load-shedder.js'
 export type { MemoryPressureEvent, MemoryPressureLevel, MemoryPressureOptions } from './memory-pressure.js'
 export { createHealthMonitor } from './monitor.js'
-export type { HealthEvents, HealthInput, HealthMonitor, HealthSample, HealthStats } from './monitor-types.js'
+export type {
+  HealthEvents,
+  HealthInput,
+  HealthMonitor,
+  HealthSample,
+  HealthStats,
+  RequestOutcome,
+} from './monitor-types.js'
 export type { HealthMonitorOptions } from './options.js'
 export {
   createProcessSampler,

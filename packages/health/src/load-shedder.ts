@@ -2,14 +2,19 @@ import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import type { HealthStatus } from './status.js'
 
-/** Request or job priority, most important first: `critical` is never shed. */
+/**
+ * Request or job priority, most important first. With the default policy `low` is
+ * refused while the service is degraded, `medium` also while it is critical, and
+ * `high` and `critical` are served in every status; a policy may shed `high`, never
+ * `critical`.
+ */
 export type Priority = 'critical' | 'high' | 'medium' | 'low'
 
 /** Which priorities are refused under each status. */
 export interface ShedPolicy {
   /** Refused while degraded. @default ['low'] */
   degraded?: readonly Priority[]
-  /** Refused while critical. @default ['low', 'medium', 'high'] */
+  /** Refused while critical. @default ['low', 'medium'] */
   critical?: readonly Priority[]
 }
 
@@ -25,16 +30,21 @@ export interface LoadShedder {
 }
 
 const priority = z.enum(['critical', 'high', 'medium', 'low'])
-const schema = z.strictObject({
-  degraded: z
-    .array(priority)
-    .default(['low'])
-    .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
-  critical: z
-    .array(priority)
-    .default(['low', 'medium', 'high'])
-    .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
-})
+const schema = z
+  .strictObject({
+    degraded: z
+      .array(priority)
+      .default(['low'])
+      .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
+    critical: z
+      .array(priority)
+      .default(['low', 'medium'])
+      .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
+  })
+  .refine((policy) => policy.degraded.every((shed) => policy.critical.includes(shed)), {
+    message: 'Expected critical to refuse every priority degraded refuses (a worse status never sheds less)',
+    path: ['critical'],
+  })
 
 /**
  * Decides which work to refuse from the monitor's status: lowest priority first

@@ -7,6 +7,16 @@ export function assertDuration(method: string, ms: number): void {
     throw new TypeError(`${method}: durationMs must be a finite number >= 0 (received ${String(ms)})`)
 }
 
+/** Reads recordRequest's outcome: 0 ok, 1 error, 2 dependency; anything else throws. */
+export function outcomeCode(outcome: unknown): 0 | 1 | 2 {
+  if (outcome === true || outcome === 'ok') return 0
+  if (outcome === false || outcome === 'error') return 1
+  if (outcome === 'dependency') return 2
+  throw new TypeError(
+    `recordRequest: outcome must be true, false, 'ok', 'error' or 'dependency' (received ${String(outcome)})`,
+  )
+}
+
 /** Checks `getAggregated()`'s arguments, including a cap on the number of intervals it would build. */
 export function assertAggregatedArguments(
   aggregation: Aggregation,

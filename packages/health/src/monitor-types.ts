@@ -9,19 +9,31 @@ import type { ProcessReadings } from './process-sampler.js'
 import type { MetricFilter, MetricPoint } from './series.js'
 import type { HealthStatus } from './status.js'
 
+/**
+ * How a request ended: `ok`, `error` (the service failed it), or `dependency` (refused
+ * because a dependency it needs is unavailable, e.g. its shard is down). `true` and
+ * `false` mean `ok` and `error`.
+ */
+export type RequestOutcome = 'ok' | 'error' | 'dependency'
+
 /** One sample: the process readings plus the request window that ended with it. */
 export interface HealthSample extends ProcessReadings {
   /** ms since the epoch. */
   at: number
   /** Requests recorded during the window. */
   requests: number
-  /** Failed requests recorded during the window. */
+  /** Failed requests recorded during the window (dependency failures excluded). */
   errors: number
+  /** Requests refused because a dependency was unavailable, during the window. */
+  dependencyFailures: number
   /** Requests per second over the window. */
   requestRate: number
-  /** Failed share of the window's requests; undefined below `minRequests`. */
+  /**
+   * Failed share of the window's requests, dependency failures left out of both sides;
+   * undefined below `minRequests` such requests.
+   */
   errorRate: number | undefined
-  /** Request latency p99 of the window, ms; undefined below `minRequests`. */
+  /** Latency p99 of the window's requests, dependency failures left out, ms; undefined below `minRequests`. */
   latencyP99: number | undefined
 }
 
@@ -63,6 +75,8 @@ export interface HealthStats {
     /** Counters since start (Prometheus counters). */
     total: number
     errors: number
+    /** Requests refused because a dependency was unavailable (not in `errors`). */
+    dependencyFailures: number
     /** Sum of all durations, ms (with `total`: a Prometheus summary). */
     durationSumMs: number
     /** Latency since start. */
@@ -83,11 +97,19 @@ export interface HealthStats {
 export interface HealthMonitor extends Subscribable<HealthEvents> {
   /** The current status; reading it is a property read (it is computed per sample). */
   readonly status: HealthStatus
-  /** True when not draining and every readiness check passed its last run. */
+  /** True when not draining and every critical check passed its last run. */
   readonly ready: boolean
   readonly draining: boolean
-  /** Records one request: its duration in ms, whether it succeeded, optional labels (kept as given). */
-  recordRequest(durationMs: number, ok?: boolean, labels?: Readonly<Record<string, string>>): void
+  /**
+   * Records one request: its duration in ms, how it ended (`true`/`'ok'`, `false`/`'error'`,
+   * or `'dependency'`: refused because a dependency is unavailable, which is left out of
+   * the error rate and latency thresholds), optional labels (kept as given).
+   */
+  recordRequest(
+    durationMs: number,
+    outcome?: boolean | RequestOutcome,
+    labels?: Readonly<Record<string, string>>,
+  ): void
   /** Records one database query (series `query`, labels `{ op, model }`). */
   recordQuery(op: string, model: string, durationMs: number, ok?: boolean): void
   /** Records a named duration (series `timing:<name>`). */

@@ -13,7 +13,7 @@ import { createHealthInputs } from './health-inputs.js'
 import { createMemoryPressureDetector } from './memory-pressure.js'
 import { createMetricLevels } from './metric-levels.js'
 import { createMetricStore } from './metric-store.js'
-import { assertAggregatedArguments, assertDuration } from './monitor-arguments.js'
+import { assertAggregatedArguments, assertDuration, outcomeCode } from './monitor-arguments.js'
 import type { HealthEvents, HealthMonitor, HealthSample } from './monitor-types.js'
 import { type HealthMonitorOptions, resolveOptions } from './options.js'
 import { createProcessSampler } from './process-sampler.js'
@@ -78,14 +78,18 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
   const recorded = createQueryTimingSeries(store, options.historySize, options.maxSeries, stamp)
   const sampled = createSampledSeries(store, options.sampleHistorySize)
 
-  // The request window: what happened since the last sample.
+  // The request window: what happened since the last sample. Requests refused because a
+  // dependency is unavailable count in the rate but not in the error rate or latency:
+  // they are not overload, and shedding healthy traffic would not bring the dependency back.
   const windowLatency = createLatencyHistogram()
   let windowCount = 0
   let windowErrors = 0
+  let windowDependency = 0
   let windowStart = clock.now()
   const lifetimeLatency = createLatencyHistogram()
   let totalRequests = 0
   let totalErrors = 0
+  let totalDependency = 0
   let durationSum = 0
 
   const { enabledThresholds, metricLevels, metricValues } = createMetricLevels(options.thresholds)
@@ -136,7 +140,8 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     coarseNow = now
     const readings = sampler.read()
     const elapsed = Math.max(1, now - windowStart)
-    const enough = windowCount > 0 && windowCount >= options.minRequests
+    const served = windowCount - windowDependency
+    const enough = served > 0 && served >= options.minRequests
     // A literal, not a spread of `readings`: V8 builds a spread of this size on a slow
     // path that cost more than all the process reads together.
     const sample: HealthSample = {
@@ -152,14 +157,16 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
       at: now,
       requests: windowCount,
       errors: windowErrors,
+      dependencyFailures: windowDependency,
       requestRate: (windowCount * 1000) / elapsed,
-      errorRate: enough ? windowErrors / windowCount : undefined,
+      errorRate: enough ? windowErrors / served : undefined,
       latencyP99: enough ? windowLatency.quantile(0.99) : undefined,
     }
     lifetimeLatency.merge(windowLatency)
     windowLatency.reset()
     windowCount = 0
     windowErrors = 0
+    windowDependency = 0
     windowStart = now
 
     // Unrolled: a loop over names makes every property access a megamorphic keyed load.
@@ -208,7 +215,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
 
   const isReady = () => {
     if (draining || closed) return false
-    for (const result of runner.results()) if (result.readiness && result.status !== 'pass') return false
+    for (const result of runner.results()) if (result.critical && result.status !== 'pass') return false
     return true
   }
 
@@ -223,14 +230,21 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     get draining() {
       return draining
     },
-    recordRequest(durationMs, ok = true, labels) {
+    recordRequest(durationMs, outcome = true, labels) {
       assertDuration('recordRequest', durationMs)
-      requestSeries.push(stamp(), durationMs, ok, labels)
-      windowLatency.record(durationMs)
+      // Booleans first: the common call, decided without a function call.
+      const code = outcome === true ? 0 : outcome === false ? 1 : outcomeCode(outcome)
+      requestSeries.push(stamp(), durationMs, code === 0, labels)
       windowCount++
       totalRequests++
       durationSum += durationMs
-      if (!ok) {
+      if (code === 2) {
+        windowDependency++
+        totalDependency++
+        return
+      }
+      windowLatency.record(durationMs)
+      if (code === 1) {
         windowErrors++
         totalErrors++
       }
@@ -272,6 +286,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
         requests: {
           total: totalRequests,
           errors: totalErrors,
+          dependencyFailures: totalDependency,
           durationSumMs: durationSum,
           latency: lifetime.summary(),
         },

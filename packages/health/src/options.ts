@@ -12,6 +12,7 @@ import {
   type ThresholdMetric,
   type Thresholds,
 } from './thresholds.js'
+import { timerMs } from './timer-range.js'
 
 /** Options of `createHealthMonitor`. */
 export interface HealthMonitorOptions {
@@ -24,19 +25,28 @@ export interface HealthMonitorOptions {
   /**
    * Enter/exit levels by metric, merged band by band over the defaults: event-loop
    * delay p99 (ms) 100/50 degraded and 500/200 critical; event-loop utilization
-   * 0.9/0.75 and 0.98/0.9; heap used against V8's limit 0.85/0.75 and 0.95/0.9; error
-   * rate 0.1/0.05 and 0.5/0.3. `cpu` (cores), `rss` (bytes) and `latencyP99` (ms) have
-   * none. `false` switches a metric off.
+   * 0.9/0.75 and 0.98/0.9; heap used against V8's limit 0.85/0.75 and 0.95/0.9.
+   * `errorRate` (0..1), `cpu` (cores), `rss` (bytes) and `latencyP99` (ms) have none.
+   * `false` switches a metric off.
    * @default the defaults above
    */
   thresholds?: Thresholds
-  /** A worse status is adopted once it has held this long, ms. @default 0 */
+  /**
+   * A worse status is adopted once it has held this long, ms: at the default sample
+   * interval, three samples in a row, so one slow sample (a GC pause, a start-up
+   * compile) changes nothing. External inputs (`reportInput`) skip it.
+   * @default 2000
+   */
   enterDwellMs?: number
   /** A better status is adopted once it has held this long, ms. @default 10000 */
   exitDwellMs?: number
   /** Requests a sample window needs before its error rate and latency count. @default 20 */
   minRequests?: number
-  /** Dependency checks by name: a function, or a definition with its own settings. @default {} */
+  /**
+   * Checks by name: a function, or a definition with its own settings. A check is a
+   * dependency (reported, never gating readiness) unless declared `critical: true`.
+   * @default {}
+   */
   checks?: Record<string, CheckFn | CheckDefinition>
   /** Time after which a check counts as failed, ms. @default 2000 */
   checkTimeoutMs?: number
@@ -64,59 +74,79 @@ const checkFn = z.custom<CheckFn>((v) => typeof v === 'function', 'Expected a ch
 const object = <T>(what: string) =>
   z.custom<T>((v) => typeof v === 'object' && v !== null, `Expected ${what}`)
 
-const band = z
-  .object({ enter: z.number().nonnegative(), exit: z.number().nonnegative() })
-  .refine((b) => b.exit <= b.enter, 'Expected exit <= enter (exit is where the level is left)')
+/** Metrics that are shares (0..1): a level above 1 could never be entered. */
+const RATIO_METRICS: ReadonlySet<ThresholdMetric> = new Set([
+  'heapUsedRatio',
+  'eventLoopUtilization',
+  'errorRate',
+])
 
-const levels = z
-  .strictObject({ degraded: band.optional(), critical: band.optional() })
-  .refine(
-    (l) => !l.degraded || !l.critical || l.critical.enter >= l.degraded.enter,
-    'Expected critical.enter >= degraded.enter',
-  )
+const levelsFor = (metric: ThresholdMetric) => {
+  const value = RATIO_METRICS.has(metric) ? z.number().min(0).max(1) : z.number().nonnegative()
+  const band = z
+    .strictObject({ enter: value, exit: value })
+    .refine((b) => b.exit <= b.enter, 'Expected exit <= enter (exit is where the level is left)')
+  return z
+    .strictObject({ degraded: band.optional(), critical: band.optional() })
+    .refine(
+      (l) => !l.degraded || !l.critical || l.critical.enter >= l.degraded.enter,
+      'Expected critical.enter >= degraded.enter',
+    )
+}
+type Levels = ReturnType<typeof levelsFor>
+
+const levelsByMetric = Object.fromEntries(
+  THRESHOLD_METRICS.map((metric) => [metric, levelsFor(metric)]),
+) as Record<ThresholdMetric, Levels>
 
 const thresholdsShape = Object.fromEntries(
-  THRESHOLD_METRICS.map((metric) => [metric, z.union([levels, z.literal(false)]).optional()]),
-) as Record<ThresholdMetric, z.ZodOptional<z.ZodUnion<[typeof levels, z.ZodLiteral<false>]>>>
+  THRESHOLD_METRICS.map((metric) => [metric, z.union([levelsByMetric[metric], z.literal(false)]).optional()]),
+) as Record<ThresholdMetric, z.ZodOptional<z.ZodUnion<[Levels, z.ZodLiteral<false>]>>>
 
 const checkDefinition = z.strictObject({
   check: checkFn,
-  timeoutMs: z.number().int().positive().optional(),
-  intervalMs: z.number().int().positive().optional(),
-  readiness: z.boolean().optional(),
+  timeoutMs: timerMs(1).optional(),
+  intervalMs: timerMs(1).optional(),
+  critical: z.boolean().optional(),
   status: z.enum(['healthy', 'degraded', 'critical']).optional(),
   componentType: z.string().optional(),
 })
 
 const ratio = z.number().positive().max(1)
 
+const memoryPressureSchema = z.strictObject({
+  moderate: ratio.default(0.8),
+  critical: ratio.default(0.92),
+  hysteresis: z.number().nonnegative().max(1).default(0.05),
+  moderateFraction: ratio.default(0.2),
+  criticalFraction: ratio.default(0.5),
+  repeatMs: timerMs().default(10_000),
+  maxRssBytes: z.number().int().positive().optional(),
+})
+
 const schema = z.strictObject({
   service: z.string().min(1).default('service'),
-  sampleIntervalMs: z.number().int().min(10).default(1000),
+  sampleIntervalMs: timerMs(10).default(1000),
   eventLoopResolutionMs: z.number().int().min(1).max(1000).default(20),
   thresholds: z.strictObject(thresholdsShape).default({}),
-  enterDwellMs: z.number().int().nonnegative().default(0),
-  exitDwellMs: z.number().int().nonnegative().default(10_000),
+  enterDwellMs: timerMs().default(2000),
+  exitDwellMs: timerMs().default(10_000),
   minRequests: z.number().int().nonnegative().default(20),
-  checks: z.record(z.string().min(1), z.union([checkFn, checkDefinition])).default({}),
-  checkTimeoutMs: z.number().int().positive().default(2000),
-  checkIntervalMs: z.number().int().positive().default(10_000),
+  // A bare function is a definition with only `check`: one object schema, so an error
+  // names the field at fault rather than "invalid input" for the whole check.
+  checks: z
+    .record(
+      z.string().min(1),
+      z.preprocess((value) => (typeof value === 'function' ? { check: value } : value), checkDefinition),
+    )
+    .default({}),
+  checkTimeoutMs: timerMs(1).default(2000),
+  checkIntervalMs: timerMs(1).default(10_000),
   historySize: z.number().int().min(1).max(10_000_000).default(10_000),
   sampleHistorySize: z.number().int().min(1).max(10_000_000).default(3600),
   maxSeries: z.number().int().min(1).default(100),
   memoryPressure: z
-    .union([
-      z.literal(false),
-      z.strictObject({
-        moderate: ratio.default(0.8),
-        critical: ratio.default(0.92),
-        hysteresis: z.number().nonnegative().max(1).default(0.05),
-        moderateFraction: ratio.default(0.2),
-        criticalFraction: ratio.default(0.5),
-        repeatMs: z.number().int().nonnegative().default(10_000),
-        maxRssBytes: z.number().int().positive().optional(),
-      }),
-    ])
+    .union([z.literal(false), memoryPressureSchema])
     .default({
       moderate: 0.8,
       critical: 0.92,
@@ -136,8 +166,35 @@ export type ResolvedOptions = Omit<z.output<typeof schema>, 'thresholds'> & {
   thresholds: ResolvedThresholds
 }
 
+/**
+ * zod reports a value that fits no branch of a union ("levels or false") at the union's
+ * own path; parsing the object branch alone first makes the error name the field at fault.
+ */
+function parseObjectBranch(input: HealthMonitorOptions): void {
+  const given: Record<string, unknown> = { ...input }
+  const thresholds = given.thresholds
+  if (typeof thresholds === 'object' && thresholds !== null)
+    for (const metric of THRESHOLD_METRICS) {
+      const value = (thresholds as Record<string, unknown>)[metric]
+      if (typeof value !== 'object' || value === null) continue
+      parseOptions(
+        'createHealthMonitor',
+        z.object({ thresholds: z.object({ [metric]: levelsByMetric[metric] }) }),
+        {
+          thresholds: { [metric]: value },
+        },
+      )
+    }
+  const pressure = given.memoryPressure
+  if (typeof pressure === 'object' && pressure !== null)
+    parseOptions('createHealthMonitor', z.object({ memoryPressure: memoryPressureSchema }), {
+      memoryPressure: pressure,
+    })
+}
+
 /** Validates once, at construction, and merges the thresholds band by band over the defaults. */
 export function resolveOptions(input: HealthMonitorOptions): ResolvedOptions {
+  if (typeof input === 'object' && input !== null) parseObjectBranch(input)
   const options = parseOptions('createHealthMonitor', schema, input)
   const thresholds = {} as ResolvedThresholds
   for (const metric of THRESHOLD_METRICS) {

@@ -1,9 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type HealthJsonInfo, healthJson } from './health-json.js'
+import type { HealthJsonInfo } from './health-json.js'
 import { type Handler, type Next, sendJson } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
+import {
+  healthAnswer,
+  livezAnswer,
+  type ProbeAnswer,
+  type ProbePaths,
+  probeRoutes,
+  readyzAnswer,
+} from './probe-answers.js'
 
-const isHead = (req: IncomingMessage) => req.method === 'HEAD'
+const send = (req: IncomingMessage, res: ServerResponse, answer: ProbeAnswer) =>
+  sendJson(res, answer.status, answer.contentType, answer.body, req.method === 'HEAD')
 
 /**
  * Liveness (`/livez`): 200 while the process can answer at all. It deliberately
@@ -14,29 +23,21 @@ const isHead = (req: IncomingMessage) => req.method === 'HEAD'
  * app.get('/livez', livez(monitor))
  */
 export function livez(_monitor: HealthMonitor): Handler {
-  return (req, res) => sendJson(res, 200, 'application/json', { status: 'pass' }, isHead(req))
+  return (req, res) => send(req, res, livezAnswer(_monitor))
 }
 
 /**
- * Readiness (`/readyz`): 200 when every readiness check passed its last run and the
- * process is not draining, else 503. It reads cached check results, so it answers
- * at once even while a dependency hangs.
+ * Readiness (`/readyz`): 200 when every critical check passed its last run and the
+ * process is not draining, else 503 with the failing checks. Dependency checks that
+ * are not critical never fail it: a shared dependency down would drain every
+ * instance at once. It reads cached check results, so it answers at once even while
+ * a dependency hangs.
  *
  * @example
  * app.get('/readyz', readyz(monitor))
  */
 export function readyz(monitor: HealthMonitor): Handler {
-  return (req, res) => {
-    if (monitor.ready) return sendJson(res, 200, 'application/json', { status: 'pass' }, isHead(req))
-    const failing = monitor
-      .checks()
-      .filter((check) => check.readiness && check.status !== 'pass')
-      .map(
-        (check) => `${check.name}: ${check.status === 'pending' ? 'not run yet' : (check.error ?? 'failed')}`,
-      )
-    if (monitor.draining) failing.unshift('draining')
-    sendJson(res, 503, 'application/json', { status: 'fail', output: failing.join('; ') }, isHead(req))
-  }
+  return (req, res) => send(req, res, readyzAnswer(monitor))
 }
 
 /**
@@ -47,21 +48,11 @@ export function readyz(monitor: HealthMonitor): Handler {
  * app.get('/health', health(monitor, { version: '1.4.0' }))
  */
 export function health(monitor: HealthMonitor, info: HealthJsonInfo = {}): Handler {
-  return (req, res) => {
-    const document = healthJson(monitor, info)
-    sendJson(res, document.status === 'fail' ? 503 : 200, 'application/health+json', document, isHead(req))
-  }
+  return (req, res) => send(req, res, healthAnswer(monitor, info))
 }
 
 /** Paths of {@link healthRoutes}. */
-export interface HealthRoutesOptions extends HealthJsonInfo {
-  /** @default '/livez' */
-  livez?: string
-  /** @default '/readyz' */
-  readyz?: string
-  /** @default '/health' */
-  health?: string
-}
+export interface HealthRoutesOptions extends HealthJsonInfo, ProbePaths {}
 
 /**
  * The three probes as one handler for a plain `node:http` server or `app.use()`:
@@ -73,16 +64,12 @@ export interface HealthRoutesOptions extends HealthJsonInfo {
  * http.createServer((req, res) => probes(req, res, () => app(req, res)))
  */
 export function healthRoutes(monitor: HealthMonitor, options: HealthRoutesOptions = {}): Handler {
-  const routes = new Map<string, Handler>([
-    [options.livez ?? '/livez', livez(monitor)],
-    [options.readyz ?? '/readyz', readyz(monitor)],
-    [options.health ?? '/health', health(monitor, options)],
-  ])
+  const routes = probeRoutes(monitor, options)
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const route = routes.get(query === -1 ? url : url.slice(0, query))
-    if (route && (req.method === 'GET' || req.method === 'HEAD')) return route(req, res)
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) return send(req, res, route())
     if (next) return next()
     sendJson(res, 404, 'application/json', { status: 404, title: 'Not Found' })
   }

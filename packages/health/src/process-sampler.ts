@@ -51,7 +51,12 @@ export interface ProcessSamplerOptions {
  * sampler.close()
  */
 export function createProcessSampler(options: ProcessSamplerOptions = {}): Sampler {
-  const probe = createEventLoopProbe(options.eventLoopResolutionMs ?? 20, options.onTick)
+  const resolutionMs = options.eventLoopResolutionMs ?? 20
+  if (!(Number.isInteger(resolutionMs) && resolutionMs >= 1 && resolutionMs <= 1000))
+    throw new TypeError(
+      `Invalid createProcessSampler option "eventLoopResolutionMs": expected an integer from 1 to 1000 (received ${resolutionMs})`,
+    )
+  const probe = createEventLoopProbe(resolutionMs, options.onTick)
   const rss = createRssReader()
   let lastCpu = process.cpuUsage()
   let lastWall = performance.now()

@@ -83,6 +83,12 @@ export function toMetricFamilies(stats: HealthStats, prefix = 'headroom_health')
   add('request_errors_total', 'Failed requests recorded since start.', 'counter', [
     { value: stats.requests.errors },
   ])
+  add(
+    'request_dependency_failures_total',
+    'Requests refused because a dependency was unavailable, since start.',
+    'counter',
+    [{ value: stats.requests.dependencyFailures }],
+  )
   add('request_duration_seconds', 'Request duration since start.', 'summary', summary(stats.requests.latency))
   const queries = Object.values(stats.queries)
   add(

@@ -1,27 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createChannels } from '@headroom/core'
-import { type Handler, type Next, SHED, sendJson } from './http-types.js'
-import { createLoadShedder, type Priority, type ShedPolicy, type StatusSource } from './load-shedder.js'
-import type { HealthStatus } from './status.js'
+import { type Handler, type Next, SHED } from './http-types.js'
+import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
 
 /** Options of {@link shedLoad}. */
-export interface ShedLoadOptions extends ShedPolicy {
-  /** The monitor (or anything with a `status`). */
-  monitor: StatusSource
-  /** The priority of a request (e.g. by route or subscription tier). @default () => 'low' */
-  priority?: (req: IncomingMessage) => Priority
-  /** `Retry-After` in seconds on refused requests. @default 5 */
-  retryAfterSeconds?: number
-}
+export type ShedLoadOptions = ShedLoadCommonOptions<IncomingMessage>
 
 /** The middleware with its counters. */
 export interface ShedLoadHandler extends Handler {
-  stats(): { passed: number; shed: Record<Priority, number> }
+  stats(): ShedLoadStats
 }
-
-const channels = createChannels<{
-  shed: { priority: Priority; status: HealthStatus; url: string | undefined }
-}>('health', ['shed'])
 
 /**
  * Refuses low-priority requests first while the service is degraded or critical:
@@ -35,37 +22,17 @@ const channels = createChannels<{
  * }))
  */
 export function shedLoad(options: ShedLoadOptions): ShedLoadHandler {
-  const shedder = createLoadShedder(options.monitor, {
-    ...(options.degraded ? { degraded: options.degraded } : {}),
-    ...(options.critical ? { critical: options.critical } : {}),
-  })
-  const priorityOf = options.priority ?? (() => 'low' as const)
-  const retryAfter = options.retryAfterSeconds ?? 5
-  if (!(Number.isInteger(retryAfter) && retryAfter >= 0))
-    throw new TypeError(
-      `Invalid shedLoad option "retryAfterSeconds": expected an integer >= 0 (received ${retryAfter})`,
-    )
-  const counts = { passed: 0, shed: { critical: 0, high: 0, medium: 0, low: 0 } as Record<Priority, number> }
-
+  const gate = createShedGate(options)
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next) => {
-    const priority = priorityOf(req)
-    if (!shedder.shouldShed(priority)) {
-      counts.passed++
-      return next?.()
-    }
-    counts.shed[priority] = (counts.shed[priority] ?? 0) + 1
-    const status = options.monitor.status
-    if (channels.shed.hasSubscribers) channels.shed.publish({ priority, status, url: req.url })
+    const refusal = gate.refuse(req, req.url)
+    if (refusal === undefined) return next?.()
     ;(res as unknown as Record<symbol, boolean>)[SHED] = true
-    res.setHeader('retry-after', String(retryAfter))
-    sendJson(res, 503, 'application/problem+json', {
-      type: 'about:blank',
-      title: 'Service Unavailable',
-      status: 503,
-      detail: `The service is ${status} and is refusing ${priority}-priority requests; retry after ${retryAfter} s.`,
-    })
+    res.statusCode = refusal.status
+    res.setHeader('retry-after', refusal.retryAfter)
+    res.setHeader('content-type', PROBLEM_JSON)
+    res.setHeader('cache-control', 'no-store')
+    res.setHeader('content-length', Buffer.byteLength(refusal.body))
+    res.end(refusal.body)
   }
-  return Object.assign(handler, {
-    stats: () => ({ passed: counts.passed, shed: { ...counts.shed } }),
-  })
+  return Object.assign(handler, { stats: gate.stats })
 }

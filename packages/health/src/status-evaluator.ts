@@ -55,11 +55,16 @@ export function createStatusEvaluator(options: StatusEvaluatorOptions): StatusEv
   const reasons = (): StatusReason[] =>
     collectReasons(options.thresholds, metricLevels, metricValues, checks.results(), inputs)
 
-  const rawStatus = (): HealthStatus => {
-    let raw: HealthStatus = 'healthy'
+  const inputStatus = (): HealthStatus => {
+    let status: HealthStatus = 'healthy'
+    for (const entry of inputs.values()) status = worse(status, entry.status)
+    return status
+  }
+
+  const rawStatus = (fromInputs: HealthStatus): HealthStatus => {
+    let raw = fromInputs
     for (const metric of THRESHOLD_METRICS) raw = worse(raw, metricLevels[metric])
     for (const result of checks.results()) if (result.status === 'fail') raw = worse(raw, result.impact)
-    for (const entry of inputs.values()) raw = worse(raw, entry.status)
     return raw
   }
 
@@ -67,7 +72,10 @@ export function createStatusEvaluator(options: StatusEvaluatorOptions): StatusEv
     if (isClosed()) return
     const from = machine.status
     const now = clock.now()
-    const to = machine.update(rawStatus(), now)
+    // Inputs are reported by components that decided already (a breaker opened): they
+    // take effect at once; sampled metrics and checks go through the enter dwell.
+    const fromInputs = inputStatus()
+    const to = machine.update(rawStatus(fromInputs), now, fromInputs)
     if (to === undefined) return
     onChange(to)
     const change: StatusChange = { from, to, at: now, reasons: reasons(), service: options.service }

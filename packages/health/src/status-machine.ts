@@ -13,14 +13,19 @@ export interface StatusMachine {
   readonly status: HealthStatus
   /** Time of the last change (or of creation). */
   readonly since: number
-  /** Feeds the raw status observed at `now`; returns the new status when it changed. */
-  update(raw: HealthStatus, now: number): HealthStatus | undefined
+  /**
+   * Feeds the raw status observed at `now`; returns the new status when it changed.
+   * `immediate` (part of `raw`) is adopted without the enter dwell.
+   */
+  update(raw: HealthStatus, now: number, immediate?: HealthStatus): HealthStatus | undefined
 }
 
 /**
  * Dwell time on both sides: a worse raw status is adopted after it has held for
  * `enterDwellMs`, a better one after it has held for `exitDwellMs`; the status then
- * drops only as far as the worst raw status seen during that wait.
+ * drops only as far as the worst raw status seen during that wait. The `immediate`
+ * part of a raw status (verdicts other components already debounced, such as a
+ * breaker that opened) skips the enter dwell: waiting again would only delay them.
  */
 export function createStatusMachine(options: StatusMachineOptions, start: number): StatusMachine {
   let status: HealthStatus = 'healthy'
@@ -44,8 +49,15 @@ export function createStatusMachine(options: StatusMachineOptions, start: number
     get since() {
       return since
     },
-    update(raw, now) {
+    update(raw, now, immediate = 'healthy') {
       const rawSeverity = severity(raw)
+      if (severity(immediate) > severity(status)) {
+        const pendingSince = worseSince
+        adopt(immediate, now)
+        // What is worse still (a metric) keeps the dwell it had already served.
+        if (rawSeverity > severity(immediate)) worseSince = pendingSince ?? now
+        return immediate
+      }
       const current = severity(status)
       if (rawSeverity > current) {
         betterSince = undefined

@@ -5,7 +5,7 @@ import type { CheckResult } from './checks.js'
 import { formatValue } from './format-metric-value.js'
 import type { MetricLevels } from './metric-levels.js'
 import type { HealthInput } from './monitor-types.js'
-import { type ResolvedThresholds, THRESHOLD_METRICS, thresholdFor } from './thresholds.js'
+import { bandFor, type ResolvedThresholds, THRESHOLD_METRICS } from './thresholds.js'
 
 export function collectReasons(
   thresholds: Readonly<ResolvedThresholds>,
@@ -20,16 +20,23 @@ export function collectReasons(
     const levels = thresholds[metric]
     if (level === 'healthy' || !levels) continue
     const value = metricValues[metric] ?? 0
-    const threshold = thresholdFor(level, levels)
-    const holding = threshold !== undefined && value >= threshold ? '>=' : 'still above exit of'
-    const shown = threshold ?? 0
+    const band = bandFor(level, levels)
+    if (!band) continue
+    const shown = (n: number) => formatValue(metric, n)
+    // Between exit and enter the level holds by hysteresis: say which level it has not
+    // left, since that is the number an operator waits for.
+    const message =
+      value >= band.enter
+        ? `${metric} ${shown(value)} >= ${shown(band.enter)}`
+        : `${metric} ${shown(value)} has not fallen below exit ${shown(band.exit)} (entered at ${shown(band.enter)})`
     list.push({
       kind: 'metric',
       name: metric,
       status: level,
       value,
-      threshold: shown,
-      message: `${metric} ${formatValue(metric, value)} ${holding} ${formatValue(metric, shown)}`,
+      threshold: band.enter,
+      exit: band.exit,
+      message,
     })
   }
   for (const result of checkResults) {

@@ -39,9 +39,10 @@ export const THRESHOLD_METRICS: readonly ThresholdMetric[] = [
 ]
 
 /**
- * The defaults: event-loop delay p99 (ms), event-loop utilization, heap use against
- * V8's limit and the error rate. CPU, RSS and latency depend on the deployment and
- * have none.
+ * The defaults are the signals of overload in this process: event-loop delay p99 (ms),
+ * event-loop utilization and heap use against V8's limit. The error rate has none:
+ * errors come from bugs and failing dependencies as much as from load, and shedding
+ * requests cures neither. CPU, RSS and latency depend on the deployment and have none.
  */
 export const DEFAULT_THRESHOLDS: Readonly<Record<ThresholdMetric, ThresholdLevels | false>> = {
   cpu: false,
@@ -49,7 +50,7 @@ export const DEFAULT_THRESHOLDS: Readonly<Record<ThresholdMetric, ThresholdLevel
   heapUsedRatio: { degraded: { enter: 0.85, exit: 0.75 }, critical: { enter: 0.95, exit: 0.9 } },
   eventLoopDelay: { degraded: { enter: 100, exit: 50 }, critical: { enter: 500, exit: 200 } },
   eventLoopUtilization: { degraded: { enter: 0.9, exit: 0.75 }, critical: { enter: 0.98, exit: 0.9 } },
-  errorRate: { degraded: { enter: 0.1, exit: 0.05 }, critical: { enter: 0.5, exit: 0.3 } },
+  errorRate: false,
   latencyP99: false,
 }
 
@@ -72,9 +73,9 @@ export function levelOf(
   return 'healthy'
 }
 
-/** The band a level is held by, to explain a status (`value >= threshold`). */
-export function thresholdFor(level: HealthStatus, levels: ThresholdLevels): number | undefined {
-  if (level === 'critical') return levels.critical?.enter
-  if (level === 'degraded') return levels.degraded?.enter
+/** The band a level is held by, to explain a status (entered at `enter`, left below `exit`). */
+export function bandFor(level: HealthStatus, levels: ThresholdLevels): Band | undefined {
+  if (level === 'critical') return levels.critical
+  if (level === 'degraded') return levels.degraded
   return undefined
 }

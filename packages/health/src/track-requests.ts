@@ -1,12 +1,37 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { type Handler, type Next, SHED } from './http-types.js'
+import { DEPENDENCY_FAILURE, type Handler, type Next, SHED } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
+
+type Marked = Record<symbol, boolean | undefined>
+
+/**
+ * Marks a response as refused because a dependency is unavailable (its shard, Redis,
+ * an external API is down), before or after sending it. `trackRequests` then records it
+ * as a `dependency` outcome, which the error rate and latency leave out: a dependency
+ * failing is not an overload, and shedding users it does not affect would not help.
+ *
+ * @example
+ * app.use((error, req, res, next) => {
+ *   if (error instanceof ShardUnavailableError) {
+ *     markDependencyFailure(res)
+ *     return res.status(503).set('retry-after', '5').json({ title: 'Service Unavailable' })
+ *   }
+ *   next(error)
+ * })
+ */
+export function markDependencyFailure(res: ServerResponse): void {
+  ;(res as unknown as Marked)[DEPENDENCY_FAILURE] = true
+}
 
 /** Options of {@link trackRequests}. */
 export interface TrackRequestsOptions {
   monitor: HealthMonitor
-  /** Whether a finished response counts as a success. @default (res) => res.statusCode < 500 */
+  /**
+   * Whether a finished response counts as a success; a response marked with
+   * `markDependencyFailure` is recorded as a dependency failure whatever this says.
+   * @default (res) => res.statusCode < 500
+   */
   ok?: (res: ServerResponse) => boolean
   /** Labels for the `request` series (e.g. the route); keep the set of values small. @default none */
   labels?: (req: IncomingMessage, res: ServerResponse) => Readonly<Record<string, string>> | undefined
@@ -16,7 +41,8 @@ export interface TrackRequestsOptions {
  * Records each request's duration and outcome in the monitor when the response
  * finishes (or the client goes away, which counts as a failure). Responses refused
  * by `shedLoad` are not recorded: counting them as errors would feed the overload
- * that caused them.
+ * that caused them. Responses marked with `markDependencyFailure` are recorded as
+ * `dependency` outcomes, outside the error rate.
  *
  * @example
  * app.use(trackRequests({ monitor }))
@@ -31,10 +57,11 @@ export function trackRequests(options: TrackRequestsOptions): Handler {
     // when the client went away first; writableFinished tells which. Two listeners and
     // their removal cost more than the rest of the recording.
     res.once('close', () => {
-      if ((res as unknown as Record<symbol, boolean>)[SHED]) return
+      const marks = res as unknown as Marked
+      if (marks[SHED]) return
       monitor.recordRequest(
         performance.now() - started,
-        res.writableFinished && isOk(res),
+        marks[DEPENDENCY_FAILURE] ? 'dependency' : res.writableFinished && isOk(res),
         options.labels?.(req, res),
       )
     })

@@ -9,12 +9,18 @@ import {
 import pRetry, { AbortError } from 'p-retry'
 import { z } from 'zod'
 import type { AlertSink, StatusChange } from './alerts.js'
+import { type HealthStatus, severity } from './status.js'
+import { MAX_TIMER_MS, timerMs } from './timer-range.js'
 
 /** Options of {@link createWebhookSink}. */
 export interface WebhookSinkOptions {
   /** The webhook URL (a Slack incoming webhook, or any endpoint taking JSON). */
   url: string
-  /** At most one message per this many ms; changes in between are folded into one trailing message. @default 60000 */
+  /**
+   * At most one message per this many ms for changes that are not escalations; those
+   * are folded into one trailing message. A change to a status worse than the last one
+   * announced is posted at once. @default 60000
+   */
   minIntervalMs?: number
   /** `slack`: `{ text }` (Slack, Mattermost, Teams-compatible relays); `json`: the change itself plus `text`. @default 'slack' */
   format?: 'slack' | 'json'
@@ -43,11 +49,11 @@ export interface WebhookSink extends AlertSink {
 
 const schema = z.object({
   url: z.url({ message: 'Expected an http(s) URL' }),
-  minIntervalMs: z.number().int().nonnegative().default(60_000),
+  minIntervalMs: timerMs().default(60_000),
   format: z.enum(['slack', 'json']).default('slack'),
   retries: z.number().int().nonnegative().max(20).default(3),
-  retryDelayMs: z.number().nonnegative().default(1000),
-  timeoutMs: z.number().int().positive().default(5000),
+  retryDelayMs: z.number().nonnegative().max(MAX_TIMER_MS).default(1000),
+  timeoutMs: timerMs(1).default(5000),
   headers: z.record(z.string(), z.string()).default({}),
   fetch: z.custom<typeof fetch>((v) => typeof v === 'function', 'Expected a function').optional(),
   clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null, 'Expected a Clock').optional(),
@@ -64,9 +70,10 @@ export function formatChange(change: StatusChange, folded = 0): string {
 }
 
 /**
- * Posts status changes to a webhook as Slack-compatible JSON, rate limited (at most
- * one message per `minIntervalMs`; what changed meanwhile goes out as one trailing
- * message with the latest status) and retried with exponential backoff (p-retry).
+ * Posts status changes to a webhook as Slack-compatible JSON and retries them with
+ * exponential backoff (p-retry). An escalation (a status worse than the last one
+ * announced) is posted at once; other changes at most once per `minIntervalMs`, what
+ * changed meanwhile going out as one trailing message with the latest status.
  * A failed delivery is logged and counted, never thrown.
  *
  * @example
@@ -83,7 +90,7 @@ export function createWebhookSink(input: WebhookSinkOptions): WebhookSink {
   const controller = new AbortController()
   const inFlight = new Set<Promise<void>>()
   let lastSentAt = Number.NEGATIVE_INFINITY
-  let lastSentStatus: string | undefined
+  let lastSentStatus: HealthStatus = 'healthy'
   let pending: StatusChange | undefined
   let folded = 0
   let trailing: TimerHandle | undefined
@@ -145,6 +152,17 @@ export function createWebhookSink(input: WebhookSinkOptions): WebhookSink {
     send(change) {
       if (closed) return
       const now = clock.now()
+      // An escalation is the page that matters: it never waits for the quiet period,
+      // and takes along whatever was waiting to be announced.
+      if (severity(change.to) > severity(lastSentStatus)) {
+        const foldedCount = pending ? folded + 1 : 0
+        if (trailing !== undefined) clock.clearTimeout(trailing)
+        trailing = undefined
+        pending = undefined
+        folded = 0
+        deliver(change, foldedCount)
+        return
+      }
       if (now - lastSentAt >= options.minIntervalMs && trailing === undefined) {
         deliver(change, 0)
         return

@@ -25,10 +25,15 @@ describe('dependency checks (manual clock)', () => {
       createHealthMonitor({
         clock,
         sampler: scriptedSampler(),
+        enterDwellMs: 0,
         checks: {
-          db: (s) => {
-            signal = s
-            return new Promise(() => {})
+          db: {
+            critical: true,
+            status: 'degraded',
+            check: (s) => {
+              signal = s
+              return new Promise(() => {})
+            },
           },
         },
         checkTimeoutMs: 500,
@@ -60,6 +65,7 @@ describe('dependency checks (manual clock)', () => {
       createHealthMonitor({
         clock,
         sampler: scriptedSampler(),
+        enterDwellMs: 0,
         exitDwellMs: 0,
         checks: {
           redis: {
@@ -133,18 +139,21 @@ describe('dependency checks (manual clock)', () => {
     expect(clock.pending()).toBe(0)
   })
 
-  it('a check returning false, throwing synchronously, or non-readiness', async () => {
+  it('a check returning false, throwing synchronously, or not critical', async () => {
     const clock = createManualClock(0)
     const monitor = track(
       createHealthMonitor({
         clock,
         sampler: scriptedSampler(),
         checks: {
-          a: () => false,
-          b: () => {
-            throw new Error('sync boom')
+          a: { check: () => false, status: 'degraded' },
+          b: {
+            check: () => {
+              throw new Error('sync boom')
+            },
+            status: 'critical',
           },
-          c: { check: () => false, readiness: false, status: 'healthy' },
+          c: () => false,
         },
       }),
     )
@@ -152,7 +161,7 @@ describe('dependency checks (manual clock)', () => {
     const byName = Object.fromEntries(monitor.checks().map((check) => [check.name, check]))
     expect(byName.a).toMatchObject({ status: 'fail', error: 'Check returned false' })
     expect(byName.b).toMatchObject({ status: 'fail', error: 'sync boom' })
-    expect(byName.c).toMatchObject({ status: 'fail', readiness: false })
+    expect(byName.c).toMatchObject({ status: 'fail', critical: false, impact: 'healthy' })
     expect(monitor.reasons().map((reason) => reason.name)).toEqual(['a', 'b'])
   })
 })
@@ -163,9 +172,12 @@ describe('readiness over real HTTP while a dependency hangs', () => {
     const monitor = track(
       createHealthMonitor({
         checks: {
-          db: () => {
-            hangs++
-            return new Promise(() => {})
+          db: {
+            critical: true,
+            check: () => {
+              hangs++
+              return new Promise(() => {})
+            },
           },
         },
         checkTimeoutMs: 5000,

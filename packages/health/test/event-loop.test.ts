@@ -19,6 +19,7 @@ describe('real event loop', () => {
     const sampleIntervalMs = 100
     monitor = createHealthMonitor({
       sampleIntervalMs,
+      enterDwellMs: 0,
       exitDwellMs: 300,
       // Only the event loop decides here: the shared test machine's CPU and heap must not.
       thresholds: { eventLoopUtilization: false, heapUsedRatio: false, errorRate: false },

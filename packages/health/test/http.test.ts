@@ -44,6 +44,7 @@ async function setup(options: { checks?: Record<string, () => unknown> } = {}) {
   const monitor = createHealthMonitor({
     clock,
     sampler,
+    enterDwellMs: 0,
     exitDwellMs: 0,
     minRequests: 1,
     service: 'astro',
@@ -83,7 +84,7 @@ function critical(
 }
 
 describe('shedLoad over real HTTP', () => {
-  it('under critical, low and high priority get 503 with Retry-After; critical passes', async () => {
+  it('under critical, low priority gets 503 with Retry-After; high and critical pass', async () => {
     const { clock, sampler, monitor, shed, get } = await setup()
     expect((await get('/x')).status).toBe(200)
     critical(sampler, clock, monitor)
@@ -96,11 +97,11 @@ describe('shedLoad over real HTTP', () => {
       title: 'Service Unavailable',
       detail: expect.stringMatching(/critical.*low-priority/),
     })
-    expect((await get('/x', 'premium')).status).toBe(503)
+    expect((await get('/x', 'premium')).status).toBe(200)
     const vip = await get('/x', 'critical')
     expect(vip.status).toBe(200)
     expect(await vip.text()).toBe('ok')
-    expect(shed.stats()).toEqual({ passed: 2, shed: { critical: 0, high: 1, medium: 0, low: 1 } })
+    expect(shed.stats()).toEqual({ passed: 3, shed: { critical: 0, high: 0, medium: 0, low: 1 } })
   })
 
   it('under degraded only low priority is refused', async () => {
@@ -229,10 +230,14 @@ describe('createLoadShedder', () => {
     source.status = 'degraded'
     expect(shed()).toEqual(['low'])
     source.status = 'critical'
-    expect(shed()).toEqual(['high', 'medium', 'low'])
-    const custom = createLoadShedder(source, { critical: ['low', 'medium'] })
-    expect(custom.shouldShed('high')).toBe(false)
-    expect(custom.shouldShed('medium')).toBe(true)
+    expect(shed()).toEqual(['medium', 'low'])
+    const custom = createLoadShedder(source, { critical: ['low', 'medium', 'high'] })
+    expect(custom.shouldShed('high')).toBe(true)
+    expect(custom.shouldShed('critical')).toBe(false)
     expect(custom.shouldShed('unknown' as never)).toBe(true)
+    expect(() => createLoadShedder(source, { critical: ['critical'] as never })).toThrow(/never shed/)
+    expect(() => createLoadShedder(source, { degraded: ['low', 'medium'], critical: ['low'] })).toThrow(
+      /"critical".*never sheds less/,
+    )
   })
 })

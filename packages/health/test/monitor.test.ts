@@ -20,6 +20,8 @@ function setup(options: HealthMonitorOptions = {}) {
     clock,
     sampler,
     sampleIntervalMs: 1000,
+    // These tests follow one sample at a time; the default enter dwell has its own tests.
+    enterDwellMs: 0,
     exitDwellMs: 3000,
     ...options,
   })
@@ -83,8 +85,47 @@ describe('createHealthMonitor: status from scripted samples', () => {
     expect(monitor.reasons()[0]?.message).toMatch(/eventLoopUtilization 0\.990 >= 0\.980/)
   })
 
+  it('error rate has no threshold by default: errors alone shed nothing', () => {
+    const { clock, monitor } = setup()
+    for (let i = 0; i < 100; i++) monitor.recordRequest(3, false)
+    clock.advance(1000)
+    expect(monitor.stats().process?.errorRate).toBe(1)
+    expect(monitor.status).toBe('healthy')
+  })
+
+  it('a dependency outcome counts in the request rate, not in the error rate or latency', () => {
+    const { clock, monitor } = setup({
+      minRequests: 10,
+      thresholds: {
+        errorRate: { degraded: { enter: 0.1, exit: 0.05 } },
+        latencyP99: { degraded: { enter: 500, exit: 200 } },
+      },
+    })
+    for (let i = 0; i < 30; i++) monitor.recordRequest(i < 10 ? 2000 : 5, i < 10 ? 'dependency' : 'ok')
+    monitor.recordRequest(5, 'error')
+    clock.advance(1000)
+    expect(monitor.stats().process).toMatchObject({
+      requests: 31,
+      errors: 1,
+      dependencyFailures: 10,
+      errorRate: 1 / 21,
+    })
+    expect(monitor.stats().process?.latencyP99).toBeLessThan(10)
+    expect(monitor.status).toBe('healthy')
+    expect(monitor.stats().requests).toMatchObject({ total: 31, errors: 1, dependencyFailures: 10 })
+    expect(monitor.getMetrics('request').filter((point) => !point.ok)).toHaveLength(11)
+    expect(() => monitor.recordRequest(1, 'dependncy' as never)).toThrow(
+      "recordRequest: outcome must be true, false, 'ok', 'error' or 'dependency' (received dependncy)",
+    )
+  })
+
   it('error rate counts only with enough requests in the window', () => {
-    const { clock, monitor } = setup({ minRequests: 10 })
+    const { clock, monitor } = setup({
+      minRequests: 10,
+      thresholds: {
+        errorRate: { degraded: { enter: 0.1, exit: 0.05 }, critical: { enter: 0.5, exit: 0.3 } },
+      },
+    })
     for (let i = 0; i < 5; i++) monitor.recordRequest(3, false)
     clock.advance(1000)
     expect(monitor.status).toBe('healthy')

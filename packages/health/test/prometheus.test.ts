@@ -30,6 +30,7 @@ describe('Prometheus export', () => {
     expect(text).toContain('app_event_loop_delay_p99_seconds 0.012\n')
     expect(text).toContain('# TYPE app_requests_total counter\napp_requests_total 2\n')
     expect(text).toContain('app_request_errors_total 1\n')
+    expect(text).toContain('app_request_dependency_failures_total 0\n')
     expect(text).toContain('app_request_duration_seconds_sum 0.4\napp_request_duration_seconds_count 2\n')
     expect(text).toContain('app_request_duration_seconds{quantile="0.99"} 0.3\n')
     expect(text).toContain('app_query_duration_seconds_count{op="select",model="user \\"x\\""} 1\n')

@@ -124,3 +124,17 @@ describe('status machine (dwell time)', () => {
     )
   })
 })
+
+describe('status machine: the immediate part of a raw status', () => {
+  it('is adopted at once, while a worse metric keeps the dwell it already served', () => {
+    const machine = createStatusMachine({ enterDwellMs: 2000, exitDwellMs: 5000 }, 0)
+    expect(machine.update('critical', 0, 'healthy')).toBeUndefined()
+    // An input says degraded one second later: adopted at once.
+    expect(machine.update('critical', 1000, 'degraded')).toBe('degraded')
+    // The critical metric has held since 0: adopted at 2000, not 3000.
+    expect(machine.update('critical', 2000, 'degraded')).toBe('critical')
+    // Clearing the input lets the status fall only after the exit dwell.
+    expect(machine.update('healthy', 3000, 'healthy')).toBeUndefined()
+    expect(machine.update('healthy', 8000, 'healthy')).toBe('healthy')
+  })
+})

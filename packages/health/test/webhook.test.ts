@@ -83,15 +83,15 @@ describe('webhook alert sink', () => {
     })
   })
 
-  it('is rate limited: changes in the quiet period fold into one trailing message with the latest status', async () => {
+  it('is rate limited below the last announced status: changes in the quiet period fold into one trailing message', async () => {
     const { url, received } = await receiver()
     const clock = createManualClock(0)
     const webhook = sink({ url, clock, minIntervalMs: 60_000 })
-    webhook.send(change('healthy', 'degraded'))
+    webhook.send(change('healthy', 'critical'))
     clock.advance(1000)
-    webhook.send(change('degraded', 'critical'))
     webhook.send(change('critical', 'degraded'))
     webhook.send(change('degraded', 'critical'))
+    webhook.send(change('critical', 'degraded'))
     await webhook.flush()
     expect(received).toHaveLength(1)
     expect(webhook.stats()).toMatchObject({ suppressed: 3, pending: true })
@@ -99,14 +99,31 @@ describe('webhook alert sink', () => {
     await webhook.flush()
     expect(received).toHaveLength(2)
     expect(received[1]?.body.text).toBe(
-      ':rotating_light: [api] degraded → critical: eventLoopDelay 230.0 ms >= 100.0 ms (2 earlier changes folded in)',
+      ':warning: [api] critical → degraded: eventLoopDelay 230.0 ms >= 100.0 ms (2 earlier changes folded in)',
     )
     // Back to what was last announced within the quiet period: nothing new to send.
-    webhook.send(change('critical', 'degraded'))
-    webhook.send(change('degraded', 'critical'))
+    webhook.send(change('degraded', 'healthy'))
+    webhook.send(change('healthy', 'degraded'))
     clock.advance(60_000)
     await webhook.flush()
     expect(received).toHaveLength(2)
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('an escalation is posted at once, with the changes that were waiting folded in', async () => {
+    const { url, received } = await receiver()
+    const clock = createManualClock(0)
+    const webhook = sink({ url, clock, minIntervalMs: 60_000 })
+    webhook.send(change('healthy', 'degraded'))
+    clock.advance(1000)
+    webhook.send(change('degraded', 'healthy'))
+    webhook.send(change('healthy', 'critical'))
+    await webhook.flush()
+    expect(received).toHaveLength(2)
+    expect(received[1]?.body.text).toBe(
+      ':rotating_light: [api] healthy → critical: eventLoopDelay 230.0 ms >= 100.0 ms (1 earlier change folded in)',
+    )
+    expect(webhook.stats()).toMatchObject({ pending: false })
     expect(clock.pending()).toBe(0)
   })
 

@@ -14,19 +14,22 @@ import {
   updateGuarantees,
   type Waiter,
 } from './limiter-partitions.js'
-import type { AcquireOptions, ConcurrencyLimiter, Lease } from './limiter-types.js'
+import { createLimiterProbe } from './limiter-probe.js'
+import type { AcquireOptions, ConcurrencyLimiter, Lease, LimitChangeReason } from './limiter-types.js'
 import { monotonicNow } from './timing.js'
 import { createWaiterDeadlines } from './waiter-deadlines.js'
 
 /**
  * Creates an adaptive concurrency limiter: at most `limit` calls run at once, and the
- * limit follows the latency of the work through Gradient2, Vegas or AIMD (Netflix
+ * limit follows the latency of the work through MinRTT (a gradient against the RTT
+ * measured at low concurrency, as Envoy does), Gradient2, Vegas or AIMD (Netflix
  * concurrency-limits). Calls over the limit wait in a bounded queue, by priority
- * partition, and are refused with a {@link LimitExceededError} after `maxWaitMs`.
+ * partition, and are refused with a {@link LimitExceededError} after `maxWaitMs`, or
+ * after `congestedWaitMs` once the queue stands.
  *
  * @example
  * const limiter = createConcurrencyLimiter({
- *   algorithm: 'gradient2', min: 2, max: 64, initial: 8, maxWaitMs: 500,
+ *   min: 2, max: 64, initial: 8, maxWaitMs: 250,
  *   partitions: { interactive: 0.9, batch: 0.1 },
  * })
  * const rows = await limiter.run(() => pool.query('SELECT 1'), { partition: 'interactive' })
@@ -38,14 +41,28 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
   const logger = childLogger(options.logger, { component: 'headroom:pool:limiter', name: config.name })
   const isDrop = options.isDrop ?? isDropError
   const events = createLimiterEvents(config.name, logger)
-  const algorithm = createLimitAlgorithm(options.algorithm ?? 'gradient2', config.initial, {
+  const algorithm = createLimitAlgorithm(options.algorithm ?? 'minrtt', config.initial, {
     minLimit: config.min,
     maxLimit: config.max,
   })
+  // AIMD has no baseline to measure: probing it would only cost throughput.
+  const probe =
+    config.probe === false || algorithm.name === 'aimd'
+      ? undefined
+      : createLimiterProbe({
+          intervalMs: config.probe.intervalMs,
+          size: Math.max(config.min, config.probe.size ?? 2),
+          samples: config.probe.samples,
+          algorithm,
+          now,
+        })
 
   let limit = Math.max(1, Math.floor(algorithm.limit))
   let inflight = 0
   let queued = 0
+  // When the queue last went from empty to waiting: a queue that stands longer than
+  // maxWaitMs is congested, and waits are cut to congestedWaitMs.
+  let queueBusySince = 0
   let closed = false
   const completed = { success: 0, dropped: 0, ignored: 0 }
   const rejected: Record<RejectReason, number> = { 'queue-full': 0, timeout: 0, closed: 0 }
@@ -57,7 +74,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
   const partitionOf = partitionLookup(partitions)
   updateGuarantees(partitions, limit)
 
-  const setLimit = (estimate: number, reason: 'sample' | 'drop') => {
+  const setLimit = (estimate: number, reason: LimitChangeReason) => {
     const next = Math.max(1, Math.floor(estimate))
     if (next === limit) return
     const old = limit
@@ -84,14 +101,21 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     inflight--
     partition.inflight--
     completed[outcome]++
-    if (outcome !== 'ignored') {
-      const elapsed = now() - startedAt
+    if (outcome !== 'ignored' || probe?.active) {
+      const at = now()
+      const elapsed = at - startedAt
       const dropped = outcome === 'dropped'
-      if (!dropped) rtt.record(elapsed)
-      setLimit(
-        algorithm.update({ rtt: elapsed, inflight: inflightAtStart, dropped }),
-        dropped ? 'drop' : 'sample',
-      )
+      if (outcome === 'success') rtt.record(elapsed)
+      if (probe?.active) {
+        // While probing the limit stays pinned; a drop still counts against the estimate.
+        if (dropped) algorithm.update({ rtt: elapsed, inflight: inflightAtStart, dropped })
+        if (probe.completed(at, startedAt, elapsed, outcome === 'success', inflight))
+          setLimit(algorithm.limit, 'restore')
+      } else if (outcome !== 'ignored') {
+        const estimate = algorithm.update({ rtt: elapsed, inflight: inflightAtStart, dropped })
+        if (probe?.maybeStart(at, inflight, queued)) setLimit(Math.min(estimate, probe.size), 'probe')
+        else setLimit(estimate, dropped ? 'drop' : 'sample')
+      }
     }
     if (queued > 0) dispatch()
   }
@@ -173,7 +197,15 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
       if (!waiter) return
       partition.waiters.shift()
       settle(waiter)
-      wait.record(now() - waiter.enqueuedAt)
+      const at = now()
+      const waited = at - waiter.enqueuedAt
+      // A standing queue (CoDel): the slot goes to a call that has not waited long yet.
+      if (waited > config.congestedWaitMs && at - queueBusySince >= config.maxWaitMs) {
+        const detail = `waited ${Math.round(waited)} ms in a queue standing for over ${config.maxWaitMs} ms (congestedWaitMs ${config.congestedWaitMs})`
+        waiter.reject(reject(partition, 'timeout', new LimitExceededError('timeout', partition.name, detail)))
+        continue
+      }
+      wait.record(waited)
       take(partition)
       waiter.start()
     }
@@ -194,6 +226,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
       return
     }
     const enqueuedAt = now()
+    if (queued === 0) queueBusySince = enqueuedAt
     const waiter: Waiter = {
       partition,
       deadline: enqueuedAt + config.maxWaitMs,
@@ -265,6 +298,8 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
         algorithm: algorithm.name,
         limit,
         estimate: algorithm.limit,
+        noLoadRtt: probe?.noLoadRtt ?? 0,
+        probing: probe?.active ?? false,
         inflight,
         queued,
         admitted,

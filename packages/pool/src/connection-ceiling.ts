@@ -1,6 +1,8 @@
 // The sizer's upper bound: `max`, or this instance's share of the database's
 // max_connections (less `reserved`) when smaller. The adapter is asked for
-// max_connections in the background until it answers.
+// max_connections in the background until it answers; until then the bound is `min`,
+// the smallest the share can ever be, so the pool never exceeds its share, not even
+// in the moment before the database answers.
 import type { Clock, Logger } from '@headroom/core'
 import type { PoolSizerConfig } from './pool-sizer-options.js'
 import type { PoolTarget } from './pool-target.js'
@@ -22,8 +24,10 @@ export interface ConnectionCeilingOptions
 export function createConnectionCeiling(options: ConnectionCeilingOptions) {
   const { max, instances, reserved, min, target, clock, logger, isClosed, onKnown } = options
   let maxConnections = options.maxConnections
+  const canAsk = target.maxConnections !== undefined
   const ceilingOf = () => {
-    if (maxConnections === undefined) return max
+    // A target that cannot be asked (generic-pool without `maxConnections`) is bounded by max.
+    if (maxConnections === undefined) return canAsk ? min : max
     const share = Math.floor(maxConnections / instances) - reserved
     return Math.max(min, Math.min(max, share))
   }
@@ -38,6 +42,10 @@ export function createConnectionCeiling(options: ConnectionCeilingOptions) {
     },
     get maxConnections() {
       return maxConnections
+    },
+    /** The ceiling is final: max_connections is known, or cannot be asked. */
+    get known() {
+      return maxConnections !== undefined || !canAsk
     },
     /** Asks the target for max_connections, unless known, being asked, or backing off. */
     learn() {

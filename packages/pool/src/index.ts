@@ -27,10 +27,12 @@ export type {
   AcquireOptions,
   ConcurrencyLimiter,
   Lease,
+  LimitChangeReason,
   LimiterEvents,
   LimiterStats,
   PartitionStats,
 } from './limiter-types.js'
+export { type MinRttParams, type MinRttState, minrtt, minrttDefaults, minrttInit } from './minrtt.js'
 export {
   type PgClientLike,
   type PgConnectCallback,

@@ -1,14 +1,16 @@
 import { type AimdParams, aimd, aimdDefaults, aimdInit } from './aimd.js'
 import { type Gradient2Params, gradient2, gradient2Defaults, gradient2Init } from './gradient2.js'
 import type { LimitBounds, LimitSample } from './limit-sample.js'
+import { type MinRttParams, minrtt, minrttDefaults, minrttInit } from './minrtt.js'
 import { type VegasParams, vegas, vegasDefaults, vegasInit } from './vegas.js'
 
 /** The algorithms by name. */
-export type LimitAlgorithmName = 'gradient2' | 'vegas' | 'aimd'
+export type LimitAlgorithmName = 'minrtt' | 'gradient2' | 'vegas' | 'aimd'
 
 /** An algorithm by name, or by name with overrides of its tuning. */
 export type LimitAlgorithmSpec =
   | LimitAlgorithmName
+  | ({ name: 'minrtt' } & Partial<Omit<MinRttParams, keyof LimitBounds>>)
   | ({ name: 'gradient2' } & Partial<Omit<Gradient2Params, keyof LimitBounds>>)
   | ({ name: 'vegas' } & Partial<Omit<VegasParams, keyof LimitBounds>>)
   | ({ name: 'aimd' } & Partial<Omit<AimdParams, keyof LimitBounds>>)
@@ -24,8 +26,8 @@ export interface LimitAlgorithm {
   reset(limit: number): void
   /**
    * Tells the algorithm the RTT measured with (almost) no concurrency, as Envoy's
-   * adaptive concurrency filter does when it pins the limit low: Vegas takes it as its
-   * no-load RTT, Gradient2 as its long-term RTT; AIMD ignores it.
+   * adaptive concurrency filter does when it pins the limit low: MinRTT and Vegas take it
+   * as their no-load RTT, Gradient2 as its long-term RTT; AIMD ignores it.
    */
   observeNoLoadRtt(rtt: number): void
 }
@@ -43,6 +45,7 @@ export function createLimitAlgorithm(
   initial: number,
   bounds: LimitBounds,
   defaults: {
+    minrtt?: Partial<MinRttParams>
     gradient2?: Partial<Gradient2Params>
     vegas?: Partial<VegasParams>
     aimd?: Partial<AimdParams>
@@ -51,6 +54,26 @@ export function createLimitAlgorithm(
   const { name, ...overrides } = typeof spec === 'string' ? { name: spec } : spec
   const start = Math.max(bounds.minLimit, Math.min(bounds.maxLimit, initial))
   switch (name) {
+    case 'minrtt': {
+      const params = minrttDefaults(bounds, { ...defaults.minrtt, ...overrides })
+      let state = minrttInit(start)
+      return {
+        name,
+        get limit() {
+          return state.limit
+        },
+        update(sample) {
+          state = minrtt(state, sample, params)
+          return state.limit
+        },
+        reset(limit) {
+          state = { ...state, limit: Math.max(bounds.minLimit, Math.min(bounds.maxLimit, limit)) }
+        },
+        observeNoLoadRtt(rtt) {
+          if (rtt > 0) state = { ...state, noLoadRtt: rtt, probed: true }
+        },
+      }
+    }
     case 'gradient2': {
       const params = gradient2Defaults(bounds, { ...defaults.gradient2, ...overrides })
       let state = gradient2Init(start)

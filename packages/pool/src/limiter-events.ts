@@ -3,7 +3,7 @@
 import { createEmitter, type Logger } from '@headroom/core'
 import { poolChannels } from './channels.js'
 import type { RejectReason } from './errors.js'
-import type { LimiterEvents } from './limiter-types.js'
+import type { LimitChangeReason, LimiterEvents } from './limiter-types.js'
 
 export function createLimiterEvents(name: string, logger: Logger) {
   const events = createEmitter<LimiterEvents>((error, event) =>
@@ -12,7 +12,7 @@ export function createLimiterEvents(name: string, logger: Logger) {
   return {
     on: events.on,
     clear: events.clear,
-    limitChanged(old: number, next: number, reason: 'sample' | 'drop') {
+    limitChanged(old: number, next: number, reason: LimitChangeReason) {
       logger.debug({ old, new: next, reason }, 'concurrency limit changed')
       if (events.has('limit')) events.emit('limit', { name, old, new: next, reason })
       if (poolChannels.limit.hasSubscribers) poolChannels.limit.publish({ name, old, new: next, reason })

@@ -1,18 +1,11 @@
 import type { Clock, Logger } from '@headroom/core'
 import { z } from 'zod'
 import type { LimitAlgorithmSpec } from './limit-algorithm.js'
-import {
-  algorithmSchema,
-  clockSchema,
-  functionSchema,
-  loggerSchema,
-  nonNegativeNumber,
-  positiveInt,
-} from './schema.js'
+import { algorithmSchema, clockSchema, functionSchema, loggerSchema, positiveInt, waitMs } from './schema.js'
 
 /** Options of {@link createConcurrencyLimiter}. */
 export interface ConcurrencyLimiterOptions {
-  /** The limit algorithm, by name or `{ name, ...tuning }`. @default 'gradient2' */
+  /** The limit algorithm, by name or `{ name, ...tuning }`. @default 'minrtt' */
   algorithm?: LimitAlgorithmSpec
   /** The limit never goes below this. @default 1 */
   min?: number
@@ -22,10 +15,32 @@ export interface ConcurrencyLimiterOptions {
   initial?: number
   /**
    * Longest time work waits for a slot before it is refused with a `LimitExceededError`
-   * (reason `timeout`). 0 refuses at once when the limit is reached. @default 1000
+   * (reason `timeout`). 0 refuses at once when the limit is reached; `Infinity` waits
+   * without bound (and turns off `congestedWaitMs`). @default 100
    */
   maxWaitMs?: number
-  /** Most waiting calls (all partitions); more are refused at once (reason `queue-full`). @default 1000 */
+  /**
+   * The wait bound under sustained overload, as in CoDel: once the queue has not been
+   * empty for `maxWaitMs`, a call that has waited longer than this when a slot frees is
+   * refused (reason `timeout`) and the slot goes to a fresher one. A burst still gets
+   * `maxWaitMs`; a standing queue no longer adds `maxWaitMs` to every call. At most
+   * `maxWaitMs`. @default 10
+   */
+  congestedWaitMs?: number
+  /**
+   * No-load RTT probes, as in Envoy's adaptive concurrency filter: on the first load and
+   * then about every `intervalMs` (+/- 15 %), the limit is pinned to `size` until the work
+   * in flight drains to it and `samples` calls have run (or 1 s passed with at least 10,
+   * on a slow backend); their mean RTT is the baseline the
+   * algorithm compares against (MinRTT and Vegas: the no-load RTT; Gradient2: the long RTT).
+   * Not run for AIMD, which has no baseline. `false` disables probing.
+   * @default { intervalMs: 30000, size: max(min, 2), samples: 50 }
+   */
+  probe?: false | { intervalMs?: number; size?: number; samples?: number }
+  /**
+   * Most waiting calls (all partitions); more are refused at once (reason `queue-full`).
+   * `Infinity` for no bound. @default 1000
+   */
   maxQueue?: number
   /**
    * Priority partitions, highest priority first, each with its guaranteed share of the
@@ -55,20 +70,52 @@ const boundsRefinement = (
     ctx.addIssue({ code: 'custom', path: ['min'], message: `expected min <= max (max is ${value.max})` })
 }
 
+const limiterRefinement = (
+  value: { min: number; max: number; maxWaitMs: number; congestedWaitMs?: number | undefined },
+  ctx: z.RefinementCtx,
+) => {
+  boundsRefinement(value, ctx)
+  if (value.congestedWaitMs !== undefined && value.congestedWaitMs > value.maxWaitMs)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['congestedWaitMs'],
+      message: `expected congestedWaitMs <= maxWaitMs (maxWaitMs is ${value.maxWaitMs})`,
+    })
+}
+
 export const limiterOptionsSchema = z
   .object(
     {
-      algorithm: algorithmSchema.default('gradient2'),
+      algorithm: algorithmSchema.default('minrtt'),
       min: positiveInt.default(1),
       max: positiveInt.default(1000),
       initial: positiveInt.default(20),
-      maxWaitMs: nonNegativeNumber.default(1000),
+      maxWaitMs: waitMs.default(100),
+      congestedWaitMs: z
+        .number({ error: 'expected a finite number >= 0' })
+        .nonnegative({ error: 'expected a finite number >= 0' })
+        .optional(),
+      probe: z
+        .union(
+          [
+            z.literal(false),
+            z.strictObject({
+              intervalMs: positiveInt.default(30_000),
+              size: positiveInt.optional(),
+              samples: positiveInt.default(50),
+            }),
+          ],
+          { error: 'expected false or { intervalMs, size, samples } (positive integers)' },
+        )
+        .default({ intervalMs: 30_000, samples: 50 }),
       maxQueue: z
-        .number({ error: 'expected a number' })
-        .int({ error: 'expected an integer' })
-        .nonnegative({
-          error: 'expected an integer >= 0',
-        })
+        .custom<number>(
+          (value) =>
+            typeof value === 'number' &&
+            value >= 0 &&
+            (Number.isInteger(value) || value === Number.POSITIVE_INFINITY),
+          { error: 'expected an integer >= 0 (Infinity for no bound)' },
+        )
         .default(1000),
       partitions: z
         .record(z.string(), z.number({ error: 'expected a share between 0 and 1' }).gt(0).lte(1), {
@@ -86,6 +133,9 @@ export const limiterOptionsSchema = z
     },
     { error: 'expected an options object' },
   )
-  .superRefine(boundsRefinement)
-
-export { boundsRefinement }
+  .superRefine(limiterRefinement)
+  .transform((value) => ({
+    ...value,
+    // The default never exceeds a smaller maxWaitMs the caller chose.
+    congestedWaitMs: value.congestedWaitMs ?? Math.min(10, value.maxWaitMs),
+  }))

@@ -41,6 +41,10 @@ export interface LimiterStats {
   limit: number
   /** The algorithm's estimate before rounding. */
   estimate: number
+  /** The last no-load RTT the probe measured, ms (0 before the first, or without probing). */
+  noLoadRtt: number
+  /** A no-load probe holds the limit low right now. */
+  probing: boolean
   inflight: number
   queued: number
   admitted: number
@@ -55,10 +59,16 @@ export interface LimiterStats {
   partitions: Record<string, PartitionStats>
 }
 
+/**
+ * Why the limit changed: an algorithm update from a sample or a drop, a no-load probe
+ * pinning it low, or the probe ending and restoring the algorithm's estimate.
+ */
+export type LimitChangeReason = 'sample' | 'drop' | 'probe' | 'restore'
+
 /** Events of a limiter. */
 export type LimiterEvents = {
   /** The limit (in whole slots) changed. */
-  limit: { name: string; old: number; new: number; reason: 'sample' | 'drop' }
+  limit: { name: string; old: number; new: number; reason: LimitChangeReason }
   /** A call was refused. */
   reject: { name: string; partition: string; reason: RejectReason }
 }

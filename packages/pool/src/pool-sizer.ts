@@ -54,14 +54,17 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
     logger,
     isClosed: () => closed,
     onKnown: (ceiling) => {
-      if (size > ceiling) apply(ceiling, 'budget')
+      // The pool was held at min until now: take the estimate, within the share.
+      if (algorithm.limit > ceiling) algorithm.reset(ceiling)
+      if (!noLoad.probing) apply(sizeFromEstimate(), 'budget')
+      else if (size > ceiling) apply(ceiling, 'budget')
     },
   })
 
   const initial = config.initial ?? target.snapshot().max
   const algorithm = createLimitAlgorithm(
     options.algorithm ?? 'vegas',
-    Math.max(min, Math.min(budget.ceiling, initial)),
+    Math.max(min, Math.min(budget.known ? budget.ceiling : config.max, initial)),
     { minLimit: min, maxLimit: config.max },
     WINDOWED_DEFAULTS,
   )

@@ -4,6 +4,8 @@ import { log10Root } from './vegas.js'
 
 /** Algorithm tuning for one sample per interval rather than one per request. */
 export const WINDOWED_DEFAULTS = {
+  // Each sample is already a mean over an interval: one update per sample.
+  minrtt: { roundSamples: 1 },
   gradient2: {},
   // One Vegas sample per interval is a mean over many queries, but on a busy host it is
   // still noisy: half-weight steps keep one lucky interval from adding `beta` connections,

@@ -10,6 +10,9 @@ import {
   gradient2Init,
   type LimitAlgorithmName,
   log10Root,
+  minrtt,
+  minrttDefaults,
+  minrttInit,
   vegas,
   vegasDefaults,
   vegasInit,
@@ -135,13 +138,52 @@ describe.each<LimitAlgorithmName>(['vegas', 'gradient2'])('%s on a synthetic lat
   })
 })
 
+describe('minrtt', () => {
+  const params = minrttDefaults(bounds)
+  const probed = (limit: number, noLoadRtt: number) => ({ ...minrttInit(limit), noLoadRtt, probed: true })
+  const feed = (state: ReturnType<typeof minrttInit>, n: number, rtt: number, inflight = state.limit) => {
+    let next = state
+    for (let i = 0; i < n; i++) next = minrtt(next, { rtt, inflight, dropped: false }, params)
+    return next
+  }
+  it('updates once per round of max(12, limit) samples: limit x (1 + smoothing x (gradient - 1))', () => {
+    // gradient = 1.5 x 10 / 20 = 0.75: limit x (1 + 0.5 x -0.25)
+    expect(feed(probed(40, 10), 39, 20).limit).toBe(40)
+    expect(feed(probed(40, 10), 40, 20).limit).toBeCloseTo(35)
+    // A gradient over 2 is clamped: at most x1.5 per round.
+    expect(feed(probed(4, 10), 12, 1).limit).toBeCloseTo(6)
+    // Under 0.5 likewise: at most x0.75 per round.
+    expect(feed(probed(40, 10), 40, 1000).limit).toBeCloseTo(30)
+  })
+  it('never learns queueing latency once probed, and settles where RTT = tolerance x no-load RTT', () => {
+    // A backend with a knee at 10: RTT = 10 ms up to 10 in flight, then grows with the queue.
+    let state = probed(100, 10)
+    for (let i = 0; i < 5000; i++) {
+      const limit = Math.floor(state.limit)
+      state = minrtt(state, { rtt: 10 * Math.max(1, limit / 10), inflight: limit, dropped: false }, params)
+    }
+    expect(state.noLoadRtt).toBe(10)
+    expect(state.limit).toBeGreaterThanOrEqual(14)
+    expect(state.limit).toBeLessThanOrEqual(16)
+  })
+  it('does not grow when app-limited, skips calls started above the current limit, backs off on a drop', () => {
+    expect(feed(probed(40, 10), 40, 10, 10).limit).toBe(40)
+    expect(feed(probed(20, 10), 100, 1000, 30).limit).toBe(20)
+    expect(minrtt(probed(20, 10), { rtt: 1, inflight: 20, dropped: true }, params).limit).toBeCloseTo(18)
+  })
+  it('without a probe, takes the lowest round mean as the no-load RTT', () => {
+    const state = feed(feed(minrttInit(12), 12, 30), 15, 20)
+    expect(state).toMatchObject({ noLoadRtt: 20, probed: false })
+  })
+})
+
 describe('invariants (property)', () => {
   const sample = fc.record({
     rtt: fc.double({ min: 0.01, max: 10_000, noNaN: true }),
     inflight: fc.integer({ min: 0, max: 500 }),
     dropped: fc.boolean(),
   })
-  it.each<LimitAlgorithmName>(['gradient2', 'vegas', 'aimd'])(
+  it.each<LimitAlgorithmName>(['minrtt', 'gradient2', 'vegas', 'aimd'])(
     '%s keeps the limit within bounds for any samples',
     (name) => {
       fc.assert(
@@ -168,6 +210,8 @@ describe('invariants (property)', () => {
         const g = Object.freeze(gradient2Init(10))
         const v = Object.freeze(vegasInit(10, 7))
         const a = Object.freeze({ limit: 10 })
+        const m = Object.freeze({ ...minrttInit(10), noLoadRtt: 5, roundCount: 11, roundSum: 55 })
+        minrtt(m, s, minrttDefaults(bounds))
         gradient2(g, s, gradient2Defaults(bounds))
         vegas(v, s, vegasDefaults(bounds))
         aimd(a, s, aimdDefaults(bounds))

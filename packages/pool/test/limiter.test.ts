@@ -140,7 +140,8 @@ describe('createConcurrencyLimiter', () => {
 
   it('samples RTTs on the injected clock and grows while latency is flat', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({ algorithm: 'vegas', initial: 4, max: 50, clock })
+    // No probe: this is about the samples the algorithm gets (the probe has its own test).
+    const limiter = createConcurrencyLimiter({ algorithm: 'vegas', initial: 4, max: 50, probe: false, clock })
     const seen: number[] = []
     limiter.on('limit', (event) => seen.push(event.new))
     for (let round = 0; round < 20; round++) {
@@ -232,11 +233,117 @@ describe('createConcurrencyLimiter options', () => {
     [{ max: 0 }, /"max": expected a positive integer \(received 0\)/],
     [{ initial: 'ten' }, /"initial": expected a number \(received "ten"\)/],
     [{ maxWaitMs: -1 }, /"maxWaitMs": expected a number >= 0/],
-    [{ algorithm: 'bbr' }, /"algorithm": expected "gradient2", "vegas", "aimd"/],
+    [{ algorithm: 'bbr' }, /"algorithm": expected "minrtt", "gradient2", "vegas", "aimd"/],
+    [
+      { algorithm: { name: 'gradient2', smoothing: Number.NaN } },
+      /"algorithm.smoothing": expected a finite number in \(0, 1\] \(received NaN\)/,
+    ],
+    [
+      { algorithm: { name: 'minrtt', tolerance: Number.POSITIVE_INFINITY } },
+      /"algorithm.tolerance": expected a finite number in \[1, 10\] \(received Infinity\)/,
+    ],
+    [
+      { algorithm: { name: 'vegas', smoothing: 2 } },
+      /"algorithm.smoothing": expected a finite number in \(0, 1\]/,
+    ],
+    [
+      { algorithm: { name: 'aimd', backoffRatio: 0 } },
+      /"algorithm.backoffRatio": expected a finite number in \[0.5, 1\)/,
+    ],
+    [{ algorithm: { name: 'gradient2', longWindow: 0.5 } }, /"algorithm.longWindow": expected an integer/],
+    [{ algorithm: { name: 'gradient2', smothing: 0.1 } }, /"algorithm": unknown gradient2 tuning "smothing"/],
+    [
+      { maxWaitMs: Number.NaN },
+      /"maxWaitMs": expected a number >= 0 \(Infinity for no bound\) \(received NaN\)/,
+    ],
+    [{ maxWaitMs: 50, congestedWaitMs: 100 }, /"congestedWaitMs": expected congestedWaitMs <= maxWaitMs/],
+    [{ congestedWaitMs: Number.POSITIVE_INFINITY }, /"congestedWaitMs": expected a finite number >= 0/],
+    [{ maxQueue: 1.5 }, /"maxQueue": expected an integer >= 0 \(Infinity for no bound\)/],
+    [{ probe: { intervalMs: 0 } }, /"probe.intervalMs": expected a positive integer \(received 0\)/],
+    [{ initial: Number.POSITIVE_INFINITY }, /"initial": expected a number \(received Infinity\)/],
     [{ partitions: { a: 0.7, b: 0.7 } }, /"partitions": expected shares that sum to at most 1/],
     [{ min: Number.NaN }, /"min": expected a number \(received NaN\)/],
   ])('refuses %o with a clear error', (options, message) => {
     expect(() => createConcurrencyLimiter(options as never)).toThrow(message)
     expect(() => createConcurrencyLimiter(options as never)).toThrow(TypeError)
+  })
+})
+
+describe('createConcurrencyLimiter waits', () => {
+  it('accepts Infinity for maxWaitMs and maxQueue: a call waits as long as it takes', async () => {
+    const clock = createManualClock()
+    const limiter = createConcurrencyLimiter({
+      algorithm: 'aimd',
+      initial: 1,
+      maxWaitMs: Number.POSITIVE_INFINITY,
+      maxQueue: Number.POSITIVE_INFINITY,
+      clock,
+    })
+    const held = await limiter.acquire()
+    const waiting = Array.from({ length: 3 }, () => limiter.acquire())
+    // No deadline, so no timer: nothing expires however long the slot stays taken.
+    expect(clock.pending()).toBe(0)
+    await clock.advanceAsync(24 * 3600 * 1000)
+    expect(limiter.stats()).toMatchObject({ queued: 3, rejected: { timeout: 0, 'queue-full': 0 } })
+    held.success()
+    const next = await waiting[0]!
+    expect(limiter.stats().queued).toBe(2)
+    next.success()
+    for (const lease of await Promise.all(waiting.slice(1))) lease.success()
+    limiter.close()
+  })
+
+  it('under a standing queue, a freed slot goes to a call that waited at most congestedWaitMs', async () => {
+    const clock = createManualClock()
+    const limiter = createConcurrencyLimiter({
+      algorithm: 'aimd',
+      min: 1,
+      max: 1,
+      initial: 1,
+      maxWaitMs: 100,
+      congestedWaitMs: 10,
+      clock,
+    })
+    let held = await limiter.acquire()
+    const outcomes: string[] = []
+    const arrive = (label: string) =>
+      limiter.acquire().then(
+        (lease) => {
+          outcomes.push(`${label} ran`)
+          held = lease
+        },
+        (error: unknown) => outcomes.push(`${label} ${(error as LimitExceededError).reason}`),
+      )
+    // A burst: the queue has stood for less than maxWaitMs, so a 50 ms wait is served.
+    const burst = arrive('a')
+    await clock.advanceAsync(50)
+    held.success()
+    await burst
+    expect(outcomes).toEqual(['a ran'])
+    // A standing queue: arrivals every 20 ms while the slot stays taken for 150 ms.
+    const standing = [arrive('b')]
+    for (const label of ['c', 'd', 'e', 'f', 'g', 'h']) {
+      await clock.advanceAsync(20)
+      standing.push(arrive(label))
+    }
+    await clock.advanceAsync(5)
+    // The queue has stood 125 ms > maxWaitMs: b (waited 125 ms) .. g (25 ms) are refused,
+    // h (5 ms) gets the slot.
+    held.success()
+    await flush()
+    expect(outcomes).toEqual([
+      'a ran',
+      'b timeout',
+      'c timeout',
+      'd timeout',
+      'e timeout',
+      'f timeout',
+      'g timeout',
+      'h ran',
+    ])
+    expect(limiter.stats().rejected.timeout).toBe(6)
+    held.success()
+    await Promise.all(standing)
+    limiter.close()
   })
 })

@@ -93,6 +93,55 @@ describe.runIf(postgresAvailable())('pg Pool adapter (real Postgres)', () => {
     sizer.close()
   })
 
+  it('never opens more than its max_connections share, counted in pg_stat_activity from the first connection', async () => {
+    const admin = newPool({ max: 1 })
+    const { rows } = await admin.query<{ max_connections: string }>('SHOW max_connections')
+    const maxConnections = Number(rows[0]!.max_connections)
+    // A share of about 8 connections, against a pool configured for 24 and 24 eager callers.
+    const instances = Math.floor(maxConnections / 8)
+    const share = Math.floor(maxConnections / instances)
+    expect(share).toBeLessThan(24)
+    const applicationName = `share_test_${process.pid}`
+    const pool = newPool({ max: 24, application_name: applicationName, idleTimeoutMillis: 60_000 })
+    let peakBackends = 0
+    let peakPool = 0
+    let counting = true
+    const counter = (async () => {
+      while (counting) {
+        const { rows: counted } = await admin.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+          [applicationName],
+        )
+        peakBackends = Math.max(peakBackends, counted[0]!.n)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+      }
+    })()
+    const watch = setInterval(() => {
+      peakPool = Math.max(peakPool, pool.totalCount)
+    }, 1)
+    const sizer = createPoolSizer({ target: pool, max: 50, instances, intervalMs: 50 })
+    // The callers start at once, before SHOW max_connections can have answered.
+    const deadline = Date.now() + 1_500
+    await Promise.all(
+      Array.from({ length: 24 }, async () => {
+        while (Date.now() < deadline) {
+          peakPool = Math.max(peakPool, pool.totalCount)
+          await pool.query('SELECT pg_sleep(0.02)')
+        }
+      }),
+    )
+    counting = false
+    clearInterval(watch)
+    await counter
+    expect(sizer.stats().maxConnections).toBe(maxConnections)
+    sizer.close()
+    const peaks = JSON.stringify({ share, peakPool, peakBackends })
+    expect(peakPool, peaks).toBeLessThanOrEqual(share)
+    expect(peakBackends, peaks).toBeLessThanOrEqual(share)
+    // It did use its share: the callers kept it busy.
+    expect(peakPool).toBeGreaterThanOrEqual(Math.min(share, 4))
+  })
+
   it('the sizer measures pool.query and client checkouts, and unhooks on close', async () => {
     const pool = newPool({ max: 3 })
     const original = pool.connect
@@ -122,7 +171,7 @@ describe.runIf(postgresAvailable())('pg Pool adapter (real Postgres)', () => {
     expect(pool.connect).toBe(original)
   })
 
-  it('keeps its size and keeps asking when the database cannot be reached', async () => {
+  it('holds the pool at min and keeps asking when the database cannot be reached', async () => {
     const port = await freePort()
     const pool = new pg.Pool({
       host: '127.0.0.1',
@@ -146,7 +195,9 @@ describe.runIf(postgresAvailable())('pg Pool adapter (real Postgres)', () => {
     expect(failures.every((r) => r.status === 'rejected')).toBe(true)
     await waitUntil(() => warnings.length >= 1, { timeoutMs: 5_000 })
     const stats = sizer.stats()
-    expect(stats.size).toBe(5)
+    // Its share is unknown, so the pool stays at the smallest share there can be: min.
+    expect(stats).toMatchObject({ size: 1, ceiling: 1 })
+    expect(pool.options.max).toBe(1)
     expect(stats.maxConnections).toBeUndefined()
     expect(stats.checkouts.acquireFailed).toBeGreaterThanOrEqual(10)
     expect(stats.checkouts.dropped).toBe(0)

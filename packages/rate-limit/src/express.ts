@@ -1,58 +1,25 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { type HeaderStyle, writeHeaders } from './headers.js'
 import { ipKey } from './ip-key.js'
 import type { RateLimiter } from './rate-limiter-types.js'
-import type { Decision, ResolvedPolicy } from './types.js'
+import {
+  createRequestLimit,
+  PROBLEM_JSON,
+  type RateLimitCommonOptions,
+  type RateLimitInfo,
+} from './request-limit.js'
+import type { Decision } from './types.js'
 
 export { type HeaderStyle, writeHeaders } from './headers.js'
 export { expandIPv6, ipKey } from './ip-key.js'
+export type { RateLimitCommonOptions, RateLimitInfo } from './request-limit.js'
 
 /** Options of {@link rateLimit}. */
-export interface RateLimitMiddlewareOptions {
-  /** The limiter deciding (memory or Redis). */
-  limiter: RateLimiter
-  /** The key of a request. @default the client IP via `ipKey(req.ip)` (IPv6 by /56, IPv4-mapped folded) */
-  key?: (req: Request) => string | Promise<string>
-  /** Units a request costs. @default 1 */
-  cost?: number | ((req: Request) => number)
-  /** This request's limit (per tier); `undefined` keeps the limiter's. @default the limiter's limit */
-  limit?: (req: Request) => number | undefined
-  /** Requests to let through without counting. @default none */
-  skip?: (req: Request) => boolean
-  /** Give the units back when the response succeeded (count failures only: logins). @default false */
-  skipSuccessfulRequests?: boolean
-  /** Give the units back when the response failed or the client went away. @default false */
-  skipFailedRequests?: boolean
-  /** Success test for the two options above. @default (req, res) => res.statusCode < 400 */
+export interface RateLimitMiddlewareOptions extends RateLimitCommonOptions<Request> {
+  /** Success test for `skipSuccessfulRequests` / `skipFailedRequests`. @default (req, res) => res.statusCode < 400 */
   requestWasSuccessful?: (req: Request, res: Response) => boolean
-  /** Header flavour; `false` sends none (Retry-After is always sent on 429). @default 'draft-8' */
-  headers?: HeaderStyle | false
-  /** IPv6 prefix length for the default key. @default 56 */
-  ipv6Subnet?: number
-  /** Status of a refusal. @default 429 */
-  statusCode?: number
-  /** `detail` of the problem+json body. @default 'Too many requests; retry after N seconds.' */
-  message?: string | ((req: Request, decision: Decision) => string)
   /** Replaces the 429 response entirely (the headers are already set). @default undefined */
   handler?: (req: Request, res: Response, next: NextFunction, decision: Decision) => void
 }
-
-/** What `rateLimit()` leaves on `res.locals.rateLimit`. */
-export interface RateLimitInfo {
-  key: string
-  decision: Decision
-}
-
-const withLimit = (
-  policies: readonly ResolvedPolicy[],
-  limit: number | undefined,
-): readonly ResolvedPolicy[] =>
-  limit === undefined || limit === policies[0]!.limit
-    ? policies
-    : [
-        { ...policies[0]!, limit, burst: (policies[0]!.burst / policies[0]!.limit) * limit },
-        ...policies.slice(1),
-      ]
 
 /**
  * Express middleware: consumes from the limiter per request, sets the rate-limit
@@ -71,77 +38,28 @@ const withLimit = (
  * app.post('/login', rateLimit({ limiter: logins, key: (req) => `${req.body.email}:${ipKey(req.ip)}`, skipSuccessfulRequests: true }))
  */
 export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
-  const { limiter } = options
-  if (limiter === null || typeof limiter !== 'object' || typeof limiter.consume !== 'function')
-    throw new TypeError(
-      'Invalid rateLimit option "limiter": expected a rate limiter from createRateLimiter()',
-    )
-  const headerStyle = options.headers === undefined ? 'draft-8' : options.headers
-  if (headerStyle !== false && !['draft-11', 'draft-8', 'draft-7', 'legacy'].includes(headerStyle))
-    throw new TypeError(
-      `Invalid rateLimit option "headers": expected 'draft-11', 'draft-8', 'draft-7', 'legacy' or false (received ${JSON.stringify(headerStyle)})`,
-    )
-  const subnet = options.ipv6Subnet ?? 56
-  const keyOf = options.key ?? ((req: Request) => ipKey(req.ip ?? req.socket.remoteAddress, subnet))
-  const statusCode = options.statusCode ?? 429
+  const decide = createRequestLimit<Request>(options, (req, subnet) =>
+    ipKey(req.ip ?? req.socket.remoteAddress, subnet),
+  )
   const succeeded = options.requestWasSuccessful ?? ((_req: Request, res: Response) => res.statusCode < 400)
-  const refundWhen = options.skipSuccessfulRequests || options.skipFailedRequests
 
   const handle = async (req: Request, res: Response, next: NextFunction) => {
-    if (options.skip?.(req)) return next()
-    const key = await keyOf(req)
-    const cost = typeof options.cost === 'function' ? options.cost(req) : (options.cost ?? 1)
-    const limit = options.limit?.(req)
-    const decision = await limiter.consume(key, { cost, limit })
+    const verdict = await decide(req)
+    if (verdict === undefined) return next()
+    const { key, decision } = verdict
     res.locals.rateLimit = { key, decision } satisfies RateLimitInfo
-    if (headerStyle !== false && !res.headersSent)
-      writeHeaders(
-        headerStyle,
-        (name, value) => res.setHeader(name, value),
-        decision,
-        withLimit(limiter.policies, limit),
-        Date.now(),
-      )
-    if (!decision.allowed) {
-      const retrySeconds = Number.isFinite(decision.retryAfterMs)
-        ? Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
-        : undefined
-      if (retrySeconds !== undefined) res.setHeader('Retry-After', String(retrySeconds))
+    for (const [name, value] of verdict.headers)
+      if (name === 'Retry-After' || !res.headersSent) res.setHeader(name, value)
+    if (verdict.refusal !== undefined) {
       if (options.handler) return options.handler(req, res, next, decision)
-      const detail =
-        typeof options.message === 'function'
-          ? options.message(req, decision)
-          : (options.message ??
-            (retrySeconds === undefined
-              ? 'This request costs more than the limit allows.'
-              : `Too many requests; retry after ${retrySeconds} seconds.`))
-      res.status(statusCode)
-      res.setHeader('Content-Type', 'application/problem+json; charset=utf-8')
-      res.end(
-        JSON.stringify({
-          type: 'about:blank',
-          title: 'Too Many Requests',
-          status: statusCode,
-          detail,
-          ...(retrySeconds === undefined ? {} : { retryAfter: retrySeconds }),
-          policy: decision.policy,
-        }),
-      )
+      res.status(verdict.refusal.status)
+      res.setHeader('Content-Type', PROBLEM_JSON)
+      res.end(verdict.refusal.body)
       return
     }
-    if (refundWhen && cost > 0) {
-      let settled = false
-      const settle = (finished: boolean) => {
-        if (settled) return
-        settled = true
-        const ok = finished && succeeded(req, res)
-        if ((ok && options.skipSuccessfulRequests) || (!ok && options.skipFailedRequests)) {
-          // A failed refund only means this request stays counted; nothing to tell the client.
-          limiter.refund(key, { cost, limit }).catch(() => {})
-        }
-      }
-      res.once('finish', () => settle(true))
-      res.once('close', () => settle(res.writableFinished))
+    if (verdict.settles) {
+      res.once('finish', () => verdict.settle(succeeded(req, res)))
+      res.once('close', () => verdict.settle(res.writableFinished && succeeded(req, res)))
     }
     next()
   }

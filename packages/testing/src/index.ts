@@ -1,4 +1,5 @@
 export { clusterWorkerPids } from './cluster-workers.js'
+export { type PartitionedRedis, startPartitionedRedis } from './partitioned-redis.js'
 export { freePort } from './ports.js'
 export { createTestDatabase, postgresAvailable, type TestDatabase } from './postgres.js'
 export { type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster.js'

@@ -1,6 +1,6 @@
 import type { TcpProxy } from '../../../packages/testing/src/index.js'
 import { fault } from '../fault.js'
-import { request } from '../load.js'
+import { everyUserWrites } from '../probes.js'
 import type { Stack } from '../stack.js'
 
 export async function shardOutage(stack: Stack, proxy: TcpProxy): Promise<void> {
@@ -9,17 +9,9 @@ export async function shardOutage(stack: Stack, proxy: TcpProxy): Promise<void> 
     recoveryBoundMs: 20_000,
     inject: () => proxy.close(),
     heal: () => proxy.open(),
+    // Every instance stays ready: the other instances do not reach the shard either.
+    staysReady: true,
     // Every user can write again, whichever shard holds them.
-    probe: async () => {
-      for (const user of stack.users) {
-        const res = await request(stack.base, 'PATCH', '/api/users/me', {
-          token: user.token,
-          ip: user.ip,
-          body: { name: 'probe' },
-        })
-        if (res.status !== 200) return false
-      }
-      return true
-    },
+    probe: () => everyUserWrites(stack),
   })
 }

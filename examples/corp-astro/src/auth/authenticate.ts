@@ -17,14 +17,23 @@ declare global {
  */
 export function identify(tokens: TokenService): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.headers.authorization
-    if (header?.startsWith('Bearer ')) {
-      const claims = await tokens.verifyAccess(header.slice(7).trim())
+    const token = bearerToken(req.headers.authorization)
+    if (token !== undefined) {
+      const claims = await tokens.verifyAccess(token)
       if (claims) req.user = claims
       else req.res!.locals.badToken = true
     }
     next()
   }
+}
+
+// RFC 9110 section 11.1: the auth scheme is case-insensitive (`bearer`, `BEARER`), and one or
+// more spaces separate it from the credentials.
+const BEARER = /^bearer +(\S.*)$/i
+
+/** The credentials of a Bearer `Authorization` header, whatever the scheme's case; else undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header ? BEARER.exec(header)?.[1]?.trim() : undefined
 }
 
 /** Refuses requests without a valid access token (401 problem+json). */

@@ -16,9 +16,11 @@ const password = z
   .min(8, 'expected at least 8 characters')
   .max(128, 'expected at most 128 characters')
 
-export const registerSchema = z.object({ email, password, name: z.string().trim().min(1).max(100) })
-export const loginSchema = z.object({ email, password: z.string().min(1).max(128) })
-export const refreshSchema = z.object({ refreshToken: z.string().min(1).max(300) })
+// Strict like every other route: a field the API does not know (a `role` on register) is
+// a client bug or a probe, and answers 400 instead of being silently dropped.
+export const registerSchema = z.object({ email, password, name: z.string().trim().min(1).max(100) }).strict()
+export const loginSchema = z.object({ email, password: z.string().min(1).max(128) }).strict()
+export const refreshSchema = z.object({ refreshToken: z.string().min(1).max(300) }).strict()
 
 /** `/api/auth`: register, login, refresh (rotating), logout. */
 export function authRouter(ctx: AppContext): Router {

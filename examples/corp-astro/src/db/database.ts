@@ -20,12 +20,24 @@ export interface ShardDatabases {
   readonly replicas: readonly Database[]
 }
 
+/** Connections of one pool right now. */
+export interface PoolCounts {
+  /** Open or opening connections. */
+  total: number
+  /** Open and free. */
+  idle: number
+  /** Queries waiting for a connection. */
+  waiting: number
+}
+
 /** Every database the app uses. */
 export interface Databases {
   readonly kind: 'pglite' | 'postgres'
   /** Global data: content templates. */
   readonly main: Database
   readonly shards: readonly ShardDatabases[]
+  /** Each connection pool by the name of its first database (none on PGlite). */
+  pools(): Record<string, PoolCounts>
   close(): Promise<void>
 }
 

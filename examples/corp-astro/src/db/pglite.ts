@@ -35,6 +35,7 @@ export async function openPglite(options: { dataDir?: string; shardCount: number
     kind: 'pglite',
     main: on('main', 'public'),
     shards,
+    pools: () => ({}),
     async close() {
       await db.close()
     },

@@ -3,6 +3,7 @@ import {
   type Database,
   type Databases,
   MIGRATION_LOCK_ID,
+  type PoolCounts,
   type ShardDatabases,
   shardSchema,
 } from './database.js'
@@ -18,20 +19,37 @@ export interface PostgresOptions {
   shardCount: number
   poolMin: number
   poolMax: number
+  // The app always passes the three deadlines (from its config); tools that bulk-load
+  // data (the load test's seeding) may leave them out and wait as long as it takes.
+  /** Longest wait for a connection (a new one, or a free one from a full pool), ms. @default no limit */
+  connectTimeoutMs?: number
+  /** Server-side `statement_timeout` of every session, ms. @default none */
+  statementTimeoutMs?: number
+  /** Client-side deadline of every query once sent, ms (the connection is then discarded). @default none */
+  queryTimeoutMs?: number
   /** Called with each new pool, so the adaptive sizer can manage it. */
   onPool?: (name: string, pool: pg.Pool) => void
 }
 
-function databaseOn(pool: pg.Pool, name: string, schema: string): Database {
+function databaseOn(pool: pg.Pool, name: string, schema: string, migrationClient: () => pg.Client): Database {
   return {
     name,
     schema,
     async query<Row>(text: string, params?: readonly unknown[]) {
-      const result = await pool.query(text, params as unknown[] | undefined)
-      return result.rows as Row[]
+      try {
+        const result = await pool.query(text, params as unknown[] | undefined)
+        return result.rows as Row[]
+      } catch (error) {
+        // Which of the five databases failed, for the logs (the error itself is pg's).
+        if (error instanceof Error) Object.assign(error, { database: name })
+        throw error
+      }
     },
     async migrate(sql: string) {
-      const client = await pool.connect()
+      // Its own session, without the request paths' deadlines: waiting for another
+      // process's migration under the advisory lock, or a long DDL, is expected here.
+      const client = migrationClient()
+      await client.connect()
       try {
         await client.query('BEGIN')
         await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID])
@@ -43,7 +61,7 @@ function databaseOn(pool: pg.Pool, name: string, schema: string): Database {
         await client.query('ROLLBACK').catch(() => {})
         throw error
       } finally {
-        client.release()
+        await client.end().catch(() => {})
       }
     },
   }
@@ -54,34 +72,48 @@ function databaseOn(pool: pg.Pool, name: string, schema: string): Database {
  * URL or, when none are given, a schema per shard inside `url`.
  */
 export function openPostgres(options: PostgresOptions): Databases {
-  const pools = new Map<string, pg.Pool>()
+  // One pool per URL, named after the first database that uses it.
+  const pools = new Map<string, { name: string; pool: pg.Pool }>()
   const poolFor = (url: string, name: string) => {
-    let pool = pools.get(url)
+    let pool = pools.get(url)?.pool
     if (!pool) {
       pool = new pg.Pool({
         connectionString: url,
         max: options.poolMax,
         min: options.poolMin,
         idleTimeoutMillis: 30_000,
-        connectionTimeoutMillis: 5_000,
+        // Bounds both a new connection and the wait for a free one when the pool is full.
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 0,
+        // The server cancels a statement past this (SQLSTATE 57014) and the connection stays usable.
+        statement_timeout: options.statementTimeoutMs ?? false,
+        // A network path that hangs never lets the server's timeout reach us: the client
+        // gives up too, and pg-pool discards the connection instead of keeping it busy forever.
+        ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
         allowExitOnIdle: true,
       })
       // An idle client losing its connection must not crash the process; the pool replaces it.
       pool.on('error', () => {})
-      pools.set(url, pool)
+      pools.set(url, { name, pool })
       options.onPool?.(name, pool)
     }
     return pool
   }
-  const main = databaseOn(poolFor(options.url, 'main'), 'main', 'public')
+  const on = (url: string, name: string, schema: string) =>
+    databaseOn(poolFor(url, name), name, schema, () => {
+      const client = new pg.Client({
+        connectionString: url,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 0,
+      })
+      client.on('error', () => {})
+      return client
+    })
+  const main = on(options.url, 'main', 'public')
   const shards: ShardDatabases[] = Array.from({ length: options.shardCount }, (_, index) => {
     const own = options.shardUrls[index]
     const id = `shard-${index}`
-    const primary = own
-      ? databaseOn(poolFor(own, id), id, 'public')
-      : databaseOn(poolFor(options.url, 'main'), id, shardSchema(index))
+    const primary = own ? on(own, id, 'public') : on(options.url, id, shardSchema(index))
     const replicas = (options.replicaUrls[index] ?? []).map((url, r) =>
-      databaseOn(poolFor(url, `${id}-replica-${r}`), `${id}-replica-${r}`, primary.schema),
+      on(url, `${id}-replica-${r}`, primary.schema),
     )
     return { id, primary, replicas }
   })
@@ -89,8 +121,15 @@ export function openPostgres(options: PostgresOptions): Databases {
     kind: 'postgres',
     main,
     shards,
+    pools() {
+      const stats: Record<string, PoolCounts> = {}
+      for (const { name, pool } of pools.values()) {
+        stats[name] = { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }
+      }
+      return stats
+    },
     async close() {
-      await Promise.all([...pools.values()].map((pool) => pool.end().catch(() => {})))
+      await Promise.all([...pools.values()].map(({ pool }) => pool.end().catch(() => {})))
     },
   }
 }

@@ -1,4 +1,5 @@
 import { isHeadroomError } from '@headroom/core'
+import { markDependencyFailure } from '@headroom/health/http'
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express'
 
 const TRANSIENT = new Set(['E_TIMEOUT', 'E_CLOSED', 'E_OVERLOADED', 'E_STORE_UNAVAILABLE', 'E_CIRCUIT_OPEN'])
@@ -13,16 +14,21 @@ const CONNECTION_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EAI_AGAIN',
-  // Postgres: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections.
+  // Postgres: query_canceled (statement_timeout), admin_shutdown, crash_shutdown,
+  // cannot_connect_now, too_many_connections.
+  '57014',
   '57P01',
   '57P02',
   '57P03',
   '53300',
 ])
 
-/** Messages pg writes for a connection that died or could not be made (no code set). */
+/**
+ * Messages pg writes for a connection that died or could not be made, or a query past the
+ * client-side `query_timeout` (no code set).
+ */
 const CONNECTION_MESSAGES =
-  /connection terminated|timeout exceeded when trying to connect|connection timeout|connection (?:is )?closed|client has encountered a connection error|cannot use a pool after calling end/i
+  /connection terminated|query read timeout|timeout exceeded when trying to connect|connection timeout|connection (?:is )?closed|client has encountered a connection error|cannot use a pool after calling end/i
 
 /**
  * True when an error means a dependency is unreachable or refusing work for now, not
@@ -117,6 +123,8 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
     return
   }
   if (error instanceof HttpProblem) {
+    // The app's own 503s (`unavailable()`) are all a dependency refusing work (the queue's Redis).
+    if (error.status === 503) markDependencyFailure(res)
     res.set(error.headers)
     sendProblem(res, error.status, {
       type: error.type,
@@ -131,6 +139,9 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   // Retry-After) and clients and load balancers back off instead of seeing a bug.
   if (isDependencyUnavailable(error)) {
     req.log?.warn({ err: error }, 'dependency unavailable')
+    // Not this process's failure: the health monitor keeps it out of the error rate, since a
+    // failing dependency is not overload and shedding healthy users would not bring it back.
+    markDependencyFailure(res)
     res.setHeader('retry-after', String(DEPENDENCY_RETRY_AFTER_SECONDS))
     sendProblem(res, 503, {
       title: 'Service Unavailable',

@@ -52,17 +52,29 @@ export function createAppCache(options: {
     // Most keys are per user, where a cross-process stampede is rare: the lock (two more
     // round trips per miss) is asked for per call, on the expensive factories only.
     lock: false,
+    // A write-through (profile edits), a delete or a tag invalidation that Redis or the bus
+    // did not take (Redis down, this instance partitioned from it, a timeout on a busy
+    // host) is queued and replayed once Redis answers, before reads go back to it, and
+    // every instance drops its L1 copy then. Without it an edit acknowledged during the
+    // outage would appear reverted everywhere until the TTL.
+    recovery: { policy: 'recover' },
     logger: boundLogger(options.logger),
   })
+  cache.on('recovery-dropped', (event) =>
+    options.logger.warn(
+      { operation: event.operation, key: event.key, tags: event.tags, reason: event.reason },
+      'a cache write Redis did not take was dropped instead of replayed; other instances keep their copy until its TTL',
+    ),
+  )
+  // With recovery these resolve when Redis fails; what is left to reject is unexpected,
+  // and a request whose database write succeeded must not fail for its cache.
   const warn = (error: unknown, operation: string) =>
-    options.logger.warn({ err: error, operation }, 'cache write or invalidation did not reach Redis')
+    options.logger.warn({ err: error, operation }, 'cache write or invalidation failed')
   return {
     getOrSet: (key, factory, opts) => cache.getOrSet(key, factory, opts),
-    // L1 is written before Redis is asked; when Redis is down, other workers drop their
-    // copy on the bus or by TTL, as with delete.
+    // L1 is written at once; L2 and the other instances get it now or, when Redis fails,
+    // on replay.
     set: (key, value, opts) => cache.set(key, value, opts).catch((error: unknown) => warn(error, 'set')),
-    // L1 (and the local copy) is dropped before Redis is asked; when Redis is down the
-    // write must still succeed, and other workers' copies expire by TTL.
     delete: (key) => cache.delete(key).catch((error: unknown) => warn(error, 'delete')),
     invalidateTags: (tags) =>
       cache.invalidateTags(tags).catch((error: unknown) => warn(error, 'invalidateTags')),

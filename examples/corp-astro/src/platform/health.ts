@@ -50,6 +50,7 @@ export function createAppHealth(options: {
   redis: RedisClient | undefined
 }): AppHealth {
   const { databases, redis } = options
+  const all = [databases.main, ...databases.shards.map((shard) => shard.primary)]
   const logger = options.logger.child({ component: 'health' })
   const monitor = createHealthMonitor({
     service: 'corp-astro',
@@ -72,14 +73,24 @@ export function createAppHealth(options: {
     enterDwellMs: 2_000,
     exitDwellMs: 5_000,
     checks: {
-      database: {
-        check: () =>
-          Promise.all(
-            [databases.main, ...databases.shards.map((s) => s.primary)].map((db) => db.query('SELECT 1')),
-          ),
-        // A database that does not answer makes the process unready (the balancer drains
-        // it); it does not change the status, since shedding requests would not bring it back.
-        readiness: true,
+      // One check per database, so /health names the one that failed. A single database
+      // down is a warning, not unreadiness: every instance shares the databases, so
+      // draining this one would send its healthy users to instances no better off, and a
+      // quarter outage would become a full one. Its users get 503 + Retry-After meanwhile.
+      ...Object.fromEntries(
+        all.map((db) => [
+          `database:${db.name}`,
+          {
+            check: () => db.query('SELECT 1'),
+            componentType: 'datastore',
+          },
+        ]),
+      ),
+      // Not one database answers: the fault is most likely this instance's own (its
+      // network, its pools), which another instance would not share, so drain it.
+      databases: {
+        check: () => Promise.any(all.map((db) => db.query('SELECT 1'))),
+        critical: true,
         status: 'healthy',
         componentType: 'datastore',
       },
@@ -88,7 +99,6 @@ export function createAppHealth(options: {
             // Redis is optional: every component has a fallback, so its loss is reported, not fatal.
             redis: {
               check: () => redis.ping(),
-              readiness: false,
               status: 'healthy',
               componentType: 'datastore',
             },
@@ -114,6 +124,8 @@ export function createAppHealth(options: {
     monitor,
     status: () => monitor.status,
     probes: healthRoutes(monitor, { version: '1.0.0' }) as unknown as RequestHandler,
+    // The problem handler marks its 503s for an unavailable dependency
+    // (markDependencyFailure): they stay out of the error rate.
     track: trackRequests({ monitor }) as unknown as RequestHandler,
     shed: (shed ?? ((_req, _res, next) => next())) as RequestHandler,
     onMemoryPressure: (fn) => listeners.push(fn),

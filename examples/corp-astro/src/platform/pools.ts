@@ -63,7 +63,6 @@ export function createAppPools(options: {
       if (!options.enabled || databases.kind !== 'pglite') return databases
       const active = createConcurrencyLimiter({
         name: 'pglite',
-        algorithm: 'gradient2',
         min: 1,
         max: 16,
         initial: 4,

@@ -1,4 +1,4 @@
-import type { RedisClient } from '@headroom/core'
+import type { Clock, RedisClient } from '@headroom/core'
 import { createRateLimiter, type Decision, type RateLimiter } from '@headroom/rate-limit'
 import { ipKey, rateLimit } from '@headroom/rate-limit/express'
 import type { RequestHandler } from 'express'
@@ -39,9 +39,12 @@ export function createAppLimits(options: {
   prefix: string
   instances: number
   logger: AppLogger
+  /** Tests drive time; with Redis the limiters then use this clock instead of the server's. */
+  clock?: Clock
 }): AppLimits {
   const common = {
     ...(options.redis ? { redis: options.redis } : {}),
+    ...(options.clock ? { clock: options.clock, time: 'client' as const } : {}),
     onStoreError: 'local' as const,
     instances: options.instances,
     logger: boundLogger(options.logger),
@@ -63,7 +66,9 @@ export function createAppLimits(options: {
     login: createRateLimiter({
       ...common,
       prefix: `${options.prefix}:rl:login`,
-      algorithm: 'sliding-window',
+      // Exact: never more than 5 failures in any 15 minutes. An approximate sliding window
+      // would let a burst at the end of one window and another late in the next through.
+      algorithm: 'sliding-log',
       limit: LOGIN_FAILURES.limit,
       window: LOGIN_FAILURES.windowMs,
       // Logins are rare and slow (scrypt): wait longer for Redis, so counts stay shared.

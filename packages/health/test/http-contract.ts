@@ -1,0 +1,143 @@
+import { createManualClock } from '@headroom/core'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { HealthJson } from '../src/health-json.js'
+import { createHealthMonitor } from '../src/monitor.js'
+import { scriptedSampler } from './helpers.js'
+import type { HealthServerFactory } from './http-servers.js'
+
+/**
+ * What every health adapter promises, whatever the framework: /livez, /readyz (critical
+ * checks and draining only), /health in application/health+json (a failing dependency is
+ * warn), never cached, HEAD without a body; shedding by priority with 503 + Retry-After.
+ */
+export function describeHealthContract(server: HealthServerFactory) {
+  describe(`health adapters contract on ${server.name}`, () => {
+    const cleanups: Array<() => unknown> = []
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0)) await cleanup()
+    })
+
+    async function setup(
+      checks: Parameters<typeof createHealthMonitor>[0] extends infer O
+        ? O extends { checks?: infer C }
+          ? C
+          : never
+        : never = {},
+    ) {
+      const clock = createManualClock(Date.now())
+      const sampler = scriptedSampler()
+      const monitor = createHealthMonitor({
+        clock,
+        sampler,
+        enterDwellMs: 0,
+        exitDwellMs: 0,
+        minRequests: 1,
+        service: 'astro',
+        checks,
+      })
+      cleanups.push(() => monitor.close())
+      const { base, stats } = await server.serve({
+        monitor,
+        info: { version: '1.2.3' },
+        shed: { monitor, retryAfterSeconds: 7 },
+      })
+      const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+        fetch(`${base}${path}`, { headers, method })
+      return { clock, sampler, monitor, stats, get }
+    }
+
+    it('/livez, /readyz and /health (application/health+json), never cached; HEAD has no body', async () => {
+      const { monitor, get } = await setup({ db: () => true })
+      await monitor.runChecks()
+      const live = await get('/livez')
+      expect(live.status).toBe(200)
+      expect(live.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(live.headers.get('cache-control')).toBe('no-store')
+      expect(await live.json()).toEqual({ status: 'pass' })
+      expect((await get('/livez?verbose=1')).status).toBe(200)
+      expect((await get('/readyz')).status).toBe(200)
+      const report = await get('/health')
+      expect(report.status).toBe(200)
+      expect(report.headers.get('content-type')).toBe('application/health+json; charset=utf-8')
+      expect(report.headers.get('cache-control')).toBe('no-store')
+      const body = (await report.json()) as HealthJson
+      expect(body).toMatchObject({ status: 'pass', serviceId: 'astro', version: '1.2.3' })
+      expect(body.checks['db:responseTime']?.[0]).toMatchObject({ componentId: 'db', status: 'pass' })
+      const head = await get('/health', {}, 'HEAD')
+      expect(head.status).toBe(200)
+      expect(await head.text()).toBe('')
+      expect(await (await get('/x')).text()).toBe('ok')
+    })
+
+    it('readiness fails on a critical check and on draining only; a failing dependency is warn in /health', async () => {
+      let cacheUp = false
+      const { monitor, get } = await setup({
+        primary: { check: () => true, critical: true },
+        cache: () => {
+          if (!cacheUp) throw new Error('connection refused')
+        },
+      })
+      await monitor.runChecks()
+      expect((await get('/readyz')).status).toBe(200)
+      const report = (await (await get('/health')).json()) as HealthJson
+      expect(report.status).toBe('warn')
+      expect(report.checks['cache:responseTime']?.[0]).toMatchObject({ status: 'warn' })
+      cacheUp = true
+      monitor.setDraining(true)
+      const draining = await get('/readyz')
+      expect(draining.status).toBe(503)
+      expect(await draining.json()).toEqual({ status: 'fail', output: 'draining' })
+    })
+
+    it('a critical check failing fails /readyz with its name', async () => {
+      const { monitor, get } = await setup({
+        primary: {
+          check: () => {
+            throw new Error('primary down')
+          },
+          critical: true,
+        },
+      })
+      await monitor.runChecks()
+      const ready = await get('/readyz')
+      expect(ready.status).toBe(503)
+      expect(((await ready.json()) as { output: string }).output).toMatch(/^primary: .*primary down/)
+    })
+
+    it('sheds low priority first with 503, Retry-After and problem+json; critical always passes', async () => {
+      const { clock, sampler, monitor, stats, get } = await setup()
+      expect((await get('/x')).status).toBe(200)
+      sampler.set({ eventLoopDelay: 150 })
+      clock.advance(1000)
+      expect(monitor.status).toBe('degraded')
+      const low = await get('/x')
+      expect(low.status).toBe(503)
+      expect(low.headers.get('retry-after')).toBe('7')
+      expect(low.headers.get('content-type')).toBe('application/problem+json; charset=utf-8')
+      expect(await low.json()).toMatchObject({
+        status: 503,
+        title: 'Service Unavailable',
+        detail: expect.stringMatching(/degraded.*low-priority/),
+      })
+      expect((await get('/x', { 'x-tier': 'premium' })).status).toBe(200)
+      sampler.set({ eventLoopDelay: 900 })
+      clock.advance(1000)
+      expect(monitor.status).toBe('critical')
+      expect((await get('/x', { 'x-tier': 'critical' })).status).toBe(200)
+      // The probes answer under any load.
+      expect((await get('/livez')).status).toBe(200)
+      expect(stats()).toEqual({ passed: 3, shed: { critical: 0, high: 0, medium: 0, low: 1 } })
+    })
+
+    it('rejects invalid shedding options with a clear error', async () => {
+      const monitor = createHealthMonitor({ clock: createManualClock(0), sampler: scriptedSampler() })
+      cleanups.push(() => monitor.close())
+      await expect(server.serve({ monitor, shed: { monitor, retryAfterSeconds: -1 } })).rejects.toThrow(
+        /retryAfterSeconds/,
+      )
+      await expect(
+        server.serve({ monitor, shed: { monitor, critical: ['critical' as never] } }),
+      ).rejects.toThrow(/never shed/)
+    })
+  })
+}

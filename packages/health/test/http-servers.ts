@@ -1,0 +1,125 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import express from 'express'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
+import { afterEach } from 'vitest'
+import * as fastifyAdapter from '../src/fastify.js'
+import * as fetchAdapter from '../src/fetch.js'
+import type { HealthJsonInfo } from '../src/health-json.js'
+import { healthRoutes, shedLoad } from '../src/http.js'
+import type { Priority } from '../src/load-shedder.js'
+import type { HealthMonitor } from '../src/monitor-types.js'
+import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shed-gate.js'
+
+/** The probes and the shedder in front of `/x` (answers 'ok'); a request's priority is its `x-tier` header. */
+export interface HealthSetup {
+  monitor: HealthMonitor
+  info?: HealthJsonInfo
+  shed: Omit<ShedLoadCommonOptions<unknown>, 'priority'>
+}
+
+export interface HealthServerFactory {
+  name: string
+  serve(setup: HealthSetup): Promise<{ base: string; stats(): ShedLoadStats }>
+}
+
+const closers: Array<() => Promise<void>> = []
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()))
+})
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  closers.push(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const tier = (value: string | null | undefined): Priority =>
+  value === 'critical' ? 'critical' : value === 'premium' ? 'high' : 'low'
+
+const expressServer: HealthServerFactory = {
+  name: 'express (@headroom/health/http)',
+  async serve({ monitor, info, shed }) {
+    const app = express()
+    const shedder = shedLoad({
+      ...shed,
+      priority: (req: IncomingMessage) => tier(req.headers['x-tier'] as string),
+    })
+    app.use(
+      healthRoutes(monitor, info) as (req: IncomingMessage, res: ServerResponse, next: () => void) => void,
+    )
+    app.use(shedder as (req: IncomingMessage, res: ServerResponse, next: () => void) => void)
+    app.get('/x', (_req, res) => {
+      res.type('text').send('ok')
+    })
+    return { base: await listen(createServer(app)), stats: shedder.stats }
+  },
+}
+
+const fastifyServer: HealthServerFactory = {
+  name: 'fastify',
+  async serve({ monitor, info, shed }) {
+    const app = Fastify()
+    await app.register(fastifyAdapter.healthRoutes, { monitor, ...info })
+    await app.register(fastifyAdapter.shedLoad, {
+      ...shed,
+      priority: (request) => tier(request.headers['x-tier'] as string),
+    })
+    app.get('/x', async (_request, reply) => reply.type('text/plain').send('ok'))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    closers.push(() => app.close())
+    return {
+      base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+      stats: () => app.shedLoadStats!(),
+    }
+  },
+}
+
+const honoServer: HealthServerFactory = {
+  name: 'hono',
+  async serve({ monitor, info, shed }) {
+    const app = new Hono()
+    const shedder = fetchAdapter.shedLoad({
+      ...shed,
+      priority: (request) => tier(request.headers.get('x-tier')),
+    })
+    app.use(fetchAdapter.healthRoutes(monitor, info))
+    app.use(shedder)
+    app.get('/x', (c) => c.text('ok'))
+    return { base: await listen(createAdaptorServer({ fetch: app.fetch }) as Server), stats: shedder.stats }
+  },
+}
+
+const plainFetchServer: HealthServerFactory = {
+  name: 'fetch (plain Request -> Response over node:http)',
+  async serve({ monitor, info, shed }) {
+    const probes = fetchAdapter.healthRoutes(monitor, info)
+    const shedder = fetchAdapter.shedLoad({
+      ...shed,
+      priority: (request) => tier(request.headers.get('x-tier')),
+    })
+    const handle = (request: Request) =>
+      probes(request, () =>
+        shedder(request, async () =>
+          new URL(request.url).pathname === '/x'
+            ? new Response('ok', { headers: { 'content-type': 'text/plain' } })
+            : new Response(null, { status: 404 }),
+        ),
+      )
+    return { base: await listen(createAdaptorServer({ fetch: handle }) as Server), stats: shedder.stats }
+  },
+}
+
+export const serverFactories: HealthServerFactory[] = [
+  expressServer,
+  fastifyServer,
+  honoServer,
+  plainFetchServer,
+]

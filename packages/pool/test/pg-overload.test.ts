@@ -1,0 +1,75 @@
+// The limiter's defaults in front of a real Postgres with a hidden capacity (see
+// hidden-capacity.ts), offered three times what it sustains in an open loop.
+import { postgresAvailable } from '@headroom/testing'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ConcurrencyLimiter, createConcurrencyLimiter, isLimitExceededError } from '../src/index.js'
+import { createHiddenCapacity, type HiddenCapacity, openLoop, serviceSeconds } from './hidden-capacity.js'
+
+const CAPACITY = 4
+const SERVICE_MS = 80
+const POOL_MAX = 32
+const RATE = 3 * (CAPACITY / SERVICE_MS) * 1000
+
+describe.runIf(postgresAvailable())(
+  'the default limiter against real Postgres with a hidden capacity',
+  () => {
+    let backend: HiddenCapacity
+    beforeAll(async () => {
+      backend = await createHiddenCapacity(CAPACITY)
+    })
+    afterAll(async () => {
+      await backend?.close()
+    })
+
+    const run = async (limiter: ConcurrencyLimiter) => {
+      const pool = new pg.Pool({ connectionString: backend.url, max: POOL_MAX })
+      pool.on('error', () => {})
+      try {
+        // Connections opened first, so neither run pays for connecting under load.
+        await Promise.all(Array.from({ length: POOL_MAX }, () => pool.query('SELECT 1')))
+        return await openLoop({
+          ratePerSec: RATE,
+          durationMs: 12_000,
+          call: () => limiter.run(() => pool.query('SELECT work($1)', [serviceSeconds(SERVICE_MS, 0.3)])),
+          isShed: isLimitExceededError,
+          watch: () => limiter.limit,
+        })
+      } finally {
+        limiter.close()
+        await pool.end()
+      }
+    }
+    const after = <T extends { t: number }>(items: T[], from: number) =>
+      items.filter((item) => item.t >= from)
+    const quantile = (values: number[], q: number) =>
+      [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0
+
+    it('settles within 0.6x-2x of the capacity, and gives half the p99 of a static limit at the pool max', async () => {
+      const fixed = await run(
+        createConcurrencyLimiter({ algorithm: 'aimd', min: POOL_MAX, max: POOL_MAX, initial: POOL_MAX }),
+      )
+      const adaptive = await run(createConcurrencyLimiter({ max: POOL_MAX }))
+      const limits = after(adaptive.samples, 4_000).map((sample) => sample.value)
+      const inBand = limits.filter((limit) => limit >= 0.6 * CAPACITY && limit <= 2 * CAPACITY).length
+      const p99 = (result: typeof fixed) =>
+        quantile(
+          after(result.calls, 4_000).map((call) => call.latency),
+          0.99,
+        )
+      const figures = JSON.stringify({
+        limits: `${quantile(limits, 0)}/${quantile(limits, 0.5)}/${quantile(limits, 1)}`,
+        p99: { fixed: p99(fixed), adaptive: p99(adaptive) },
+        completed: { fixed: after(fixed.calls, 4_000).length, adaptive: after(adaptive.calls, 4_000).length },
+        errors: { fixed: fixed.errors, adaptive: adaptive.errors },
+      })
+      expect(fixed.errors + adaptive.errors, figures).toBe(0)
+      expect(inBand / limits.length, figures).toBeGreaterThanOrEqual(0.9)
+      expect(p99(adaptive) / p99(fixed), figures).toBeLessThanOrEqual(0.5)
+      expect(
+        after(adaptive.calls, 4_000).length / after(fixed.calls, 4_000).length,
+        figures,
+      ).toBeGreaterThanOrEqual(0.9)
+    }, 120_000)
+  },
+)

@@ -1,0 +1,85 @@
+import {
+  type FetchMiddleware,
+  type HonoLikeContext,
+  toFetchMiddleware,
+  withHeaders,
+} from './fetch-middleware.js'
+import { ipKey } from './ip-key.js'
+import { createRequestLimit, PROBLEM_JSON, type RateLimitCommonOptions } from './request-limit.js'
+import type { Decision } from './types.js'
+
+export type { FetchMiddleware, FetchNext, HonoLikeContext } from './fetch-middleware.js'
+export { type HeaderStyle, writeHeaders } from './headers.js'
+export { expandIPv6, ipKey } from './ip-key.js'
+export type { RateLimitInfo } from './request-limit.js'
+
+/** Options of the fetch {@link rateLimit}. */
+export interface FetchRateLimitOptions extends RateLimitCommonOptions<Request> {
+  /**
+   * The client address of a request, for the default key (a `Request` carries none):
+   * under Hono on Node, `(request, c) => getConnInfo(c).remote.address`; behind a proxy
+   * you trust, its forwarding header. Either `key` or `ip` is required.
+   */
+  ip?: (request: Request, context: HonoLikeContext | undefined) => string | undefined
+  /** Success test for `skipSuccessfulRequests` / `skipFailedRequests`. @default (request, response) => response.status < 400 */
+  requestWasSuccessful?: (request: Request, response: Response) => boolean
+  /** Replaces the 429 response entirely; the rate-limit headers are added to what it returns. @default undefined */
+  handler?: (request: Request, decision: Decision) => Response | Promise<Response>
+}
+
+/**
+ * Fetch-standard rate limiting (`Request` -> `Response`: Hono, Bun, Deno, route handlers),
+ * with the Express middleware's options, headers and 429 problem+json. Works as Hono
+ * middleware (`app.use(rateLimit(...))`) and as a plain wrapper
+ * (`rateLimit(...)(request, () => handler(request))`).
+ *
+ * @example
+ * import { Hono } from 'hono'
+ * import { createRateLimiter } from '@headroom/rate-limit'
+ * import { rateLimit } from '@headroom/rate-limit/fetch'
+ *
+ * const app = new Hono()
+ * app.use('/api/*', rateLimit({ limiter: createRateLimiter({ limit: 100, window: '1m' }), key: (req) => req.headers.get('x-api-key') ?? 'anonymous' }))
+ */
+export function rateLimit(options: FetchRateLimitOptions): FetchMiddleware {
+  if (options.key === undefined && options.ip === undefined)
+    throw new TypeError(
+      'Invalid rateLimit option "key": a fetch Request carries no client address; pass key: (request) => string or ip: (request, c) => string (received neither)',
+    )
+  // The shared core passes the key function the Request only; the Hono context reaches
+  // `ip` through this slot. It is set and cleared around the synchronous start of the
+  // decision, where the core calls the default key before its first await, so concurrent
+  // requests never see each other's context.
+  let currentContext: HonoLikeContext | undefined
+  const decide = createRequestLimit<Request>(options, (request, subnet) =>
+    ipKey(options.ip?.(request, currentContext), subnet),
+  )
+  const succeeded =
+    options.requestWasSuccessful ?? ((_request: Request, response: Response) => response.status < 400)
+
+  return toFetchMiddleware(async (request, next, context) => {
+    currentContext = context
+    const pending = decide(request)
+    currentContext = undefined
+    const verdict = await pending
+    if (verdict === undefined) return next()
+    if (verdict.refusal !== undefined) {
+      const refused = options.handler
+        ? await options.handler(request, verdict.decision)
+        : new Response(verdict.refusal.body, {
+            status: verdict.refusal.status,
+            headers: { 'Content-Type': PROBLEM_JSON },
+          })
+      return withHeaders(refused, verdict.headers)
+    }
+    let response: Response
+    try {
+      response = await next()
+    } catch (error) {
+      verdict.settle(false)
+      throw error
+    }
+    verdict.settle(succeeded(request, response))
+    return withHeaders(response, verdict.headers)
+  })
+}

@@ -42,6 +42,8 @@ export default defineConfig({
     // Tests run against the sources, so `pnpm test` needs no build first.
     alias: [
       { find: /^@headroom\/testing$/, replacement: at('packages/testing/src/index.ts') },
+      // health's ./prometheus subpath is built from prom-client.ts (prometheus.ts is its text format).
+      { find: /^@headroom\/health\/prometheus$/, replacement: at('packages/health/src/prom-client.ts') },
       { find: /^@headroom\/([a-z-]+)\/([a-z-]+)$/, replacement: at('packages/$1/src/$2.ts') },
       { find: /^@headroom\/([a-z-]+)$/, replacement: at('packages/$1/src/index.ts') },
     ],

@@ -7,5 +7,6 @@ export default defineConfig(
     express: 'src/express.ts',
     fastify: 'src/fastify.ts',
     fetch: 'src/fetch.ts',
+    prometheus: 'src/prometheus.ts',
   }),
 )

@@ -32,14 +32,17 @@ interface MemorySample {
 /** One /metrics scrape over a fresh connection, so the cluster primary hands it to either worker. */
 function scrape(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path: '/metrics', agent: false, timeout: 5_000 }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk) => {
-        body += chunk
-      })
-      res.on('end', () => resolve(body))
-    })
+    const req = get(
+      { host: '127.0.0.1', port, path: '/metrics?worker=self', agent: false, timeout: 5_000 },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk) => {
+          body += chunk
+        })
+        res.on('end', () => resolve(body))
+      },
+    )
     req.on('timeout', () => req.destroy(new Error('metrics timed out')))
     req.on('error', reject)
   })

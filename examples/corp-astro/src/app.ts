@@ -57,16 +57,7 @@ export function createApp(ctx: AppContext): Express {
   app.set('etag', false)
   app.set('trust proxy', ctx.config.trustProxy)
 
-  const metrics = createMetrics({
-    cache: () => ctx.cache.stats(),
-    rateLimit: () => ctx.limits.stats(),
-    jobs: () => ctx.jobs.stats(),
-    breaker: () => ctx.astro.stats(),
-    pools: () => ctx.pools.stats(),
-    shards: () => ctx.shards.stats(),
-    health: () => ctx.health.stats(),
-    analytics: () => ctx.analytics.stats(),
-  })
+  const metrics = createMetrics(ctx)
 
   // helmet's headers, computed once: its chained middlewares cost a next() hop each per request.
   app.use(fixedHeaders(helmet(API_SECURITY_HEADERS)))

@@ -6,6 +6,7 @@ import { openPostgres } from './db/postgres.js'
 import { seed } from './db/seed.js'
 import { localUrl, tryItBanner } from './http/try-it.js'
 import type { AppLogger } from './logger.js'
+import { serveClusterMetrics } from './platform/metrics.js'
 import { createShards } from './platform/shards.js'
 import { createProfileRepository } from './profiles/repository.js'
 import { createUserRepository } from './users/repository.js'
@@ -70,6 +71,7 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
         process.stdout.write(tryItBanner(localUrl(config.host, address.port), config.seed))
     }
   })
+  serveClusterMetrics()
   for (let i = 0; i < config.webConcurrency; i++) fork()
 
   const shutdown = (signal: NodeJS.Signals) => {

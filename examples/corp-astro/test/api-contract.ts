@@ -488,8 +488,14 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         expect(['pass', 'warn']).toContain(health.body.status)
         const metrics = await http.get('/metrics')
         expect(metrics.status).toBe(200)
-        for (const component of ['cache', 'rateLimit', 'jobs', 'breaker', 'pools', 'shards', 'health']) {
-          expect(metrics.body).toContain(`component="${component}"`)
+        for (const family of [
+          'cache_hits_total',
+          'rate_limit_decisions_total',
+          'queue_jobs_waiting',
+          'breaker_state',
+          'health_status',
+        ]) {
+          expect(metrics.body).toContain(`# TYPE headroom_${family} `)
         }
         expect(metrics.body).toContain('http_request_duration_seconds_bucket')
       })

@@ -1,14 +1,21 @@
+import cluster from 'node:cluster'
+import { randomUUID } from 'node:crypto'
+import { registerBreakerMetrics } from '@headroom/breaker/prometheus'
+import { registerCacheMetrics } from '@headroom/cache/prometheus'
+import { registerHealthMetrics } from '@headroom/health/prometheus'
+import { registerPoolMetrics } from '@headroom/pool/prometheus'
+import { registerQueueMetrics } from '@headroom/queue/prometheus'
+import { registerRateLimitMetrics } from '@headroom/rate-limit/prometheus'
 import type { RequestHandler } from 'express'
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-
-/** A named stats() source; async ones (the queue) are awaited at scrape time. */
-export type StatsSource = () => unknown
+import { AggregatorRegistry, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { AppContext } from '../context.js'
 
 /**
- * `/metrics` in Prometheus text format: process metrics, an HTTP latency histogram,
- * and every Headroom component's `stats()` flattened into one gauge family,
- * `headroom_stat{component="cache",stat="l1.hits"}`. Flattening at scrape time means
- * a new counter in a package shows up without touching this file.
+ * `/metrics` in Prometheus text format: process metrics, an HTTP latency histogram and
+ * the collectors of each Headroom package (`headroom_cache_*`, `headroom_rate_limit_*`,
+ * `headroom_queue_*`, `headroom_pool_*`, `headroom_breaker_*`, `headroom_health_*`).
+ * In cluster mode any worker answers a scrape with every worker's metrics added up
+ * (prom-client's AggregatorRegistry in the primary), so one scrape sees the whole app.
  */
 export interface AppMetrics {
   readonly registry: Registry
@@ -18,9 +25,25 @@ export interface AppMetrics {
   handler: RequestHandler
 }
 
-export function createMetrics(sources: Record<string, StatsSource>): AppMetrics {
+const REQUEST = 'headroom:metrics:request'
+const RESPONSE = 'headroom:metrics:response'
+/** Longer than prom-client's own 5 s wait for the workers, so its error arrives first. */
+const SCRAPE_TIMEOUT_MS = 6_000
+
+interface MetricsRequest {
+  type: typeof REQUEST
+  id: string
+}
+interface MetricsResponse {
+  type: typeof RESPONSE
+  id: string
+  text?: string
+  error?: string
+}
+
+export function createMetrics(ctx: AppContext): AppMetrics {
   const registry = new Registry()
-  registry.setDefaultLabels({ app: 'corp-astro', pid: String(process.pid) })
+  registry.setDefaultLabels({ app: 'corp-astro' })
   collectDefaultMetrics({ register: registry })
 
   const http = new Histogram({
@@ -30,24 +53,7 @@ export function createMetrics(sources: Record<string, StatsSource>): AppMetrics 
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
-
-  new Gauge({
-    name: 'headroom_stat',
-    help: 'Numeric fields of each Headroom component stats() (counters and gauges alike)',
-    labelNames: ['component', 'stat'] as const,
-    registers: [registry],
-    async collect() {
-      this.reset()
-      for (const [component, source] of Object.entries(sources)) {
-        try {
-          const value = await source()
-          flatten(value, '', (stat, n) => this.set({ component, stat }, n))
-        } catch {
-          // A component that cannot answer (Redis down) is skipped, never fails the scrape.
-        }
-      }
-    },
-  })
+  registerComponents(registry, ctx)
 
   const observe: RequestHandler = (req, res, next) => {
     const end = http.startTimer()
@@ -59,26 +65,97 @@ export function createMetrics(sources: Record<string, StatsSource>): AppMetrics 
     next()
   }
 
-  const handler: RequestHandler = async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics())
+  if (!cluster.isWorker) {
+    const handler: RequestHandler = async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics())
+    }
+    return { registry, observe, handler }
   }
 
+  // The primary asks every worker for this registry. prom-client answers those requests
+  // once an AggregatorRegistry exists in the worker: constructing one adds its listener.
+  new AggregatorRegistry()
+  AggregatorRegistry.setRegistries([registry])
+  // `/metrics?worker=self`: this worker alone, with its pid (per-worker heap in the soak run).
+  const self = new Registry()
+  new Gauge({
+    name: 'corp_astro_worker_info',
+    help: 'This worker',
+    labelNames: ['pid'],
+    registers: [self],
+  }).set({ pid: String(process.pid) }, 1)
+  const handler: RequestHandler = async (req, res) => {
+    if (req.query.worker === 'self') {
+      res.type(registry.contentType).send(await Registry.merge([registry, self]).metrics())
+      return
+    }
+    try {
+      res.type(registry.contentType).send(await askPrimary())
+    } catch (error) {
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`metrics unavailable: ${(error as Error).message}\n`)
+    }
+  }
   return { registry, observe, handler }
 }
 
-const MAX_DEPTH = 5
+/** The Headroom components of this process, each under the name the dashboards use. */
+function registerComponents(registry: Registry, ctx: AppContext): void {
+  // Components switched off (HEADROOM=off) answer stats() with null: they are left out.
+  if (ctx.cache.stats()) registerCacheMetrics(registry, { astro: { stats: () => ctx.cache.stats()! } })
+  const limiters = Object.keys(ctx.limits.stats())
+  registerRateLimitMetrics(
+    registry,
+    Object.fromEntries(limiters.map((name) => [name, { stats: () => ctx.limits.stats()[name]! }])),
+  )
+  registerQueueMetrics(registry, { jobs: { stats: async () => (await ctx.jobs.stats()).queue } })
+  registerBreakerMetrics(registry, { astro: ctx.astro })
+  const pools = ctx.pools.stats()
+  registerPoolMetrics(registry, {
+    sizers: Object.fromEntries(
+      Object.keys(pools.sizers).map((name) => [name, { stats: () => ctx.pools.stats().sizers[name]! }]),
+    ),
+    ...(pools.limiter ? { limiters: { api: { stats: () => ctx.pools.stats().limiter! } } } : {}),
+  })
+  registerHealthMetrics(registry, ctx.health.monitor)
+}
 
-function flatten(value: unknown, path: string, emit: (stat: string, n: number) => void, depth = 0): void {
-  if (depth > MAX_DEPTH) return
-  if (typeof value === 'number') {
-    if (Number.isFinite(value)) emit(path, value)
-    return
-  }
-  if (typeof value === 'boolean') {
-    emit(path, value ? 1 : 0)
-    return
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return
-  for (const [key, child] of Object.entries(value))
-    flatten(child, path ? `${path}.${key}` : key, emit, depth + 1)
+/** Sends a scrape request to the primary and waits for the aggregated text. */
+function askPrimary(): Promise<string> {
+  const id = randomUUID()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error('the primary did not answer')), SCRAPE_TIMEOUT_MS)
+    timer.unref()
+    const onMessage = (message: unknown) => {
+      const response = message as Partial<MetricsResponse> | null
+      if (response?.type !== RESPONSE || response.id !== id) return
+      finish(response.error === undefined ? undefined : new Error(response.error), response.text)
+    }
+    const finish = (error: Error | undefined, text?: string) => {
+      clearTimeout(timer)
+      process.off('message', onMessage)
+      if (error) reject(error)
+      else resolve(text ?? '')
+    }
+    process.on('message', onMessage)
+    process.send?.({ type: REQUEST, id } satisfies MetricsRequest)
+  })
+}
+
+/**
+ * In the cluster primary: answers a worker's scrape with the metrics of every worker
+ * added up (counters and histograms summed; each gauge by its own aggregator).
+ */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry()
+  cluster.on('message', (worker, message: Partial<MetricsRequest> | null) => {
+    if (message?.type !== REQUEST || typeof message.id !== 'string') return
+    const id = message.id
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: RESPONSE, id, text } satisfies MetricsResponse),
+      (error: Error) => worker.send({ type: RESPONSE, id, error: error.message } satisfies MetricsResponse),
+    )
+  })
 }

@@ -134,12 +134,12 @@ describe('pnpm start (node --import tsx src/main.ts) in development', () => {
     })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     try {
-      await waitUntil(
-        () => output.includes('  Try:') && output.trimEnd().split('\n').at(-1)!.includes('curl'),
-        {
-          timeoutMs: 170_000,
-        },
-      )
+      // Other log lines may follow the banner (health status changes on a loaded machine).
+      await waitUntil(() => output.split('\n').filter((line) => line.startsWith('    curl ')).length === 3, {
+        timeoutMs: 170_000,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}; output:\n${output}`)
+      })
       const url = /corp-astro is up: (http:\/\/\S+)/.exec(output)![1]!
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
       const commands = output

@@ -7,6 +7,7 @@ import { identify } from './auth/authenticate.js'
 import { authRouter } from './auth/routes.js'
 import { contentRouter } from './content/routes.js'
 import type { AppContext } from './context.js'
+import { discoveryRouter } from './http/discovery.js'
 import { fixedHeaders } from './http/fixed-headers.js'
 import { notFoundHandler, problemHandler } from './http/problem.js'
 import { httpLogSerializers } from './logger.js'
@@ -81,6 +82,7 @@ export function createApp(ctx: AppContext): Express {
   )
   app.use(ctx.health.probes)
   app.get('/metrics', metrics.handler)
+  app.use(discoveryRouter({ seeded: ctx.config.seed }))
   app.use(ctx.health.track)
   app.use(metrics.observe)
   // compression hooks every response it sees; a client that accepts no encoding gets none anyway.

@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { migrate } from './db/migrate.js'
 import { openPostgres } from './db/postgres.js'
 import { seed } from './db/seed.js'
+import { localUrl, tryItBanner } from './http/try-it.js'
 import type { AppLogger } from './logger.js'
 import { serveClusterMetrics } from './platform/metrics.js'
 import { createShards } from './platform/shards.js'
@@ -35,6 +36,7 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
     : await startAstroService({
         faults: { failureRate: config.astro.failureRate, latencyMs: config.astro.latencyMs },
       })
+  if (astro) logger.info({ url: astro.url }, `astro service (embedded) listening on ${astro.url}`)
   const env = { CORP_ASTRO_WORKER: '1', ...(astro ? { ASTRO_URL: astro.url } : {}) }
 
   // Workers take connections from the shared listening socket themselves (SCHED_NONE)
@@ -65,6 +67,8 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
       logger.info(
         `corp-astro listening on http://${config.host}:${address.port} (${config.webConcurrency} workers)`,
       )
+      if (config.env === 'development')
+        process.stdout.write(tryItBanner(localUrl(config.host, address.port), config.seed))
     }
   })
   serveClusterMetrics()

@@ -18,7 +18,8 @@ const urlList = z
   )
   .pipe(z.array(z.url({ error: 'expected a comma-separated list of URLs' })))
 
-const envSchema = z.object({
+/** The environment variables the app reads (exported so deploy files can be checked against it). */
+export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),

@@ -120,6 +120,7 @@ export async function createContext(
         faults: { failureRate: config.astro.failureRate, latencyMs: config.astro.latencyMs },
       })
       astroUrl = astroService.url
+      logger.info({ url: astroUrl }, `astro service (embedded) listening on ${astroUrl}`)
       cleanups.push(() => astroService?.close())
     }
     const cache = createAppCache({ enabled: config.headroom, redis, prefix: config.redis.prefix, logger })

@@ -5,6 +5,7 @@
 import cluster from 'node:cluster'
 import { runPrimary } from './cluster.js'
 import { type Config, loadConfig } from './config.js'
+import { tryItBanner } from './http/try-it.js'
 import { createLogger } from './logger.js'
 import { type RunningServer, startServer } from './server.js'
 
@@ -52,5 +53,6 @@ if (config.webConcurrency > 1 && cluster.isPrimary) {
         running.ctx.redis ? 'Redis' : 'memory stores'
       }, Headroom ${config.headroom ? 'on' : 'off'})`,
     )
+    if (config.env === 'development') process.stdout.write(tryItBanner(running.url, config.seed))
   }
 }

@@ -17,8 +17,8 @@ const eventSchema = z
     occurredAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time' }).optional(),
   })
   .strict()
-const eventsSchema = z.object({ events: z.array(eventSchema).min(1).max(100) }).strict()
-const summarySchema = z.object({ days: z.coerce.number().int().min(1).max(90).default(7) })
+export const eventsSchema = z.object({ events: z.array(eventSchema).min(1).max(100) }).strict()
+export const summarySchema = z.object({ days: z.coerce.number().int().min(1).max(90).default(7) })
 
 /** `/api/analytics`: events are queued durably (202), then written to their shards by a job. */
 export function analyticsRouter(ctx: AppContext): Router {

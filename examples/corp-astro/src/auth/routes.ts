@@ -18,9 +18,9 @@ const password = z
 
 // Strict like every other route: a field the API does not know (a `role` on register) is
 // a client bug or a probe, and answers 400 instead of being silently dropped.
-const registerSchema = z.object({ email, password, name: z.string().trim().min(1).max(100) }).strict()
-const loginSchema = z.object({ email, password: z.string().min(1).max(128) }).strict()
-const refreshSchema = z.object({ refreshToken: z.string().min(1).max(300) }).strict()
+export const registerSchema = z.object({ email, password, name: z.string().trim().min(1).max(100) }).strict()
+export const loginSchema = z.object({ email, password: z.string().min(1).max(128) }).strict()
+export const refreshSchema = z.object({ refreshToken: z.string().min(1).max(300) }).strict()
 
 /** `/api/auth`: register, login, refresh (rotating), logout. */
 export function authRouter(ctx: AppContext): Router {

@@ -9,7 +9,7 @@ import { profilesTag } from '../profiles/routes.js'
 import { generateContent } from './generator.js'
 import type { ContentItem } from './repository.js'
 
-const dailySchema = z.object({ profileId: uuidSchema })
+export const dailySchema = z.object({ profileId: uuidSchema })
 
 /** Daily content is kept a week, then the cleanup job deletes it. */
 const DAILY_TTL_DAYS = 7

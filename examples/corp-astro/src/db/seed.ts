@@ -38,5 +38,14 @@ export async function seed(
     created++
     await profiles.create(user.id, PROFILES[index % PROFILES.length]!)
   }
-  if (created > 0) logger.info({ users: created, password: DEMO_PASSWORD }, 'demo data seeded')
+  if (created === 0) return
+  // The logger redacts every `password` field; this one is a published demo credential,
+  // so in development it goes in the message, readable.
+  const emails = DEMO_USERS.map((demo) => demo.email).join(', ')
+  logger.info(
+    { users: created },
+    config.env === 'development'
+      ? `demo data seeded: ${emails}, password ${DEMO_PASSWORD}`
+      : 'demo data seeded (password in src/db/seed.ts)',
+  )
 }

@@ -13,8 +13,8 @@ const fields = {
   foundingDate: isoDate.refine((value) => value <= today(), 'expected a date that is not in the future'),
   location: z.string().trim().min(1).max(120),
 }
-const createSchema = z.object(fields).strict()
-const patchSchema = z.object(fields).partial().strict()
+export const createSchema = z.object(fields).strict()
+export const patchSchema = z.object(fields).partial().strict()
 
 /**
  * The cache tag of everything cached about one owner's profiles (each profile, the

@@ -8,7 +8,7 @@ import { uuidSchema } from '../http/schemas.js'
 import { validate } from '../http/validate.js'
 import type { JobPriority } from '../platform/jobs.js'
 
-const monthlySchema = z
+export const monthlySchema = z
   .object({
     profileId: uuidSchema,
     month: z

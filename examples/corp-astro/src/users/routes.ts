@@ -7,7 +7,7 @@ import { validate } from '../http/validate.js'
 import { cachedUser, userKey } from './cached-user.js'
 import { publicUser } from './repository.js'
 
-const patchSchema = z
+export const patchSchema = z
   .object({
     name: z.string().trim().min(1).max(100).optional(),
     // Stands in for a billing flow: the demo lets users pick their tier.

@@ -54,7 +54,7 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
     logger,
     isClosed: () => closed,
     onKnown: (ceiling) => {
-      // The pool was held at min until now: take the estimate, within the share.
+      // The pool is held at min until the share is known; from here it follows the estimate, within the share.
       if (algorithm.limit > ceiling) algorithm.reset(ceiling)
       if (!noLoad.probing) apply(sizeFromEstimate(), 'budget')
       else if (size > ceiling) apply(ceiling, 'budget')

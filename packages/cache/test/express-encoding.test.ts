@@ -136,7 +136,13 @@ describe('cacheResponse with compression()', () => {
 
 describe('cacheResponse behind rateLimit', () => {
   const cache = createCache({ prefix: 'http-rl', clock: createManualClock(0) })
-  const limiter = createRateLimiter({ limit: 10, window: '1m', algorithm: 'fixed-window' })
+  // A manual clock: a fixed window that closed mid-test would restart the count.
+  const limiter = createRateLimiter({
+    limit: 10,
+    window: '1m',
+    algorithm: 'fixed-window',
+    clock: createManualClock(0),
+  })
   let server: Server
   let base: string
 

@@ -13,7 +13,13 @@ import { createCache } from '../src/index.js'
 // The contract every adapter passes runs in http-contract.test.ts; this is the Hono chain.
 describe('cacheResponse behind rateLimit on Hono', () => {
   const cache = createCache({ prefix: 'http-hono', clock: createManualClock(0) })
-  const limiter = createRateLimiter({ limit: 10, window: '1m', algorithm: 'fixed-window' })
+  // A manual clock: a fixed window that closed mid-test would restart the count.
+  const limiter = createRateLimiter({
+    limit: 10,
+    window: '1m',
+    algorithm: 'fixed-window',
+    clock: createManualClock(0),
+  })
   let server: Server
   let base: string
   let calls = 0

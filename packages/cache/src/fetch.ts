@@ -1,4 +1,4 @@
-import { type FetchMiddleware, toFetchMiddleware } from './fetch-middleware.js'
+import { type FetchMiddleware, toFetchMiddleware } from '@headroom/core'
 import {
   type CacheResponseCommonOptions,
   createResponseCache,
@@ -7,7 +7,7 @@ import {
   withVary,
 } from './response-cache.js'
 
-export type { FetchMiddleware, FetchNext, HonoLikeContext } from './fetch-middleware.js'
+export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
 
 /** Options of the fetch {@link cacheResponse}. */
 export type FetchCacheResponseOptions = CacheResponseCommonOptions<Request>

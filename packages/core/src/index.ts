@@ -26,6 +26,14 @@ export {
   type FailureGateOptions,
   type FailureGateState,
 } from './failure-gate.js'
+export {
+  type FetchHandler,
+  type FetchMiddleware,
+  type FetchNext,
+  type HonoLikeContext,
+  toFetchMiddleware,
+  withHeaders,
+} from './fetch-middleware.js'
 export { Fifo } from './fifo.js'
 export { fmix32, hashToBucket, murmur3 } from './hash.js'
 export { createLatencyHistogram, type LatencyHistogram, type LatencySummary } from './histogram.js'

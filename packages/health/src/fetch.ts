@@ -1,10 +1,10 @@
-import { type FetchMiddleware, toFetchMiddleware } from './fetch-middleware.js'
+import { type FetchMiddleware, toFetchMiddleware } from '@headroom/core'
 import type { HealthJsonInfo } from './health-json.js'
 import type { HealthMonitor } from './monitor-types.js'
 import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
 import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
 
-export type { FetchMiddleware, FetchNext, HonoLikeContext } from './fetch-middleware.js'
+export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
 export type { ShedLoadStats } from './shed-gate.js'
 
 /** Options of the fetch {@link healthRoutes}. */

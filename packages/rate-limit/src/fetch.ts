@@ -1,14 +1,9 @@
-import {
-  type FetchMiddleware,
-  type HonoLikeContext,
-  toFetchMiddleware,
-  withHeaders,
-} from './fetch-middleware.js'
+import { type FetchMiddleware, type HonoLikeContext, toFetchMiddleware, withHeaders } from '@headroom/core'
 import { ipKey } from './ip-key.js'
 import { createRequestLimit, PROBLEM_JSON, type RateLimitCommonOptions } from './request-limit.js'
 import type { Decision } from './types.js'
 
-export type { FetchMiddleware, FetchNext, HonoLikeContext } from './fetch-middleware.js'
+export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
 export { type HeaderStyle, writeHeaders } from './headers.js'
 export { expandIPv6, ipKey } from './ip-key.js'
 export type { RateLimitInfo } from './request-limit.js'

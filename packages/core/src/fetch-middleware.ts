@@ -1,6 +1,6 @@
 /**
- * The context a Hono middleware receives, as far as these adapters use it (structural,
- * so no Hono types are needed to compile against this package).
+ * The context a Hono middleware receives, as far as the fetch adapters of the Headroom packages use it (structural,
+ * so no Hono types are needed to compile against them).
  */
 export interface HonoLikeContext {
   req: { raw: Request }

@@ -11,6 +11,8 @@ import { discoveryRouter } from './http/discovery.js'
 import { fixedHeaders } from './http/fixed-headers.js'
 import { notFoundHandler, problemHandler } from './http/problem.js'
 import { httpLogSerializers } from './logger.js'
+import { createAdmission } from './platform/admission.js'
+import { priorityOf } from './platform/health.js'
 import { createMetrics } from './platform/metrics.js'
 import { profilesRouter } from './profiles/routes.js'
 import { reportsRouter } from './reports/routes.js'
@@ -93,7 +95,16 @@ export function createApp(ctx: AppContext): Express {
   const json = express.json({ limit: '64kb' })
   const parseBody: RequestHandler = (req, res, next) =>
     req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next)
-  app.use('/api', identify(ctx.tokens), ctx.health.shed, parseBody)
+  // Admission first (fast, per request, from the event-loop lag), then the health status's
+  // shedding (slow, from one-second samples): both need the tier the token names.
+  const admit = ctx.config.headroom
+    ? createAdmission({
+        targetLagMs: ctx.config.admissionTargetLagMs,
+        priority: priorityOf,
+        retryAfterSeconds: 1,
+      }).middleware
+    : undefined
+  app.use('/api', identify(ctx.tokens), ...(admit ? [admit] : []), ctx.health.shed, parseBody)
   app.use('/api/auth', authRouter(ctx))
   app.use('/api/users', usersRouter(ctx))
   app.use('/api/business-profiles', profilesRouter(ctx))

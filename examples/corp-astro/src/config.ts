@@ -60,6 +60,7 @@ export const envSchema = z.object({
   NOTIFICATION_DELAY_MS: z.coerce.number().int().min(0).default(5000),
   ANALYTICS_FLUSH_MS: z.coerce.number().int().min(10).default(1000),
   SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(150),
+  ADMISSION_TARGET_LAG_MS: z.coerce.number().int().min(1).default(25),
   CLEANUP_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 })
 
@@ -100,6 +101,8 @@ export interface Config {
   jobs: { notificationDelayMs: number; analyticsFlushMs: number; cleanupIntervalMs: number }
   /** Event-loop delay p99 (ms) at which the service counts as degraded and sheds free traffic. */
   shedEventLoopDelayMs: number
+  /** Event-loop lag the admission control steers to, ms. */
+  admissionTargetLagMs: number
 }
 
 /**
@@ -201,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cleanupIntervalMs: e.CLEANUP_INTERVAL_MS,
     },
     shedEventLoopDelayMs: e.SHED_EVENT_LOOP_DELAY_MS,
+    admissionTargetLagMs: e.ADMISSION_TARGET_LAG_MS,
   }
 }
 

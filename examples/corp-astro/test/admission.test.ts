@@ -6,15 +6,15 @@ import { type AdmissionPriority, createAdmission, LagController } from '../src/p
 describe('LagController', () => {
   it('refuses nothing while the lag stays under the target', () => {
     const controller = new LagController({ targetLagMs: 25 })
-    for (let i = 0; i < 1000; i++) controller.observe(i % 10 === 0 ? 40 : 5, 10)
+    for (let i = 0; i < 1000; i++) controller.observe(i % 10 === 0 ? 40 : 5, 1, 10)
     expect(controller.share).toBe(0)
     expect(controller.refuses('low', 0)).toBe(false)
   })
 
   it('one long pause (a GC, a start-up stall) does not refuse for long', () => {
     const controller = new LagController({ targetLagMs: 25 })
-    controller.observe(300, 310)
-    for (let i = 0; i < 300; i++) controller.observe(2, 10)
+    controller.observe(300, 1, 310)
+    for (let i = 0; i < 300; i++) controller.observe(2, 0.3, 10)
     expect(controller.share).toBe(0)
   })
 
@@ -22,7 +22,7 @@ describe('LagController', () => {
     const controller = new LagController({ targetLagMs: 25 })
     const shares: number[] = []
     for (let i = 0; i < 100; i++) {
-      controller.observe(60, 70)
+      controller.observe(60, 1, 70)
       shares.push(controller.share)
     }
     // Rises while the lag stays above the target.
@@ -37,16 +37,23 @@ describe('LagController', () => {
 
     // Halfway: low goes first, high is still served.
     const half = new LagController({ targetLagMs: 25 })
-    while (half.share < 0.4) half.observe(60, 10)
+    while (half.share < 0.4) half.observe(60, 0.95, 10)
     expect(draws.filter((d) => half.refuses('low', d)).length).toBeGreaterThan(750)
     expect(draws.filter((d) => half.refuses('high', d)).length).toBe(0)
 
-    for (let i = 0; i < 300; i++) controller.observe(3, 10)
+    for (let i = 0; i < 300; i++) controller.observe(3, 0.2, 10)
     expect(controller.share).toBe(0)
   })
 
-  it('refuses a bad target', () => {
+  it('a process that lags because it is not scheduled (its loop mostly idle) refuses nothing', () => {
+    const controller = new LagController({ targetLagMs: 25 })
+    for (let i = 0; i < 500; i++) controller.observe(80, 0.3, 90)
+    expect(controller.share).toBe(0)
+  })
+
+  it('refuses bad settings', () => {
     expect(() => new LagController({ targetLagMs: 0 })).toThrow(/targetLagMs must be > 0/)
+    expect(() => new LagController({ targetLagMs: 25, saturation: 1.5 })).toThrow(/saturation must be in/)
   })
 })
 

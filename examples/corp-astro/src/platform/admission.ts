@@ -7,6 +7,8 @@ export type AdmissionPriority = 'critical' | 'high' | 'low'
 export interface LagControllerOptions {
   /** Event-loop lag the controller steers to, ms. */
   targetLagMs: number
+  /** Event-loop utilization (0..1) from which the loop counts as saturated. @default 0.9 */
+  saturation?: number
 }
 
 /**
@@ -20,17 +22,28 @@ export interface LagControllerOptions {
  * A status from one-second samples with a dwell (the health monitor's) reacts in
  * seconds; this reacts within a few ticks.
  *
- * Pure: the caller feeds it lag samples with the time between them.
+ * Lag alone is not overload: on a shared host the process also lags when it is not
+ * scheduled, and refusing then frees nothing. So the share grows only while the loop
+ * is also saturated (its utilization, the share of time it was not waiting for I/O,
+ * is at least `saturation`): work is queueing in this process.
+ *
+ * Pure: the caller feeds it lag and utilization samples with the time between them.
  */
 export class LagController {
   readonly #targetLagMs: number
+  readonly #saturation: number
   #smoothedLagMs = 0
+  #smoothedUtilization = 0
   #share = 0
 
   constructor(options: LagControllerOptions) {
     if (!(options.targetLagMs > 0))
       throw new RangeError(`targetLagMs must be > 0 (received ${options.targetLagMs})`)
+    const saturation = options.saturation ?? 0.9
+    if (!(saturation > 0 && saturation <= 1))
+      throw new RangeError(`saturation must be in (0, 1] (received ${options.saturation})`)
     this.#targetLagMs = options.targetLagMs
+    this.#saturation = saturation
   }
 
   /** The share of new low-priority requests refused now, 0..1 (high priority: see `refuses`). */
@@ -42,14 +55,18 @@ export class LagController {
     return this.#smoothedLagMs
   }
 
-  /** One lag sample (`lagMs`), taken `elapsedMs` after the previous one. */
-  observe(lagMs: number, elapsedMs: number): void {
-    // A quarter-weight average: one long GC pause moves it, a run of them is needed to act.
+  /**
+   * One sample, taken `elapsedMs` after the previous one: the loop's lag (`lagMs`) and
+   * its utilization over those ms (`utilization`, 0..1).
+   */
+  observe(lagMs: number, utilization: number, elapsedMs: number): void {
+    // Quarter-weight averages: one long GC pause moves them, a run of them is needed to act.
     this.#smoothedLagMs += 0.25 * (Math.max(0, lagMs) - this.#smoothedLagMs)
+    this.#smoothedUtilization += 0.25 * (Math.min(1, Math.max(0, utilization)) - this.#smoothedUtilization)
     const seconds = Math.min(elapsedMs, 1000) / 1000
     const excess = (this.#smoothedLagMs - this.#targetLagMs) / this.#targetLagMs
     let share = this.#share
-    if (excess > 0) {
+    if (excess > 0 && this.#smoothedUtilization >= this.#saturation) {
       // Twice the target lag raises the share by 1 a second; far above it, faster.
       share += Math.min(excess, 4) * seconds
     } else if (this.#smoothedLagMs < this.#targetLagMs / 2) {
@@ -109,9 +126,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
   let due = 0
   let lastRequestAt = 0
 
+  let utilizationMark = performance.eventLoopUtilization()
   const tick = () => {
     const now = performance.now()
-    controller.observe(now - due, TICK_MS + Math.max(0, now - due))
+    const mark = performance.eventLoopUtilization()
+    const { utilization } = performance.eventLoopUtilization(mark, utilizationMark)
+    utilizationMark = mark
+    controller.observe(now - due, utilization, TICK_MS + Math.max(0, now - due))
     if (now - lastRequestAt > IDLE_AFTER_MS && controller.share === 0) {
       timer = undefined
       return
@@ -124,6 +145,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const middleware: RequestHandler = (req, res, next) => {
     lastRequestAt = performance.now()
     if (timer === undefined) {
+      utilizationMark = performance.eventLoopUtilization()
       due = lastRequestAt + TICK_MS
       timer = setTimeout(tick, TICK_MS)
       timer.unref()

@@ -37,6 +37,15 @@ export {
 export { Fifo } from './fifo.js'
 export { fmix32, hashToBucket, murmur3 } from './hash.js'
 export { createLatencyHistogram, type LatencyHistogram, type LatencySummary } from './histogram.js'
+export {
+  type AcquireLockOptions,
+  createLock,
+  type Lock,
+  type LockLease,
+  LockLostError,
+  type LockOptions,
+  LockTimeoutError,
+} from './lock.js'
 export { childLogger, type LogFn, type Logger, silentLogger } from './logger.js'
 export { createManualClock, type ManualClock } from './manual-clock.js'
 export { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'

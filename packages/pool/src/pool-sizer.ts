@@ -82,6 +82,14 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
   let resizes = 0
   let closed = false
   let timer: TimerHandle | undefined
+  // Parked: an idle pool with nothing to learn has no timer, so an idle process is not
+  // woken every interval for nothing; the next checkout wakes the sizer.
+  let parked = false
+  const unpark = () => {
+    if (!parked || closed) return
+    parked = false
+    timer = clock.setTimeout(tick, config.intervalMs)
+  }
 
   const noteDemand = () => {
     const snapshot = target.snapshot()
@@ -92,17 +100,20 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
   const detach = target.observe(
     {
       acquired(waitMs) {
+        unpark()
         acquireWait.record(waitMs)
         waitSum += waitMs
         waits++
         noteDemand()
       },
       acquireFailed(waitMs) {
+        unpark()
         checkouts.acquireFailed++
         waitSum += waitMs
         waits++
       },
       released(holdMs, outcome) {
+        unpark()
         checkouts[outcome]++
         noteDemand()
         if (outcome === 'ignored') return
@@ -183,7 +194,12 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
         apply(next, reason)
       }
     }
+    const idle = samples === 0 && waits === 0 && peakDemand === 0
     resetWindow()
+    if (idle && budget.known && !noLoad.probing) {
+      parked = true
+      return
+    }
     timer = clock.setTimeout(tick, config.intervalMs)
   }
 

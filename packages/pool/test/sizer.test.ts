@@ -225,6 +225,54 @@ describe('createPoolSizer', () => {
     await clock.advanceAsync(10_000)
     expect(pool.resizes).toEqual([])
   })
+
+  it('keeps no timer while the pool is idle, and wakes on the next checkout', async () => {
+    const clock = createManualClock()
+    let inUse = 0
+    let observer: PoolObserver | undefined
+    let max = 10
+    const target: PoolTarget = {
+      kind: 'fake',
+      floor: 0,
+      snapshot: () => ({ max, total: inUse, inUse, idle: 0, waiting: 0 }),
+      resize: (next) => {
+        max = next
+      },
+      observe: (next) => {
+        observer = next
+        return () => {
+          observer = undefined
+        }
+      },
+      maxConnections: () => Promise.resolve(100),
+    }
+    const sizer = createPoolSizer({ target, clock, probe: false })
+    // The first interval learns max_connections; then nothing happens, so no timer is left.
+    await clock.advanceAsync(1_000)
+    expect(clock.pending()).toBe(0)
+    await clock.advanceAsync(60_000)
+    expect(clock.pending()).toBe(0)
+
+    // Traffic: the sizer ticks again and follows the checkouts.
+    inUse = 4
+    observer?.acquired(1)
+    expect(clock.pending()).toBe(1)
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 20; j++) {
+        observer?.acquired(1)
+        observer?.released(10, 'success')
+      }
+      await clock.advanceAsync(250)
+    }
+    expect(sizer.stats().checkouts.success).toBe(160)
+    expect(clock.pending()).toBe(1)
+
+    // Idle again: one more interval sees nothing, and the timer stops.
+    inUse = 0
+    await clock.advanceAsync(1_000)
+    expect(clock.pending()).toBe(0)
+    sizer.close()
+  })
 })
 
 describe('createPoolSizer options', () => {

@@ -26,7 +26,7 @@ function queueSection(view: QueueView): string {
   const q = html(view.name)
   const counts = STATES.map(
     (state) =>
-      `<div class="count ${state}"><span>${state}</span><b data-count="${state}">${view.counts[state]}</b></div>`,
+      `<div class="count ${state}${view.counts[state] > 0 ? ' some' : ''}"><span>${state}</span><b data-count="${state}">${view.counts[state]}</b></div>`,
   ).join('')
   const levels = LEVELS.map(
     (level) => `<td data-priority="${level}">${view.counts.waitingByPriority[level]}</td>`,
@@ -64,7 +64,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:1rem 2rem;color:#1d2430
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-bottom:.5rem}h3{font-size:.95rem;color:#555}
 section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:1rem 1.25rem;margin-bottom:1.25rem}
 .counts{display:flex;gap:.75rem;flex-wrap:wrap}.count{border:1px solid #dde1e6;border-radius:4px;padding:.4rem .8rem;min-width:6rem}
-.count span{display:block;color:#666;font-size:.8rem}.count b{font-size:1.3rem}.count.failed b{color:#b42318}
+.count span{display:block;color:#666;font-size:.8rem}.count b{font-size:1.3rem}.count.failed.some b{color:#b42318}
 table{border-collapse:collapse}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #eceef1;vertical-align:top}
 .error{color:#b42318;max-width:40rem;word-break:break-word}.mono{font-family:ui-monospace,monospace}
 button{cursor:pointer;padding:.25rem .7rem}#status{color:#b42318}

@@ -28,6 +28,15 @@ export const EvictionPolicyError = defineError(
   'Redis may evict keys (maxmemory-policy is not noeviction); the queue refuses to write jobs there',
 )
 
+/**
+ * `queue.remove(id)` was refused because a worker holds the job's lease: removing it would
+ * let the worker's settlement land on nothing. Wait for it to settle, then remove it.
+ */
+export const JobActiveError = defineError(
+  'E_JOB_ACTIVE',
+  'The job is active (a worker holds its lease); remove it once it has settled',
+)
+
 /** The error classes `@headroom/queue` defines, by code. */
 export const queueErrors = {
   E_UNKNOWN_HANDLER: UnknownHandlerError,
@@ -35,4 +44,5 @@ export const queueErrors = {
   E_UNRECOVERABLE: UnrecoverableError,
   E_TASK_CLEARED: TaskClearedError,
   E_EVICTION_POLICY: EvictionPolicyError,
+  E_JOB_ACTIVE: JobActiveError,
 } as const

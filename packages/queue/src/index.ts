@@ -1,6 +1,7 @@
 export { backoffDelay, type ResolvedRetry, type RetryOptions } from './backoff.js'
 export {
   EvictionPolicyError,
+  JobActiveError,
   LeaseLostError,
   queueErrors,
   TaskClearedError,
@@ -12,7 +13,18 @@ export type { JobInfo, JobState, RetentionRule } from './job.js'
 export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './priority.js'
 export { createQueue } from './queue.js'
 export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
-export type { AddJobOptions, BulkJob, Queue, QueueEvents, QueueStats } from './queue-types.js'
+export type {
+  AddJobOptions,
+  BulkJob,
+  GetJobsOptions,
+  JobCounts,
+  JobListState,
+  Queue,
+  QueueAdmin,
+  QueueEvents,
+  QueueStats,
+  RetryJobsOptions,
+} from './queue-types.js'
 export { createTaskQueue } from './task-queue.js'
 export type { TaskQueueOptions } from './task-queue-options.js'
 export type {

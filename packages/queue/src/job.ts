@@ -112,7 +112,43 @@ export interface JobStore {
   /** Deletes every key of the queue (tests, teardown). */
   obliterate(): Promise<void>
   close(): void
+  /** Operator verbs (listing, retrying, removing, cleaning), see {@link StoreAdmin}. */
+  readonly admin: StoreAdmin
 }
+
+// ---- Operator verbs (getJobs, retryJobs, remove, clean) -------------------------------
+
+/** A job as a store reads it back: its payload and hash fields, `st` its state letter. */
+export interface StoredJob {
+  id: string
+  payload: string
+  fields: Record<string, string>
+}
+
+/** The state letters both stores use: waiting, delayed, active, completed, failed. */
+export type StateLetter = 'w' | 'd' | 'a' | 'c' | 'f'
+
+/** What `remove(id)` found: removed, held by a worker (refused), or no such job. */
+export type RemoveOutcome = 'removed' | 'active' | 'missing'
+
+/**
+ * The operator side of a store. Each call is atomic (one script in Redis) and touches at
+ * most {@link ADMIN_CHUNK} jobs, so a large backlog is worked through in several calls.
+ */
+export interface StoreAdmin {
+  /** Jobs of one state from rank `start` to `end` (inclusive), oldest first when `asc`. */
+  list(state: StateLetter, start: number, end: number, asc: boolean): Promise<StoredJob[]>
+  /** Moves up to `limit` (at most ADMIN_CHUNK) failed jobs, oldest first, back to waiting; returns how many. */
+  retryFailed(limit: number): Promise<number>
+  /** Moves one failed job back to waiting; false when no failed job has this id. */
+  retryOne(id: string): Promise<boolean>
+  remove(id: string): Promise<RemoveOutcome>
+  /** Deletes up to `limit` (at most ADMIN_CHUNK) finished jobs older than `ageMs`, oldest first; returns their ids. */
+  clean(state: 'c' | 'f', ageMs: number, limit: number): Promise<string[]>
+}
+
+/** Jobs one admin call touches at most (one Lua call never blocks Redis for long). */
+export const ADMIN_CHUNK = 1000
 
 /** Retention of finished jobs: the newest `count`, none older than `ageMs`. */
 export interface RetentionRule {

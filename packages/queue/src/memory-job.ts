@@ -12,10 +12,14 @@ export interface MemoryJob {
   a: number
   s: number
   k: string | undefined
-  st: 'w' | 'd' | 'a' | 'c' | 'f'
+  /** State letter as in Redis; `x` for a job in no structure (being added, or removed). */
+  st: 'w' | 'd' | 'a' | 'c' | 'f' | 'x'
   e?: string
   r?: string
+  /** When it finished (store clock, ms). */
   f?: number
+  /** Finish order: breaks ties between jobs finished in the same ms (as Redis' µs scores do). */
+  fo?: number
   /** Bumped on every state change: heap entries from an older generation are stale. */
   gen: number
 }
@@ -29,7 +33,7 @@ export interface Entry {
 export const byKey = (a: Entry, b: Entry) => a.key < b.key
 
 /**
- * The record of a job being added, in no structure yet. Its state starts as `c`, which
+ * The record of a job being added, in no structure yet. Its state starts as `x`, which
  * move() keeps no count of, so the store's first move() counts it once.
  */
 export function newMemoryJob(id: string, input: NewJob, sequence: number, now: number): MemoryJob {
@@ -41,7 +45,7 @@ export function newMemoryJob(id: string, input: NewJob, sequence: number, now: n
     a: 0,
     s: 0,
     k: undefined,
-    st: 'c',
+    st: 'x',
     gen: 0,
   }
 }

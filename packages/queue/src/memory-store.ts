@@ -19,6 +19,7 @@ import {
   newMemoryJob,
   stalledError,
 } from './memory-job.js'
+import { createMemoryAdmin } from './memory-store-admin.js'
 import { LEVEL_SCORE } from './priority.js'
 
 /**
@@ -40,6 +41,9 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
   let waiting = 0
   let delayedCount = 0
   let activeCount = 0
+  let completedCount = 0
+  let failedCount = 0
+  let finishOrder = 0
 
   const live = (entry: Entry, state: MemoryJob['st']) =>
     entry.gen === entry.job.gen && entry.job.st === state && jobs.get(entry.job.id) === entry.job
@@ -48,11 +52,21 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     if (job.st === 'w') waiting--
     else if (job.st === 'd') delayedCount--
     else if (job.st === 'a') activeCount--
+    else if (job.st === 'c') completedCount--
+    else if (job.st === 'f') failedCount--
     job.st = state
     job.gen++
     if (state === 'w') waiting++
     else if (state === 'd') delayedCount++
     else if (state === 'a') activeCount++
+    else if (state === 'c') completedCount++
+    else if (state === 'f') failedCount++
+  }
+
+  /** Deletes a job for good (retention, remove, clean): it leaves every count. */
+  const discard = (job: MemoryJob) => {
+    move(job, 'x')
+    jobs.delete(job.id)
   }
 
   const requeue = (job: MemoryJob, readyAt: number) => {
@@ -67,15 +81,21 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     const list = state === 'c' ? completed : failed
     move(job, state)
     job.f = now
+    job.fo = ++finishOrder
     if (rule.count === 0) {
-      jobs.delete(job.id)
+      discard(job)
       return
     }
     list.push({ job, key: now, gen: job.gen })
-    while (list.length > rule.count) jobs.delete(list.shift()!.job.id)
+    // Entries of jobs retried or removed since they finished are stale: skipped, not counted.
+    while ((state === 'c' ? completedCount : failedCount) > rule.count) {
+      const head = list.shift()!
+      if (live(head, state)) discard(head.job)
+    }
     if (rule.ageMs > 0) {
       for (let head = list.peek(); head && head.key <= now - rule.ageMs; head = list.peek()) {
-        jobs.delete(list.shift()!.job.id)
+        list.shift()
+        if (live(head, state)) discard(head.job)
       }
     }
   }
@@ -128,7 +148,9 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
           job.e = s.error
           if (s.delayMs > 0) {
             move(job, 'd')
-            delayed.push({ job, key: now + s.delayMs, gen: job.gen })
+            // Its due time, as a delayed job added with a delay keeps it (listing orders by it).
+            job.rt = now + s.delayMs
+            delayed.push({ job, key: job.rt, gen: job.gen })
           } else {
             requeue(job, now)
             ready = true
@@ -237,8 +259,8 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         waiting: waitingByLevel,
         delayed: delayedCount,
         active: activeCount,
-        completed: completed.length,
-        failed: failed.length,
+        completed: completedCount,
+        failed: failedCount,
         oldestReadyAt,
       }
     },
@@ -256,11 +278,27 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       aged.clear()
       completed.clear()
       failed.clear()
-      waiting = delayedCount = activeCount = 0
+      waiting = delayedCount = activeCount = completedCount = failedCount = 0
     },
 
     close() {
       listeners.clear()
     },
+
+    // Operator verbs: O(n) scans of this process's jobs, as stats() is.
+    admin: createMemoryAdmin({
+      jobs: () => jobs.values(),
+      get: (id) => jobs.get(id),
+      now: () => clock.now(),
+      discard,
+      retry(job) {
+        job.a = 0
+        job.s = 0
+        delete job.e
+        delete job.r
+        requeue(job, clock.now())
+        for (const listener of listeners) listener()
+      },
+    }),
   }
 }

@@ -1,7 +1,7 @@
 // The public shape of a durable queue: the options of one job, its events, its stats and
 // its methods. Apart from queue.ts so that file holds the construction, not the contract.
 import type { LatencySummary } from '@headroom/core'
-import type { JobInfo } from './job.js'
+import type { JobInfo, JobState } from './job.js'
 import type { PriorityInput } from './priority.js'
 
 /** Options of one job. */
@@ -66,8 +66,75 @@ export interface QueueStats {
   runTime: LatencySummary
 }
 
+// ---- Operator verbs (getJobs, getJobCounts, retryJobs, remove, clean) -----------------
+
+/**
+ * A state to list, count, retry or clean. `dead` is another name for `failed`: a job that
+ * failed for good (attempts spent, `UnrecoverableError`, no handler, too many stalls) is
+ * dead-lettered there; a job between attempts is `delayed` or `waiting`.
+ */
+export type JobListState = JobState | 'dead'
+
+/** A page of {@link Queue.getJobs}. */
+export interface GetJobsOptions {
+  /** First rank (0: the newest, or the oldest with `asc`). @default 0 */
+  start?: number
+  /** Last rank, inclusive; a page spans at most 1000 jobs. @default start + 99 */
+  end?: number
+  /** Oldest first (waiting: in the order workers claim them). @default false, newest first as BullMQ's getJobs */
+  asc?: boolean
+}
+
+/** What {@link Queue.getJobCounts} reports: jobs per state, and waiting jobs per priority level. */
+export interface JobCounts {
+  waiting: number
+  delayed: number
+  active: number
+  completed: number
+  /** Dead-lettered jobs (`dead` is another name for this state). */
+  failed: number
+  /** The waiting jobs by priority level (`CRITICAL` 0-99, `HIGH` 100-199, `MEDIUM` 200-299, `LOW` 300+). */
+  waitingByPriority: { critical: number; high: number; medium: number; low: number }
+}
+
+export interface RetryJobsOptions {
+  /** Only failed (dead-lettered) jobs are retried. @default 'failed' */
+  state?: 'failed' | 'dead'
+  /** At most this many, oldest first. @default all of them */
+  count?: number
+}
+
+export interface QueueAdmin {
+  /**
+   * Lists the jobs of one state, a page at a time, newest first (as BullMQ's `getJobs`)
+   * or oldest first with `asc`. Waiting jobs are ordered by when workers will claim them
+   * (priority, then arrival), delayed jobs by due time, finished jobs by when they finished.
+   */
+  getJobs<Data = unknown>(state: JobListState, options?: GetJobsOptions): Promise<JobInfo<Data>[]>
+  /** Jobs per state, and waiting jobs per priority level. */
+  getJobCounts(): Promise<JobCounts>
+  /**
+   * Moves failed (dead-lettered) jobs back to waiting, oldest first, with their attempts
+   * reset; resolves to how many moved. Works through a large set in chunks of 1000 jobs,
+   * each one atomic.
+   */
+  retryJobs(options?: RetryJobsOptions): Promise<number>
+  /** Moves one failed job back to waiting with its attempts reset; false when no failed job has this id. */
+  retryJob(id: string): Promise<boolean>
+  /**
+   * Deletes a waiting, delayed, completed or failed job; false when there is none with this
+   * id. Rejects with `JobActiveError` (`E_JOB_ACTIVE`) for an active job: a worker holds it.
+   */
+  remove(id: string): Promise<boolean>
+  /**
+   * Deletes finished jobs of `state` that finished more than `ageMs` ago, oldest first, at
+   * most `limit` (default all, in chunks of 1000); resolves to their ids.
+   */
+  clean(state: 'completed' | 'failed' | 'dead', ageMs: number, limit?: number): Promise<string[]>
+}
+
 /** A durable priority job queue (memory or Redis); workers consume it with {@link createWorker}. */
-export interface Queue {
+export interface Queue extends QueueAdmin {
   readonly name: string
   /** Adds a job; resolves to its id once the store acknowledged it. */
   add<Data>(name: string, data: Data, options?: AddJobOptions): Promise<string>

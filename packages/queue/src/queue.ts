@@ -13,6 +13,7 @@ import {
 import { createEvictionGuard } from './eviction-policy.js'
 import { toJobInfo } from './job-info.js'
 import { checkBulkJob, createJobPreparer } from './job-preparer.js'
+import { createQueueAdmin } from './queue-admin.js'
 import { INTERNALS, type QueueInternals } from './queue-internals.js'
 import { type QueueOptions, queueOptionsSchema, type ResolvedQueueOptions } from './queue-options.js'
 import { createShedding } from './queue-shedding.js'
@@ -103,6 +104,8 @@ export function createQueue(input: QueueOptions): Queue {
       const counts = await store.counts()
       return queueStats(internals, counts, added, shedding)
     },
+    // Operator verbs: getJobs, getJobCounts, retryJobs, retryJob, remove, clean.
+    ...createQueueAdmin(store),
     ready: () => eviction.ready(),
     on: events.on,
     obliterate: () => store.obliterate(),

@@ -25,6 +25,7 @@ import { claimScript } from './redis-script-claim.js'
 import { extendScript } from './redis-script-extend.js'
 import { countsScript, getScript } from './redis-script-inspect.js'
 import { obliterateScript } from './redis-script-obliterate.js'
+import { createRedisAdmin } from './redis-store-admin.js'
 
 /** Jobs per add script call: keeps each EVALSHA short so it never blocks Redis for long. */
 const ADD_CHUNK = 1000
@@ -264,5 +265,8 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
       addTimeout.close()
       commandTimeout.close()
     },
+
+    // Operator verbs: scripts of their own, held to the worker timeout.
+    admin: createRedisAdmin((script, args) => run(commandTimeout, script, args), jobPrefix, config.agingMs),
   }
 }

@@ -13,28 +13,47 @@ export interface TaskQueueOptions {
   timeout?: number
   /** Default priority of a task. @default 'MEDIUM' */
   defaultPriority?: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | number
+  /**
+   * Rate limit, with `intervalCap`: at most `intervalCap` tasks start in each window of
+   * `interval` ms (a window opens when the first task after the last one closed starts),
+   * as p-queue's option of that name. @default undefined (no rate limit)
+   */
+  interval?: number
+  /** Tasks started per `interval` window (needs `interval`). @default undefined (no rate limit) */
+  intervalCap?: number
   /** Time source for timeouts and wait/run times. @default systemClock */
   clock?: Clock
   /** pino-compatible logger. @default silent */
   logger?: Logger
 }
 
-export const taskQueueOptionsSchema = z.object({
-  concurrency: z
-    .union([z.number().int().min(1), z.literal(Number.POSITIVE_INFINITY)], {
-      error: 'expected an integer >= 1 or Infinity',
-    })
-    .default(Number.POSITIVE_INFINITY),
-  autoStart: z.boolean().default(true),
-  timeout: z.number({ error: 'expected a positive number of ms' }).positive().finite().optional(),
-  defaultPriority: z
-    .union([z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']), z.number().int().min(0).max(1000)], {
-      error: 'expected CRITICAL, HIGH, MEDIUM, LOW or an integer from 0 to 1000',
-    })
-    .default('MEDIUM'),
-  clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
-  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
-})
+export const taskQueueOptionsSchema = z
+  .object({
+    concurrency: z
+      .union([z.number().int().min(1), z.literal(Number.POSITIVE_INFINITY)], {
+        error: 'expected an integer >= 1 or Infinity',
+      })
+      .default(Number.POSITIVE_INFINITY),
+    autoStart: z.boolean().default(true),
+    timeout: z.number({ error: 'expected a positive number of ms' }).positive().finite().optional(),
+    defaultPriority: z
+      .union([z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']), z.number().int().min(0).max(1000)], {
+        error: 'expected CRITICAL, HIGH, MEDIUM, LOW or an integer from 0 to 1000',
+      })
+      .default('MEDIUM'),
+    interval: z.number({ error: 'expected a positive number of ms' }).positive().finite().optional(),
+    intervalCap: z.number({ error: 'expected an integer >= 1' }).int().min(1).optional(),
+    clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
+  })
+  .refine((o) => o.intervalCap === undefined || o.interval !== undefined, {
+    message: 'intervalCap needs interval (the window, in ms, it counts task starts in)',
+    path: ['intervalCap'],
+  })
+  .refine((o) => o.interval === undefined || o.intervalCap !== undefined, {
+    message: 'interval needs intervalCap (how many tasks may start in each window)',
+    path: ['interval'],
+  })
 
 /** The shape of `add`'s options (a hot path: no zod); the values are checked where they are used. */
 export const checkAddTaskOptions = createCallOptionsCheck('add', {

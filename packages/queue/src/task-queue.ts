@@ -85,6 +85,43 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
   let timedOut = 0
   let cancelled = 0
 
+  // ---- Rate limit (interval / intervalCap, as p-queue): task starts per window ------------
+  // `limited` is fixed at construction, so a queue without a rate limit pays one false test.
+  const limited = options.interval !== undefined
+  const interval = options.interval ?? 0
+  const intervalCap = options.intervalCap ?? Number.POSITIVE_INFINITY
+  let windowEnd = 0
+  let windowStarts = 0
+  let windowTimer: unknown
+
+  const windowClosed = () => {
+    windowTimer = undefined
+    drain()
+  }
+
+  /** Whether another task may start in the current window; arms the timer that reopens it when not. */
+  const windowOpen = (): boolean => {
+    const now = clock.now()
+    if (now >= windowEnd) {
+      windowEnd = now + interval
+      windowStarts = 0
+    }
+    if (windowStarts < intervalCap) return true
+    if (windowTimer === undefined) {
+      windowTimer = clock.setTimeout(windowClosed, windowEnd - now)
+      // Unlike a timeout, this timer is the only thing left to run queued work: it keeps the
+      // process alive (as p-queue's does), so `await queue.onIdle()` in a script finishes.
+      ;(windowTimer as { ref?: () => void }).ref?.()
+    }
+    return false
+  }
+
+  const stopWindowTimer = () => {
+    if (windowTimer === undefined) return
+    clock.clearTimeout(windowTimer)
+    windowTimer = undefined
+  }
+
   const becameIdle = () => {
     waiters.notify(size, running)
     events.emit('idle', undefined)
@@ -205,6 +242,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
   /** Takes the next runnable task into `buckets.entry/resolve/time`, counted as running. */
   const take = (): boolean => {
     while (!paused && running < concurrency && size > 0) {
+      if (limited && !windowOpen()) return false
       buckets.shift()
       const entry = buckets.entry
       if (typeof entry !== 'function' && (entry as TaskExtras).cancelled) {
@@ -213,6 +251,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       }
       size--
       running++
+      if (limited) windowStarts++
       return true
     }
     return false
@@ -249,7 +288,8 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
   const acquire = (): Slot => idleSlots.pop() ?? new Slot(settled)
 
   const drain = () => {
-    while (!paused && running < concurrency && size > 0) pump(acquire(), clock.now())
+    while (!paused && running < concurrency && size > 0 && (!limited || windowOpen()))
+      pump(acquire(), clock.now())
     waiters.notify(size, running)
   }
 
@@ -282,7 +322,8 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       signal?.addEventListener('abort', extras, { once: true })
       entry = extras
     }
-    if (!paused && running < concurrency && size === 0) {
+    if (!paused && running < concurrency && size === 0 && (!limited || windowOpen())) {
+      if (limited) windowStarts++
       running++
       const slot = acquire()
       if (!launch(slot, entry, resolve, now, now)) pump(slot, clock.now())
@@ -305,6 +346,7 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       ;(resolve as Settle)(new Rejection(new TaskClearedError()))
     })
     size = 0
+    if (limited) stopWindowTimer()
     waiters.notify(size, running)
   }
 

@@ -24,6 +24,21 @@ export function markDependencyFailure(res: ServerResponse): void {
   ;(res as unknown as Marked)[DEPENDENCY_FAILURE] = true
 }
 
+/**
+ * How a closed `node:http` response ended, for every adapter over `node:http` (Express,
+ * Fastify): undefined when `shedLoad` refused it (not recorded), `dependency` when marked,
+ * a failure when the client went away first, else what `isOk` says.
+ */
+export function closedOutcome(
+  res: ServerResponse,
+  isOk: (res: ServerResponse) => boolean,
+): boolean | 'dependency' | undefined {
+  const marks = res as unknown as Marked
+  if (marks[SHED]) return undefined
+  if (marks[DEPENDENCY_FAILURE]) return 'dependency'
+  return res.writableFinished && isOk(res)
+}
+
 /** Options of {@link trackRequests}. */
 export interface TrackRequestsOptions {
   monitor: HealthMonitor
@@ -57,13 +72,9 @@ export function trackRequests(options: TrackRequestsOptions): Handler {
     // when the client went away first; writableFinished tells which. Two listeners and
     // their removal cost more than the rest of the recording.
     res.once('close', () => {
-      const marks = res as unknown as Marked
-      if (marks[SHED]) return
-      monitor.recordRequest(
-        performance.now() - started,
-        marks[DEPENDENCY_FAILURE] ? 'dependency' : res.writableFinished && isOk(res),
-        options.labels?.(req, res),
-      )
+      const outcome = closedOutcome(res, isOk)
+      if (outcome !== undefined)
+        monitor.recordRequest(performance.now() - started, outcome, options.labels?.(req, res))
     })
     next?.()
   }

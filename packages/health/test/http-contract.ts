@@ -1,4 +1,5 @@
 import { createManualClock } from '@headroom/core'
+import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HealthJson } from '../src/health-json.js'
 import { createHealthMonitor } from '../src/monitor.js'
@@ -43,7 +44,7 @@ export function describeHealthContract(server: HealthServerFactory) {
       })
       const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
         fetch(`${base}${path}`, { headers, method })
-      return { clock, sampler, monitor, stats, get }
+      return { clock, sampler, monitor, stats, get, base }
     }
 
     it('/livez, /readyz and /health (application/health+json), never cached; HEAD has no body', async () => {
@@ -127,6 +128,46 @@ export function describeHealthContract(server: HealthServerFactory) {
       // The probes answer under any load.
       expect((await get('/livez')).status).toBe(200)
       expect(stats()).toEqual({ passed: 3, shed: { critical: 0, high: 0, medium: 0, low: 1 } })
+    })
+
+    it('trackRequests records each request with its duration, outcome and labels; shed responses are left out, dependency refusals are their own outcome', async () => {
+      const { clock, sampler, monitor, get } = await setup()
+      await (await get('/x')).text()
+      await (await get('/boom')).text()
+      await (await get('/dep')).text()
+      // The probes are the orchestrator's traffic, not the service's: not recorded.
+      await (await get('/livez')).text()
+      await waitUntil(() => monitor.stats().requests.total === 3, { what: 'three requests recorded' })
+      expect(monitor.stats().requests).toMatchObject({ total: 3, errors: 1, dependencyFailures: 1 })
+      const points = monitor.getMetrics('request')
+      expect(points.map((point) => [point.labels?.route, point.ok])).toEqual([
+        ['/x', true],
+        ['/boom', false],
+        ['/dep', false],
+      ])
+      for (const point of points) expect(point.value).toBeGreaterThanOrEqual(0)
+      sampler.set({ eventLoopDelay: 900 })
+      clock.advance(1000)
+      for (let i = 0; i < 3; i++) expect((await get('/x')).status).toBe(503)
+      await (await get('/x', { 'x-tier': 'critical' })).text()
+      await waitUntil(() => monitor.stats().requests.total === 4, { what: 'the critical request recorded' })
+      // Give a wrongly recorded refusal the time to show up.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(monitor.stats().requests.total).toBe(4)
+    })
+
+    it('trackRequests counts a client that goes away before the response as a failure', async () => {
+      const { monitor, base } = await setup()
+      const controller = new AbortController()
+      const request = fetch(`${base}/slow`, { signal: controller.signal }).catch(() => 'aborted')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      controller.abort()
+      expect(await request).toBe('aborted')
+      await waitUntil(() => monitor.stats().requests.total === 1, {
+        timeoutMs: 5000,
+        what: 'the aborted request recorded',
+      })
+      expect(monitor.getMetrics('request')[0]).toMatchObject({ ok: false, labels: { route: '/slow' } })
     })
 
     it('rejects invalid shedding options with a clear error', async () => {

@@ -9,12 +9,16 @@ import { afterEach } from 'vitest'
 import * as fastifyAdapter from '../src/fastify.js'
 import * as fetchAdapter from '../src/fetch.js'
 import type { HealthJsonInfo } from '../src/health-json.js'
-import { healthRoutes, shedLoad } from '../src/http.js'
+import { healthRoutes, markDependencyFailure, shedLoad, trackRequests } from '../src/http.js'
 import type { Priority } from '../src/load-shedder.js'
 import type { HealthMonitor } from '../src/monitor-types.js'
 import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shed-gate.js'
 
-/** The probes and the shedder in front of `/x` (answers 'ok'); a request's priority is its `x-tier` header. */
+/**
+ * The probes, request tracking (label `route`: the path) and the shedder in front of the
+ * app: `/x` answers 'ok', `/boom` 500, `/dep` a 503 marked as a dependency failure, `/slow`
+ * never answers. A request's priority is its `x-tier` header.
+ */
 export interface HealthSetup {
   monitor: HealthMonitor
   info?: HealthJsonInfo
@@ -41,6 +45,8 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
+const pathOf = (url: string | undefined) => new URL(url ?? '/', 'http://localhost').pathname
+
 const tier = (value: string | null | undefined): Priority =>
   value === 'critical' ? 'critical' : value === 'premium' ? 'high' : 'low'
 
@@ -55,9 +61,20 @@ const expressServer: HealthServerFactory = {
     app.use(
       healthRoutes(monitor, info) as (req: IncomingMessage, res: ServerResponse, next: () => void) => void,
     )
+    app.use(trackRequests({ monitor, labels: (req) => ({ route: pathOf(req.url) }) }))
     app.use(shedder as (req: IncomingMessage, res: ServerResponse, next: () => void) => void)
     app.get('/x', (_req, res) => {
       res.type('text').send('ok')
+    })
+    app.get('/boom', (_req, res) => {
+      res.status(500).send('boom')
+    })
+    app.get('/dep', (_req, res) => {
+      markDependencyFailure(res)
+      res.status(503).send('shard down')
+    })
+    app.get('/slow', () => {
+      // Never answers: the client gives up first.
     })
     return { base: await listen(createServer(app)), stats: shedder.stats }
   },
@@ -68,11 +85,21 @@ const fastifyServer: HealthServerFactory = {
   async serve({ monitor, info, shed }) {
     const app = Fastify()
     await app.register(fastifyAdapter.healthRoutes, { monitor, ...info })
+    await app.register(fastifyAdapter.trackRequests, {
+      monitor,
+      labels: (request) => ({ route: pathOf(request.url) }),
+    })
     await app.register(fastifyAdapter.shedLoad, {
       ...shed,
       priority: (request) => tier(request.headers['x-tier'] as string),
     })
     app.get('/x', async (_request, reply) => reply.type('text/plain').send('ok'))
+    app.get('/boom', async (_request, reply) => reply.code(500).send('boom'))
+    app.get('/dep', async (_request, reply) => {
+      fastifyAdapter.markDependencyFailure(reply)
+      return reply.code(503).send('shard down')
+    })
+    app.get('/slow', () => new Promise(() => {}))
     await app.listen({ port: 0, host: '127.0.0.1' })
     closers.push(() => app.close())
     return {
@@ -91,8 +118,15 @@ const honoServer: HealthServerFactory = {
       priority: (request) => tier(request.headers.get('x-tier')),
     })
     app.use(fetchAdapter.healthRoutes(monitor, info))
+    app.use(fetchAdapter.trackRequests({ monitor, labels: (request) => ({ route: pathOf(request.url) }) }))
     app.use(shedder)
     app.get('/x', (c) => c.text('ok'))
+    app.get('/boom', (c) => c.text('boom', 500))
+    app.get('/dep', (c) => {
+      fetchAdapter.markDependencyFailure(c.req.raw)
+      return c.text('shard down', 503)
+    })
+    app.get('/slow', () => new Promise<Response>(() => {}))
     return { base: await listen(createAdaptorServer({ fetch: app.fetch }) as Server), stats: shedder.stats }
   },
 }
@@ -105,14 +139,23 @@ const plainFetchServer: HealthServerFactory = {
       ...shed,
       priority: (request) => tier(request.headers.get('x-tier')),
     })
+    const track = fetchAdapter.trackRequests({
+      monitor,
+      labels: (request) => ({ route: pathOf(request.url) }),
+    })
+    const app = async (request: Request): Promise<Response> => {
+      const path = new URL(request.url).pathname
+      if (path === '/x') return new Response('ok', { headers: { 'content-type': 'text/plain' } })
+      if (path === '/boom') return new Response('boom', { status: 500 })
+      if (path === '/dep') {
+        fetchAdapter.markDependencyFailure(request)
+        return new Response('shard down', { status: 503 })
+      }
+      if (path === '/slow') return new Promise<Response>(() => {})
+      return new Response(null, { status: 404 })
+    }
     const handle = (request: Request) =>
-      probes(request, () =>
-        shedder(request, async () =>
-          new URL(request.url).pathname === '/x'
-            ? new Response('ok', { headers: { 'content-type': 'text/plain' } })
-            : new Response(null, { status: 404 }),
-        ),
-      )
+      probes(request, () => track(request, () => shedder(request, () => app(request))))
     return { base: await listen(createAdaptorServer({ fetch: handle }) as Server), stats: shedder.stats }
   },
 }

@@ -5,8 +5,22 @@ import type { HealthJsonInfo } from './health-json.js'
 import { SHED } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
 import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import {
+  createTimingRecord,
+  type RequestTiming,
+  type RequestTimingOptions,
+  reportIfSlow,
+  resolveTiming,
+} from './request-timing.js'
 import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
-import { closedOutcome, markDependencyFailure as markResponse } from './track-requests.js'
+import {
+  closedOutcome,
+  markDependencyFailure as markResponse,
+  requestTiming as requestTimingOf,
+  timeResponse,
+} from './track-requests.js'
+
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
 
 export type { ShedLoadStats } from './shed-gate.js'
 
@@ -113,6 +127,24 @@ export interface TrackRequestsPluginOptions {
   ok?: (reply: FastifyReply) => boolean
   /** Labels for the `request` series (e.g. the route); keep the set of values small. @default none */
   labels?: (request: FastifyRequest, reply: FastifyReply) => Readonly<Record<string, string>> | undefined
+  /**
+   * Per-request timing: a `Server-Timing` header with the total and the phases the app
+   * marks (`requestTiming(reply)?.mark('db')`), and a report of the requests over
+   * `slowMs` (route: the route pattern). Off, the hook does what it does without it.
+   * @default off
+   */
+  timing?: RequestTimingOptions
+}
+
+/**
+ * The timing handle of a reply tracked with `timing` (undefined otherwise).
+ *
+ * @example
+ * const rows = await db.query(sql)
+ * requestTiming(reply)?.mark('db')
+ */
+export function requestTiming(reply: FastifyReply): RequestTiming | undefined {
+  return requestTimingOf(reply.raw)
 }
 
 /**
@@ -140,17 +172,29 @@ export function trackRequestsHook(options: TrackRequestsPluginOptions): onReques
       'Invalid trackRequests option "monitor": expected a monitor from createHealthMonitor()',
     )
   const ok = options.ok
+  const timing = resolveTiming('trackRequests', options.timing)
   // The raw response is what closes; the reply is what the callbacks are written against.
   return async function headroomTrackRequests(request, reply) {
     // The probes are the orchestrator's traffic, not the service's: left out, as they are
     // by the node:http and fetch adapters mounted after the probe routes.
     if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[PROBE] === true)
       return
-    const started = performance.now()
+    const record = timing === undefined ? undefined : createTimingRecord()
+    const started = record?.started ?? performance.now()
+    if (record !== undefined) timeResponse(reply.raw, record, timing!.serverTiming)
     reply.raw.once('close', () => {
+      const totalMs = performance.now() - started
       const outcome = closedOutcome(reply.raw, ok ? () => ok(reply) : (res) => res.statusCode < 500)
-      if (outcome !== undefined)
-        monitor.recordRequest(performance.now() - started, outcome, labels?.(request, reply))
+      if (outcome !== undefined) monitor.recordRequest(totalMs, outcome, labels?.(request, reply))
+      if (record !== undefined) {
+        const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '/'
+        reportIfSlow(
+          timing!,
+          record,
+          { method: request.method, route, status: reply.raw.statusCode },
+          totalMs,
+        )
+      }
     })
   }
 }

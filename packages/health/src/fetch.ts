@@ -1,12 +1,21 @@
 import { performance } from 'node:perf_hooks'
-import { type FetchMiddleware, toFetchMiddleware } from '@headroom/core'
+import { type FetchMiddleware, toFetchMiddleware, withHeaders } from '@headroom/core'
 import type { HealthJsonInfo } from './health-json.js'
 import { DEPENDENCY_FAILURE, SHED } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
 import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import {
+  createTimingRecord,
+  type RequestTiming,
+  type RequestTimingOptions,
+  reportIfSlow,
+  resolveTiming,
+  type TimingRecord,
+} from './request-timing.js'
 import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
 
 export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
 export type { ShedLoadStats } from './shed-gate.js'
 
 // Marks go on the Request: it is the one object every middleware of the chain shares
@@ -91,6 +100,28 @@ export interface FetchTrackRequestsOptions {
   ok?: (response: Response) => boolean
   /** Labels for the `request` series (e.g. the route); keep the set of values small. @default none */
   labels?: (request: Request, response: Response | undefined) => Readonly<Record<string, string>> | undefined
+  /**
+   * Per-request timing: a `Server-Timing` header with the total (to the response's
+   * headers) and the phases the app marks (`requestTiming(request)?.mark('db')`), and a
+   * report of the requests over `slowMs` (route: the path). Off, the request path is
+   * the plain one.
+   * @default off
+   */
+  timing?: RequestTimingOptions
+}
+
+const timings = new WeakMap<Request, TimingRecord>()
+
+/**
+ * The timing handle of a request tracked with `timing` (undefined otherwise); under Hono
+ * pass `c.req.raw`.
+ *
+ * @example
+ * const rows = await db.query(sql)
+ * requestTiming(c.req.raw)?.mark('db')
+ */
+export function requestTiming(request: Request): RequestTiming | undefined {
+  return timings.get(request)
 }
 
 /**
@@ -124,8 +155,11 @@ export function trackRequests(options: FetchTrackRequestsOptions): FetchMiddlewa
       'Invalid trackRequests option "monitor": expected a monitor from createHealthMonitor()',
     )
   const isOk = options.ok ?? ((response: Response) => response.status < 500)
+  const timing = resolveTiming('trackRequests', options.timing)
   return toFetchMiddleware(async (request, next) => {
-    const started = performance.now()
+    const timed = timing === undefined ? undefined : createTimingRecord()
+    if (timed !== undefined) timings.set(request, timed)
+    const started = timed?.started ?? performance.now()
     let recorded = false
     const record = (response: Response | undefined) => {
       if (recorded) return
@@ -135,13 +169,25 @@ export function trackRequests(options: FetchTrackRequestsOptions): FetchMiddlewa
       const outcome = marks[DEPENDENCY_FAILURE]
         ? 'dependency'
         : response !== undefined && !request.signal.aborted && isOk(response)
-      monitor.recordRequest(performance.now() - started, outcome, labels?.(request, response))
+      const totalMs = performance.now() - started
+      monitor.recordRequest(totalMs, outcome, labels?.(request, response))
+      if (timed !== undefined) {
+        const route = new URL(request.url).pathname
+        reportIfSlow(
+          timing!,
+          timed,
+          { method: request.method, route, status: response?.status ?? 0 },
+          totalMs,
+        )
+      }
     }
     const gone = () => record(undefined)
     request.signal.addEventListener('abort', gone, { once: true })
     try {
       const response = await next()
       record(response)
+      if (timed !== undefined && timing!.serverTiming)
+        return withHeaders(response, [['Server-Timing', timed.header()]])
       return response
     } catch (error) {
       record(undefined)

@@ -3,6 +3,7 @@ import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HealthJson } from '../src/health-json.js'
 import { createHealthMonitor } from '../src/monitor.js'
+import type { RequestTimingOptions, SlowRequestReport } from '../src/request-timing.js'
 import { scriptedSampler } from './helpers.js'
 import type { HealthServerFactory } from './http-servers.js'
 
@@ -24,6 +25,7 @@ export function describeHealthContract(server: HealthServerFactory) {
           ? C
           : never
         : never = {},
+      timing?: RequestTimingOptions,
     ) {
       const clock = createManualClock(Date.now())
       const sampler = scriptedSampler()
@@ -41,6 +43,7 @@ export function describeHealthContract(server: HealthServerFactory) {
         monitor,
         info: { version: '1.2.3' },
         shed: { monitor, retryAfterSeconds: 7 },
+        timing,
       })
       const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
         fetch(`${base}${path}`, { headers, method })
@@ -64,10 +67,49 @@ export function describeHealthContract(server: HealthServerFactory) {
       const body = (await report.json()) as HealthJson
       expect(body).toMatchObject({ status: 'pass', serviceId: 'astro', version: '1.2.3' })
       expect(body.checks['db:responseTime']?.[0]).toMatchObject({ componentId: 'db', status: 'pass' })
+      // The process' uptime in seconds, as the draft's own example of a system check.
+      const uptime = body.checks.uptime?.[0]
+      expect(uptime).toMatchObject({ componentType: 'system', observedUnit: 's', status: 'pass' })
+      expect(uptime!.observedValue).toBeGreaterThan(0)
+      expect(uptime!.observedValue).toBeLessThanOrEqual(process.uptime())
       const head = await get('/health', {}, 'HEAD')
       expect(head.status).toBe(200)
       expect(await head.text()).toBe('')
-      expect(await (await get('/x')).text()).toBe('ok')
+      const plain = await get('/x')
+      expect(await plain.text()).toBe('ok')
+      // Timing is off unless asked for.
+      expect(plain.headers.get('server-timing')).toBeNull()
+    })
+
+    it('timing: Server-Timing carries the total and the phases the app marks; requests over slowMs are reported with route and breakdown', async () => {
+      const reports: SlowRequestReport[] = []
+      const { monitor, get } = await setup({}, { slowMs: 25, onSlow: (report) => reports.push(report) })
+      const marked = await get('/marked')
+      expect(await marked.text()).toBe('ok')
+      const header = marked.headers.get('server-timing') ?? ''
+      const match = /^total;dur=(\d+\.\d), db;dur=(\d+\.\d)$/.exec(header)
+      expect(match, header).not.toBeNull()
+      expect(Number(match![2])).toBeGreaterThanOrEqual(25)
+      expect(Number(match![1])).toBeGreaterThanOrEqual(Number(match![2]))
+      const fast = await get('/x')
+      expect(fast.headers.get('server-timing')).toMatch(/^total;dur=\d+\.\d$/)
+      await fast.text()
+      await waitUntil(() => monitor.stats().requests.total === 2, { what: 'both requests recorded' })
+      const slow = reports.filter((report) => report.route === '/marked')
+      expect(slow).toHaveLength(1)
+      expect(slow[0]).toMatchObject({ method: 'GET', route: '/marked', status: 200 })
+      expect(slow[0]!.phases.db).toBeGreaterThanOrEqual(25)
+      expect(slow[0]!.totalMs).toBeGreaterThanOrEqual(slow[0]!.phases.db!)
+      // Whatever else was reported on a loaded machine, only what crossed the threshold.
+      for (const report of reports) expect(report.totalMs).toBeGreaterThanOrEqual(25)
+    })
+
+    it('timing: a slow-request report with nowhere to go is refused, naming the option', async () => {
+      const monitor = createHealthMonitor({ clock: createManualClock(0), sampler: scriptedSampler() })
+      cleanups.push(() => monitor.close())
+      await expect(server.serve({ monitor, shed: { monitor }, timing: { slowMs: 100 } })).rejects.toThrow(
+        /"timing.slowMs": .*pass timing.logger or timing.onSlow/,
+      )
     })
 
     it('readiness fails on a critical check and on draining only; a failing dependency is warn in /health', async () => {

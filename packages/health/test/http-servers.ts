@@ -9,9 +9,10 @@ import { afterEach } from 'vitest'
 import * as fastifyAdapter from '../src/fastify.js'
 import * as fetchAdapter from '../src/fetch.js'
 import type { HealthJsonInfo } from '../src/health-json.js'
-import { healthRoutes, markDependencyFailure, shedLoad, trackRequests } from '../src/http.js'
+import { healthRoutes, markDependencyFailure, requestTiming, shedLoad, trackRequests } from '../src/http.js'
 import type { Priority } from '../src/load-shedder.js'
 import type { HealthMonitor } from '../src/monitor-types.js'
+import type { RequestTimingOptions } from '../src/request-timing.js'
 import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shed-gate.js'
 
 /**
@@ -21,6 +22,8 @@ import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shed-gate.js'
  */
 export interface HealthSetup {
   monitor: HealthMonitor
+  /** trackRequests' `timing`; `/marked` waits 30 ms and marks it as phase `db`. */
+  timing?: RequestTimingOptions
   info?: HealthJsonInfo
   shed: Omit<ShedLoadCommonOptions<unknown>, 'priority'>
 }
@@ -47,12 +50,14 @@ async function listen(server: Server): Promise<string> {
 
 const pathOf = (url: string | undefined) => new URL(url ?? '/', 'http://localhost').pathname
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 const tier = (value: string | null | undefined): Priority =>
   value === 'critical' ? 'critical' : value === 'premium' ? 'high' : 'low'
 
 const expressServer: HealthServerFactory = {
   name: 'express (@headroom/health/http)',
-  async serve({ monitor, info, shed }) {
+  async serve({ monitor, info, shed, timing }) {
     const app = express()
     const shedder = shedLoad({
       ...shed,
@@ -61,7 +66,7 @@ const expressServer: HealthServerFactory = {
     app.use(
       healthRoutes(monitor, info) as (req: IncomingMessage, res: ServerResponse, next: () => void) => void,
     )
-    app.use(trackRequests({ monitor, labels: (req) => ({ route: pathOf(req.url) }) }))
+    app.use(trackRequests({ monitor, labels: (req) => ({ route: pathOf(req.url) }), timing }))
     app.use(shedder as (req: IncomingMessage, res: ServerResponse, next: () => void) => void)
     app.get('/x', (_req, res) => {
       res.type('text').send('ok')
@@ -76,18 +81,24 @@ const expressServer: HealthServerFactory = {
     app.get('/slow', () => {
       // Never answers: the client gives up first.
     })
+    app.get('/marked', async (_req, res) => {
+      await sleep(30)
+      requestTiming(res)?.mark('db')
+      res.type('text').send('ok')
+    })
     return { base: await listen(createServer(app)), stats: shedder.stats }
   },
 }
 
 const fastifyServer: HealthServerFactory = {
   name: 'fastify',
-  async serve({ monitor, info, shed }) {
+  async serve({ monitor, info, shed, timing }) {
     const app = Fastify()
     await app.register(fastifyAdapter.healthRoutes, { monitor, ...info })
     await app.register(fastifyAdapter.trackRequests, {
       monitor,
       labels: (request) => ({ route: pathOf(request.url) }),
+      timing,
     })
     await app.register(fastifyAdapter.shedLoad, {
       ...shed,
@@ -100,6 +111,11 @@ const fastifyServer: HealthServerFactory = {
       return reply.code(503).send('shard down')
     })
     app.get('/slow', () => new Promise(() => {}))
+    app.get('/marked', async (_request, reply) => {
+      await sleep(30)
+      fastifyAdapter.requestTiming(reply)?.mark('db')
+      return reply.type('text/plain').send('ok')
+    })
     await app.listen({ port: 0, host: '127.0.0.1' })
     closers.push(() => app.close())
     return {
@@ -111,14 +127,16 @@ const fastifyServer: HealthServerFactory = {
 
 const honoServer: HealthServerFactory = {
   name: 'hono',
-  async serve({ monitor, info, shed }) {
+  async serve({ monitor, info, shed, timing }) {
     const app = new Hono()
     const shedder = fetchAdapter.shedLoad({
       ...shed,
       priority: (request) => tier(request.headers.get('x-tier')),
     })
     app.use(fetchAdapter.healthRoutes(monitor, info))
-    app.use(fetchAdapter.trackRequests({ monitor, labels: (request) => ({ route: pathOf(request.url) }) }))
+    app.use(
+      fetchAdapter.trackRequests({ monitor, labels: (request) => ({ route: pathOf(request.url) }), timing }),
+    )
     app.use(shedder)
     app.get('/x', (c) => c.text('ok'))
     app.get('/boom', (c) => c.text('boom', 500))
@@ -127,13 +145,18 @@ const honoServer: HealthServerFactory = {
       return c.text('shard down', 503)
     })
     app.get('/slow', () => new Promise<Response>(() => {}))
+    app.get('/marked', async (c) => {
+      await sleep(30)
+      fetchAdapter.requestTiming(c.req.raw)?.mark('db')
+      return c.text('ok')
+    })
     return { base: await listen(createAdaptorServer({ fetch: app.fetch }) as Server), stats: shedder.stats }
   },
 }
 
 const plainFetchServer: HealthServerFactory = {
   name: 'fetch (plain Request -> Response over node:http)',
-  async serve({ monitor, info, shed }) {
+  async serve({ monitor, info, shed, timing }) {
     const probes = fetchAdapter.healthRoutes(monitor, info)
     const shedder = fetchAdapter.shedLoad({
       ...shed,
@@ -142,6 +165,7 @@ const plainFetchServer: HealthServerFactory = {
     const track = fetchAdapter.trackRequests({
       monitor,
       labels: (request) => ({ route: pathOf(request.url) }),
+      timing,
     })
     const app = async (request: Request): Promise<Response> => {
       const path = new URL(request.url).pathname
@@ -152,6 +176,11 @@ const plainFetchServer: HealthServerFactory = {
         return new Response('shard down', { status: 503 })
       }
       if (path === '/slow') return new Promise<Response>(() => {})
+      if (path === '/marked') {
+        await sleep(30)
+        fetchAdapter.requestTiming(request)?.mark('db')
+        return new Response('ok', { headers: { 'content-type': 'text/plain' } })
+      }
       return new Response(null, { status: 404 })
     }
     const handle = (request: Request) =>

@@ -150,10 +150,15 @@ export function trackRequests(options: TrackRequestsOptions): Handler {
     // One listener: a response emits 'close' after 'finish' when it completed, and alone
     // when the client went away first; writableFinished tells which. Two listeners and
     // their removal cost more than the rest of the recording.
+    // The rules of closedOutcome, inlined: this is every request's path when timing is off.
     res.once('close', () => {
-      const outcome = closedOutcome(res, isOk)
-      if (outcome !== undefined)
-        monitor.recordRequest(performance.now() - started, outcome, options.labels?.(req, res))
+      const marks = res as unknown as Marked
+      if (marks[SHED]) return
+      monitor.recordRequest(
+        performance.now() - started,
+        marks[DEPENDENCY_FAILURE] ? 'dependency' : res.writableFinished && isOk(res),
+        options.labels?.(req, res),
+      )
     })
     next?.()
   }

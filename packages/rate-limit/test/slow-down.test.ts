@@ -29,6 +29,7 @@ afterEach(async () => {
 
 interface SlowDownInfo {
   hits: number
+  delayAfter: number
   delayMs: number
 }
 

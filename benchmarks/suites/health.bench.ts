@@ -1,6 +1,9 @@
+import { IncomingMessage, ServerResponse } from 'node:http'
+import { Socket } from 'node:net'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import underPressure from '@fastify/under-pressure'
-import { createHealthMonitor, createLoadShedder, type Priority } from '@headroom/health'
+import { createHealthMonitor, createLoadShedder, type HealthMonitor, type Priority } from '@headroom/health'
+import { trackRequests } from '@headroom/health/http'
 import Fastify from 'fastify'
 import { type BenchGroup, consume, defineSuite, type Measurement } from '../src/suite.js'
 
@@ -32,6 +35,38 @@ function timeSamples(sample: () => unknown, targetUs?: number): Measurement {
   const notes: Record<string, string | number> = { 'p50 µs': p50 * 1000 }
   if (targetUs !== undefined) notes[`p50 < ${targetUs} µs`] = p50 * 1000 < targetUs ? 'MET' : 'MISS'
   return { ops: SAMPLES, ms, p50, p99: percentile(times, 0.99), notes }
+}
+
+/**
+ * trackRequests as it was before the `timing` option (the reference its timing-off path
+ * must match): one 'close' listener that records duration and outcome.
+ */
+function referenceTrackRequests(monitor: HealthMonitor) {
+  const SHED = Symbol.for('headroom.health.shed')
+  const DEPENDENCY_FAILURE = Symbol.for('headroom.health.dependencyFailure')
+  const isOk = (res: ServerResponse) => res.statusCode < 500
+  return (_req: IncomingMessage, res: ServerResponse, next?: () => void) => {
+    const started = performance.now()
+    res.once('close', () => {
+      const marks = res as unknown as Record<symbol, boolean | undefined>
+      if (marks[SHED]) return
+      monitor.recordRequest(
+        performance.now() - started,
+        marks[DEPENDENCY_FAILURE] ? 'dependency' : res.writableFinished && isOk(res),
+      )
+    })
+    next?.()
+  }
+}
+
+/** Real node:http request/response objects, made before timing and reused: 'close' is emitted by hand. */
+function responses(count: number): { req: IncomingMessage; res: ServerResponse }[] {
+  return Array.from({ length: count }, () => {
+    const req = new IncomingMessage(new Socket())
+    req.method = 'GET'
+    req.url = '/x'
+    return { req, res: new ServerResponse(req) }
+  })
 }
 
 let teardown: (() => Promise<void>) | undefined
@@ -105,7 +140,47 @@ export default defineSuite({
       await Promise.all([pressured.close(), bare.close(), withUnderPressure.close(), withHealth.close()])
     }
 
+    // trackRequests with timing off against the code it had before the option: the same
+    // monitor and objects for both; 'close' emitted by hand after each call.
+    const trackMonitor = createHealthMonitor({ sampleIntervalMs: 3_600_000 })
+    const pairs = responses(BATCH)
+    const tracked = trackRequests({ monitor: trackMonitor })
+    const reference = referenceTrackRequests(trackMonitor)
+    const noop = () => {}
+    const runTracker = (handler: typeof reference) => {
+      const before = trackMonitor.stats().requests.total
+      for (let i = 0; i < BATCH; i++) {
+        const { req, res } = pairs[i]!
+        handler(req, res, noop)
+        res.emit('close')
+      }
+      return trackMonitor.stats().requests.total - before
+    }
+    const previousTeardown = teardown
+    teardown = async () => {
+      trackMonitor.close()
+      await previousTeardown?.()
+    }
+
     return [
+      {
+        name: `trackRequests per request, node:http objects (${BATCH} requests a call)`,
+        baseline: 'trackRequests before the timing option (reference copy)',
+        tasks: {
+          '@headroom/health trackRequests, timing off': { fn: () => runTracker(tracked), opsPerCall: BATCH },
+          'trackRequests before the timing option (reference copy)': {
+            fn: () => runTracker(reference),
+            opsPerCall: BATCH,
+          },
+        },
+        check(result, task) {
+          if (result !== BATCH) throw new Error(`${task} recorded ${String(result)} of ${BATCH} requests`)
+        },
+        targets: [{ task: '@headroom/health trackRequests, timing off', atLeast: 0.9 }],
+        notes: [
+          'The timing-off task is the shipped trackRequests; the reference is its code before the option. Equal within noise is the promise: the option costs nothing when unused.',
+        ],
+      },
       {
         name: 'per-request cost: record the request + the shedding decision (in process, 1024 requests a call)',
         baseline: '@fastify/under-pressure isUnderPressure()',

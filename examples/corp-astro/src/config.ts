@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 
 const DEV_JWT_SECRET = 'corp-astro-dev-secret-do-not-use-in-production'
@@ -23,7 +24,7 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65_535).default(4096),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
@@ -62,6 +63,11 @@ export const envSchema = z.object({
   SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(150),
   ADMISSION_TARGET_LAG_MS: z.coerce.number().int().min(1).default(25),
   CLEANUP_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  ALERT_WEBHOOK_URL: z.url({ error: 'expected an http(s) URL' }).optional(),
+  ALERT_CPU_PERCENT: z.coerce.number().positive().default(80),
+  ALERT_MEMORY_PERCENT: z.coerce.number().positive().max(100).default(85),
+  ALERT_ERROR_RATE_PERCENT: z.coerce.number().positive().max(100).default(5),
+  ALERT_RESPONSE_TIME_MS: z.coerce.number().positive().default(1000),
 })
 
 /** The app's configuration, validated once at start. */
@@ -103,6 +109,18 @@ export interface Config {
   shedEventLoopDelayMs: number
   /** Event-loop lag the admission control steers to, ms. */
   admissionTargetLagMs: number
+  /**
+   * Alerts by metric, each worker on its own readings (logged, and posted to `webhookUrl`
+   * when set): CPU in % of one core, heap in % of V8's limit, the error rate in % of
+   * requests, response time as the p99 in ms.
+   */
+  alerts: {
+    webhookUrl?: string
+    cpuPercent: number
+    memoryPercent: number
+    errorRatePercent: number
+    responseTimeMs: number
+  }
 }
 
 /**
@@ -152,8 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    // PGlite keeps its data inside one process, so workers could not share it.
-    webConcurrency: pglite ? 1 : e.WEB_CONCURRENCY,
+    // PGlite keeps its data inside one process, so workers could not share it. Otherwise one
+    // worker per core: a Node process runs JavaScript on one.
+    webConcurrency: pglite ? 1 : (e.WEB_CONCURRENCY ?? Math.min(64, availableParallelism())),
     listenBacklog: e.LISTEN_BACKLOG,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
@@ -205,6 +224,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     shedEventLoopDelayMs: e.SHED_EVENT_LOOP_DELAY_MS,
     admissionTargetLagMs: e.ADMISSION_TARGET_LAG_MS,
+    alerts: {
+      ...(e.ALERT_WEBHOOK_URL ? { webhookUrl: e.ALERT_WEBHOOK_URL } : {}),
+      cpuPercent: e.ALERT_CPU_PERCENT,
+      memoryPercent: e.ALERT_MEMORY_PERCENT,
+      errorRatePercent: e.ALERT_ERROR_RATE_PERCENT,
+      responseTimeMs: e.ALERT_RESPONSE_TIME_MS,
+    },
   }
 }
 

@@ -17,6 +17,7 @@ import { type AstroGateway, createAstroGateway } from './platform/breaker.js'
 import { type AppCache, createAppCache } from './platform/cache.js'
 import { type AppHealth, createAppHealth } from './platform/health.js'
 import { type AppJobs, createAppJobs } from './platform/jobs.js'
+import { type BusinessMetrics, createBusinessMetrics } from './platform/metrics.js'
 import { type AppPools, createAppPools } from './platform/pools.js'
 import { type AppLimits, createAppLimits } from './platform/rate-limit.js'
 import { closeRedis, connectRedis } from './platform/redis.js'
@@ -46,6 +47,8 @@ export interface AppContext {
   astro: AstroGateway
   analytics: AnalyticsBuffer
   health: AppHealth
+  /** Business counters (registrations, content views, report requests) for `/metrics`. */
+  business: BusinessMetrics
   /** Releases everything, in dependency order. */
   close(): Promise<void>
 }
@@ -182,6 +185,7 @@ export async function createContext(
       astro,
       analytics,
       health,
+      business: createBusinessMetrics(),
       close: closeAll,
     }
     jobs.start(jobHandlers(ctx), { cleanupIntervalMs: config.jobs.cleanupIntervalMs })

@@ -187,7 +187,9 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
           statuses.push(res.status)
           if (res.status === 429) {
             expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
-            expect(res.headers.get('ratelimit')).toMatch(/limit=20, remaining=0/)
+            // draft-11: the quota in RateLimit-Policy, what is left in RateLimit.
+            expect(res.headers.get('ratelimit-policy')).toMatch(/^"default";q=20;w=60$/)
+            expect(res.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/)
             expect(res.body.title).toBe('Too Many Requests')
           }
         }
@@ -219,13 +221,14 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         // The cached copy was invalidated.
         expect((await http.get('/api/users/me', user.token)).body.name).toBe('Renamed')
         const limited = await http.get('/api/users/me', refreshed.body.accessToken)
-        expect(limited.headers.get('ratelimit')).toMatch(/^limit=500,/)
+        expect(limited.headers.get('ratelimit-policy')).toBe('"default";q=500;w=60')
       })
 
       it('limits the API to 100 per minute for free users, answering 429 with headers', async () => {
         const user = await newUser(base, 'busy')
         const first = await user.http.get('/api/users/me', user.token)
-        expect(first.headers.get('ratelimit')).toMatch(/^limit=100, remaining=99,/)
+        expect(first.headers.get('ratelimit-policy')).toBe('"default";q=100;w=60')
+        expect(first.headers.get('ratelimit')).toMatch(/^"default";r=99;t=\d+$/)
         // GCRA: a burst of 100, refilled at 100/min, so a few more pass while this loop runs.
         let allowed = 1
         let refused: Awaited<ReturnType<typeof user.http.get>> | undefined
@@ -238,7 +241,7 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
         expect(allowed).toBeLessThan(150)
         expect(refused!.headers.get('content-type')).toContain('application/problem+json')
         expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0)
-        expect(refused!.headers.get('ratelimit-policy')).toBe('100;w=60')
+        expect(refused!.headers.get('ratelimit-policy')).toBe('"default";q=100;w=60')
         // Another user is not affected.
         const other = await newUser(base, 'calm')
         expect((await other.http.get('/api/users/me', other.token)).status).toBe(200)
@@ -388,7 +391,8 @@ export function describeApi(name: string, start: () => Promise<RunningServer>): 
       it('limits content to 200 per minute for free users', async () => {
         const user = await newUser(base, 'reader')
         const first = await user.http.get('/api/content', user.token)
-        expect(first.headers.get('ratelimit')).toMatch(/^limit=200, remaining=199,/)
+        expect(first.headers.get('ratelimit-policy')).toBe('"default";q=200;w=60')
+        expect(first.headers.get('ratelimit')).toMatch(/^"default";r=199;t=\d+$/)
       })
     })
 

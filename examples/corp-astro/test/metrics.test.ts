@@ -8,6 +8,7 @@ import {
   waitUntil,
 } from '@headroom/testing'
 import { afterAll, describe, expect, it } from 'vitest'
+import { newUser, sampleProfile } from './helpers.js'
 import { type MetricFamily, parsePrometheusText } from './prometheus-text.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -86,6 +87,18 @@ describe.skipIf(!postgresAvailable())('/metrics in cluster mode', () => {
       },
       { timeoutMs: 60_000, what: 'both workers in the aggregated /metrics' },
     )
+    // The business events the dashboards follow: two registrations, a content view, a
+    // report request (each on whichever worker the connection lands on).
+    const owner = await newUser(base, 'metrics-a')
+    await newUser(base, 'metrics-b')
+    const profile = await owner.http.post('/api/business-profiles', sampleProfile, owner.token)
+    expect(profile.status).toBe(201)
+    const daily = await owner.http.get(`/api/content/daily?profileId=${profile.body.id}`, owner.token)
+    expect(daily.status).toBe(200)
+    const report = await owner.http.post('/api/reports/monthly', { profileId: profile.body.id }, owner.token)
+    expect(report.status).toBe(202)
+
+    families = parsePrometheusText(await (await fetch(`${base}/metrics`)).text())
     const before = families.get('http_request_duration_seconds')
     const countBefore = before?.samples.some((sample) => sample.labels.route === 'unmatched')
       ? sampleValue(before, { route: 'unmatched', status: '4xx' }, 'http_request_duration_seconds_count')
@@ -120,6 +133,14 @@ describe.skipIf(!postgresAvailable())('/metrics in cluster mode', () => {
       headroom_queue_jobs_waiting: 'gauge',
       headroom_pool_size: 'gauge',
     })
+    expect(types).toMatchObject({
+      corp_astro_registrations_total: 'counter',
+      corp_astro_content_views_total: 'counter',
+      corp_astro_report_requests_total: 'counter',
+    })
+    expect(sampleValue(families.get('corp_astro_registrations_total'), {})).toBe(2)
+    expect(sampleValue(families.get('corp_astro_content_views_total'), { kind: 'daily' })).toBe(1)
+    expect(sampleValue(families.get('corp_astro_report_requests_total'), { tier: 'free' })).toBe(1)
     expect(types.headroom_stat).toBeUndefined()
     // Aggregated series carry no pid: the workers' values are added, not listed side by side.
     for (const family of families.values())

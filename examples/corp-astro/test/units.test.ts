@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import fc from 'fast-check'
 import helmet from 'helmet'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -25,6 +26,13 @@ describe('config', () => {
   it('forces one process on PGlite, whose data cannot be shared', () => {
     expect(loadConfig({ WEB_CONCURRENCY: '4' }).webConcurrency).toBe(1)
     expect(loadConfig({ WEB_CONCURRENCY: '4', DATABASE_URL: 'postgres://h/db' }).webConcurrency).toBe(4)
+  })
+
+  it('runs one worker per core by default on Postgres, one on PGlite', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db' }).webConcurrency).toBe(
+      Math.min(64, availableParallelism()),
+    )
+    expect(loadConfig({}).webConcurrency).toBe(1)
   })
 
   it('names every bad variable and its value', () => {

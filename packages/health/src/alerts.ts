@@ -1,4 +1,5 @@
 import type { HealthStatus } from './status.js'
+import type { ThresholdMetric } from './thresholds.js'
 
 /** Why the status is what it is: one entry per metric, check or input at fault. */
 export interface StatusReason {
@@ -18,7 +19,10 @@ export interface StatusReason {
   message: string
 }
 
-/** The `change` event and what alert sinks receive. */
+/**
+ * The `change` event (the overall status), the `alert` event (one metric's alert level,
+ * see `metricAlerts`) and what alert sinks receive.
+ */
 export interface StatusChange {
   from: HealthStatus
   to: HealthStatus
@@ -27,9 +31,17 @@ export interface StatusChange {
   reasons: StatusReason[]
   /** The monitor's `service` name. */
   service: string
+  /**
+   * Set on a metric alert: the metric that crossed its alert band or recovered below it.
+   * Absent on a change of the overall status.
+   */
+  metric?: ThresholdMetric
 }
 
-/** Receives status changes (e.g. {@link createWebhookSink}); must never throw. */
+/**
+ * Receives status changes and metric alerts (e.g. {@link createWebhookSink}); must never
+ * throw. `change.metric` tells a metric alert from a change of the overall status.
+ */
 export interface AlertSink {
   send(change: StatusChange): void
   /** Clears timers and abandons deliveries in flight. */

@@ -1,9 +1,26 @@
+import { performance } from 'node:perf_hooks'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { HealthJsonInfo } from './health-json.js'
+import { SHED } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
 import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import {
+  createTimingRecord,
+  type RequestTiming,
+  type RequestTimingOptions,
+  reportIfSlow,
+  resolveTiming,
+} from './request-timing.js'
 import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
+import {
+  closedOutcome,
+  markDependencyFailure as markResponse,
+  requestTiming as requestTimingOf,
+  timeResponse,
+} from './track-requests.js'
+
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
 
 export type { ShedLoadStats } from './shed-gate.js'
 
@@ -63,7 +80,9 @@ export function shedLoadHook(options: ShedLoadPluginOptions): ShedLoadHook {
     if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[PROBE] === true)
       return
     const refusal = gate.refuse(request, request.url)
-    if (refusal === undefined) return
+    if (refusal === undefined)
+      return // trackRequests leaves refusals out: counting them would feed the overload that caused them.
+    ;(reply.raw as unknown as Record<symbol, boolean>)[SHED] = true
     return reply
       .code(refusal.status)
       .header('retry-after', refusal.retryAfter)
@@ -96,3 +115,102 @@ const shedPlugin: FastifyPluginAsync<ShedLoadPluginOptions> = async (fastify, op
  * await app.register(shedLoad, { monitor, priority: (request) => (request.url.startsWith('/auth') ? 'critical' : 'low') })
  */
 export const shedLoad = fp(shedPlugin, { fastify: '5.x', name: '@headroom/health/shed-load' })
+
+/** Options of the Fastify {@link trackRequests} plugin and of {@link trackRequestsHook}. */
+export interface TrackRequestsPluginOptions {
+  monitor: HealthMonitor
+  /**
+   * Whether a finished reply counts as a success; a reply marked with
+   * `markDependencyFailure` is recorded as a dependency failure whatever this says.
+   * @default (reply) => reply.statusCode < 500
+   */
+  ok?: (reply: FastifyReply) => boolean
+  /** Labels for the `request` series (e.g. the route); keep the set of values small. @default none */
+  labels?: (request: FastifyRequest, reply: FastifyReply) => Readonly<Record<string, string>> | undefined
+  /**
+   * Per-request timing: a `Server-Timing` header with the total and the phases the app
+   * marks (`requestTiming(reply)?.mark('db')`), and a report of the requests over
+   * `slowMs` (route: the route pattern). Off, the hook does what it does without it.
+   * @default off
+   */
+  timing?: RequestTimingOptions
+}
+
+/**
+ * The timing handle of a reply tracked with `timing` (undefined otherwise).
+ *
+ * @example
+ * const rows = await db.query(sql)
+ * requestTiming(reply)?.mark('db')
+ */
+export function requestTiming(reply: FastifyReply): RequestTiming | undefined {
+  return requestTimingOf(reply.raw)
+}
+
+/**
+ * Marks a reply as refused because a dependency is unavailable (its shard, Redis, an
+ * external API), before or after sending it: `trackRequests` records it as a `dependency`
+ * outcome, which the error rate and latency leave out.
+ *
+ * @example
+ * markDependencyFailure(reply)
+ * return reply.code(503).header('retry-after', '5').send({ title: 'Service Unavailable' })
+ */
+export function markDependencyFailure(reply: FastifyReply): void {
+  markResponse(reply.raw)
+}
+
+/**
+ * The request-tracking `onRequest` hook: records each request's duration and outcome in
+ * the monitor when the response closes (a client that went away first is a failure);
+ * replies refused by `shedLoad` are not recorded, marked ones are `dependency` outcomes.
+ */
+export function trackRequestsHook(options: TrackRequestsPluginOptions): onRequestAsyncHookHandler {
+  const { monitor, labels } = options
+  if (!monitor || typeof monitor.recordRequest !== 'function')
+    throw new TypeError(
+      'Invalid trackRequests option "monitor": expected a monitor from createHealthMonitor()',
+    )
+  const ok = options.ok
+  const timing = resolveTiming('trackRequests', options.timing)
+  // The raw response is what closes; the reply is what the callbacks are written against.
+  return async function headroomTrackRequests(request, reply) {
+    // The probes are the orchestrator's traffic, not the service's: left out, as they are
+    // by the node:http and fetch adapters mounted after the probe routes.
+    if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[PROBE] === true)
+      return
+    const record = timing === undefined ? undefined : createTimingRecord()
+    const started = record?.started ?? performance.now()
+    if (record !== undefined) timeResponse(reply.raw, record, timing!.serverTiming)
+    reply.raw.once('close', () => {
+      const totalMs = performance.now() - started
+      const outcome = closedOutcome(reply.raw, ok ? () => ok(reply) : (res) => res.statusCode < 500)
+      if (outcome !== undefined) monitor.recordRequest(totalMs, outcome, labels?.(request, reply))
+      if (record !== undefined) {
+        const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '/'
+        reportIfSlow(
+          timing!,
+          record,
+          { method: request.method, route, status: reply.raw.statusCode },
+          totalMs,
+        )
+      }
+    })
+  }
+}
+
+const trackPlugin: FastifyPluginAsync<TrackRequestsPluginOptions> = async (fastify, options) => {
+  fastify.addHook('onRequest', trackRequestsHook(options))
+}
+
+/**
+ * Fastify plugin: request tracking as an `onRequest` hook on every route of the context
+ * it is registered in (wrapped in `fastify-plugin`), the probe routes of `healthRoutes`
+ * left out. Register it before `shedLoad`; the same contract as `trackRequests` of
+ * `@headroom/health/http`.
+ *
+ * @example
+ * await app.register(trackRequests, { monitor, labels: (request) => ({ route: request.routeOptions.url ?? '' }) })
+ * await app.register(shedLoad, { monitor, priority })
+ */
+export const trackRequests = fp(trackPlugin, { fastify: '5.x', name: '@headroom/health/track-requests' })

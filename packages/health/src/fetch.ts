@@ -1,11 +1,26 @@
-import { type FetchMiddleware, toFetchMiddleware } from '@headroom/core'
+import { performance } from 'node:perf_hooks'
+import { type FetchMiddleware, toFetchMiddleware, withHeaders } from '@headroom/core'
 import type { HealthJsonInfo } from './health-json.js'
+import { DEPENDENCY_FAILURE, SHED } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
 import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import {
+  createTimingRecord,
+  type RequestTiming,
+  type RequestTimingOptions,
+  reportIfSlow,
+  resolveTiming,
+  type TimingRecord,
+} from './request-timing.js'
 import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
 
 export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
 export type { ShedLoadStats } from './shed-gate.js'
+
+// Marks go on the Request: it is the one object every middleware of the chain shares
+// (under Hono a returned Response may be copied into another when headers are merged).
+type Marked = Record<symbol, boolean | undefined>
 
 /** Options of the fetch {@link healthRoutes}. */
 export interface FetchHealthRoutesOptions extends HealthJsonInfo, ProbePaths {}
@@ -58,7 +73,10 @@ export function shedLoad(options: FetchShedLoadOptions): FetchShedLoad {
   const gate = createShedGate(options)
   const middleware = toFetchMiddleware(async (request, next) => {
     const refusal = gate.refuse(request, request.url)
-    if (refusal === undefined) return next()
+    if (refusal === undefined)
+      return next()
+      // trackRequests leaves refusals out: counting them would feed the overload that caused them.
+    ;(request as unknown as Marked)[SHED] = true
     return new Response(refusal.body, {
       status: refusal.status,
       headers: {
@@ -69,4 +87,113 @@ export function shedLoad(options: FetchShedLoadOptions): FetchShedLoad {
     })
   })
   return Object.assign(middleware, { stats: gate.stats })
+}
+
+/** Options of the fetch {@link trackRequests}. */
+export interface FetchTrackRequestsOptions {
+  monitor: HealthMonitor
+  /**
+   * Whether a response counts as a success; a request marked with `markDependencyFailure`
+   * is recorded as a dependency failure whatever this says.
+   * @default (response) => response.status < 500
+   */
+  ok?: (response: Response) => boolean
+  /** Labels for the `request` series (e.g. the route); keep the set of values small. @default none */
+  labels?: (request: Request, response: Response | undefined) => Readonly<Record<string, string>> | undefined
+  /**
+   * Per-request timing: a `Server-Timing` header with the total (to the response's
+   * headers) and the phases the app marks (`requestTiming(request)?.mark('db')`), and a
+   * report of the requests over `slowMs` (route: the path). Off, the request path is
+   * the plain one.
+   * @default off
+   */
+  timing?: RequestTimingOptions
+}
+
+const timings = new WeakMap<Request, TimingRecord>()
+
+/**
+ * The timing handle of a request tracked with `timing` (undefined otherwise); under Hono
+ * pass `c.req.raw`.
+ *
+ * @example
+ * const rows = await db.query(sql)
+ * requestTiming(c.req.raw)?.mark('db')
+ */
+export function requestTiming(request: Request): RequestTiming | undefined {
+  return timings.get(request)
+}
+
+/**
+ * Marks a request as refused because a dependency is unavailable (its shard, Redis, an
+ * external API): `trackRequests` records it as a `dependency` outcome, which the error
+ * rate and latency leave out. Under Hono, pass `c.req.raw`.
+ *
+ * @example
+ * markDependencyFailure(c.req.raw)
+ * return c.json({ title: 'Service Unavailable' }, 503, { 'retry-after': '5' })
+ */
+export function markDependencyFailure(request: Request): void {
+  ;(request as unknown as Marked)[DEPENDENCY_FAILURE] = true
+}
+
+/**
+ * Records each request's duration (to the response's headers: the body streams after the
+ * chain returns) and outcome in the monitor. A handler that throws is a failure, and so is
+ * a client that goes away before the response (the request's `signal` aborts); refusals of
+ * `shedLoad` are not recorded, marked requests are `dependency` outcomes. Hono middleware
+ * and a plain wrapper; put it before `shedLoad`.
+ *
+ * @example
+ * app.use(trackRequests({ monitor }))
+ * app.use(shedLoad({ monitor, priority }))
+ */
+export function trackRequests(options: FetchTrackRequestsOptions): FetchMiddleware {
+  const { monitor, labels } = options
+  if (!monitor || typeof monitor.recordRequest !== 'function')
+    throw new TypeError(
+      'Invalid trackRequests option "monitor": expected a monitor from createHealthMonitor()',
+    )
+  const isOk = options.ok ?? ((response: Response) => response.status < 500)
+  const timing = resolveTiming('trackRequests', options.timing)
+  return toFetchMiddleware(async (request, next) => {
+    const timed = timing === undefined ? undefined : createTimingRecord()
+    if (timed !== undefined) timings.set(request, timed)
+    const started = timed?.started ?? performance.now()
+    let recorded = false
+    const record = (response: Response | undefined) => {
+      if (recorded) return
+      recorded = true
+      const marks = request as unknown as Marked
+      if (marks[SHED]) return
+      const outcome = marks[DEPENDENCY_FAILURE]
+        ? 'dependency'
+        : response !== undefined && !request.signal.aborted && isOk(response)
+      const totalMs = performance.now() - started
+      monitor.recordRequest(totalMs, outcome, labels?.(request, response))
+      if (timed !== undefined) {
+        const route = new URL(request.url).pathname
+        reportIfSlow(
+          timing!,
+          timed,
+          { method: request.method, route, status: response?.status ?? 0 },
+          totalMs,
+        )
+      }
+    }
+    const gone = () => record(undefined)
+    request.signal.addEventListener('abort', gone, { once: true })
+    try {
+      const response = await next()
+      record(response)
+      if (timed !== undefined && timing!.serverTiming)
+        return withHeaders(response, [['Server-Timing', timed.header()]])
+      return response
+    } catch (error) {
+      record(undefined)
+      throw error
+    } finally {
+      request.signal.removeEventListener('abort', gone)
+    }
+  })
 }

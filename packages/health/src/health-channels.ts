@@ -8,7 +8,8 @@ import type { HealthSample } from './monitor-types.js'
 
 export const channels = createChannels<{
   change: StatusChange
+  alert: StatusChange
   sample: HealthSample
   check: CheckResult
   memoryPressure: MemoryPressureEvent
-}>('health', ['change', 'sample', 'check', 'memoryPressure'])
+}>('health', ['change', 'alert', 'sample', 'check', 'memoryPressure'])

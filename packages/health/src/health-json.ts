@@ -47,7 +47,8 @@ const worst = (a: HealthJsonStatus, b: HealthJsonStatus): HealthJsonStatus =>
 
 /**
  * Builds the `application/health+json` document from cached state (it never runs a
- * check): the status word, process metrics, each check and each external input. A
+ * check): the status word, process metrics, the process' `uptime` (seconds), each check
+ * and each external input. A
  * failing dependency check makes the document `warn` (200), a failing critical check
  * `fail` (503).
  */
@@ -79,6 +80,16 @@ export function healthJson(monitor: HealthMonitor, info: HealthJsonInfo = {}): H
   }
   for (const [key, value, unit, componentType] of Object.values(keys))
     add(key, metric(value, unit, componentType))
+  // The draft's own example of a system check: how long this process has been up, s.
+  checks.uptime = [
+    {
+      componentType: 'system',
+      observedValue: Math.round(process.uptime() * 1000) / 1000,
+      observedUnit: 's',
+      status: 'pass',
+      time: new Date().toISOString(),
+    },
+  ]
   // A metric at fault carries the level it causes.
   for (const reason of stats.reasons) {
     if (reason.kind !== 'metric') continue

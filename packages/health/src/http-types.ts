@@ -12,6 +12,9 @@ export const SHED = Symbol.for('headroom.health.shed')
 /** Marks a response refused because a dependency is unavailable (see `markDependencyFailure`). */
 export const DEPENDENCY_FAILURE = Symbol.for('headroom.health.dependencyFailure')
 
+/** Holds a response's timing record when trackRequests runs with `timing` (see `requestTiming`). */
+export const TIMING = Symbol.for('headroom.health.timing')
+
 /** Writes a JSON body with no caching (probe answers must never be cached by a proxy). */
 export function sendJson(
   res: ServerResponse,

@@ -37,6 +37,8 @@ export { type HealthJsonStatus, type HealthStatus, toHealthJsonStatus } from './
 export {
   type Band,
   DEFAULT_THRESHOLDS,
+  type MetricAlertRule,
+  type MetricAlerts,
   type ThresholdLevels,
   type ThresholdMetric,
   type Thresholds,

@@ -41,6 +41,8 @@ export interface HealthSample extends ProcessReadings {
 export type HealthEvents = {
   /** The status changed (after dwell time). */
   change: StatusChange
+  /** A metric's alert level changed (after its dwell): see `metricAlerts`; `metric` is set. */
+  alert: StatusChange
   /** A sample was taken. */
   sample: HealthSample
   /** A dependency check finished a run. */

@@ -11,6 +11,7 @@ import { createCheckRunner } from './checks.js'
 import { channels } from './health-channels.js'
 import { createHealthInputs } from './health-inputs.js'
 import { createMemoryPressureDetector } from './memory-pressure.js'
+import { createMetricAlerts } from './metric-alerts.js'
 import { createMetricLevels } from './metric-levels.js'
 import { createMetricStore } from './metric-store.js'
 import { assertAggregatedArguments, assertDuration, outcomeCode } from './monitor-arguments.js'
@@ -116,6 +117,27 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     },
   )
   const alerts = createAlertFanout(options.alerts, logger)
+  const metricAlerts = createMetricAlerts({
+    service: options.service,
+    rules: options.metricAlerts,
+    enterDwellMs: options.enterDwellMs,
+    exitDwellMs: options.exitDwellMs,
+    start: clock.now(),
+    announce(alert) {
+      const fields = {
+        metric: alert.metric,
+        from: alert.from,
+        to: alert.to,
+        reason: alert.reasons[0]?.message,
+      }
+      // Called as methods: pino's log functions read `this`.
+      if (alert.to === 'healthy') logger.info(fields, 'health metric alert recovered')
+      else logger.warn(fields, 'health metric alert')
+      events.emit('alert', alert)
+      channels.alert.publish(alert)
+      alerts.send(alert)
+    },
+  })
   const { evaluate, reasons } = createStatusEvaluator({
     service: options.service,
     thresholds: options.thresholds,
@@ -189,6 +211,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     samples++
     lastSample = sample
     evaluate()
+    metricAlerts?.update(sample, now)
     const event = pressure?.update(readings, now)
     if (event) {
       logger.warn({ level: event.level, ratio: event.ratio }, 'memory pressure')

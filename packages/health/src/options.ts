@@ -7,6 +7,7 @@ import type { MemoryPressureOptions } from './memory-pressure.js'
 import type { Sampler } from './process-sampler.js'
 import {
   DEFAULT_THRESHOLDS,
+  type MetricAlerts,
   type ResolvedThresholds,
   THRESHOLD_METRICS,
   type ThresholdMetric,
@@ -60,8 +61,19 @@ export interface HealthMonitorOptions {
   maxSeries?: number
   /** When to emit `memoryPressure`, or `false` for never. @default {} (the defaults of MemoryPressureOptions) */
   memoryPressure?: MemoryPressureOptions | false
-  /** Sinks that receive every status change (e.g. `createWebhookSink`). @default [] */
+  /** Sinks that receive every status change and metric alert (e.g. `createWebhookSink`). @default [] */
   alerts?: AlertSink[]
+  /**
+   * Alerts by metric, apart from the status: each metric listed gets its own bands
+   * (entered at `enter`, left below `exit`) and dwell, and each crossing and each
+   * recovery is announced on its own (`alert` event, the `alerts` sinks, with
+   * `metric` set), whatever the overall status does. A window without enough requests
+   * (`minRequests`) holds the error-rate and latency alerts where they are. Units as in
+   * `thresholds`: `cpu` in cores, shares 0..1, latency in ms.
+   * @default {} (no metric alerts)
+   * @example { cpu: { degraded: { enter: 0.8, exit: 0.7 } }, errorRate: { degraded: { enter: 0.05, exit: 0.02 } } }
+   */
+  metricAlerts?: MetricAlerts
   /** @default silent */
   logger?: Logger
   /** @default systemClock */
@@ -81,18 +93,42 @@ const RATIO_METRICS: ReadonlySet<ThresholdMetric> = new Set([
   'errorRate',
 ])
 
-const levelsFor = (metric: ThresholdMetric) => {
+const bandFor = (metric: ThresholdMetric) => {
   const value = RATIO_METRICS.has(metric) ? z.number().min(0).max(1) : z.number().nonnegative()
-  const band = z
+  return z
     .strictObject({ enter: value, exit: value })
     .refine((b) => b.exit <= b.enter, 'Expected exit <= enter (exit is where the level is left)')
+}
+
+const consistentLevels = (l: { degraded?: { enter: number }; critical?: { enter: number } }) =>
+  !l.degraded || !l.critical || l.critical.enter >= l.degraded.enter
+
+const levelsFor = (metric: ThresholdMetric) => {
+  const band = bandFor(metric)
   return z
     .strictObject({ degraded: band.optional(), critical: band.optional() })
-    .refine(
-      (l) => !l.degraded || !l.critical || l.critical.enter >= l.degraded.enter,
-      'Expected critical.enter >= degraded.enter',
-    )
+    .refine(consistentLevels, 'Expected critical.enter >= degraded.enter')
 }
+
+const alertRuleFor = (metric: ThresholdMetric) => {
+  const band = bandFor(metric)
+  return z
+    .strictObject({
+      degraded: band.optional(),
+      critical: band.optional(),
+      enterDwellMs: timerMs().optional(),
+      exitDwellMs: timerMs().optional(),
+    })
+    .refine(
+      (l) => l.degraded !== undefined || l.critical !== undefined,
+      'Expected a degraded or critical band',
+    )
+    .refine(consistentLevels, 'Expected critical.enter >= degraded.enter')
+}
+
+const metricAlertsShape = Object.fromEntries(
+  THRESHOLD_METRICS.map((metric) => [metric, alertRuleFor(metric).optional()]),
+) as Record<ThresholdMetric, z.ZodOptional<ReturnType<typeof alertRuleFor>>>
 type Levels = ReturnType<typeof levelsFor>
 
 const levelsByMetric = Object.fromEntries(
@@ -157,6 +193,7 @@ const schema = z.strictObject({
     })
     .refine((m) => m === false || m.critical >= m.moderate, 'Expected critical >= moderate'),
   alerts: z.array(object<AlertSink>('an alert sink ({ send, close })')).default([]),
+  metricAlerts: z.strictObject(metricAlertsShape).default({}),
   logger: object<Logger>('a pino-compatible logger').optional(),
   clock: object<Clock>('a Clock').optional(),
   sampler: object<Sampler>('a sampler ({ read, close })').optional(),

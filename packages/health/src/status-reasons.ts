@@ -5,7 +5,14 @@ import type { CheckResult } from './checks.js'
 import { formatValue } from './format-metric-value.js'
 import type { MetricLevels } from './metric-levels.js'
 import type { HealthInput } from './monitor-types.js'
-import { bandFor, type ResolvedThresholds, THRESHOLD_METRICS } from './thresholds.js'
+import type { HealthStatus } from './status.js'
+import {
+  bandFor,
+  type ResolvedThresholds,
+  THRESHOLD_METRICS,
+  type ThresholdLevels,
+  type ThresholdMetric,
+} from './thresholds.js'
 
 export function collectReasons(
   thresholds: Readonly<ResolvedThresholds>,
@@ -19,25 +26,8 @@ export function collectReasons(
     const level = metricLevels[metric]
     const levels = thresholds[metric]
     if (level === 'healthy' || !levels) continue
-    const value = metricValues[metric] ?? 0
-    const band = bandFor(level, levels)
-    if (!band) continue
-    const shown = (n: number) => formatValue(metric, n)
-    // Between exit and enter the level holds by hysteresis: say which level it has not
-    // left, since that is the number an operator waits for.
-    const message =
-      value >= band.enter
-        ? `${metric} ${shown(value)} >= ${shown(band.enter)}`
-        : `${metric} ${shown(value)} has not fallen below exit ${shown(band.exit)} (entered at ${shown(band.enter)})`
-    list.push({
-      kind: 'metric',
-      name: metric,
-      status: level,
-      value,
-      threshold: band.enter,
-      exit: band.exit,
-      message,
-    })
+    const reason = metricReason(metric, level, metricValues[metric] ?? 0, levels)
+    if (reason) list.push(reason)
   }
   for (const result of checkResults) {
     if (result.status !== 'fail' || result.impact === 'healthy') continue
@@ -58,4 +48,47 @@ export function collectReasons(
     })
   }
   return list
+}
+
+/**
+ * Why one metric is at `level`. A level held by hysteresis (value between exit and enter)
+ * says which level it has not left, since that is the number an operator waits for. A
+ * recovery to healthy (metric alerts) names the exit of the band it left, `from`.
+ */
+export function metricReason(
+  metric: ThresholdMetric,
+  level: HealthStatus,
+  value: number,
+  levels: ThresholdLevels,
+  from: HealthStatus = level,
+): StatusReason | undefined {
+  const shown = (n: number) => formatValue(metric, n)
+  if (level === 'healthy') {
+    const left = bandFor(from, levels)
+    if (!left) return undefined
+    return {
+      kind: 'metric',
+      name: metric,
+      status: level,
+      value,
+      threshold: left.enter,
+      exit: left.exit,
+      message: `${metric} ${shown(value)} < exit ${shown(left.exit)}`,
+    }
+  }
+  const band = bandFor(level, levels)
+  if (!band) return undefined
+  const message =
+    value >= band.enter
+      ? `${metric} ${shown(value)} >= ${shown(band.enter)}`
+      : `${metric} ${shown(value)} has not fallen below exit ${shown(band.exit)} (entered at ${shown(band.enter)})`
+  return {
+    kind: 'metric',
+    name: metric,
+    status: level,
+    value,
+    threshold: band.enter,
+    exit: band.exit,
+    message,
+  }
 }

@@ -25,6 +25,20 @@ export type ThresholdMetric =
 /** Thresholds by metric; `false` switches a default off. */
 export type Thresholds = Partial<Record<ThresholdMetric, ThresholdLevels | false>>
 
+/**
+ * An alert on one metric: its bands (hysteresis as in {@link ThresholdLevels}) and how
+ * long a crossing or a recovery must hold before it is announced.
+ */
+export interface MetricAlertRule extends ThresholdLevels {
+  /** A worse level is alerted once it has held this long, ms. @default the monitor's `enterDwellMs` */
+  enterDwellMs?: number
+  /** A recovery is alerted once it has held this long, ms. @default the monitor's `exitDwellMs` */
+  exitDwellMs?: number
+}
+
+/** Alert rules by metric, independent of the status thresholds. */
+export type MetricAlerts = Partial<Record<ThresholdMetric, MetricAlertRule>>
+
 /** Thresholds with every metric set: the defaults merged with the caller's. */
 export type ResolvedThresholds = Required<Thresholds>
 

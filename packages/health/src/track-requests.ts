@@ -1,7 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { DEPENDENCY_FAILURE, type Handler, type Next, SHED } from './http-types.js'
+import { DEPENDENCY_FAILURE, type Handler, type Next, SHED, TIMING } from './http-types.js'
 import type { HealthMonitor } from './monitor-types.js'
+import {
+  createTimingRecord,
+  type RequestTiming,
+  type RequestTimingOptions,
+  type ResolvedTiming,
+  reportIfSlow,
+  resolveTiming,
+  type TimingRecord,
+} from './request-timing.js'
 
 type Marked = Record<symbol, boolean | undefined>
 
@@ -24,6 +33,21 @@ export function markDependencyFailure(res: ServerResponse): void {
   ;(res as unknown as Marked)[DEPENDENCY_FAILURE] = true
 }
 
+/**
+ * How a closed `node:http` response ended, for every adapter over `node:http` (Express,
+ * Fastify): undefined when `shedLoad` refused it (not recorded), `dependency` when marked,
+ * a failure when the client went away first, else what `isOk` says.
+ */
+export function closedOutcome(
+  res: ServerResponse,
+  isOk: (res: ServerResponse) => boolean,
+): boolean | 'dependency' | undefined {
+  const marks = res as unknown as Marked
+  if (marks[SHED]) return undefined
+  if (marks[DEPENDENCY_FAILURE]) return 'dependency'
+  return res.writableFinished && isOk(res)
+}
+
 /** Options of {@link trackRequests}. */
 export interface TrackRequestsOptions {
   monitor: HealthMonitor
@@ -35,6 +59,74 @@ export interface TrackRequestsOptions {
   ok?: (res: ServerResponse) => boolean
   /** Labels for the `request` series (e.g. the route); keep the set of values small. @default none */
   labels?: (req: IncomingMessage, res: ServerResponse) => Readonly<Record<string, string>> | undefined
+  /**
+   * Per-request timing: a `Server-Timing` header with the total and the phases the app
+   * marks (`requestTiming(res).mark('db')`, or `res.locals.timing` under Express), and a
+   * report of the requests over `slowMs`. Off, the request path is the plain one.
+   * @default off
+   */
+  timing?: RequestTimingOptions
+}
+
+/**
+ * The timing handle of a response tracked with `timing` (undefined otherwise): mark the
+ * phases of the request as they end.
+ *
+ * @example
+ * const rows = await db.query(sql)
+ * requestTiming(res)?.mark('db')
+ */
+export function requestTiming(res: ServerResponse): RequestTiming | undefined {
+  return (res as unknown as Record<symbol, TimingRecord | undefined>)[TIMING]
+}
+
+/**
+ * Sends `Server-Timing` with the response's headers, whoever writes them (Express,
+ * Fastify, `res.end()`): Node calls `writeHead` for an implicit header too.
+ */
+export function timeResponse(res: ServerResponse, record: TimingRecord, serverTiming: boolean): void {
+  ;(res as unknown as Record<symbol, TimingRecord>)[TIMING] = record
+  if (!serverTiming) return
+  const writeHead = res.writeHead
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (!this.headersSent) this.setHeader('Server-Timing', record.header())
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
+  } as typeof res.writeHead
+}
+
+/** The route of a request for the slow-request report: Express' pattern when it matched one. */
+function routeOf(req: IncomingMessage): string {
+  const express = req as IncomingMessage & { baseUrl?: string; route?: { path?: unknown } }
+  if (typeof express.route?.path === 'string') return `${express.baseUrl ?? ''}${express.route.path}`
+  const url = req.url ?? '/'
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+function trackWithTiming(
+  options: TrackRequestsOptions,
+  timing: ResolvedTiming,
+  isOk: (res: ServerResponse) => boolean,
+): Handler {
+  const { monitor } = options
+  return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
+    const record = createTimingRecord()
+    timeResponse(res, record, timing.serverTiming)
+    const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals
+    if (locals) locals.timing = record
+    res.once('close', () => {
+      const totalMs = performance.now() - record.started
+      const outcome = closedOutcome(res, isOk)
+      if (outcome !== undefined) monitor.recordRequest(totalMs, outcome, options.labels?.(req, res))
+      reportIfSlow(
+        timing,
+        record,
+        { method: req.method ?? 'GET', route: routeOf(req), status: res.statusCode },
+        totalMs,
+      )
+    })
+    next?.()
+  }
 }
 
 /**
@@ -51,11 +143,14 @@ export interface TrackRequestsOptions {
 export function trackRequests(options: TrackRequestsOptions): Handler {
   const { monitor } = options
   const isOk = options.ok ?? ((res: ServerResponse) => res.statusCode < 500)
+  const timing = resolveTiming('trackRequests', options.timing)
+  if (timing !== undefined) return trackWithTiming(options, timing, isOk)
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const started = performance.now()
     // One listener: a response emits 'close' after 'finish' when it completed, and alone
     // when the client went away first; writableFinished tells which. Two listeners and
     // their removal cost more than the rest of the recording.
+    // The rules of closedOutcome, inlined: this is every request's path when timing is off.
     res.once('close', () => {
       const marks = res as unknown as Marked
       if (marks[SHED]) return

@@ -17,9 +17,10 @@ export interface WebhookSinkOptions {
   /** The webhook URL (a Slack incoming webhook, or any endpoint taking JSON). */
   url: string
   /**
-   * At most one message per this many ms for changes that are not escalations; those
-   * are folded into one trailing message. A change to a status worse than the last one
-   * announced is posted at once. @default 60000
+   * At most one message per this many ms and subject (the overall status, each alerted
+   * metric) for changes that are not escalations; those are folded into one trailing
+   * message. A change to a level worse than the last one announced for the subject is
+   * posted at once. @default 60000
    */
   minIntervalMs?: number
   /** `slack`: `{ text }` (Slack, Mattermost, Teams-compatible relays); `json`: the change itself plus `text`. @default 'slack' */
@@ -60,20 +61,35 @@ const schema = z.object({
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger').optional(),
 })
 
+/** The announcement state of one subject: the overall status, or one metric's alert. */
+interface Lane {
+  lastSentAt: number
+  lastSentStatus: HealthStatus
+  pending: StatusChange | undefined
+  folded: number
+  trailing: TimerHandle | undefined
+}
+
 const ICON = { healthy: ':white_check_mark:', degraded: ':warning:', critical: ':rotating_light:' } as const
 
-/** The one-line text of a change: `[api] healthy → degraded: eventLoopDelay 230 >= 100`. */
+/**
+ * The one-line text of a change: `[api] healthy → degraded: eventLoopDelay 230 >= 100`;
+ * a metric alert names its metric: `[api] cpu healthy → degraded: cpu 0.850 >= 0.800`.
+ */
 export function formatChange(change: StatusChange, folded = 0): string {
   const why = change.reasons.map((reason) => reason.message).join('; ')
   const extra = folded > 0 ? ` (${folded} earlier change${folded > 1 ? 's' : ''} folded in)` : ''
-  return `${ICON[change.to]} [${change.service}] ${change.from} → ${change.to}${why ? `: ${why}` : ''}${extra}`
+  const subject = change.metric ? `${change.metric} ` : ''
+  return `${ICON[change.to]} [${change.service}] ${subject}${change.from} → ${change.to}${why ? `: ${why}` : ''}${extra}`
 }
 
 /**
- * Posts status changes to a webhook as Slack-compatible JSON and retries them with
- * exponential backoff (p-retry). An escalation (a status worse than the last one
- * announced) is posted at once; other changes at most once per `minIntervalMs`, what
- * changed meanwhile going out as one trailing message with the latest status.
+ * Posts status changes and metric alerts to a webhook as Slack-compatible JSON and
+ * retries them with exponential backoff (p-retry). Each subject (the overall status,
+ * each alerted metric) is paced on its own: an escalation (a level worse than the last
+ * one announced for it) is posted at once; other changes at most once per
+ * `minIntervalMs`, what changed meanwhile going out as one trailing message with the
+ * latest level.
  * A failed delivery is logged and counted, never thrown.
  *
  * @example
@@ -89,11 +105,9 @@ export function createWebhookSink(input: WebhookSinkOptions): WebhookSink {
   const doFetch = options.fetch ?? globalThis.fetch
   const controller = new AbortController()
   const inFlight = new Set<Promise<void>>()
-  let lastSentAt = Number.NEGATIVE_INFINITY
-  let lastSentStatus: HealthStatus = 'healthy'
-  let pending: StatusChange | undefined
-  let folded = 0
-  let trailing: TimerHandle | undefined
+  // One lane per subject (the overall status, and each metric alert): a metric crossing
+  // is no repeat of another metric's alert, so it neither waits for nor folds into it.
+  const lanes = new Map<string, Lane>()
   let closed = false
   const counts = { sent: 0, failed: 0, suppressed: 0 }
 
@@ -112,9 +126,9 @@ export function createWebhookSink(input: WebhookSinkOptions): WebhookSink {
     throw error
   }
 
-  const deliver = (change: StatusChange, foldedCount: number) => {
-    lastSentAt = clock.now()
-    lastSentStatus = change.to
+  const deliver = (lane: Lane, change: StatusChange, foldedCount: number) => {
+    lane.lastSentAt = clock.now()
+    lane.lastSentStatus = change.to
     const text = formatChange(change, foldedCount)
     const body = JSON.stringify(options.format === 'slack' ? { text } : { text, ...change })
     const delivery = pRetry(() => post(body), {
@@ -137,50 +151,76 @@ export function createWebhookSink(input: WebhookSinkOptions): WebhookSink {
     void delivery.finally(() => inFlight.delete(delivery))
   }
 
-  const sendTrailing = () => {
-    trailing = undefined
-    const change = pending
-    pending = undefined
-    const foldedCount = folded
-    folded = 0
+  const sendTrailing = (lane: Lane) => {
+    lane.trailing = undefined
+    const change = lane.pending
+    lane.pending = undefined
+    const foldedCount = lane.folded
+    lane.folded = 0
     // The status went back to what was last announced: nothing new to say.
-    if (!change || change.to === lastSentStatus) return
-    deliver(change, foldedCount)
+    if (!change || change.to === lane.lastSentStatus) return
+    deliver(lane, change, foldedCount)
+  }
+
+  const laneOf = (change: StatusChange): Lane => {
+    const key = change.metric ?? ''
+    let lane = lanes.get(key)
+    if (lane === undefined) {
+      lane = {
+        lastSentAt: Number.NEGATIVE_INFINITY,
+        lastSentStatus: 'healthy',
+        pending: undefined,
+        folded: 0,
+        trailing: undefined,
+      }
+      lanes.set(key, lane)
+    }
+    return lane
   }
 
   return {
     send(change) {
       if (closed) return
+      const lane = laneOf(change)
       const now = clock.now()
       // An escalation is the page that matters: it never waits for the quiet period,
       // and takes along whatever was waiting to be announced.
-      if (severity(change.to) > severity(lastSentStatus)) {
-        const foldedCount = pending ? folded + 1 : 0
-        if (trailing !== undefined) clock.clearTimeout(trailing)
-        trailing = undefined
-        pending = undefined
-        folded = 0
-        deliver(change, foldedCount)
+      if (severity(change.to) > severity(lane.lastSentStatus)) {
+        const foldedCount = lane.pending ? lane.folded + 1 : 0
+        if (lane.trailing !== undefined) clock.clearTimeout(lane.trailing)
+        lane.trailing = undefined
+        lane.pending = undefined
+        lane.folded = 0
+        deliver(lane, change, foldedCount)
         return
       }
-      if (now - lastSentAt >= options.minIntervalMs && trailing === undefined) {
-        deliver(change, 0)
+      if (now - lane.lastSentAt >= options.minIntervalMs && lane.trailing === undefined) {
+        deliver(lane, change, 0)
         return
       }
-      if (pending) folded++
+      if (lane.pending) lane.folded++
       counts.suppressed++
-      pending = change
-      trailing ??= clock.setTimeout(sendTrailing, lastSentAt + options.minIntervalMs - now)
+      lane.pending = change
+      lane.trailing ??= clock.setTimeout(
+        () => sendTrailing(lane),
+        lane.lastSentAt + options.minIntervalMs - now,
+      )
     },
-    stats: () => ({ ...counts, pending: pending !== undefined }),
+    stats() {
+      let pending = false
+      for (const lane of lanes.values()) if (lane.pending !== undefined) pending = true
+      return { ...counts, pending }
+    },
     async flush() {
       while (inFlight.size > 0) await Promise.all(inFlight)
     },
     close() {
       closed = true
-      if (trailing !== undefined) clock.clearTimeout(trailing)
-      trailing = undefined
-      pending = undefined
+      for (const lane of lanes.values()) {
+        if (lane.trailing !== undefined) clock.clearTimeout(lane.trailing)
+        lane.trailing = undefined
+        lane.pending = undefined
+      }
       controller.abort(new Error('The webhook sink is closed'))
     },
   }

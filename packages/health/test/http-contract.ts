@@ -1,7 +1,9 @@
 import { createManualClock } from '@headroom/core'
+import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { HealthJson } from '../src/health-json.js'
 import { createHealthMonitor } from '../src/monitor.js'
+import type { RequestTimingOptions, SlowRequestReport } from '../src/request-timing.js'
 import { scriptedSampler } from './helpers.js'
 import type { HealthServerFactory } from './http-servers.js'
 
@@ -23,6 +25,7 @@ export function describeHealthContract(server: HealthServerFactory) {
           ? C
           : never
         : never = {},
+      timing?: RequestTimingOptions,
     ) {
       const clock = createManualClock(Date.now())
       const sampler = scriptedSampler()
@@ -40,10 +43,11 @@ export function describeHealthContract(server: HealthServerFactory) {
         monitor,
         info: { version: '1.2.3' },
         shed: { monitor, retryAfterSeconds: 7 },
+        timing,
       })
       const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
         fetch(`${base}${path}`, { headers, method })
-      return { clock, sampler, monitor, stats, get }
+      return { clock, sampler, monitor, stats, get, base }
     }
 
     it('/livez, /readyz and /health (application/health+json), never cached; HEAD has no body', async () => {
@@ -63,10 +67,49 @@ export function describeHealthContract(server: HealthServerFactory) {
       const body = (await report.json()) as HealthJson
       expect(body).toMatchObject({ status: 'pass', serviceId: 'astro', version: '1.2.3' })
       expect(body.checks['db:responseTime']?.[0]).toMatchObject({ componentId: 'db', status: 'pass' })
+      // The process' uptime in seconds, as the draft's own example of a system check.
+      const uptime = body.checks.uptime?.[0]
+      expect(uptime).toMatchObject({ componentType: 'system', observedUnit: 's', status: 'pass' })
+      expect(uptime!.observedValue).toBeGreaterThan(0)
+      expect(uptime!.observedValue).toBeLessThanOrEqual(process.uptime())
       const head = await get('/health', {}, 'HEAD')
       expect(head.status).toBe(200)
       expect(await head.text()).toBe('')
-      expect(await (await get('/x')).text()).toBe('ok')
+      const plain = await get('/x')
+      expect(await plain.text()).toBe('ok')
+      // Timing is off unless asked for.
+      expect(plain.headers.get('server-timing')).toBeNull()
+    })
+
+    it('timing: Server-Timing carries the total and the phases the app marks; requests over slowMs are reported with route and breakdown', async () => {
+      const reports: SlowRequestReport[] = []
+      const { monitor, get } = await setup({}, { slowMs: 25, onSlow: (report) => reports.push(report) })
+      const marked = await get('/marked')
+      expect(await marked.text()).toBe('ok')
+      const header = marked.headers.get('server-timing') ?? ''
+      const match = /^total;dur=(\d+\.\d), db;dur=(\d+\.\d)$/.exec(header)
+      expect(match, header).not.toBeNull()
+      expect(Number(match![2])).toBeGreaterThanOrEqual(25)
+      expect(Number(match![1])).toBeGreaterThanOrEqual(Number(match![2]))
+      const fast = await get('/x')
+      expect(fast.headers.get('server-timing')).toMatch(/^total;dur=\d+\.\d$/)
+      await fast.text()
+      await waitUntil(() => monitor.stats().requests.total === 2, { what: 'both requests recorded' })
+      const slow = reports.filter((report) => report.route === '/marked')
+      expect(slow).toHaveLength(1)
+      expect(slow[0]).toMatchObject({ method: 'GET', route: '/marked', status: 200 })
+      expect(slow[0]!.phases.db).toBeGreaterThanOrEqual(25)
+      expect(slow[0]!.totalMs).toBeGreaterThanOrEqual(slow[0]!.phases.db!)
+      // Whatever else was reported on a loaded machine, only what crossed the threshold.
+      for (const report of reports) expect(report.totalMs).toBeGreaterThanOrEqual(25)
+    })
+
+    it('timing: a slow-request report with nowhere to go is refused, naming the option', async () => {
+      const monitor = createHealthMonitor({ clock: createManualClock(0), sampler: scriptedSampler() })
+      cleanups.push(() => monitor.close())
+      await expect(server.serve({ monitor, shed: { monitor }, timing: { slowMs: 100 } })).rejects.toThrow(
+        /"timing.slowMs": .*pass timing.logger or timing.onSlow/,
+      )
     })
 
     it('readiness fails on a critical check and on draining only; a failing dependency is warn in /health', async () => {
@@ -127,6 +170,46 @@ export function describeHealthContract(server: HealthServerFactory) {
       // The probes answer under any load.
       expect((await get('/livez')).status).toBe(200)
       expect(stats()).toEqual({ passed: 3, shed: { critical: 0, high: 0, medium: 0, low: 1 } })
+    })
+
+    it('trackRequests records each request with its duration, outcome and labels; shed responses are left out, dependency refusals are their own outcome', async () => {
+      const { clock, sampler, monitor, get } = await setup()
+      await (await get('/x')).text()
+      await (await get('/boom')).text()
+      await (await get('/dep')).text()
+      // The probes are the orchestrator's traffic, not the service's: not recorded.
+      await (await get('/livez')).text()
+      await waitUntil(() => monitor.stats().requests.total === 3, { what: 'three requests recorded' })
+      expect(monitor.stats().requests).toMatchObject({ total: 3, errors: 1, dependencyFailures: 1 })
+      const points = monitor.getMetrics('request')
+      expect(points.map((point) => [point.labels?.route, point.ok])).toEqual([
+        ['/x', true],
+        ['/boom', false],
+        ['/dep', false],
+      ])
+      for (const point of points) expect(point.value).toBeGreaterThanOrEqual(0)
+      sampler.set({ eventLoopDelay: 900 })
+      clock.advance(1000)
+      for (let i = 0; i < 3; i++) expect((await get('/x')).status).toBe(503)
+      await (await get('/x', { 'x-tier': 'critical' })).text()
+      await waitUntil(() => monitor.stats().requests.total === 4, { what: 'the critical request recorded' })
+      // Give a wrongly recorded refusal the time to show up.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(monitor.stats().requests.total).toBe(4)
+    })
+
+    it('trackRequests counts a client that goes away before the response as a failure', async () => {
+      const { monitor, base } = await setup()
+      const controller = new AbortController()
+      const request = fetch(`${base}/slow`, { signal: controller.signal }).catch(() => 'aborted')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      controller.abort()
+      expect(await request).toBe('aborted')
+      await waitUntil(() => monitor.stats().requests.total === 1, {
+        timeoutMs: 5000,
+        what: 'the aborted request recorded',
+      })
+      expect(monitor.getMetrics('request')[0]).toMatchObject({ ok: false, labels: { route: '/slow' } })
     })
 
     it('rejects invalid shedding options with a clear error', async () => {

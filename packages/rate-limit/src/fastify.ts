@@ -7,16 +7,26 @@ import {
   type RateLimitCommonOptions,
   type RateLimitInfo,
 } from './request-limit.js'
+import {
+  createSlowDown,
+  hold,
+  SLOW_DOWN_PROBLEM_JSON,
+  type SlowDownCommonOptions,
+  type SlowDownInfo,
+} from './slow-down.js'
 import type { Decision } from './types.js'
 
 export { type HeaderStyle, writeHeaders } from './headers.js'
 export { expandIPv6, ipKey } from './ip-key.js'
 export type { RateLimitInfo } from './request-limit.js'
+export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The limiter's verdict on this request, set by `@headroom/rate-limit/fastify`. */
     rateLimit: RateLimitInfo | null
+    /** What slowDown decided for this request, set by `@headroom/rate-limit/fastify`. */
+    slowDown: SlowDownInfo | null
   }
 }
 
@@ -77,3 +87,49 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (fastify, optio
  * await app.register(rateLimit, { limiter: createRateLimiter({ limit: 100, window: '1m' }) })
  */
 export const rateLimit = fp(plugin, { fastify: '5.x', name: '@headroom/rate-limit' })
+
+/** Options of the Fastify {@link slowDown} plugin and of {@link slowDownHook}; the default key is `ipKey(request.ip)`. */
+export type SlowDownPluginOptions = SlowDownCommonOptions<FastifyRequest>
+
+/**
+ * The slowDown `onRequest` hook, for per-route use: past `delayAfter` hits in the
+ * limiter's window, each request waits a growing delay before its handler runs. Sets
+ * `request.slowDown` to `{ hits, delayAfter, delayMs }`.
+ */
+export function slowDownHook(options: SlowDownPluginOptions): onRequestAsyncHookHandler {
+  const decide = createSlowDown<FastifyRequest>(options, (request, subnet) => ipKey(request.ip, subnet))
+  return async function headroomSlowDown(request, reply) {
+    const verdict = await decide(request)
+    if (verdict === undefined) return
+    if (verdict.refusal) {
+      return reply
+        .code(verdict.refusal.status)
+        .header('retry-after', verdict.refusal.retryAfter)
+        .type(SLOW_DOWN_PROBLEM_JSON)
+        .send(verdict.refusal.body)
+    }
+    request.slowDown = verdict.info
+    if (verdict.info.delayMs <= 0) return
+    // A client that leaves stops the wait; Fastify then drops the request on its closed socket.
+    await hold(verdict.info.delayMs, (leave) => {
+      reply.raw.once('close', leave)
+      return () => reply.raw.off('close', leave)
+    })
+  }
+}
+
+const slowDownPlugin: FastifyPluginAsync<SlowDownPluginOptions> = async (fastify, options) => {
+  const hook = slowDownHook(options)
+  if (!fastify.hasRequestDecorator('slowDown')) fastify.decorateRequest('slowDown', null)
+  fastify.addHook('onRequest', hook)
+}
+
+/**
+ * Fastify plugin: slowDown on every route of the context it is registered in (wrapped in
+ * `fastify-plugin`); decorates `request.slowDown`.
+ *
+ * @example
+ * const hits = createRateLimiter({ redis, prefix: 'slow', algorithm: 'fixed-window', limit: 1, window: '15m' })
+ * await app.register(slowDown, { limiter: hits, delayAfter: 50, delayMs: 200, maxDelayMs: 5000 })
+ */
+export const slowDown = fp(slowDownPlugin, { fastify: '5.x', name: '@headroom/rate-limit/slow-down' })

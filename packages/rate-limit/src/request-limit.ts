@@ -18,7 +18,7 @@ export interface RateLimitCommonOptions<Req> {
   skipSuccessfulRequests?: boolean
   /** Give the units back when the response failed or the client went away. @default false */
   skipFailedRequests?: boolean
-  /** Header flavour; `false` sends none (Retry-After is always sent on 429). @default 'draft-8' */
+  /** Header flavour; `false` sends none (Retry-After is always sent on 429). @default 'draft-11' */
   headers?: HeaderStyle | false
   /** IPv6 prefix length for the default key. @default 56 */
   ipv6Subnet?: number
@@ -78,7 +78,7 @@ export function createRequestLimit<Req>(
     throw new TypeError(
       'Invalid rateLimit option "limiter": expected a rate limiter from createRateLimiter()',
     )
-  const headerStyle = options.headers === undefined ? 'draft-8' : options.headers
+  const headerStyle = options.headers === undefined ? 'draft-11' : options.headers
   if (headerStyle !== false && !['draft-11', 'draft-8', 'draft-7', 'legacy'].includes(headerStyle))
     throw new TypeError(
       `Invalid rateLimit option "headers": expected 'draft-11', 'draft-8', 'draft-7', 'legacy' or false (received ${JSON.stringify(headerStyle)})`,

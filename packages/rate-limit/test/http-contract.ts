@@ -36,9 +36,12 @@ export function describeRateLimitContract(
       expect(res.headers.get('ratelimit')).toMatch(/^"burst";r=2;t=[01]$/)
     })
 
-    it('draft-8 (the default), draft-7 and legacy headers', async () => {
+    it('draft-11 (the default), draft-8, draft-7 and legacy headers', async () => {
       const limiter = track(createRateLimiter({ algorithm: 'fixed-window', limit: 5, window: '1m' }))
-      const res8 = await get(await server.serve({ limiter, key: () => 'a' }))
+      const res11 = await get(await server.serve({ limiter, key: () => 'a' }))
+      expect(res11.headers.get('ratelimit-policy')).toBe('"default";q=5;w=60')
+      expect(res11.headers.get('ratelimit')).toMatch(/^"default";r=4;t=\d+$/)
+      const res8 = await get(await server.serve({ limiter, headers: 'draft-8', key: () => 'e' }))
       expect(res8.headers.get('ratelimit-policy')).toBe('"default"; q=5; w=60')
       expect(parseSfList(res8.headers.get('ratelimit')!)[0]).toMatchObject({
         value: 'default',

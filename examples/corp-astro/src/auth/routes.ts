@@ -53,6 +53,7 @@ export function authRouter(ctx: AppContext): Router {
       role: ctx.config.auth.adminEmails.has(body.email) ? 'admin' : 'user',
     })
     if (!user) throw conflict('An account with this email already exists')
+    ctx.business.registrations.inc()
     res.status(201).json(await session(publicUser(user)))
   })
 

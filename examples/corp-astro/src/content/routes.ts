@@ -29,7 +29,7 @@ export function contentRouter(ctx: AppContext): Router {
   const dailyResponses = ctx.cache.responses(300_000, (userId) => [profilesTag(userId)])
   const itemResponses = ctx.cache.responses(3_600_000)
 
-  router.get('/daily', dailyResponses, async (req, res) => {
+  router.get('/daily', ctx.business.countView('daily'), dailyResponses, async (req, res) => {
     const { sub } = userOf(req)
     const { profileId } = validate(dailySchema, req.query, 'query')
     const date = today()
@@ -72,7 +72,7 @@ export function contentRouter(ctx: AppContext): Router {
     res.json(body)
   })
 
-  router.get('/:id', itemResponses, async (req, res) => {
+  router.get('/:id', ctx.business.countView('item'), itemResponses, async (req, res) => {
     const { sub } = userOf(req)
     const parsed = uuidSchema.safeParse(req.params.id)
     if (!parsed.success) throw notFound('Content')

@@ -1,9 +1,11 @@
 import type { RedisClient } from '@headroom/core'
 import {
   createHealthMonitor,
+  createWebhookSink,
   type HealthMonitor,
   type HealthStats,
   type HealthStatus,
+  type MetricAlerts,
 } from '@headroom/health'
 import { healthRoutes, shedLoad, trackRequests } from '@headroom/health/http'
 import type { Request, RequestHandler } from 'express'
@@ -40,6 +42,22 @@ export function priorityOf(req: Request): 'critical' | 'high' | 'low' {
 }
 
 /**
+ * The alert bands from the configuration: each is entered at its threshold and left
+ * below a lower one (10 points under for CPU and memory, half the error rate, 70 % of
+ * the response time), so a value hovering at the threshold alerts once.
+ */
+export function metricAlerts(config: Config): MetricAlerts {
+  const { cpuPercent, memoryPercent, errorRatePercent, responseTimeMs } = config.alerts
+  const band = (enter: number, exit: number) => ({ degraded: { enter, exit: Math.max(0, exit) } })
+  return {
+    cpu: band(cpuPercent / 100, (cpuPercent - 10) / 100),
+    heapUsedRatio: band(memoryPercent / 100, (memoryPercent - 10) / 100),
+    errorRate: band(errorRatePercent / 100, errorRatePercent / 200),
+    latencyP99: band(responseTimeMs, responseTimeMs * 0.7),
+  }
+}
+
+/**
  * `@headroom/health`: samples event-loop delay, heap and CPU every second, checks the
  * databases and Redis, and derives healthy / degraded / critical with hysteresis.
  */
@@ -52,7 +70,15 @@ export function createAppHealth(options: {
   const { databases, redis } = options
   const all = [databases.main, ...databases.shards.map((shard) => shard.primary)]
   const logger = options.logger.child({ component: 'health' })
+  const { alerts } = options.config
   const monitor = createHealthMonitor({
+    // Alerts by metric (the ALERT_* variables): logged as they cross and recover, and
+    // posted to ALERT_WEBHOOK_URL when set. They do not move the status: shedding follows
+    // the event loop alone.
+    metricAlerts: metricAlerts(options.config),
+    alerts: alerts.webhookUrl
+      ? [createWebhookSink({ url: alerts.webhookUrl, logger: boundLogger(options.logger) })]
+      : [],
     service: 'corp-astro',
     sampleIntervalMs: 1_000,
     thresholds: {

@@ -7,12 +7,12 @@ import { registerPoolMetrics } from '@headroom/pool/prometheus'
 import { registerQueueMetrics } from '@headroom/queue/prometheus'
 import { registerRateLimitMetrics } from '@headroom/rate-limit/prometheus'
 import type { RequestHandler } from 'express'
-import { AggregatorRegistry, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { AppContext } from '../context.js'
 
 /**
- * `/metrics` in Prometheus text format: process metrics, an HTTP latency histogram and
- * the collectors of each Headroom package (`headroom_cache_*`, `headroom_rate_limit_*`,
+ * `/metrics` in Prometheus text format: process metrics, an HTTP latency histogram, the
+ * business counters ({@link BusinessMetrics}) and the collectors of each Headroom package (`headroom_cache_*`, `headroom_rate_limit_*`,
  * `headroom_queue_*`, `headroom_pool_*`, `headroom_breaker_*`, `headroom_health_*`).
  * In cluster mode any worker answers a scrape with every worker's metrics added up
  * (prom-client's AggregatorRegistry in the primary), so one scrape sees the whole app.
@@ -23,6 +23,57 @@ export interface AppMetrics {
   observe: RequestHandler
   /** Serves `/metrics`. */
   handler: RequestHandler
+}
+
+/**
+ * The business events the product follows, as Prometheus counters (summed across workers
+ * like every counter of `/metrics`): `corp_astro_registrations_total`,
+ * `corp_astro_content_views_total{kind}` and `corp_astro_report_requests_total{tier}`.
+ * Created with the context, so the routes count; `/metrics` registers them.
+ */
+export interface BusinessMetrics {
+  /** Accounts created. */
+  registrations: Counter
+  /** Content served (a cached answer or a 304 is a view too), by kind: `daily`, `item`. */
+  contentViews: Counter<'kind'>
+  /** Monthly reports accepted for generation, by the user's tier. */
+  reportRequests: Counter<'tier'>
+  /** Middleware: counts a content view of `kind` when its response succeeds (status < 400). */
+  countView(kind: 'daily' | 'item'): RequestHandler
+}
+
+export function createBusinessMetrics(): BusinessMetrics {
+  // registers: [] keeps them out of prom-client's global registry: each app's /metrics
+  // registry takes them, so two apps in one process (the tests) do not collide.
+  const registrations = new Counter({
+    name: 'corp_astro_registrations_total',
+    help: 'Accounts created',
+    registers: [],
+  })
+  const contentViews = new Counter({
+    name: 'corp_astro_content_views_total',
+    help: 'Content served, by kind (daily, item)',
+    labelNames: ['kind'] as const,
+    registers: [],
+  })
+  const reportRequests = new Counter({
+    name: 'corp_astro_report_requests_total',
+    help: 'Monthly reports accepted for generation, by tier',
+    labelNames: ['tier'] as const,
+    registers: [],
+  })
+  return {
+    registrations,
+    contentViews,
+    reportRequests,
+    countView: (kind) => (_req, res, next) => {
+      // Counted before the response cache, which may answer without reaching the handler.
+      res.once('finish', () => {
+        if (res.statusCode < 400) contentViews.inc({ kind })
+      })
+      next()
+    },
+  }
 }
 
 const REQUEST = 'headroom:metrics:request'
@@ -54,6 +105,9 @@ export function createMetrics(ctx: AppContext): AppMetrics {
     registers: [registry],
   })
   registerComponents(registry, ctx)
+  registry.registerMetric(ctx.business.registrations)
+  registry.registerMetric(ctx.business.contentViews)
+  registry.registerMetric(ctx.business.reportRequests)
 
   const observe: RequestHandler = (req, res, next) => {
     const end = http.startTimer()

@@ -76,11 +76,11 @@ export function createAppLimits(options: {
     }),
   }
 
-  // The adapter sets the draft-7 headers and answers refusals with 429, Retry-After and problem+json.
+  // The adapter sets the draft-11 headers (its default: `RateLimit-Policy: "default";q=100;w=60`,
+  // `RateLimit: "default";r=99;t=60`) and answers refusals with 429, Retry-After and problem+json.
   const middleware = (limiter: RateLimiter, base: number, byUser: boolean): RequestHandler =>
     rateLimit({
       limiter,
-      headers: 'draft-7',
       key: (req) =>
         byUser && req.user ? `u:${req.user.sub}` : `ip:${ipKey(req.ip ?? req.socket.remoteAddress)}`,
       limit: (req) => base * TIER_MULTIPLIER[(byUser && req.user?.tier) || 'free'],

@@ -51,6 +51,7 @@ export function reportsRouter(ctx: AppContext): Router {
         headers: { 'retry-after': '5' },
       })
     }
+    ctx.business.reportRequests.inc({ tier })
     res.status(202).location(`${req.baseUrl}/${report.id}`).json(report)
   })
 

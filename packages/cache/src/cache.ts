@@ -7,6 +7,7 @@ import { assertKey, createCodec, type Entry } from './entry.js'
 import { createEntryWriter } from './entry-writer.js'
 import { createGetMany } from './get-many.js'
 import { createInvalidationCommands } from './invalidation-commands.js'
+import { createKeyGroups } from './key-groups.js'
 import { createL1 } from './l1.js'
 import { createL1Coherence } from './l1-coherence.js'
 import { createToL1, type L1Entry } from './l1-entry.js'
@@ -42,12 +43,13 @@ export function createCache(input: CacheOptions): Cache {
   const codec = createCodec(parsed.serializer)
   const decode = codec.decode
   const l1 = createL1(parsed.l1.max, parsed.l1.maxSize)
-  const toL1 = createToL1(l1, beta)
+  const groups = createKeyGroups(parsed.keyGroups ?? Object.keys(parsed.tiers), parsed.maxKeyGroups)
+  const toL1 = createToL1(l1, beta, groups)
   const closeController = new AbortController()
 
-  // The hit path bumps a closure variable, the rest a shared counters object.
-  let l1Hits = 0
-  const counters = createCounters()
+  // A hit bumps its entry's counters (hits of the key, of its group), the rest a shared
+  // counters object.
+  const counters = createCounters(groups)
   const timers = createTimerSet(clock)
   let closed = false
 
@@ -153,6 +155,7 @@ export function createCache(input: CacheOptions): Cache {
         const entry = decode(raw)
         if (entry !== undefined && clock.now() < entry.e) {
           counters.l2Hits++
+          counters.groups.of(key).l2Hits++
           if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
         }
         return entry
@@ -181,7 +184,8 @@ export function createCache(input: CacheOptions): Cache {
       if (entry !== undefined && (options === undefined || typeof options === 'object')) {
         const now = hitTime.now()
         if (now < entry.e) {
-          l1Hits++
+          entry.g.l1Hits++
+          entry.h++
           if (now >= entry.r && now - entry.d * beta * Math.log(Math.random()) >= entry.e) {
             earlyRefresh(key, entry, factory, options)
           }
@@ -212,10 +216,11 @@ export function createCache(input: CacheOptions): Cache {
 
     async get<T>(key: string): Promise<T | undefined> {
       assertKey(key)
-      const entry = l1.get(key)
+      const entry = l1.get(key) as L1Entry | undefined
       const now = hitTime.now()
       if (entry !== undefined && now < entry.e) {
-        l1Hits++
+        entry.g.l1Hits++
+        entry.h++
         return entry.v as T
       }
       if (!store) return undefined
@@ -273,7 +278,7 @@ export function createCache(input: CacheOptions): Cache {
     },
 
     stats(): CacheStats {
-      return snapshotStats(l1Hits + many.l1Hits, l1, counters, store, inflight.size, recovery?.pending ?? 0)
+      return snapshotStats(l1, counters, store, inflight.size, recovery?.pending ?? 0)
     },
 
     async close(): Promise<void> {

@@ -16,6 +16,10 @@ export interface L1 {
   shrink(fraction: number): number
   readonly size: number
   readonly bytes: number
+  /** Entries dropped because L1 was full (count or bytes), since start. */
+  readonly evictions: number
+  /** Entries dropped by `shrink` (memory pressure), since start. */
+  readonly shed: number
 }
 
 export function createL1(max: number, maxSize: number | undefined): L1 {
@@ -23,7 +27,12 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
   // lru-cache reports every way an entry leaves (delete, eviction, overwrite, clear)
   // through `dispose`, synchronously, which keeps the index exact.
   const tagged = new Map<string, Set<string>>()
-  const unindex = (entry: Entry, key: string) => {
+  let evictions = 0
+  let shed = 0
+  // `shrink` drops entries through lru-cache's own eviction: they count as shed, not evicted.
+  let shrinking = false
+  const unindex = (entry: Entry, key: string, reason: LRUCache.DisposeReason) => {
+    if (reason === 'evict' && !shrinking) evictions++
     if (!entry.t) return
     for (const tag of entry.t) {
       const keys = tagged.get(tag)
@@ -73,7 +82,13 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
     shrink(fraction) {
       const target = Math.ceil(lru.size * Math.min(1, Math.max(0, fraction)))
       let removed = 0
-      while (removed < target && lru.pop() !== undefined) removed++
+      shrinking = true
+      try {
+        while (removed < target && lru.pop() !== undefined) removed++
+      } finally {
+        shrinking = false
+      }
+      shed += removed
       return removed
     },
     get size() {
@@ -81,6 +96,12 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
     },
     get bytes() {
       return lru.calculatedSize ?? 0
+    },
+    get evictions() {
+      return evictions
+    },
+    get shed() {
+      return shed
     },
   }
 }

@@ -104,6 +104,7 @@ export function createLoader(deps: LoaderOptions): Loader {
           const entry = decode(raw)
           if (entry !== undefined && hitTime.now() < entry.e) {
             counters.l2Hits++
+            counters.groups.of(key).l2Hits++
             if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
             finish(key)
             return entry.v as T

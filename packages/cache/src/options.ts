@@ -96,6 +96,16 @@ export interface CacheOptions {
     /** Most operations queued (one per key or tag); past it the oldest is dropped. @default 10000 */
     maxItems?: number
   }
+  /**
+   * How `stats()` and the Prometheus collector break hits and misses down: key prefixes
+   * (the longest match wins, e.g. `['content:', 'user:']`) or a function naming a key's
+   * group. Keys that match none count under `'other'`. The function runs on misses and L1
+   * writes only, never on an L1 hit.
+   * @default the prefixes of `tiers`
+   */
+  keyGroups?: readonly string[] | ((key: string) => string)
+  /** Most distinct groups (a bound on metric labels); names past it count under `'other'`. @default 32 */
+  maxKeyGroups?: number
   /** A pino-compatible logger. @default silent */
   logger?: Logger
   /** The clock (tests inject a manual one). @default systemClock */
@@ -157,6 +167,15 @@ export const cacheOptionsSchema = z.object({
       maxItems: z.number().int().positive().default(10_000),
     })
     .default({ policy: 'recover', maxItems: 10_000 }),
+  keyGroups: z
+    .union([
+      z.array(z.string().min(1, 'Expected non-empty prefixes')),
+      z.custom<(key: string) => string>((v) => typeof v === 'function', {
+        message: 'Expected an array of key prefixes or a function (key) => group name',
+      }),
+    ])
+    .optional(),
+  maxKeyGroups: z.number().int().positive().max(1000).default(32),
   logger: z.custom<Logger>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
   clock: z.custom<Clock>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
 })

@@ -1,4 +1,5 @@
 import type { FailureGateState, LatencySummary, Subscribable } from '@headroom/core'
+import type { GroupStats } from './key-groups.js'
 
 /** Per-call options of `set`. */
 export interface SetOptions {
@@ -81,10 +82,33 @@ export interface CacheEvents {
 
 /** A plain snapshot from `cache.stats()`. */
 export interface CacheStats {
-  l1: { hits: number; size: number; bytes: number }
-  l2: { hits: number; errors: number; state: FailureGateState | 'none' }
+  l1: {
+    hits: number
+    /** L1 hits over every counted read (L1 hits + L2 hits + misses); 0 before the first read. */
+    hitRate: number
+    size: number
+    bytes: number
+    /** Entries dropped because L1 was full (`max` or `maxSize`). */
+    evictions: number
+    /** Entries dropped by `shrink`, by hand or on memory pressure. */
+    shed: number
+  }
+  l2: {
+    hits: number
+    /** L2 hits over the reads that reached L2 (L2 hits + misses); 0 before the first. */
+    hitRate: number
+    errors: number
+    state: FailureGateState | 'none'
+  }
   /** Loads that ran (or waited on) a factory. */
   misses: number
+  /** (L1 hits + L2 hits) / (L1 hits + L2 hits + misses); 0 before the first read. */
+  hitRate: number
+  /**
+   * Hits, misses and hit rate by key group (the `keyGroups` option, by default the `tiers`
+   * prefixes; unmatched keys under `'other'`). Empty when there are no groups.
+   */
+  groups: Record<string, GroupStats>
   /** Callers that joined another caller's load of the same key. */
   coalesced: number
   staleServed: number

@@ -25,7 +25,7 @@ export function snapshotStats(
       size: l1.size,
       bytes: l1.bytes,
       evictions: l1.evictions,
-      shed: l1.shed,
+      shed: l1.shedCount,
     },
     l2: {
       hits: l2Hits,
@@ -39,6 +39,7 @@ export function snapshotStats(
     coalesced: counters.coalesced,
     staleServed: counters.staleServed,
     earlyRefreshes: counters.earlyRefreshes,
+    prefetches: counters.prefetches,
     factory: {
       calls: counters.factoryCalls,
       errors: counters.factoryErrors,

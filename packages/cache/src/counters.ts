@@ -8,6 +8,7 @@ export interface Counters {
   coalesced: number
   staleServed: number
   earlyRefreshes: number
+  prefetches: number
   factoryCalls: number
   factoryErrors: number
   softTimeouts: number
@@ -33,6 +34,7 @@ export function createCounters(groups: KeyGroups): Counters {
     coalesced: 0,
     staleServed: 0,
     earlyRefreshes: 0,
+    prefetches: 0,
     factoryCalls: 0,
     factoryErrors: 0,
     softTimeouts: 0,

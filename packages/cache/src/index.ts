@@ -13,4 +13,5 @@ export type {
   GetOrSetOptions,
   SetOptions,
   StaleReason,
+  WarmSource,
 } from './types.js'

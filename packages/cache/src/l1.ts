@@ -14,12 +14,14 @@ export interface L1 {
   clear(): void
   /** Evicts the least recently used `fraction` of entries; returns how many went. */
   shrink(fraction: number): number
+  /** Evicts up to `count` least recently used entries; returns how many went. */
+  shed(count: number): number
   readonly size: number
   readonly bytes: number
   /** Entries dropped because L1 was full (count or bytes), since start. */
   readonly evictions: number
-  /** Entries dropped by `shrink` (memory pressure), since start. */
-  readonly shed: number
+  /** Entries dropped by `shrink` or `shed` (memory pressure), since start. */
+  readonly shedCount: number
 }
 
 export function createL1(max: number, maxSize: number | undefined): L1 {
@@ -28,7 +30,7 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
   // through `dispose`, synchronously, which keeps the index exact.
   const tagged = new Map<string, Set<string>>()
   let evictions = 0
-  let shed = 0
+  let shedTotal = 0
   // `shrink` drops entries through lru-cache's own eviction: they count as shed, not evicted.
   let shrinking = false
   const unindex = (entry: Entry, key: string, reason: LRUCache.DisposeReason) => {
@@ -49,6 +51,17 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
       : { max, maxSize, sizeCalculation: (_v, key) => key.length * 2 + 64, dispose: unindex },
   )
   const sized = maxSize !== undefined
+  function shed(target: number): number {
+    let removed = 0
+    shrinking = true
+    try {
+      while (removed < target && lru.pop() !== undefined) removed++
+    } finally {
+      shrinking = false
+    }
+    shedTotal += removed
+    return removed
+  }
   return {
     get: (key) => lru.get(key),
     peek: (key) => lru.peek(key),
@@ -80,17 +93,9 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
       tagged.clear()
     },
     shrink(fraction) {
-      const target = Math.ceil(lru.size * Math.min(1, Math.max(0, fraction)))
-      let removed = 0
-      shrinking = true
-      try {
-        while (removed < target && lru.pop() !== undefined) removed++
-      } finally {
-        shrinking = false
-      }
-      shed += removed
-      return removed
+      return shed(Math.ceil(lru.size * Math.min(1, Math.max(0, fraction))))
     },
+    shed,
     get size() {
       return lru.size
     },
@@ -100,8 +105,8 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
     get evictions() {
       return evictions
     },
-    get shed() {
-      return shed
+    get shedCount() {
+      return shedTotal
     },
   }
 }

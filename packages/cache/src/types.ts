@@ -113,6 +113,8 @@ export interface CacheStats {
   coalesced: number
   staleServed: number
   earlyRefreshes: number
+  /** Background refreshes the prefetcher started (hot keys about to expire, while idle). */
+  prefetches: number
   factory: {
     calls: number
     errors: number
@@ -129,6 +131,9 @@ export interface CacheStats {
   recovery: { pending: number; queued: number; replayed: number; dropped: number }
   inflight: number
 }
+
+/** What `warm` reads: keys, or a function giving them (e.g. the most read ids from a database). */
+export type WarmSource = readonly string[] | (() => Iterable<string> | Promise<Iterable<string>>)
 
 /** A tiered cache: L1 in process, L2 in Redis. */
 export interface Cache extends Subscribable<CacheEvents> {
@@ -154,6 +159,13 @@ export interface Cache extends Subscribable<CacheEvents> {
    * (e.g. lists that contain the entity).
    */
   invalidateEntity(type: string, id: string | number): Promise<void>
+  /**
+   * Fills L1 from L2 (Redis) so a restarted process does not start cold: the keys given,
+   * or those a function returns, are read in chunks of 500 (one MGET each, per hash slot
+   * on a Cluster); keys already fresh in L1 are skipped and no factory runs. Resolves with
+   * how many entries landed in L1 (0 without Redis); rejects when Redis fails.
+   */
+  warm(keys: WarmSource): Promise<number>
   /** Evicts the least recently used `fraction` (0..1) of L1; returns how many entries went. */
   shrink(fraction: number): number
   stats(): CacheStats

@@ -339,6 +339,10 @@ export function createCache(input: CacheOptions): Cache {
       return warmFromL2(keys, store)
     },
 
+    hotKeys(): string[] {
+      return prefetcher?.hottest() ?? []
+    },
+
     stats(): CacheStats {
       return snapshotStats(l1, counters, store, inflight.size, recovery?.pending ?? 0)
     },

@@ -38,6 +38,8 @@ export interface Prefetcher {
   remember(key: string, factory: Factory<unknown>, options: GetOrSetOptions | undefined): void
   /** One ranking and refresh pass; returns how many refreshes it started. */
   tick(): number
+  /** The keys the last pass ranked hottest, hottest first. */
+  hottest(): string[]
 }
 
 export function startPrefetcher(
@@ -128,5 +130,9 @@ export function startPrefetcher(
     }, settings.intervalMs)
   }
   schedule()
-  return { remember, tick }
+  return {
+    remember,
+    tick,
+    hottest: () => [...hot].sort((a, b) => b[1].score - a[1].score).map(([key]) => key),
+  }
 }

@@ -166,6 +166,11 @@ export interface Cache extends Subscribable<CacheEvents> {
    * how many entries landed in L1 (0 without Redis); rejects when Redis fails.
    */
   warm(keys: WarmSource): Promise<number>
+  /**
+   * The keys the prefetcher ranks hottest (at most `prefetch.keys`), hottest first; empty
+   * without `prefetch`. What to `warm` a restarted worker with.
+   */
+  hotKeys(): string[]
   /** Evicts the least recently used `fraction` (0..1) of L1; returns how many entries went. */
   shrink(fraction: number): number
   stats(): CacheStats

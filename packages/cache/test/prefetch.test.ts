@@ -50,11 +50,14 @@ describe('prefetch: hot keys are refreshed before they expire while idle', () =>
     expect(calls).toEqual({ hot: 2, warm: 2, cold: 2 })
     expect(missesAfterWave).toBe(1) // only `cold`
     expect(cache.stats().prefetches).toBe(2)
+    expect(cache.hotKeys()).toEqual(['hot', 'warm'])
   })
 
   it('does nothing while the idle signal says no (or throws): the wave misses every key', async () => {
     const busy = await ttlWave(createManualClock(0), {}, () => false)
     expect(busy.missesAfterWave).toBe(3)
+    // Ranking goes on while busy: the hot keys are known, only the refreshes wait.
+    expect(busy.cache.hotKeys()).toEqual(['hot', 'warm'])
     expect(busy.cache.stats().prefetches).toBe(0)
     const throwing = await ttlWave(createManualClock(0), {}, () => {
       throw new Error('no status')

@@ -19,6 +19,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import {
+  type GroupReads,
+  hitRateLine,
+  hitRateTable,
+  readsBetween,
+  scrapeCacheReads,
+} from './cache-hit-rate.js'
 import { type Environment, type Mode, startEnvironment, treeCpuByPid } from './environment.js'
 import { startHello } from './hello.js'
 import { type LoadResult, runLoad } from './open-loop.js'
@@ -53,6 +60,8 @@ interface Point extends LoadResult {
   /** CPU of the app's processes (primary and workers) per answered request, µs. */
   appCpuUs: number
   loadAverage: number[]
+  /** Cache reads by key group during the point (Headroom on only). */
+  cacheReads?: Map<string, GroupReads>
 }
 
 interface Target {
@@ -115,6 +124,8 @@ async function measure(
   load: { rate?: number; durationS: number; rampS: number; multiplier?: number },
 ): Promise<Point> {
   const cpuBefore = target.cpuMs()
+  const cacheBefore =
+    mode === 'on' ? await scrapeCacheReads(target.host, target.port).catch(() => undefined) : undefined
   const result = await runLoad({
     host: target.host,
     port: target.port,
@@ -128,6 +139,9 @@ async function measure(
     ...(target.headers ? { headers: target.headers } : {}),
   })
   const appCpuUs = ((target.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.answered)
+  const cacheAfter = cacheBefore
+    ? await scrapeCacheReads(target.host, target.port).catch(() => undefined)
+    : undefined
   const point: Point = {
     ...result,
     mode,
@@ -136,7 +150,10 @@ async function measure(
     rampS: load.rampS,
     appCpuUs,
     loadAverage: loadavg(),
+    ...(cacheBefore && cacheAfter ? { cacheReads: readsBetween(cacheBefore, cacheAfter) } : {}),
   }
+  if (point.cacheReads)
+    console.log(`[${mode}] ${name}: cache hit rate by key group: ${hitRateLine(point.cacheReads)}`)
   console.log(
     `[${mode}] ${name}: offered ${fmt(result.offeredRps)}, achieved ${fmt(result.achievedRps)}, goodput ${fmt(result.goodputRps)}, ` +
       `p50 ${fmt(result.served.p50, 1)} p99 ${fmt(result.served.p99)} ms, refused ${result.refused.count} (p99 ${fmt(result.refused.p99)} ms), ` +
@@ -362,6 +379,17 @@ writeFileSync(
     rule: { y: 100, label: 'target at 500 RPS: 100 ms' },
   }),
 )
+/** The cache hit rate by request kind at the seed's 500 RPS (else capacity), against the target. */
+function cacheSection(): string[] {
+  const point = [pick('on', 'seed'), pick('on', 'x1'), pick('on', 'capacity')].find((p) => p?.cacheReads)
+  if (!point?.cacheReads) return []
+  return [
+    `## Cache hit rate by request kind (Headroom on, point ${point.name}; /metrics before and after it)`,
+    '',
+    ...hitRateTable(point.cacheReads),
+    '',
+  ]
+}
 const storm = (['on', 'off', 'hello'] as Kind[])
   .map((mode) => ({ mode, seed: pick(mode, 'seed'), storm: pick(mode, 'storm') }))
   .filter((s) => s.seed && s.storm)
@@ -382,6 +410,7 @@ const report = [
   '',
   ...verdicts(),
   '',
+  ...cacheSection(),
   '## Reconnect storm (all connections at once, 500 RPS) against the ramp',
   '',
   '| Mode | Served p99, ramp (ms) | Served p99, storm (ms) | Connect p99, storm (ms) | First request p99, storm (ms) | Timeouts, storm |',
@@ -404,6 +433,6 @@ console.log(`\n${report}\n`)
 writeFileSync(`${resultsDir}/${stamp}-curve.md`, `${report}\n`)
 writeFileSync(
   `${resultsDir}/${stamp}-curve.json`,
-  `${JSON.stringify({ startedAt, loadAtStart, quick: QUICK, users: USERS, rampS: RAMP_S, durationS: DURATION_S, capacity, idle, points }, null, 1)}\n`,
+  `${JSON.stringify({ startedAt, loadAtStart, quick: QUICK, users: USERS, rampS: RAMP_S, durationS: DURATION_S, capacity, idle, points: points.map((p) => ({ ...p, cacheReads: p.cacheReads ? Object.fromEntries(p.cacheReads) : undefined })) }, null, 1)}\n`,
 )
 process.exit(0)

@@ -60,6 +60,7 @@ export function createCacheSignals(logger: Logger, counters: Counters): CacheSig
     },
     missed(key) {
       counters.misses++
+      counters.groups.of(key).misses++
       if (events.has('miss')) events.emit('miss', { key })
       channels.miss.publish({ key })
     },

@@ -1,5 +1,5 @@
 // What `stats()` returns, assembled from the counters the cache keeps in several places
-// (the hit paths count in closure variables, the rest in the shared counters object).
+// (L1 hits count in each entry's group counters, the rest in the shared counters object).
 
 import type { Counters } from './counters.js'
 import type { L1 } from './l1.js'
@@ -7,20 +7,39 @@ import type { RedisStore } from './redis-store.js'
 import type { CacheStats } from './types.js'
 
 export function snapshotStats(
-  l1Hits: number,
   l1: L1,
   counters: Counters,
   store: RedisStore | undefined,
   inflight: number,
   recoveryPending: number,
 ): CacheStats {
+  const totals = counters.groups.totals()
+  const l1Hits = totals.l1Hits
+  const l2Hits = counters.l2Hits
+  const misses = counters.misses
+  const reads = l1Hits + l2Hits + misses
   return {
-    l1: { hits: l1Hits, size: l1.size, bytes: l1.bytes },
-    l2: { hits: counters.l2Hits, errors: store?.errors ?? 0, state: store?.gateState ?? 'none' },
-    misses: counters.misses,
+    l1: {
+      hits: l1Hits,
+      hitRate: reads === 0 ? 0 : l1Hits / reads,
+      size: l1.size,
+      bytes: l1.bytes,
+      evictions: l1.evictions,
+      shed: l1.shedCount,
+    },
+    l2: {
+      hits: l2Hits,
+      hitRate: l2Hits + misses === 0 ? 0 : l2Hits / (l2Hits + misses),
+      errors: store?.errors ?? 0,
+      state: store?.gateState ?? 'none',
+    },
+    misses,
+    hitRate: reads === 0 ? 0 : (l1Hits + l2Hits) / reads,
+    groups: counters.groups.snapshot(),
     coalesced: counters.coalesced,
     staleServed: counters.staleServed,
     earlyRefreshes: counters.earlyRefreshes,
+    prefetches: counters.prefetches,
     factory: {
       calls: counters.factoryCalls,
       errors: counters.factoryErrors,

@@ -7,18 +7,21 @@ import { assertKey, createCodec, type Entry } from './entry.js'
 import { createEntryWriter } from './entry-writer.js'
 import { createGetMany } from './get-many.js'
 import { createInvalidationCommands } from './invalidation-commands.js'
+import { createKeyGroups } from './key-groups.js'
 import { createL1 } from './l1.js'
 import { createL1Coherence } from './l1-coherence.js'
 import { createToL1, type L1Entry } from './l1-entry.js'
 import { createLoadRegistry } from './load-registry.js'
 import { createLoader } from './loader.js'
+import { startMemoryShedder } from './memory-shedder.js'
 import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings } from './options.js'
+import { type Prefetcher, startPrefetcher } from './prefetcher.js'
 import { createRecovery, type Recovery } from './recovery.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
 import { createTimerSet } from './timer-set.js'
 import { createTtlPolicy } from './ttl.js'
-import type { Cache, CacheStats, Factory, GetOrSetOptions, SetOptions } from './types.js'
+import type { Cache, CacheStats, Factory, GetOrSetOptions, SetOptions, WarmSource } from './types.js'
 
 /**
  * Creates a tiered cache (L1 lru-cache, optional L2 Redis).
@@ -31,6 +34,9 @@ import type { Cache, CacheStats, Factory, GetOrSetOptions, SetOptions } from './
  * const user = await cache.getOrSet(`user:${id}`, () => db.users.find(id), { tags: ['users'] })
  * await cache.invalidateTags(['users'])
  */
+/** Keys read per MGET by `warm`: large enough to amortise round trips, small enough for one command timeout. */
+const WARM_CHUNK = 500
+
 export function createCache(input: CacheOptions): Cache {
   const parsed = parseOptions('createCache', cacheOptionsSchema, input)
   const clock = parsed.clock ?? systemClock
@@ -42,12 +48,13 @@ export function createCache(input: CacheOptions): Cache {
   const codec = createCodec(parsed.serializer)
   const decode = codec.decode
   const l1 = createL1(parsed.l1.max, parsed.l1.maxSize)
-  const toL1 = createToL1(l1, beta)
+  const groups = createKeyGroups(parsed.keyGroups ?? Object.keys(parsed.tiers), parsed.maxKeyGroups)
+  const toL1 = createToL1(l1, beta, groups)
   const closeController = new AbortController()
 
-  // The hit path bumps a closure variable, the rest a shared counters object.
-  let l1Hits = 0
-  const counters = createCounters()
+  // A hit bumps its entry's counters (hits of the key, of its group), the rest a shared
+  // counters object.
+  const counters = createCounters(groups)
   const timers = createTimerSet(clock)
   let closed = false
 
@@ -110,7 +117,8 @@ export function createCache(input: CacheOptions): Cache {
     send: coherence.send,
     recovery,
   })
-  const { load, earlyRefresh } = createLoader({
+  let prefetcher: Prefetcher | undefined
+  const { load, earlyRefresh, refresh } = createLoader({
     clock,
     hitTime,
     logger,
@@ -126,6 +134,9 @@ export function createCache(input: CacheOptions): Cache {
     write,
     decode,
     signals,
+    ...(parsed.prefetch
+      ? { onLoad: (key, factory, options) => prefetcher?.remember(key, factory, options) }
+      : {}),
   })
   const many = createGetMany({ clock, hitTime, counters, l1, store, registry, toL1, decode, signals })
   const invalidation = createInvalidationCommands({
@@ -137,6 +148,18 @@ export function createCache(input: CacheOptions): Cache {
     recovery,
     now: () => clock.now(),
   })
+
+  const isClosed = () => closed
+  if (parsed.memoryPressure) {
+    startMemoryShedder(parsed.memoryPressure, { l1, timers, logger, isClosed })
+  }
+  if (parsed.prefetch) {
+    const { aheadMs, ...settings } = parsed.prefetch
+    prefetcher = startPrefetcher(
+      { ...settings, aheadMs: aheadMs ?? 3 * settings.intervalMs, maxCandidates: settings.maxCandidates },
+      { clock, l1, counters, timers, logger, isClosed, refresh },
+    )
+  }
 
   /** Reads L2 once per key at a time; a fresh entry lands in L1. Throws when Redis fails. */
   function readL2(key: string, s: RedisStore): Promise<Entry | undefined> {
@@ -153,6 +176,7 @@ export function createCache(input: CacheOptions): Cache {
         const entry = decode(raw)
         if (entry !== undefined && clock.now() < entry.e) {
           counters.l2Hits++
+          counters.groups.of(key).l2Hits++
           if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
         }
         return entry
@@ -164,6 +188,38 @@ export function createCache(input: CacheOptions): Cache {
     )
     reads.set(key, pending)
     return pending
+  }
+
+  /**
+   * Fills L1 from L2 without counting hits: the keys fresh in L1 are skipped, the rest read
+   * in chunks (one MGET per chunk, per hash slot on a Cluster). Returns how many landed.
+   */
+  async function warmFromL2(keys: readonly string[], s: RedisStore): Promise<number> {
+    let warmed = 0
+    const now = clock.now()
+    const wanted = [...new Set(keys)].filter((key) => {
+      const entry = l1.peek(key)
+      return entry === undefined || now >= entry.e
+    })
+    for (let start = 0; start < wanted.length; start += WARM_CHUNK) {
+      if (closed) break
+      const chunk = wanted.slice(start, start + WARM_CHUNK)
+      const startGeneration = invalidations.generation
+      for (const key of chunk) invalidatedDuringLoad.delete(key)
+      const raws = await s.getMany(chunk)
+      const at = clock.now()
+      for (let i = 0; i < chunk.length; i++) {
+        const raw = raws[i]
+        const entry = decode(raw)
+        // A key written or invalidated while the chunk was in flight keeps what it has now.
+        if (entry === undefined || at >= entry.e || (l1.peek(chunk[i]!)?.e ?? 0) > at) continue
+        if (stillValid(chunk[i]!, startGeneration, entry)) {
+          toL1(chunk[i]!, entry, raw!.length * 2)
+          warmed++
+        }
+      }
+    }
+    return warmed
   }
 
   function refuse(error: unknown): Promise<never> {
@@ -181,7 +237,8 @@ export function createCache(input: CacheOptions): Cache {
       if (entry !== undefined && (options === undefined || typeof options === 'object')) {
         const now = hitTime.now()
         if (now < entry.e) {
-          l1Hits++
+          entry.g.l1Hits++
+          entry.h++
           if (now >= entry.r && now - entry.d * beta * Math.log(Math.random()) >= entry.e) {
             earlyRefresh(key, entry, factory, options)
           }
@@ -212,10 +269,11 @@ export function createCache(input: CacheOptions): Cache {
 
     async get<T>(key: string): Promise<T | undefined> {
       assertKey(key)
-      const entry = l1.get(key)
+      const entry = l1.get(key) as L1Entry | undefined
       const now = hitTime.now()
       if (entry !== undefined && now < entry.e) {
-        l1Hits++
+        entry.g.l1Hits++
+        entry.h++
         return entry.v as T
       }
       if (!store) return undefined
@@ -272,8 +330,21 @@ export function createCache(input: CacheOptions): Cache {
       return l1.shrink(fraction)
     },
 
+    async warm(source: WarmSource, ...extra: unknown[]): Promise<number> {
+      if (closed) throw new ClosedError('The cache is closed')
+      const keys = typeof source === 'function' ? [...(await source())] : source
+      checkKeyList('warm', keys, extra.length)
+      for (const key of keys) assertKey(key)
+      if (!store) return 0
+      return warmFromL2(keys, store)
+    },
+
+    hotKeys(): string[] {
+      return prefetcher?.hottest() ?? []
+    },
+
     stats(): CacheStats {
-      return snapshotStats(l1Hits + many.l1Hits, l1, counters, store, inflight.size, recovery?.pending ?? 0)
+      return snapshotStats(l1, counters, store, inflight.size, recovery?.pending ?? 0)
     },
 
     async close(): Promise<void> {

@@ -54,7 +54,7 @@ export function checkSetOptions(method: 'set' | 'getOrSet', options: unknown): v
 }
 
 /** `keys` of `getMany`: an array (a string would be read one character at a time). */
-export function checkKeyList(method: 'getMany', keys: unknown, extra: number): void {
+export function checkKeyList(method: 'getMany' | 'warm', keys: unknown, extra: number): void {
   if (!Array.isArray(keys)) {
     throw new TypeError(
       `cache.${method}: keys must be an array of strings like ['user:1'], received ${describeValue(keys)}`,

@@ -1,4 +1,5 @@
 import { createLatencyHistogram, type LatencyHistogram } from '@headroom/core'
+import type { KeyGroups } from './key-groups.js'
 
 /** The counters behind `stats()` (L1 hits are counted apart, on the hit path itself). */
 export interface Counters {
@@ -7,6 +8,7 @@ export interface Counters {
   coalesced: number
   staleServed: number
   earlyRefreshes: number
+  prefetches: number
   factoryCalls: number
   factoryErrors: number
   softTimeouts: number
@@ -21,15 +23,18 @@ export interface Counters {
   recoveryReplayed: number
   recoveryDropped: number
   readonly factoryLatency: LatencyHistogram
+  /** Hits and misses by key group (L1 hits are counted there only, through each entry). */
+  readonly groups: KeyGroups
 }
 
-export function createCounters(): Counters {
+export function createCounters(groups: KeyGroups): Counters {
   return {
     l2Hits: 0,
     misses: 0,
     coalesced: 0,
     staleServed: 0,
     earlyRefreshes: 0,
+    prefetches: 0,
     factoryCalls: 0,
     factoryErrors: 0,
     softTimeouts: 0,
@@ -44,5 +49,6 @@ export function createCounters(): Counters {
     recoveryReplayed: 0,
     recoveryDropped: 0,
     factoryLatency: createLatencyHistogram(),
+    groups,
   }
 }

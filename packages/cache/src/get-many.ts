@@ -6,7 +6,7 @@ import type { CacheSignals } from './cache-signals.js'
 import type { Counters } from './counters.js'
 import { assertKey, type Codec, type Entry } from './entry.js'
 import type { L1 } from './l1.js'
-import type { ToL1 } from './l1-entry.js'
+import type { L1Entry, ToL1 } from './l1-entry.js'
 import type { LoadRegistry } from './load-registry.js'
 import type { RedisStore } from './redis-store.js'
 import type { TickTime } from './tick-time.js'
@@ -26,15 +26,12 @@ export interface GetManyOptions {
 
 export interface GetMany {
   getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]>
-  /** L1 hits of `getMany`: a closure variable, like the other hit paths' count. */
-  readonly l1Hits: number
 }
 
 export function createGetMany(deps: GetManyOptions): GetMany {
   const { clock, hitTime, counters, l1, store, toL1, decode } = deps
   const { reads, invalidatedDuringLoad, invalidations, stillValid } = deps.registry
   const { served, storeError } = deps.signals
-  let l1Hits = 0
 
   async function getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
     for (const key of keys) assertKey(key)
@@ -43,9 +40,10 @@ export function createGetMany(deps: GetManyOptions): GetMany {
     const stale: (Entry | undefined)[] = new Array(keys.length)
     const missing: number[] = []
     for (let i = 0; i < keys.length; i++) {
-      const entry = l1.get(keys[i]!)
+      const entry = l1.get(keys[i]!) as L1Entry | undefined
       if (entry !== undefined && now < entry.e) {
-        l1Hits++
+        entry.g.l1Hits++
+        entry.h++
         results[i] = entry.v as T
       } else {
         stale[i] = entry !== undefined && now < entry.s ? entry : undefined
@@ -77,6 +75,7 @@ export function createGetMany(deps: GetManyOptions): GetMany {
         const entry = decode(raw)
         if (entry !== undefined && at < entry.e) {
           counters.l2Hits++
+          counters.groups.of(key).l2Hits++
           fromBatch.set(key, entry)
           if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
         }
@@ -117,10 +116,5 @@ export function createGetMany(deps: GetManyOptions): GetMany {
     return results
   }
 
-  return {
-    getMany,
-    get l1Hits() {
-      return l1Hits
-    },
-  }
+  return { getMany }
 }

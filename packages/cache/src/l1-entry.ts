@@ -2,6 +2,7 @@
 // goes through `toL1`, which precomputes when XFetch may start firing for the entry.
 
 import type { Entry } from './entry.js'
+import type { GroupCounters, KeyGroups } from './key-groups.js'
 import type { L1 } from './l1.js'
 
 /**
@@ -18,6 +19,10 @@ export class L1Entry implements Entry {
     public t: string[] | undefined,
     /** Before this time XFetch cannot fire: lets the hit path skip the random draw. */
     public r: number,
+    /** The counters of the key's group: an L1 hit counts there, without matching prefixes. */
+    public g: GroupCounters,
+    /** L1 hits of this entry: what the hot-key prefetcher ranks keys by. */
+    public h: number,
   ) {}
 }
 
@@ -28,11 +33,23 @@ const XFETCH_HORIZON = 10
 export type ToL1 = (key: string, entry: Entry, bytes: number) => L1Entry
 
 /** `beta`: the `earlyRefresh` option, which scales the XFetch window. */
-export function createToL1(l1: L1, beta: number): ToL1 {
+export function createToL1(l1: L1, beta: number, groups: KeyGroups): ToL1 {
   return function toL1(key: string, entry: Entry, bytes: number): L1Entry {
     const refreshFrom =
       beta > 0 && entry.d > 0 ? entry.e - entry.d * beta * XFETCH_HORIZON : Number.POSITIVE_INFINITY
-    const l1Entry = new L1Entry(entry.v, entry.e, entry.s, entry.d, entry.w, entry.t, refreshFrom)
+    // A rewritten entry keeps its key's hit count: a refresh must not make a hot key look cold.
+    const previous = l1.peek(key) as L1Entry | undefined
+    const l1Entry = new L1Entry(
+      entry.v,
+      entry.e,
+      entry.s,
+      entry.d,
+      entry.w,
+      entry.t,
+      refreshFrom,
+      previous?.g ?? groups.of(key),
+      previous?.h ?? 0,
+    )
     l1.set(key, l1Entry, bytes)
     return l1Entry
   }

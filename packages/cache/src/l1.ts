@@ -14,8 +14,14 @@ export interface L1 {
   clear(): void
   /** Evicts the least recently used `fraction` of entries; returns how many went. */
   shrink(fraction: number): number
+  /** Evicts up to `count` least recently used entries; returns how many went. */
+  shed(count: number): number
   readonly size: number
   readonly bytes: number
+  /** Entries dropped because L1 was full (count or bytes), since start. */
+  readonly evictions: number
+  /** Entries dropped by `shrink` or `shed` (memory pressure), since start. */
+  readonly shedCount: number
 }
 
 export function createL1(max: number, maxSize: number | undefined): L1 {
@@ -23,7 +29,12 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
   // lru-cache reports every way an entry leaves (delete, eviction, overwrite, clear)
   // through `dispose`, synchronously, which keeps the index exact.
   const tagged = new Map<string, Set<string>>()
-  const unindex = (entry: Entry, key: string) => {
+  let evictions = 0
+  let shedTotal = 0
+  // `shrink` drops entries through lru-cache's own eviction: they count as shed, not evicted.
+  let shrinking = false
+  const unindex = (entry: Entry, key: string, reason: LRUCache.DisposeReason) => {
+    if (reason === 'evict' && !shrinking) evictions++
     if (!entry.t) return
     for (const tag of entry.t) {
       const keys = tagged.get(tag)
@@ -40,6 +51,17 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
       : { max, maxSize, sizeCalculation: (_v, key) => key.length * 2 + 64, dispose: unindex },
   )
   const sized = maxSize !== undefined
+  function shed(target: number): number {
+    let removed = 0
+    shrinking = true
+    try {
+      while (removed < target && lru.pop() !== undefined) removed++
+    } finally {
+      shrinking = false
+    }
+    shedTotal += removed
+    return removed
+  }
   return {
     get: (key) => lru.get(key),
     peek: (key) => lru.peek(key),
@@ -71,16 +93,20 @@ export function createL1(max: number, maxSize: number | undefined): L1 {
       tagged.clear()
     },
     shrink(fraction) {
-      const target = Math.ceil(lru.size * Math.min(1, Math.max(0, fraction)))
-      let removed = 0
-      while (removed < target && lru.pop() !== undefined) removed++
-      return removed
+      return shed(Math.ceil(lru.size * Math.min(1, Math.max(0, fraction))))
     },
+    shed,
     get size() {
       return lru.size
     },
     get bytes() {
       return lru.calculatedSize ?? 0
+    },
+    get evictions() {
+      return evictions
+    },
+    get shedCount() {
+      return shedTotal
     },
   }
 }

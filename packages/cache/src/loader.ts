@@ -39,6 +39,8 @@ export interface LoaderOptions {
   write: WriteEntry
   decode: Codec['decode']
   signals: Pick<CacheSignals, 'served' | 'missed' | 'factoryFailed' | 'storeError'>
+  /** Told of each load's factory (the prefetcher keeps the hot keys' ones). */
+  onLoad?: (key: string, factory: Factory<unknown>, options: GetOrSetOptions | undefined) => void
 }
 
 export interface Loader {
@@ -54,6 +56,8 @@ export interface Loader {
   ): Promise<T>
   /** Refreshes an entry XFetch picked, in the background, unless a load of its key runs. */
   earlyRefresh<T>(key: string, entry: L1Entry, factory: Factory<T>, options?: GetOrSetOptions): void
+  /** The refresh itself, uncounted; false when a load of the key already runs. */
+  refresh<T>(key: string, entry: L1Entry, factory: Factory<T>, options?: GetOrSetOptions): boolean
 }
 
 export function createLoader(deps: LoaderOptions): Loader {
@@ -88,6 +92,7 @@ export function createLoader(deps: LoaderOptions): Loader {
     const started = hitTime.now()
     const startGeneration = invalidations.generation
     invalidatedDuringLoad.delete(key)
+    deps.onLoad?.(key, factory as Factory<unknown>, options)
     const s = store
     let pending: Promise<T>
     if (s === undefined) {
@@ -104,6 +109,7 @@ export function createLoader(deps: LoaderOptions): Loader {
           const entry = decode(raw)
           if (entry !== undefined && hitTime.now() < entry.e) {
             counters.l2Hits++
+            counters.groups.of(key).l2Hits++
             if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
             finish(key)
             return entry.v as T
@@ -157,8 +163,11 @@ export function createLoader(deps: LoaderOptions): Loader {
     factory: Factory<T>,
     options?: GetOrSetOptions,
   ): void {
-    if (inflight.has(key)) return
-    counters.earlyRefreshes++
+    if (refresh(key, entry, factory, options)) counters.earlyRefreshes++
+  }
+
+  function refresh<T>(key: string, entry: L1Entry, factory: Factory<T>, options?: GetOrSetOptions): boolean {
+    if (inflight.has(key)) return false
     const startGeneration = invalidations.generation
     invalidatedDuringLoad.delete(key)
     // Straight to the factory: L2 holds the same entry, so reading it would only say "fresh".
@@ -177,7 +186,8 @@ export function createLoader(deps: LoaderOptions): Loader {
           )
         : runFactory(ctx, key, factory, options, entry, Number.POSITIVE_INFINITY, startGeneration),
     ).catch((error: unknown) => logger.debug({ err: error, key }, 'cache early refresh failed'))
+    return true
   }
 
-  return { load, earlyRefresh }
+  return { load, earlyRefresh, refresh }
 }

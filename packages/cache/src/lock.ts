@@ -39,6 +39,7 @@ export async function runLocked<T>(
       const entry = ctx.decode(attempt.raw)
       if (entry !== undefined) {
         counters.l2Hits++
+        counters.groups.of(key).l2Hits++
         ctx.adopt(key, entry, attempt.raw!, startGeneration)
         return entry.v as T
       }

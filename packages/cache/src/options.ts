@@ -96,6 +96,53 @@ export interface CacheOptions {
     /** Most operations queued (one per key or tag); past it the oldest is dropped. @default 10000 */
     maxItems?: number
   }
+  /**
+   * How `stats()` and the Prometheus collector break hits and misses down: key prefixes
+   * (the longest match wins, e.g. `['content:', 'user:']`) or a function naming a key's
+   * group. Keys that match none count under `'other'`. The function runs on misses and L1
+   * writes only, never on an L1 hit.
+   * @default the prefixes of `tiers`
+   */
+  keyGroups?: readonly string[] | ((key: string) => string)
+  /** Most distinct groups (a bound on metric labels); names past it count under `'other'`. @default 32 */
+  maxKeyGroups?: number
+  /**
+   * Sheds L1 on its own while memory is short: every `intervalMs` the cache reads `signal`
+   * (memory use against its limit, 0..1, e.g. `@headroom/health`'s `createMemoryGauge`)
+   * and, at or above `threshold`, evicts the least recently used `fraction` of L1, at most
+   * `maxPerTick` entries a tick. Off when omitted.
+   */
+  memoryPressure?: {
+    /** Memory use against its limit, 0..1. */
+    signal: () => number
+    /** Pressure at which shedding starts. @default 0.85 */
+    threshold?: number
+    /** Time between two readings, ms. @default 1000 */
+    intervalMs?: number
+    /** Share of L1 evicted per tick under pressure. @default 0.1 */
+    fraction?: number
+    /** Most entries evicted per tick (bounds the pause). @default 5000 */
+    maxPerTick?: number
+  }
+  /**
+   * Refreshes the hottest keys before they expire while `idle()` says the process has room
+   * (e.g. `() => monitor.status === 'healthy'`). A key qualifies once loaded through
+   * `getOrSet` (its last factory is kept, for at most `maxCandidates` keys). Off when omitted.
+   */
+  prefetch?: {
+    /** True when background work will not hurt requests. */
+    idle: () => boolean
+    /** How many of the hottest keys are kept fresh. @default 100 */
+    keys?: number
+    /** Time between two passes, ms. @default 1000 */
+    intervalMs?: number
+    /** A hot key is refreshed once it expires within this long, ms. @default 3 x intervalMs */
+    aheadMs?: number
+    /** Most refreshes started per pass. @default 20 */
+    maxPerTick?: number
+    /** Most keys whose factory is kept as a candidate. @default 1000 */
+    maxCandidates?: number
+  }
   /** A pino-compatible logger. @default silent */
   logger?: Logger
   /** The clock (tests inject a manual one). @default systemClock */
@@ -157,6 +204,38 @@ export const cacheOptionsSchema = z.object({
       maxItems: z.number().int().positive().default(10_000),
     })
     .default({ policy: 'recover', maxItems: 10_000 }),
+  keyGroups: z
+    .union([
+      z.array(z.string().min(1, 'Expected non-empty prefixes')),
+      z.custom<(key: string) => string>((v) => typeof v === 'function', {
+        message: 'Expected an array of key prefixes or a function (key) => group name',
+      }),
+    ])
+    .optional(),
+  maxKeyGroups: z.number().int().positive().max(1000).default(32),
+  memoryPressure: z
+    .strictObject({
+      signal: z.custom<() => number>((v) => typeof v === 'function', {
+        message: 'Expected a function returning memory use against its limit (0..1)',
+      }),
+      threshold: z.number().positive().max(1).default(0.85),
+      intervalMs: positiveMs.min(10).default(1000),
+      fraction: z.number().positive().max(1).default(0.1),
+      maxPerTick: z.number().int().positive().default(5000),
+    })
+    .optional(),
+  prefetch: z
+    .strictObject({
+      idle: z.custom<() => boolean>((v) => typeof v === 'function', {
+        message: 'Expected a function returning true when the process has room for background work',
+      }),
+      keys: z.number().int().positive().max(100_000).default(100),
+      intervalMs: positiveMs.min(10).default(1000),
+      aheadMs: positiveMs.optional(),
+      maxPerTick: z.number().int().positive().default(20),
+      maxCandidates: z.number().int().positive().max(1_000_000).default(1000),
+    })
+    .optional(),
   logger: z.custom<Logger>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
   clock: z.custom<Clock>((v) => v === undefined || (typeof v === 'object' && v !== null)).optional(),
 })

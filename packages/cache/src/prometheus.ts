@@ -1,5 +1,7 @@
 // prom-client collectors for caches. Values are read from `cache.stats()` when Prometheus
 // scrapes (prom-client `collect()`), so a cache pays nothing per call for being exported.
+// Hit rates are left to PromQL over these counters (a ratio of rates over a window); a
+// since-start ratio gauge would hide a falling hit rate behind hours of history.
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { CacheStats } from './types.js'
 
@@ -100,6 +102,35 @@ export function registerCacheMetrics(
       each((stats, cache) => {
         this.inc({ cache, kind: 'soft' }, stats.factory.softTimeouts)
         this.inc({ cache, kind: 'hard' }, stats.factory.hardTimeouts)
+      })
+    },
+  })
+  new Counter({
+    name: 'headroom_cache_group_reads_total',
+    help: 'Reads by key group (the keyGroups option) and outcome: l1 or l2 hit, or miss',
+    labelNames: ['cache', 'group', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      each((stats, cache) => {
+        for (const [group, g] of Object.entries(stats.groups)) {
+          this.inc({ cache, group, result: 'l1_hit' }, g.l1Hits)
+          this.inc({ cache, group, result: 'l2_hit' }, g.l2Hits)
+          this.inc({ cache, group, result: 'miss' }, g.misses)
+        }
+      })
+    },
+  })
+  new Counter({
+    name: 'headroom_cache_l1_evictions_total',
+    help: 'Entries dropped from L1: full (capacity) or shed on memory pressure (shrink)',
+    labelNames: ['cache', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      each((stats, cache) => {
+        this.inc({ cache, reason: 'capacity' }, stats.l1.evictions)
+        this.inc({ cache, reason: 'pressure' }, stats.l1.shed)
       })
     },
   })

@@ -1,4 +1,5 @@
 import type { FailureGateState, LatencySummary, Subscribable } from '@headroom/core'
+import type { GroupStats } from './key-groups.js'
 
 /** Per-call options of `set`. */
 export interface SetOptions {
@@ -81,14 +82,39 @@ export interface CacheEvents {
 
 /** A plain snapshot from `cache.stats()`. */
 export interface CacheStats {
-  l1: { hits: number; size: number; bytes: number }
-  l2: { hits: number; errors: number; state: FailureGateState | 'none' }
+  l1: {
+    hits: number
+    /** L1 hits over every counted read (L1 hits + L2 hits + misses); 0 before the first read. */
+    hitRate: number
+    size: number
+    bytes: number
+    /** Entries dropped because L1 was full (`max` or `maxSize`). */
+    evictions: number
+    /** Entries dropped by `shrink`, by hand or on memory pressure. */
+    shed: number
+  }
+  l2: {
+    hits: number
+    /** L2 hits over the reads that reached L2 (L2 hits + misses); 0 before the first. */
+    hitRate: number
+    errors: number
+    state: FailureGateState | 'none'
+  }
   /** Loads that ran (or waited on) a factory. */
   misses: number
+  /** (L1 hits + L2 hits) / (L1 hits + L2 hits + misses); 0 before the first read. */
+  hitRate: number
+  /**
+   * Hits, misses and hit rate by key group (the `keyGroups` option, by default the `tiers`
+   * prefixes; unmatched keys under `'other'`). Empty when there are no groups.
+   */
+  groups: Record<string, GroupStats>
   /** Callers that joined another caller's load of the same key. */
   coalesced: number
   staleServed: number
   earlyRefreshes: number
+  /** Background refreshes the prefetcher started (hot keys about to expire, while idle). */
+  prefetches: number
   factory: {
     calls: number
     errors: number
@@ -105,6 +131,9 @@ export interface CacheStats {
   recovery: { pending: number; queued: number; replayed: number; dropped: number }
   inflight: number
 }
+
+/** What `warm` reads: keys, or a function giving them (e.g. the most read ids from a database). */
+export type WarmSource = readonly string[] | (() => Iterable<string> | Promise<Iterable<string>>)
 
 /** A tiered cache: L1 in process, L2 in Redis. */
 export interface Cache extends Subscribable<CacheEvents> {
@@ -130,6 +159,18 @@ export interface Cache extends Subscribable<CacheEvents> {
    * (e.g. lists that contain the entity).
    */
   invalidateEntity(type: string, id: string | number): Promise<void>
+  /**
+   * Fills L1 from L2 (Redis) so a restarted process does not start cold: the keys given,
+   * or those a function returns, are read in chunks of 500 (one MGET each, per hash slot
+   * on a Cluster); keys already fresh in L1 are skipped and no factory runs. Resolves with
+   * how many entries landed in L1 (0 without Redis); rejects when Redis fails.
+   */
+  warm(keys: WarmSource): Promise<number>
+  /**
+   * The keys the prefetcher ranks hottest (at most `prefetch.keys`), hottest first; empty
+   * without `prefetch`. What to `warm` a restarted worker with.
+   */
+  hotKeys(): string[]
   /** Evicts the least recently used `fraction` (0..1) of L1; returns how many entries went. */
   shrink(fraction: number): number
   stats(): CacheStats

@@ -8,6 +8,15 @@ export {
   type ShedPolicy,
   type StatusSource,
 } from './load-shedder.js'
+export {
+  createMemoryGauge,
+  type MemoryGauge,
+  type MemoryGaugeOptions,
+  type MemoryLimit,
+  type MemoryLimitSource,
+  readCgroupMemoryLimit,
+  resolveMemoryLimit,
+} from './memory-limit.js'
 export type { MemoryPressureEvent, MemoryPressureLevel, MemoryPressureOptions } from './memory-pressure.js'
 export { createHealthMonitor } from './monitor.js'
 export type {

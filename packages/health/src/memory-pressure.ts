@@ -1,3 +1,4 @@
+import { type MemoryLimit, resolveMemoryLimit } from './memory-limit.js'
 import type { ProcessReadings } from './process-sampler.js'
 
 /** How hard memory presses: `moderate` asks caches to trim, `critical` to shed much more. */
@@ -6,10 +7,14 @@ export type MemoryPressureLevel = 'none' | 'moderate' | 'critical'
 /** The `memoryPressure` event: a cache answers with `cache.shrink(event.fraction)`. */
 export interface MemoryPressureEvent {
   level: Exclude<MemoryPressureLevel, 'none'>
-  /** The pressure, 0..1: the larger of heap use against V8's limit and RSS against `maxRssBytes`. */
+  /** The pressure, 0..1: the larger of RSS against the memory limit and heap use against V8's limit. */
   ratio: number
+  /** RSS / the memory limit. */
+  rssRatio: number
   heapUsedRatio: number
   rss: number
+  /** What RSS is measured against: the container's limit, `memoryLimitBytes`, or total memory. */
+  limit: MemoryLimit
   /** Suggested share of cached entries to evict (0..1). */
   fraction: number
   /** When the sample was taken (ms since the epoch). */
@@ -30,7 +35,14 @@ export interface MemoryPressureOptions {
   criticalFraction?: number
   /** While pressure lasts, the event repeats this often, ms. @default 10000 */
   repeatMs?: number
-  /** RSS the process should stay under (e.g. the container limit), bytes; heap only when unset. */
+  /**
+   * The process' memory budget, bytes. RSS is measured against the smaller of it and the
+   * container's limit (cgroup v2 `memory.max`, or v1 `memory.limit_in_bytes`); with
+   * neither, against the machine's total memory.
+   * @default the container's limit, else total memory
+   */
+  memoryLimitBytes?: number
+  /** The same as `memoryLimitBytes` (the older name); the smaller wins when both are set. */
   maxRssBytes?: number
 }
 
@@ -41,10 +53,20 @@ export interface MemoryPressureDetector {
 }
 
 export function createMemoryPressureDetector(
-  options: Required<Omit<MemoryPressureOptions, 'maxRssBytes'>> & {
+  options: Required<Omit<MemoryPressureOptions, 'maxRssBytes' | 'memoryLimitBytes'>> & {
     maxRssBytes?: number
+    memoryLimitBytes?: number
+    /** Where to read the cgroup limit (tests). @default '/sys/fs/cgroup' */
+    cgroupRoot?: string
   },
 ): MemoryPressureDetector {
+  const configured =
+    options.memoryLimitBytes !== undefined && options.maxRssBytes !== undefined
+      ? Math.min(options.memoryLimitBytes, options.maxRssBytes)
+      : (options.memoryLimitBytes ?? options.maxRssBytes)
+  // Heap use against V8's limit alone never fires in practice (V8's limit is far above
+  // what a container allows: 0.011 at 590 MB RSS), so RSS against the real limit leads.
+  const limit = resolveMemoryLimit(configured, options.cgroupRoot)
   let level: MemoryPressureLevel = 'none'
   let lastEmit = Number.NEGATIVE_INFINITY
 
@@ -61,7 +83,7 @@ export function createMemoryPressureDetector(
       return level
     },
     update(readings, now) {
-      const rssRatio = options.maxRssBytes ? readings.rss / options.maxRssBytes : 0
+      const rssRatio = readings.rss / limit.bytes
       const ratio = Math.max(readings.heapUsedRatio, rssRatio)
       const previous = level
       level = levelFor(ratio)
@@ -72,8 +94,10 @@ export function createMemoryPressureDetector(
       return {
         level,
         ratio,
+        rssRatio,
         heapUsedRatio: readings.heapUsedRatio,
         rss: readings.rss,
+        limit,
         fraction: level === 'critical' ? options.criticalFraction : options.moderateFraction,
         at: now,
       }

@@ -158,6 +158,7 @@ const memoryPressureSchema = z.strictObject({
   criticalFraction: ratio.default(0.5),
   repeatMs: timerMs().default(10_000),
   maxRssBytes: z.number().int().positive().optional(),
+  memoryLimitBytes: z.number().int().positive().optional(),
 })
 
 const schema = z.strictObject({

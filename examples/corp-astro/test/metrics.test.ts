@@ -119,6 +119,8 @@ describe.skipIf(!postgresAvailable())('/metrics in cluster mode', () => {
       headroom_rate_limit_decisions_total: 'counter',
       headroom_queue_jobs_waiting: 'gauge',
       headroom_pool_size: 'gauge',
+      headroom_shard_routes_total: 'counter',
+      headroom_shard_shards: 'gauge',
     })
     expect(types.headroom_stat).toBeUndefined()
     // Aggregated series carry no pid: the workers' values are added, not listed side by side.

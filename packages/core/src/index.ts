@@ -2,6 +2,7 @@ export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } fr
 export { type Clock, clampDelay, MAX_TIMER_DELAY_MS, sleep, systemClock, type TimerHandle } from './clock.js'
 export { closestKey } from './closest-key.js'
 export { channelName, createChannels, type HeadroomChannel } from './diagnostics.js'
+export { createTracingChannel, type HeadroomTracingChannel } from './tracing.js'
 export {
   CircuitOpenError,
   ClosedError,

@@ -17,7 +17,7 @@ import { createRecovery, type Recovery } from './recovery.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
 import { createTimerSet } from './timer-set.js'
-import { type GetOrSetTraceContext, getOrSetTrace } from './trace.js'
+import { type GetOrSetTraceContext, getOrSetTrace, type MarkedGetOrSet, TRACED } from './trace.js'
 import { createTtlPolicy } from './ttl.js'
 import type { Cache, CacheStats, Factory, GetOrSetOptions, SetOptions } from './types.js'
 
@@ -171,11 +171,41 @@ export function createCache(input: CacheOptions): Cache {
     return Promise.reject(error)
   }
 
+  // The span point: traced, the context notes which tier answered (see trace.ts).
+  const tracedGetOrSet = <T>(key: string, factory: Factory<T>, options?: GetOrSetOptions) => {
+    const context: GetOrSetTraceContext = { cache: parsed.prefix, key, tier: 'l2' }
+    return getOrSetTrace.tracePromise(() => {
+      const hits = l1Hits
+      const coalesced = counters.coalesced
+      // Only this call's own load marks it a miss (not an early refresh after an L1 hit);
+      // a non-function is passed on as it is, for getOrSet's own error.
+      const traced: Factory<T> =
+        typeof factory === 'function'
+          ? (factoryContext) => {
+              if (context.tier === 'l2') context.tier = 'miss'
+              return factory(factoryContext)
+            }
+          : factory
+      const result = (cache.getOrSet as MarkedGetOrSet)<T>(key, traced, options, TRACED)
+      if (l1Hits !== hits) context.tier = 'l1'
+      else if (counters.coalesced !== coalesced) context.tier = 'coalesced'
+      return result
+    }, context)
+  }
+
   const cache: Cache = {
     on: events.on,
     ready: coherence.ready,
 
-    getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+    // `tracing` is TRACED only when tracedGetOrSet calls back in (never from a caller: the
+    // symbol is not exported), so a traced call passes the check once.
+    getOrSet<T>(
+      key: string,
+      factory: Factory<T>,
+      options?: GetOrSetOptions,
+      tracing?: typeof TRACED,
+    ): Promise<T> {
+      if (getOrSetTrace.hasSubscribers && tracing !== TRACED) return tracedGetOrSet(key, factory, options)
       const entry = l1.get(key) as L1Entry | undefined
       // A typeof on the hit path, so `getOrSet(key, fn, 3600)` fails on every call; the
       // keys of an options object are checked below, on the miss path.
@@ -290,32 +320,5 @@ export function createCache(input: CacheOptions): Cache {
     },
   }
 
-  // The span point wraps the method from outside: untraced, a call is the method itself
-  // behind one hasSubscribers read; traced, the context notes which tier answered.
-  const untracedGetOrSet = cache.getOrSet
-  const tracedGetOrSet = <T>(key: string, factory: Factory<T>, options?: GetOrSetOptions) => {
-    const context: GetOrSetTraceContext = { cache: parsed.prefix, key, tier: 'l2' }
-    return getOrSetTrace.tracePromise(() => {
-      const hits = l1Hits
-      const coalesced = counters.coalesced
-      // Only this call's own load marks it a miss (not an early refresh after an L1 hit);
-      // a non-function is passed on as it is, for getOrSet's own error.
-      const traced: Factory<T> =
-        typeof factory === 'function'
-          ? (factoryContext) => {
-              if (context.tier === 'l2') context.tier = 'miss'
-              return factory(factoryContext)
-            }
-          : factory
-      const result = untracedGetOrSet<T>(key, traced, options)
-      if (l1Hits !== hits) context.tier = 'l1'
-      else if (counters.coalesced !== coalesced) context.tier = 'coalesced'
-      return result
-    }, context)
-  }
-  cache.getOrSet = <T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> =>
-    getOrSetTrace.hasSubscribers
-      ? tracedGetOrSet(key, factory, options)
-      : untracedGetOrSet(key, factory, options)
   return cache
 }

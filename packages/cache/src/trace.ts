@@ -1,5 +1,6 @@
 // The `getOrSet` span point: `tracing:headroom:cache:getOrSet:*` (see core's createTracingChannel).
 import { createTracingChannel } from '@headroom/core'
+import type { Factory, GetOrSetOptions } from './types.js'
 
 /**
  * The context of a traced `getOrSet`. `tier` says who answered: `l1` (a fresh in-process
@@ -13,3 +14,14 @@ export interface GetOrSetTraceContext {
 }
 
 export const getOrSetTrace = createTracingChannel<GetOrSetTraceContext>('cache', 'getOrSet')
+
+/** Marks the call tracedGetOrSet makes back into getOrSet, so it is not traced twice. */
+export const TRACED: unique symbol = Symbol('headroom.cache.traced')
+
+/** `getOrSet` as implemented: with the mark its traced path passes back in. */
+export type MarkedGetOrSet = <T>(
+  key: string,
+  factory: Factory<T>,
+  options: GetOrSetOptions | undefined,
+  tracing: typeof TRACED,
+) => Promise<T>

@@ -156,8 +156,8 @@ export function instrumentHeadroomTraces(options: HeadroomTracesOptions = {}): (
         )
         spans.set(message, span)
       },
-      // `end` and `asyncStart` carry nothing a span needs: core's tracePromise ends every
-      // call on `asyncEnd`.
+      // `end` and `asyncStart` carry nothing a span needs (core's tracePromise ends every
+      // call on `asyncEnd`); Node's typings ask for all five handlers.
       end() {},
       asyncStart() {},
       error(message: object) {

@@ -227,7 +227,9 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     consume: (key, opts) =>
       consumeTrace.hasSubscribers
         ? consumeTrace.tracePromise(() => consume(key, opts), { limiter: options.prefix, store: source, key })
-        : consume(key, opts),
+        : opts === undefined && memoryOne !== undefined
+          ? consumeMemory(key)
+          : run('consume', key, opts),
     peek: (key, opts) => run('peek', key, opts),
     refund: (key, opts) => run('refund', key, opts),
     block: (key, ms) => admin('block', key, ms),

@@ -2,7 +2,6 @@ export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } fr
 export { type Clock, clampDelay, MAX_TIMER_DELAY_MS, sleep, systemClock, type TimerHandle } from './clock.js'
 export { closestKey } from './closest-key.js'
 export { channelName, createChannels, type HeadroomChannel } from './diagnostics.js'
-export { createTracingChannel, type HeadroomTracingChannel } from './tracing.js'
 export {
   CircuitOpenError,
   ClosedError,
@@ -46,4 +45,5 @@ export { defineScript, isNoScriptError, type RedisScript, runScript } from './re
 export { keySlot, slotOfTag } from './redis/slot.js'
 export { isCluster, isRedisDown, type RedisClient } from './redis/types.js'
 export { afterPendingIo, type CommandTimeout, createCommandTimeout, withTimeout } from './timeout.js'
+export { createTracingChannel, type HeadroomTracingChannel } from './tracing.js'
 export { describeValue, parseOptions } from './validate.js'

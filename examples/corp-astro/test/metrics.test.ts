@@ -132,6 +132,8 @@ describe.skipIf(!postgresAvailable())('/metrics in cluster mode', () => {
       headroom_rate_limit_decisions_total: 'counter',
       headroom_queue_jobs_waiting: 'gauge',
       headroom_pool_size: 'gauge',
+      headroom_shard_routes_total: 'counter',
+      headroom_shard_shards: 'gauge',
     })
     expect(types).toMatchObject({
       corp_astro_registrations_total: 'counter',

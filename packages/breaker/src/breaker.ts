@@ -20,6 +20,7 @@ import { resolveSharedHub } from './shared-hub.js'
 import { createStateMachine } from './state-machine.js'
 import { tripReason } from './thresholds.js'
 import { createTicker } from './ticker.js'
+import { fireTrace } from './trace.js'
 import type { Breaker, BreakerEvents, BreakerHealth, BreakerStats } from './types.js'
 
 const checkHealthCheckOptions = createCallOptionsCheck('toHealthCheck', { critical: 'boolean' })
@@ -242,6 +243,11 @@ export function buildBreaker<Args extends unknown[], R>(
       return internals.getSignal()
     },
     fire(...args: Args): Promise<R> {
+      if (fireTrace.hasSubscribers)
+        return fireTrace.tracePromise(() => (mode === CLOSED ? circuit.call(fn, ...args) : gated(args)), {
+          breaker: name,
+          state: machine.state,
+        })
       if (mode === CLOSED) return circuit.call(fn, ...args)
       return gated(args)
     },

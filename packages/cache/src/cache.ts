@@ -20,6 +20,7 @@ import { createRecovery, type Recovery } from './recovery.js'
 import { createRedisStore, type RedisStore } from './redis-store.js'
 import { createTickTime } from './tick-time.js'
 import { createTimerSet } from './timer-set.js'
+import { type GetOrSetTraceContext, getOrSetTrace, type MarkedGetOrSet, TRACED } from './trace.js'
 import { createTtlPolicy } from './ttl.js'
 import type { Cache, CacheStats, Factory, GetOrSetOptions, SetOptions, WarmSource } from './types.js'
 
@@ -226,11 +227,41 @@ export function createCache(input: CacheOptions): Cache {
     return Promise.reject(error)
   }
 
+  // The span point: traced, the context notes which tier answered (see trace.ts).
+  const tracedGetOrSet = <T>(key: string, factory: Factory<T>, options?: GetOrSetOptions) => {
+    const context: GetOrSetTraceContext = { cache: parsed.prefix, key, tier: 'l2' }
+    return getOrSetTrace.tracePromise(() => {
+      const hits = l1Hits
+      const coalesced = counters.coalesced
+      // Only this call's own load marks it a miss (not an early refresh after an L1 hit);
+      // a non-function is passed on as it is, for getOrSet's own error.
+      const traced: Factory<T> =
+        typeof factory === 'function'
+          ? (factoryContext) => {
+              if (context.tier === 'l2') context.tier = 'miss'
+              return factory(factoryContext)
+            }
+          : factory
+      const result = (cache.getOrSet as MarkedGetOrSet)<T>(key, traced, options, TRACED)
+      if (l1Hits !== hits) context.tier = 'l1'
+      else if (counters.coalesced !== coalesced) context.tier = 'coalesced'
+      return result
+    }, context)
+  }
+
   const cache: Cache = {
     on: events.on,
     ready: coherence.ready,
 
-    getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+    // `tracing` is TRACED only when tracedGetOrSet calls back in (never from a caller: the
+    // symbol is not exported), so a traced call passes the check once.
+    getOrSet<T>(
+      key: string,
+      factory: Factory<T>,
+      options?: GetOrSetOptions,
+      tracing?: typeof TRACED,
+    ): Promise<T> {
+      if (getOrSetTrace.hasSubscribers && tracing !== TRACED) return tracedGetOrSet(key, factory, options)
       const entry = l1.get(key) as L1Entry | undefined
       // A typeof on the hit path, so `getOrSet(key, fn, 3600)` fails on every call; the
       // keys of an options object are checked below, on the miss path.
@@ -359,5 +390,6 @@ export function createCache(input: CacheOptions): Cache {
       events.clear()
     },
   }
+
   return cache
 }

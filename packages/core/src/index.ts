@@ -54,4 +54,5 @@ export { defineScript, isNoScriptError, type RedisScript, runScript } from './re
 export { keySlot, slotOfTag } from './redis/slot.js'
 export { isCluster, isRedisDown, type RedisClient } from './redis/types.js'
 export { afterPendingIo, type CommandTimeout, createCommandTimeout, withTimeout } from './timeout.js'
+export { createTracingChannel, type HeadroomTracingChannel } from './tracing.js'
 export { describeValue, parseOptions } from './validate.js'

@@ -1,13 +1,22 @@
 // prom-client collectors for a health monitor (the `./prometheus` subpath). Values are
 // read from `monitor.stats()` when Prometheus scrapes (prom-client `collect()`).
+import diagnosticsChannel from 'node:diagnostics_channel'
+import { channelName } from '@headroom/core'
 import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Priority } from './load-shedder.js'
 import type { HealthStats } from './monitor-types.js'
+import type { HealthStatus } from './status.js'
+
+/** The channel every `shedLoad` adapter (http, Express, Fastify, fetch) publishes a refusal on. */
+const SHED_CHANNEL = channelName('health', 'shed')
 
 /** `headroom_health_status`: 0 healthy, 1 degraded, 2 critical (higher is worse). */
 export const HEALTH_STATUS_VALUE = { healthy: 0, degraded: 1, critical: 2 } as const
 
 /**
  * Registers the health metrics (`headroom_health_*`) of one monitor in `registry`.
+ * `headroom_health_shed_total` counts the requests every `shedLoad` in the process
+ * refuses from registration on, by `reason` (the status that shed it) and `priority`.
  * Returns a function that removes them again.
  *
  * @example
@@ -95,8 +104,27 @@ export function registerHealthMetrics(registry: Registry, monitor: { stats(): He
         this.set({ check: check.name }, check.status === 'pass' ? 1 : 0)
     },
   })
+  // Sheds are counted as they happen, from the channel the shedLoad adapters share: the
+  // counts live in each middleware, which the monitor does not know about.
+  const shed = new Counter({
+    name: 'headroom_health_shed_total',
+    help: 'Requests refused by shedLoad, by the status that shed them (reason) and priority',
+    labelNames: ['reason', 'priority'],
+    registers: [registry],
+  })
+  // Every pair a policy can shed starts at 0, so rate() and dashboards see the series
+  // before the first shed (critical-priority work is never shed).
+  for (const reason of ['degraded', 'critical'] as const)
+    for (const priority of ['high', 'medium', 'low'] as const) shed.inc({ reason, priority }, 0)
+  const onShed = (message: unknown) => {
+    const { status, priority } = message as { status: HealthStatus; priority: Priority }
+    shed.inc({ reason: status, priority })
+  }
+  diagnosticsChannel.subscribe(SHED_CHANNEL, onShed)
+
   const added = registry.getMetricsAsArray().filter((metric) => !before.has(metric.name))
   return () => {
+    diagnosticsChannel.unsubscribe(SHED_CHANNEL, onShed)
     for (const metric of added) registry.removeSingleMetric(metric.name)
   }
 }

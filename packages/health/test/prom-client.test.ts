@@ -1,6 +1,11 @@
+import { createServer } from 'node:http'
 import { createManualClock } from '@headroom/core'
+import Fastify from 'fastify'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
+import * as fastifyAdapter from '../src/fastify.js'
+import * as fetchAdapter from '../src/fetch.js'
+import * as http from '../src/http.js'
 import { createHealthMonitor } from '../src/index.js'
 import { registerHealthMetrics } from '../src/prom-client.js'
 import { scriptedSampler } from './helpers.js'
@@ -41,5 +46,55 @@ describe('registerHealthMetrics', () => {
       { healthy: 0, degraded: 1, critical: 2 }[monitor.status],
     )
     expect(await single(registry, 'headroom_health_ready')).toBe(monitor.ready ? 1 : 0)
+  })
+})
+
+describe('headroom_health_shed_total', () => {
+  it('counts the requests the http, Fastify and fetch shedLoad adapters refuse, by reason and priority', async () => {
+    const registry = new Registry()
+    const monitor = createHealthMonitor({ clock: createManualClock(Date.now()), sampler: scriptedSampler() })
+    cleanups.push(() => monitor.close())
+    cleanups.push(registerHealthMetrics(registry, monitor))
+    // Anything with a status drives shedLoad; here one the test sets.
+    const source: { status: 'healthy' | 'degraded' | 'critical' } = { status: 'critical' }
+    const shedValue = async (labels: Record<string, string>) =>
+      (await family(registry, 'headroom_health_shed_total')).values.find((value) =>
+        Object.entries(labels).every(([key, label]) => value.labels[key] === label),
+      )?.value
+
+    // Before any shed, the series exist at 0.
+    expect((await family(registry, 'headroom_health_shed_total')).type).toBe('counter')
+    expect(await shedValue({ reason: 'critical', priority: 'low' })).toBe(0)
+    expect(await shedValue({ reason: 'degraded', priority: 'low' })).toBe(0)
+
+    // http (what Express mounts): one low request shed, one critical passed.
+    const shedHttp = http.shedLoad({
+      monitor: source,
+      priority: (req) => (req.url === '/auth' ? 'critical' : 'low'),
+    })
+    const server = createServer((req, res) => shedHttp(req, res, () => res.end('ok')))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)))
+    const { port } = server.address() as { port: number }
+    expect((await fetch(`http://127.0.0.1:${port}/feed`)).status).toBe(503)
+    expect((await fetch(`http://127.0.0.1:${port}/auth`)).status).toBe(200)
+
+    // Fastify: a medium request shed.
+    const app = Fastify()
+    cleanups.push(() => app.close())
+    await app.register(fastifyAdapter.shedLoad, { monitor: source, priority: () => 'medium' })
+    app.get('/', async () => 'ok')
+    expect((await app.inject({ method: 'GET', url: '/' })).statusCode).toBe(503)
+
+    // fetch: a low request shed while degraded (the default policy sheds low there).
+    source.status = 'degraded'
+    const shedFetch = fetchAdapter.shedLoad({ monitor: source })
+    const refused = await shedFetch(new Request('http://app.test/feed'), async () => new Response('ok'))
+    expect(refused?.status).toBe(503)
+
+    expect(await shedValue({ reason: 'critical', priority: 'low' })).toBe(1)
+    expect(await shedValue({ reason: 'critical', priority: 'medium' })).toBe(1)
+    expect(await shedValue({ reason: 'degraded', priority: 'low' })).toBe(1)
+    expect(await shedValue({ reason: 'critical', priority: 'high' })).toBe(0)
   })
 })

@@ -17,6 +17,7 @@ import {
 import { createLimiterProbe } from './limiter-probe.js'
 import type { AcquireOptions, ConcurrencyLimiter, Lease, LimitChangeReason } from './limiter-types.js'
 import { monotonicNow } from './timing.js'
+import { type RunTraceContext, runTrace } from './trace.js'
 import { createWaiterDeadlines } from './waiter-deadlines.js'
 
 /**
@@ -283,9 +284,25 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = {}
     )
   }
 
+  // The span point: untraced, a call is `run` behind one hasSubscribers read.
+  const tracedRun = <T>(fn: () => Promise<T> | T, runOptions?: AcquireOptions): Promise<T> => {
+    const context: RunTraceContext = {
+      limiter: config.name,
+      partition: runOptions?.partition,
+      waitMs: undefined,
+    }
+    const calledAt = now()
+    const timed = () => {
+      context.waitMs = now() - calledAt
+      return fn()
+    }
+    return runTrace.tracePromise(() => run(timed, runOptions), context)
+  }
+
   return {
     on: events.on,
-    run,
+    run: <T>(fn: () => Promise<T> | T, runOptions?: AcquireOptions): Promise<T> =>
+      runTrace.hasSubscribers ? tracedRun(fn, runOptions) : run(fn, runOptions),
     acquire,
     get limit() {
       return limit

@@ -13,6 +13,7 @@ import { createLeaseTimeouts } from './lease-timeouts.js'
 import { LeasedJob } from './leased-job.js'
 import { internalsOf } from './queue-internals.js'
 import type { Queue } from './queue-types.js'
+import { processTrace, traceHandler } from './trace.js'
 import { waitAtMost } from './wait-at-most.js'
 import { createWorkerEvents } from './worker-events.js'
 import { parseWorkerArguments, type WorkerOptions } from './worker-options.js'
@@ -264,7 +265,14 @@ export function createWorker(
     const job = new LeasedJob(lease, payload.d, payload.p)
     let outcome: unknown
     try {
-      outcome = handler(job)
+      outcome = processTrace.hasSubscribers
+        ? traceHandler(handler, job, {
+            queue: queue.name,
+            jobId: lease.id,
+            job: lease.name,
+            attempt: lease.attempt,
+          })
+        : handler(job)
     } catch (error) {
       finish(lease, false, error)
       return lease

@@ -15,6 +15,7 @@ import { newCounters, snapshotStats } from './rate-limiter-stats.js'
 import type { ConsumeOptions, RateLimiter } from './rate-limiter-types.js'
 import type { RedisStore } from './redis-store-types.js'
 import { createStoreFallback, type ToDecision } from './store-fallback.js'
+import { consumeTrace } from './trace.js'
 import type { Decision, DecisionSource, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
 import { validateCall } from './validate-call.js'
 
@@ -184,6 +185,9 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     return Promise.resolve(decision)
   }
 
+  const consume = (key: string, opts: ConsumeOptions | undefined) =>
+    opts === undefined && memoryOne !== undefined ? consumeMemory(key) : run('consume', key, opts)
+
   const admin = async (kind: 'block' | 'reset', key: string, ms: number) => {
     const invalid = validateCall(kind, key, undefined)
     if (invalid !== undefined) throw new TypeError(`rate limiter ${kind}(): ${invalid}`)
@@ -221,7 +225,11 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     policies,
     on: events.on,
     consume: (key, opts) =>
-      opts === undefined && memoryOne !== undefined ? consumeMemory(key) : run('consume', key, opts),
+      consumeTrace.hasSubscribers
+        ? consumeTrace.tracePromise(() => consume(key, opts), { limiter: options.prefix, store: source, key })
+        : opts === undefined && memoryOne !== undefined
+          ? consumeMemory(key)
+          : run('consume', key, opts),
     peek: (key, opts) => run('peek', key, opts),
     refund: (key, opts) => run('refund', key, opts),
     block: (key, ms) => admin('block', key, ms),

@@ -35,6 +35,7 @@ import { createTargetHealth } from './target-health.js'
 import { createTargetIndex } from './target-index.js'
 import { type Shard, toShard } from './topology.js'
 import { createTopologyChanges } from './topology-changes.js'
+import { type RunTraceContext, runTrace } from './trace.js'
 
 /**
  * Creates a shard router.
@@ -230,7 +231,7 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
     channels,
   })
 
-  return {
+  const router: ShardRouter<T, K> = {
     on: events.on,
     get shards() {
       return listOrder
@@ -297,4 +298,26 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
       maxImbalance: () => (isHash ? imbalance().maxRatio : 1),
     }),
   }
+
+  // The span point wraps `run` from outside: untraced, a call is `run` itself behind one
+  // hasSubscribers read; traced, the context notes the shard and role the function ran on.
+  const untracedRun = router.run
+  router.run = (key, fn, opts) => {
+    if (!runTrace.hasSubscribers) return untracedRun(key, fn, opts)
+    const context: RunTraceContext = { write: opts?.write === true, shard: undefined, role: undefined }
+    return runTrace.tracePromise(
+      () =>
+        untracedRun(
+          key,
+          (target, shard) => {
+            context.shard = shard.id
+            context.role = target === shard.primary ? 'primary' : 'replica'
+            return fn(target, shard)
+          },
+          opts,
+        ),
+      context,
+    )
+  }
+  return router
 }

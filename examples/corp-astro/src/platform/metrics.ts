@@ -6,14 +6,16 @@ import { registerHealthMetrics } from '@headroom/health/prometheus'
 import { registerPoolMetrics } from '@headroom/pool/prometheus'
 import { registerQueueMetrics } from '@headroom/queue/prometheus'
 import { registerRateLimitMetrics } from '@headroom/rate-limit/prometheus'
+import { registerShardMetrics } from '@headroom/shard/prometheus'
 import type { RequestHandler } from 'express'
 import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { AppContext } from '../context.js'
 
 /**
  * `/metrics` in Prometheus text format: process metrics, an HTTP latency histogram, the
- * business counters ({@link BusinessMetrics}) and the collectors of each Headroom package (`headroom_cache_*`, `headroom_rate_limit_*`,
- * `headroom_queue_*`, `headroom_pool_*`, `headroom_breaker_*`, `headroom_health_*`).
+ * business counters ({@link BusinessMetrics}) and the collectors of each Headroom package
+ * (`headroom_cache_*`, `headroom_rate_limit_*`, `headroom_queue_*`, `headroom_pool_*`,
+ * `headroom_breaker_*`, `headroom_health_*`, `headroom_shard_*`).
  * In cluster mode any worker answers a scrape with every worker's metrics added up
  * (prom-client's AggregatorRegistry in the primary), so one scrape sees the whole app.
  */
@@ -174,6 +176,7 @@ function registerComponents(registry: Registry, ctx: AppContext): void {
     ...(pools.limiter ? { limiters: { api: { stats: () => ctx.pools.stats().limiter! } } } : {}),
   })
   registerHealthMetrics(registry, ctx.health.monitor)
+  registerShardMetrics(registry, { routers: { users: ctx.shards.router } })
 }
 
 /** Sends a scrape request to the primary and waits for the aggregated text. */

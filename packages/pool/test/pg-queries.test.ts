@@ -3,7 +3,7 @@ import { createTestDatabase, postgresAvailable, type TestDatabase, waitUntil } f
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConcurrencyLimiter, createPoolSizer, pgPoolTarget } from '../src/index.js'
-import { createPgQueries, PgIdentifierError } from '../src/pg.js'
+import { createPgQueries, isTransientPgError, PgIdentifierError } from '../src/pg.js'
 
 describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
   let db: TestDatabase
@@ -270,5 +270,22 @@ describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
       limiter.close()
       await sized.end()
     }
+  })
+})
+
+describe('isTransientPgError', () => {
+  const pgError = (code: string) => Object.assign(new Error(`code ${code}`), { code })
+  it('retries conflicts and lost connections only', () => {
+    for (const code of ['40001', '40P01', '08006', '08001', '57P01', 'ECONNRESET', 'ECONNREFUSED'])
+      expect(isTransientPgError(pgError(code)), code).toBe(true)
+    expect(isTransientPgError(new Error('Connection terminated unexpectedly'))).toBe(true)
+  })
+  it('never retries constraint violations, syntax errors or timeouts', () => {
+    for (const code of ['23505', '23503', '42601', '57014', 'ETIMEDOUT'])
+      expect(isTransientPgError(pgError(code)), code).toBe(false)
+    expect(isTransientPgError(new Error('Connection terminated due to connection timeout'))).toBe(false)
+    expect(isTransientPgError(new Error('timeout exceeded when trying to connect'))).toBe(false)
+    expect(isTransientPgError(new Error('Query read timeout'))).toBe(false)
+    expect(isTransientPgError(undefined)).toBe(false)
   })
 })

@@ -10,17 +10,12 @@ const CONFLICT_SQLSTATES = new Set(['40001', '40P01'])
  * 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
  */
 const LOST_SQLSTATES = new Set(['57P01', '57P02', '57P03'])
-const LOST_SOCKET_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTCONN',
-  'EHOSTUNREACH',
-])
-// pg reports a socket that closed under a query with these messages (no code).
+// ETIMEDOUT is not among them: a timeout says the server is slow, and another try waits as long again.
+const LOST_SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH'])
+// pg reports a socket that closed under a query with these messages (no code). Its
+// "Connection terminated due to connection timeout" is a timeout, not a loss.
 const LOST_MESSAGE =
-  /^Connection terminated|^Client has encountered a connection error|^Connection ended unexpectedly/
+  /^Connection terminated(?! due to connection timeout)|^Client has encountered a connection error|^Connection ended unexpectedly/
 
 /** True for a serialization failure (40001) or a deadlock (40P01). */
 export function isConflictError(error: unknown): boolean {

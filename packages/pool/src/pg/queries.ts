@@ -61,12 +61,15 @@ export interface PgQueries {
    */
   transaction<R>(fn: (tx: TransactionScope) => Promise<R>, options?: TransactionOptions): Promise<R>
   /** Inserts `rows` with COPY, `chunkSize` rows per COPY statement, all in one transaction (all or nothing). */
-  bulkInsert(
+  bulkInsert<Row extends object>(
     table: string,
-    rows: readonly Record<string, unknown>[],
+    rows: readonly Row[],
     options?: BulkInsertOptions,
   ): Promise<{ rowCount: number }>
 }
+
+/** Lets a bigint parameter take part in a cache key (JSON.stringify throws on it otherwise). */
+const bigintAsText = (_key: string, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)
 
 /** An error at COMMIT whose connection was lost: the commit may have happened, so it is never run again. */
 const uncertain = new WeakSet<object>()
@@ -164,8 +167,12 @@ export function createPgQueries(pool: PgQueriesPool, input: PgQueriesOptions = {
       checkQueryOptions(opts)
       const values = params as unknown[] | undefined
       const cached = opts?.cache
+      if (cached && !cache)
+        throw new TypeError(
+          'query: options.cache needs a cache; create the helpers with createPgQueries(pool, { cache })',
+        )
       if (cached && cache) {
-        const key = keyPrefix + (cached.key ?? `${sql}\u0000${JSON.stringify(values ?? [])}`)
+        const key = keyPrefix + (cached.key ?? `${sql}\u0000${JSON.stringify(values ?? [], bigintAsText)}`)
         const tags = cached.tables.map((table) => tagPrefix + tableTagName(table))
         return cache.getOrSet(key, () => run<Row>(sql, values, opts), { ttl: cached.ttl, tags })
       }
@@ -225,7 +232,7 @@ export function createPgQueries(pool: PgQueriesPool, input: PgQueriesOptions = {
 
     async bulkInsert(table, rows, opts) {
       checkBulkInsertOptions(opts)
-      const plan = planBulkInsert(table, rows, opts?.columns)
+      const plan = planBulkInsert(table, rows as readonly Record<string, unknown>[], opts?.columns)
       const chunkSize = opts?.chunkSize ?? 10_000
       const rowCount = await queries.transaction(async (tx) => {
         let copied = 0

@@ -109,7 +109,8 @@ export async function createContext(
       if (applied.length > 0) logger.info({ applied }, 'migrations applied')
     }
 
-    const shards = createShards(db.shards)
+    const shards = createShards(db.shards, { measureLag: true })
+    cleanups.push(() => shards.close())
     const templates = await loadTemplates(db.main)
     const users = createUserRepository(shards)
     if (options.migrate !== false && config.seed)

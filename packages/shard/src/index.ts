@@ -29,6 +29,12 @@ export {
   type RangeStrategyOptions,
   rangeStrategy,
 } from './range-strategy.js'
+export {
+  type ReplicaLag,
+  type ReplicaLagOptions,
+  type ReplicaLagProbe,
+  watchReplicaLag,
+} from './replica-lag.js'
 export { createShardRouter } from './router.js'
 export type { ShardRouterEvents } from './router-events.js'
 export type { ShardRouterOptions } from './router-options.js'

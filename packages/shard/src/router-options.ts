@@ -43,12 +43,19 @@ export interface ShardRouterOptions<T, K> {
   /**
    * After a write with a `session`, that session's reads of the same shard go to the
    * primary for this long, so it reads its own writes despite replica lag. 0 disables.
+   * When replicas report their replay (`reportLag` with `replayedAt`, as
+   * {@link watchReplicaLag} does), the session then reads a replica only once it has
+   * replayed what the primary held at the end of this window; a write is expected to
+   * commit within it (`run` marks the write again when it settles).
    * @default 1000
    */
   readYourWritesMs?: number
   /** Most sessions remembered for read-your-writes (oldest dropped first). @default 100000 */
   maxSessions?: number
-  /** A replica whose reported lag (`reportLag`) exceeds this is skipped for reads, in ms. @default 5000 */
+  /**
+   * A replica whose lag (`reportLag`, or measured by {@link watchReplicaLag}) exceeds this
+   * is skipped for reads, in ms. @default 5000
+   */
   maxReplicaLagMs?: number
   /** Reads go to the primary when no replica is healthy. @default true */
   fallbackToPrimary?: boolean

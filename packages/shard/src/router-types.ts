@@ -67,8 +67,14 @@ export interface ShardRouter<T, K = string> extends Subscribable<ShardRouterEven
   eject(target: T, reason?: string): void
   /** Puts a target back for `reason`; it serves again once no reason is left. */
   readmit(target: T, reason?: string): void
-  /** A replica's replication lag: past `maxReplicaLagMs` it is skipped for reads until it catches up. */
-  reportLag(target: T, lagMs: number): void
+  /**
+   * A replica's replication lag: past `maxReplicaLagMs` it is skipped for reads until it
+   * catches up. `replayedAt` (router clock, ms) is when the primary last held only what
+   * the replica has replayed; once given, a session that wrote reads this replica only
+   * after it replayed past the write (see `readYourWritesMs`). {@link watchReplicaLag}
+   * measures both on Postgres and reports them on a schedule.
+   */
+  reportLag(target: T, lagMs: number, options?: { replayedAt?: number }): void
   isHealthy(target: T): boolean
   stats(): ShardRouterStats
 }

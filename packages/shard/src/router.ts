@@ -68,7 +68,14 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
     logger,
     random: options.random as (() => number) | undefined,
   }
-  const sessions = createSessionTable(options.readYourWritesMs, options.maxSessions, clock)
+  // A session's entry outlives its window by maxReplicaLagMs: a replica in rotation lags at
+  // most that much, so past it any replica has replayed the write.
+  const sessions = createSessionTable(
+    options.readYourWritesMs,
+    options.maxReplicaLagMs,
+    options.maxSessions,
+    clock,
+  )
   const changeTimes = createLatencyHistogram()
   const counters = createRouterCounters()
 
@@ -179,7 +186,8 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
     }
     counters.reads++
     const primaryUp = entry.primaryDown.size === 0
-    if (primaryUp && opts?.session !== undefined && sessions.mustReadPrimary(opts.session, shard.id)) {
+    const windowEnd = opts?.session !== undefined ? sessions.windowEnd(opts.session, shard.id) : undefined
+    if (primaryUp && windowEnd !== undefined && clock.now() < windowEnd) {
       counters.readYourWrites++
       return { shard, target: shard.primary, role: 'primary' }
     }
@@ -189,7 +197,18 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
         tier: opts?.tier,
       }
       const replica = entry.replicas.tryPick(context)
-      if (replica !== undefined) return { shard, target: replica, role: 'replica' }
+      if (replica !== undefined) {
+        // After the window, a replica with measured replay serves the session only once
+        // it has replayed what the primary held when the window closed.
+        if (primaryUp && windowEnd !== undefined && health.tracksReplay) {
+          const replayedAt = health.replayedAt(replica)
+          if (replayedAt !== undefined && replayedAt < windowEnd) {
+            counters.readYourWrites++
+            return { shard, target: shard.primary, role: 'primary' }
+          }
+        }
+        return { shard, target: replica, role: 'replica' }
+      }
       if (options.fallbackToPrimary && primaryUp) {
         counters.primaryFallbacks++
         return { shard, target: shard.primary, role: 'primary' }
@@ -246,6 +265,15 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
       if (opts !== undefined) checkRunOptions(opts)
       const entry = entriesBySlot[slotFor(key)]!
       const route = routeEntry(entry, key, opts)
+      if (opts?.write && opts.session !== undefined) {
+        // The window restarts when the write settles, so it covers the commit.
+        const session = opts.session
+        try {
+          return await fn(route.target, route.shard)
+        } finally {
+          sessions.markWrite(session, route.shard.id)
+        }
+      }
       if (route.role !== 'replica' || !entry.replicas) return fn(route.target, route.shard)
       const end = entry.replicas.begin(route.target)
       try {

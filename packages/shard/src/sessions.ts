@@ -1,19 +1,30 @@
 import type { Clock } from '@headroom/core'
 
 /**
- * Remembers, per (session, shard), until when reads must go to the primary after a
- * write (read-your-writes). Bounded: past `max` entries the oldest is dropped; expired
- * entries are dropped when read. No timer.
+ * Remembers, per (session, shard), the end of the read-your-writes window of the
+ * session's last write there. Inside the window the session reads the primary; after
+ * it, a replica whose replay is measured (a lag probe) serves the session only once it
+ * has replayed what the primary held at the window's end, so the entry is kept
+ * `retainMs` longer. Bounded: past `max` entries the oldest is dropped; stale entries
+ * are dropped when read. No timer.
  */
 export interface SessionTable {
   markWrite(session: string, shardId: string): void
-  /** True while a write by `session` on `shardId` is younger than the window. */
-  mustReadPrimary(session: string, shardId: string): boolean
+  /**
+   * The end of the window of `session`'s last write on `shardId`, or undefined when it
+   * wrote nothing there within the window plus `retainMs`.
+   */
+  windowEnd(session: string, shardId: string): number | undefined
   readonly size: number
   clear(): void
 }
 
-export function createSessionTable(windowMs: number, max: number, clock: Clock): SessionTable {
+export function createSessionTable(
+  windowMs: number,
+  retainMs: number,
+  max: number,
+  clock: Clock,
+): SessionTable {
   const until = new Map<string, number>()
   return {
     markWrite(session, shardId) {
@@ -24,14 +35,14 @@ export function createSessionTable(windowMs: number, max: number, clock: Clock):
       until.set(key, clock.now() + windowMs)
       if (until.size > max) until.delete(until.keys().next().value!)
     },
-    mustReadPrimary(session, shardId) {
-      if (until.size === 0) return false
+    windowEnd(session, shardId) {
+      if (until.size === 0) return undefined
       const key = `${shardId}\u0000${session}`
-      const deadline = until.get(key)
-      if (deadline === undefined) return false
-      if (clock.now() < deadline) return true
+      const end = until.get(key)
+      if (end === undefined) return undefined
+      if (clock.now() < end + retainMs) return end
       until.delete(key)
-      return false
+      return undefined
     },
     get size() {
       return until.size

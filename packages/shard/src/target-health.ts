@@ -15,11 +15,27 @@ export interface TargetHealthDeps<T> {
   channels: RouterChannels
 }
 
-export type TargetHealth<T> = Pick<ShardRouter<T, unknown>, 'eject' | 'readmit' | 'reportLag' | 'isHealthy'>
+export type TargetHealth<T> = Pick<
+  ShardRouter<T, unknown>,
+  'eject' | 'readmit' | 'reportLag' | 'isHealthy'
+> & {
+  /**
+   * When (router clock) the primary last held only what `target` has replayed, as
+   * reported with its lag; undefined when never reported (no probe measures replay).
+   */
+  replayedAt(target: T): number | undefined
+  /** True once any replica's replay time was reported: routing then consults it. */
+  readonly tracksReplay: boolean
+}
 
 export function createTargetHealth<T>(deps: TargetHealthDeps<T>): TargetHealth<T> {
   const { refsOf, logger, events, channels } = deps
+  const replayed = new Map<T, number>()
   return {
+    replayedAt: (target) => replayed.get(target),
+    get tracksReplay() {
+      return replayed.size > 0
+    },
     eject(target, reason = 'unhealthy') {
       for (const { entry, role } of refsOf(target)) {
         if (role === 'primary') {
@@ -46,12 +62,27 @@ export function createTargetHealth<T>(deps: TargetHealthDeps<T>): TargetHealth<T
         events.emit('readmit', { shard: entry.shard.id, target, role, reason })
       }
     },
-    reportLag(target, lagMs) {
+    reportLag(target, lagMs, options) {
+      if (typeof lagMs !== 'number' || Number.isNaN(lagMs))
+        throw new TypeError(`reportLag: expected the lag as a number of ms (received ${String(lagMs)})`)
+      const replayedAt = options?.replayedAt
+      if (replayedAt !== undefined && typeof replayedAt !== 'number')
+        throw new TypeError(
+          `reportLag: expected options.replayedAt as a time in ms (received ${String(replayedAt)})`,
+        )
       for (const { entry, role } of refsOf(target)) {
         if (role !== 'replica') continue
-        if (lagMs > deps.maxReplicaLagMs) entry.replicas!.eject(target, 'lag')
+        const lagging = lagMs > deps.maxReplicaLagMs
+        if (lagging === entry.replicas!.reasons(target).includes('lag')) continue
+        if (lagging) entry.replicas!.eject(target, 'lag')
         else entry.replicas!.readmit(target, 'lag')
+        logger[lagging ? 'warn' : 'info'](
+          { shard: entry.shard.id, lagMs, maxReplicaLagMs: deps.maxReplicaLagMs },
+          lagging ? 'replica lagging: out of read rotation' : 'replica caught up: back in read rotation',
+        )
+        events.emit(lagging ? 'eject' : 'readmit', { shard: entry.shard.id, target, role, reason: 'lag' })
       }
+      if (replayedAt !== undefined) replayed.set(target, replayedAt)
     },
     isHealthy(target) {
       return refsOf(target).every((ref) => targetServes(target, ref))

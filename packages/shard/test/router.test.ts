@@ -100,6 +100,34 @@ describe('createShardRouter', () => {
     expect(seen).toEqual(new Set(shard.replicas))
   })
 
+  it('with replay reported, a session that wrote reads a replica only once it replayed past its window', () => {
+    const clock = createManualClock(1_000_000)
+    const router = createShardRouter({
+      shards: [{ id: 'a', primary: 'p', replicas: ['r1', 'r2'] }],
+      readYourWritesMs: 100,
+      maxReplicaLagMs: 5000,
+      clock,
+    })
+    router.reportLag('r1', 0, { replayedAt: clock.now() })
+    router.reportLag('r2', 0, { replayedAt: clock.now() })
+    router.route('k', { write: true, session: 's' })
+    const windowEnd = clock.now() + 100
+    expect(router.route('k', { session: 's' }).role).toBe('primary')
+    clock.advance(150)
+    // Past the window, neither replica has replayed what the primary held at its end.
+    for (let i = 0; i < 4; i++) expect(router.route('k', { session: 's' }).target).toBe('p')
+    expect(router.route('k', { session: 'other' }).role).toBe('replica')
+    router.reportLag('r1', 120, { replayedAt: windowEnd })
+    const targets = new Set([0, 1, 2, 3].map(() => router.route('k', { session: 's' }).target))
+    expect(targets).toEqual(new Set(['p', 'r1']))
+    // Past the window plus maxReplicaLagMs the session is forgotten.
+    clock.advance(5000)
+    expect(new Set([0, 1].map(() => router.route('k', { session: 's' }).target))).toEqual(
+      new Set(['r1', 'r2']),
+    )
+    expect(() => router.reportLag('r1', Number.NaN)).toThrow(/expected the lag as a number/)
+  })
+
   it('ejects and readmits targets; reasons stack; events fire', () => {
     const router = createShardRouter({ shards: four })
     const shard = router.shardFor('user:1')

@@ -1,3 +1,4 @@
+import { createPgQueries } from '@headroom/pool/pg'
 import pg from 'pg'
 import {
   type Database,
@@ -31,13 +32,26 @@ export interface PostgresOptions {
   onPool?: (name: string, pool: pg.Pool) => void
 }
 
-function databaseOn(pool: pg.Pool, name: string, schema: string, migrationClient: () => pg.Client): Database {
+/**
+ * A request that meets a serialization failure, a deadlock or a connection the server
+ * dropped (a restart, a failover) runs again after a short backoff; anything else (a
+ * constraint violation, a statement past statement_timeout) fails at once. Two retries
+ * keep a request's worst case well inside its deadline.
+ */
+const REQUEST_RETRIES = 2
+
+function databaseOn(pool: pg.Pool, name: string, schema: string, migrationPool: () => pg.Pool): Database {
+  const queries = createPgQueries(pool, {
+    retries: REQUEST_RETRIES,
+    minRetryDelayMs: 20,
+    maxRetryDelayMs: 200,
+  })
   return {
     name,
     schema,
     async query<Row>(text: string, params?: readonly unknown[]) {
       try {
-        const result = await pool.query(text, params as unknown[] | undefined)
+        const result = await queries.query(text, params)
         return result.rows as Row[]
       } catch (error) {
         // Which of the five databases failed, for the logs (the error itself is pg's).
@@ -46,22 +60,19 @@ function databaseOn(pool: pg.Pool, name: string, schema: string, migrationClient
       }
     },
     async migrate(sql: string) {
-      // Its own session, without the request paths' deadlines: waiting for another
-      // process's migration under the advisory lock, or a long DDL, is expected here.
-      const client = migrationClient()
-      await client.connect()
+      // Its own one-connection pool, without the request paths' deadlines: waiting for
+      // another process's migration under the advisory lock, or a long DDL, is expected
+      // here. The helper rolls back on failure and runs it again on a deadlock.
+      const own = migrationPool()
       try {
-        await client.query('BEGIN')
-        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID])
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
-        await client.query(`SET LOCAL search_path TO ${schema}`)
-        await client.query(sql)
-        await client.query('COMMIT')
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw error
+        await createPgQueries(own).transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID])
+          await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+          await tx.query(`SET LOCAL search_path TO ${schema}`)
+          await tx.query(sql)
+        })
       } finally {
-        await client.end().catch(() => {})
+        await own.end().catch(() => {})
       }
     },
   }
@@ -100,12 +111,13 @@ export function openPostgres(options: PostgresOptions): Databases {
   }
   const on = (url: string, name: string, schema: string) =>
     databaseOn(poolFor(url, name), name, schema, () => {
-      const client = new pg.Client({
+      const pool = new pg.Pool({
         connectionString: url,
+        max: 1,
         connectionTimeoutMillis: options.connectTimeoutMs ?? 0,
       })
-      client.on('error', () => {})
-      return client
+      pool.on('error', () => {})
+      return pool
     })
   const main = on(options.url, 'main', 'public')
   const shards: ShardDatabases[] = Array.from({ length: options.shardCount }, (_, index) => {

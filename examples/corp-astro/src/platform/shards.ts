@@ -1,11 +1,11 @@
-import { createShardRouter, type ShardRouter, type ShardRouterStats } from '@headroom/shard'
+import { createShardRouter, type ShardRouter, type ShardRouterStats, watchReplicaLag } from '@headroom/shard'
 import type { Database, ShardDatabases } from '../db/database.js'
 
 /** Where the app's sharded data lives. */
 export interface Shards {
   /** The primary holding a user's rows (writes, and reads that must see them). */
   forUser(userId: string): Database
-  /** A database to read a user's rows from: a replica, unless the user wrote within the last second. */
+  /** A database to read a user's rows from: a replica, unless the user wrote within the last second (or, with `measureLag`, the replica has not replayed that write yet). */
   forUserRead(userId: string): Database
   /** The primary holding an email's directory entry. */
   forEmail(email: string): Database
@@ -15,6 +15,18 @@ export interface Shards {
   forEachShard<R>(fn: (db: Database) => Promise<R>): Promise<R[]>
   readonly router: ShardRouter<Database, string>
   stats(): ShardRouterStats
+  /** Stops the replica lag probe. */
+  close(): void
+}
+
+/** Options of {@link createShards}. */
+export interface ShardsOptions {
+  /**
+   * Measure each replica's lag every second (Postgres WAL positions) and take one that
+   * is paused, unreachable or more than 5 s behind out of the read rotation. Off for
+   * one-shot tools (seeding), on for the app. @default false
+   */
+  measureLag?: boolean
 }
 
 /**
@@ -22,15 +34,22 @@ export interface Shards {
  * id hashes (murmur3) into 65,536 logical shards placed on the physical ones, so the
  * mapping is the same in every process, and adding a fifth database later moves only
  * a fifth of the users (`router.plan()` lists exactly which). Reads go to a replica
- * when one is configured, except right after the same user wrote (read-your-writes).
+ * when one is configured, except right after the same user wrote (read-your-writes),
+ * and, with `measureLag`, only to a replica that has replayed that user's write.
  */
-export function createShards(shards: readonly ShardDatabases[]): Shards {
+export function createShards(shards: readonly ShardDatabases[], options: ShardsOptions = {}): Shards {
   const router = createShardRouter<Database, string>({
     shards: shards.map((shard) => ({ id: shard.id, primary: shard.primary, replicas: shard.replicas })),
     strategy: 'hash',
     balancer: 'round-robin',
     readYourWritesMs: 1_000,
+    maxReplicaLagMs: 5_000,
   })
+  // Database.query resolves with the rows, which the probe's default query accepts.
+  const probe =
+    options.measureLag && shards.some((shard) => shard.replicas.length > 0)
+      ? watchReplicaLag(router, { intervalMs: 1_000 })
+      : undefined
   return {
     // Anything that might write marks the session, so the user's next reads see it.
     forUser: (userId) => router.route(userId, { write: true, session: userId }).target,
@@ -40,5 +59,6 @@ export function createShards(shards: readonly ShardDatabases[]): Shards {
     forEachShard: (fn) => router.forEachShard((db) => fn(db), { write: true }),
     router,
     stats: () => router.stats(),
+    close: () => probe?.close(),
   }
 }

@@ -28,6 +28,12 @@ export const EvictionPolicyError = defineError(
   'Redis may evict keys (maxmemory-policy is not noeviction); the queue refuses to write jobs there',
 )
 
+/** A job awaited with `waitUntilFinished` failed for good; its stored error is the `cause`. */
+export const JobFailedError = defineError('E_JOB_FAILED', 'The job failed')
+
+/** `waitUntilFinished` was given the id of a job that does not exist (never added, or removed by retention). */
+export const JobNotFoundError = defineError('E_JOB_NOT_FOUND', 'No job has this id')
+
 /** The error classes `@headroom/queue` defines, by code. */
 export const queueErrors = {
   E_UNKNOWN_HANDLER: UnknownHandlerError,
@@ -35,4 +41,6 @@ export const queueErrors = {
   E_UNRECOVERABLE: UnrecoverableError,
   E_TASK_CLEARED: TaskClearedError,
   E_EVICTION_POLICY: EvictionPolicyError,
+  E_JOB_FAILED: JobFailedError,
+  E_JOB_NOT_FOUND: JobNotFoundError,
 } as const

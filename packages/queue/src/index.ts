@@ -1,6 +1,8 @@
 export { backoffDelay, type ResolvedRetry, type RetryOptions } from './backoff.js'
 export {
   EvictionPolicyError,
+  JobFailedError,
+  JobNotFoundError,
   LeaseLostError,
   queueErrors,
   TaskClearedError,
@@ -11,6 +13,13 @@ export type { EvictionPolicyMode } from './eviction-policy.js'
 export type { JobInfo, JobState, RetentionRule } from './job.js'
 export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './priority.js'
 export { createQueue } from './queue.js'
+export { createQueueEvents } from './queue-events.js'
+export type {
+  JobError,
+  QueueEventMap,
+  QueueEventsOptions,
+  QueueEventsSubscriber,
+} from './queue-events-types.js'
 export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
 export type { AddJobOptions, BulkJob, Queue, QueueEvents, QueueStats } from './queue-types.js'
 export { createTaskQueue } from './task-queue.js'

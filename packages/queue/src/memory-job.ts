@@ -15,6 +15,8 @@ export interface MemoryJob {
   st: 'w' | 'd' | 'a' | 'c' | 'f'
   e?: string
   r?: string
+  /** Progress (JSON), from job.updateProgress(). */
+  pg?: string
   f?: number
   /** Bumped on every state change: heap entries from an older generation are stale. */
   gen: number
@@ -65,6 +67,7 @@ export function memoryJobFields(job: MemoryJob): Record<string, string> {
   }
   if (job.e !== undefined) fields.e = job.e
   if (job.r !== undefined) fields.r = job.r
+  if (job.pg !== undefined) fields.pg = job.pg
   return fields
 }
 

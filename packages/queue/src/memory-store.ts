@@ -4,12 +4,14 @@ import type {
   ClaimedJob,
   ClaimOptions,
   ClaimResult,
+  JobPayload,
   JobStore,
   NewJob,
   Settlement,
   StoreConfig,
   StoreCounts,
 } from './job.js'
+import { createMemoryEventLog } from './memory-event-log.js'
 import {
   byKey,
   countWaiting,
@@ -40,6 +42,8 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
   let waiting = 0
   let delayedCount = 0
   let activeCount = 0
+  // The same events, with the same fields, as the Redis scripts XADD (see redis-script-*.ts).
+  const log = config.eventsMaxLen > 0 ? createMemoryEventLog(config.eventsMaxLen, clock) : undefined
 
   const live = (entry: Entry, state: MemoryJob['st']) =>
     entry.gen === entry.job.gen && entry.job.st === state && jobs.get(entry.job.id) === entry.job
@@ -92,8 +96,10 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       job.k = undefined
       job.s++
       stalled.push(job.id)
+      log?.append({ e: 'stalled', i: job.id })
       if (job.s > config.maxStalls) {
         job.e = stalledError(job.s)
+        log?.append({ e: 'failed', i: job.id, x: job.e })
         finish(job, 'f', now)
       } else requeue(job, job.rt)
     }
@@ -105,6 +111,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     job.k = String(++fence)
     leases.push({ job, key: now + leaseMs, gen: job.gen })
     out.push({ id: job.id, payload: job.payload, attempt: job.a, token: job.k, readyAt: job.rt })
+    log?.append({ e: 'active', i: job.id, a: String(job.a) })
   }
 
   const settleNow = (settlements: readonly Settlement[]): boolean[] => {
@@ -117,14 +124,19 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       job.k = undefined
       switch (s.outcome) {
         case 'completed':
+          log?.append(
+            s.result === undefined ? { e: 'completed', i: s.id } : { e: 'completed', i: s.id, r: s.result },
+          )
           if (s.result !== undefined) job.r = s.result
           finish(job, 'c', now)
           break
         case 'dead':
+          log?.append({ e: 'failed', i: s.id, x: s.error })
           job.e = s.error
           finish(job, 'f', now)
           break
         case 'retry':
+          log?.append({ e: 'retrying', i: s.id, x: s.error, t: String(Math.round(s.delayMs)) })
           job.e = s.error
           if (s.delayMs > 0) {
             move(job, 'd')
@@ -159,6 +171,12 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         if (jobs.has(id)) continue
         const job = newMemoryJob(id, input, sequence, now)
         jobs.set(id, job)
+        log?.append({
+          e: 'added',
+          i: id,
+          n: JSON.stringify((JSON.parse(input.payload) as JobPayload).n).slice(1, -1),
+          d: String(input.delayMs),
+        })
         if (input.delayMs > 0) {
           move(job, 'd')
           delayed.push({ job, key: job.rt, gen: job.gen })
@@ -222,6 +240,19 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       return settleNow(settlements)
     },
 
+    async progress(id, token, value) {
+      const job = jobs.get(id)
+      if (!job || job.st !== 'a' || job.k !== token) return false
+      job.pg = value
+      log?.append({ e: 'progress', i: id, v: value })
+      return true
+    },
+
+    openEvents() {
+      if (!log) throw new TypeError('This queue records no events: create it with `events: true`')
+      return log.reader()
+    },
+
     async getJob(id) {
       const job = jobs.get(id)
       if (!job) return undefined
@@ -257,10 +288,12 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       completed.clear()
       failed.clear()
       waiting = delayedCount = activeCount = 0
+      log?.clear()
     },
 
     close() {
       listeners.clear()
+      log?.close()
     },
   }
 }

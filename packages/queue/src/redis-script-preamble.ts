@@ -11,6 +11,10 @@
  * and ARGV[1], the prefix of job hashes (`{prefix:name}:j:`), which share the tag, as do
  * the lease sets `{prefix:name}:l:<token>`.
  *
+ * When the queue records events, KEYS[9] is its event stream `{prefix:name}:events` and
+ * the last ARGV is the stream's MAXLEN (scripts read their own ARGV up to `nargv`). Each
+ * script XADDs the events of the changes it makes, so an event exists iff its change does.
+ *
  * A claim takes one fencing token from `fence` and leases its whole batch under it: the
  * set `l:<token>` holds the ids of the batch's jobs still leased, `active` holds the token
  * scored by the lease deadline. A job is held by at most one lease at a time and every new
@@ -40,6 +44,17 @@ local function finishedAt()
   return finished
 end
 local jp = ARGV[1]
+local ev = KEYS[9]
+local nargv = #ARGV
+local evMax
+if ev then
+  evMax = ARGV[nargv]
+  nargv = nargv - 1
+end
+-- One entry of the event stream (fields: e event, i job id, then the event's own).
+local function emit(...)
+  redis.call('XADD', ev, 'MAXLEN', '~', evMax, '*', ...)
+end
 local lp = string.sub(jp, 1, -3) .. 'l:'
 -- One command for a whole list, in slices of 1000 values (unpack and the C stack are bounded).
 -- Replies of table type (HMGET) are concatenated.

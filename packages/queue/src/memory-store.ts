@@ -242,7 +242,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
 
     async progress(id, token, value) {
       const job = jobs.get(id)
-      if (!job || job.st !== 'a' || job.k !== token) return false
+      if (job?.st !== 'a' || job.k !== token) return false
       job.pg = value
       log?.append({ e: 'progress', i: id, v: value })
       return true

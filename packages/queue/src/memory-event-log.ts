@@ -43,6 +43,8 @@ export function createMemoryEventLog(maxLen: number, clock: Clock): MemoryEventL
     reader() {
       let closed = false
       let stop: (() => void) | undefined
+      // An open subscriber keeps the process alive until closed, as its Redis connection would.
+      const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
       const since = (id: string, count: number): StoredEvent[] => {
         const from = parseId(id)
         // Binary search for the first entry after `from`.
@@ -78,6 +80,7 @@ export function createMemoryEventLog(maxLen: number, clock: Clock): MemoryEventL
         },
         close() {
           closed = true
+          clearInterval(keepAlive)
           stop?.()
         },
       }

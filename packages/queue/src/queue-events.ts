@@ -218,7 +218,6 @@ export function createQueueEvents(queue: Queue, input: QueueEventsOptions = {}):
           `waitUntilFinished: timeoutMs must be a positive number of ms (received ${timeoutMs})`,
         )
       if (closed) throw new ClosedError('The queue events subscriber is closed')
-      await ready
       return new Promise<Result>((resolve, reject) => {
         let timer: TimerHandle | undefined
         let done = false
@@ -238,21 +237,29 @@ export function createQueueEvents(queue: Queue, input: QueueEventsOptions = {}):
           if (set?.delete(waiter) && set.size === 0) waiters.delete(jobId)
           return true
         }
-        // Registered before the job is read: a finish after the read is an event this loop sees.
-        let set = waiters.get(jobId)
-        if (!set) {
-          set = new Set()
-          waiters.set(jobId, set)
-        }
-        set.add(waiter)
+        // The timeout counts from the call, including the wait for the subscriber's start.
         if (timeoutMs !== undefined) {
           timer = clock.setTimeout(
             () => waiter.reject(new TimeoutError(`Job ${jobId} did not finish within ${timeoutMs} ms`)),
             timeoutMs,
           )
         }
-        queue.getJob(jobId).then(
-          async (job) => {
+        // Registered before the job is read, once the subscriber's position is fixed: a
+        // finish after the read is an event this loop sees.
+        let set = waiters.get(jobId)
+        if (!set) {
+          set = new Set()
+          waiters.set(jobId, set)
+        }
+        set.add(waiter)
+        ready
+          .then(() => {
+            if (done) return undefined
+            if (closed) throw new ClosedError('The queue events subscriber is closed')
+            return queue.getJob(jobId)
+          })
+          .then(async (job) => {
+            if (done) return
             if (job?.state === 'completed') waiter.resolve(job.result)
             else if (job?.state === 'failed')
               waiter.reject(failure(jobId, job.error ?? { message: 'unknown error' }))
@@ -266,9 +273,8 @@ export function createQueueEvents(queue: Queue, input: QueueEventsOptions = {}):
                 ),
               )
             }
-          },
-          (error: unknown) => waiter.reject(error),
-        )
+          })
+          .catch((error: unknown) => waiter.reject(error))
       })
     },
     async close() {

@@ -139,10 +139,13 @@ export interface StoreConfig {
   eventsMaxLen: number
 }
 
-/** One entry of a queue's event stream, as a store reads it: its id and its fields (`e` event, `i` job id, ...). */
+/**
+ * One entry of a queue's event stream, as a store reads it: its id and its values,
+ * `['e', kind, ...items]` (one or more jobs' events of one kind; see redis-script-preamble.ts).
+ */
 export interface StoredEvent {
   id: string
-  fields: Record<string, string>
+  fields: string[]
 }
 
 /** Reads a queue's event stream: the memory store's log, or the Redis Stream on a connection of its own. */

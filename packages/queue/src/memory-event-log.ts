@@ -4,7 +4,8 @@ import type { Clock } from '@headroom/core'
 import type { EventStreamReader, StoredEvent } from './job.js'
 
 export interface MemoryEventLog {
-  append(fields: Record<string, string>): void
+  /** One event: its kind and its item's values (as the Redis scripts write them). */
+  append(kind: string, ...values: string[]): void
   reader(): EventStreamReader
   clear(): void
   close(): void
@@ -21,7 +22,7 @@ const after = (a: [number, number], b: [number, number]) => a[0] > b[0] || (a[0]
 
 /** A log keeping about `maxLen` entries (trimmed in steps, as Redis' `MAXLEN ~` does). */
 export function createMemoryEventLog(maxLen: number, clock: Clock): MemoryEventLog {
-  let entries: { id: string; at: [number, number]; fields: Record<string, string> }[] = []
+  let entries: { id: string; at: [number, number]; fields: string[] }[] = []
   let lastMs = 0
   let seq = 0
   const waiting = new Set<() => void>()
@@ -31,12 +32,12 @@ export function createMemoryEventLog(maxLen: number, clock: Clock): MemoryEventL
   }
 
   return {
-    append(fields) {
+    append(kind, ...values) {
       // Ids only grow, even when the clock steps back.
       const now = Math.max(clock.now(), lastMs)
       seq = now === lastMs ? seq + 1 : 0
       lastMs = now
-      entries.push({ id: `${now}-${seq}`, at: [now, seq], fields })
+      entries.push({ id: `${now}-${seq}`, at: [now, seq], fields: ['e', kind, ...values] })
       if (entries.length > maxLen + Math.max(1, maxLen >> 2)) entries = entries.slice(entries.length - maxLen)
       if (waiting.size > 0) wake()
     },

@@ -96,10 +96,10 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       job.k = undefined
       job.s++
       stalled.push(job.id)
-      log?.append({ e: 'stalled', i: job.id })
+      log?.append('stalled', job.id)
       if (job.s > config.maxStalls) {
         job.e = stalledError(job.s)
-        log?.append({ e: 'failed', i: job.id, x: job.e })
+        log?.append('failed', job.id, job.e)
         finish(job, 'f', now)
       } else requeue(job, job.rt)
     }
@@ -111,7 +111,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     job.k = String(++fence)
     leases.push({ job, key: now + leaseMs, gen: job.gen })
     out.push({ id: job.id, payload: job.payload, attempt: job.a, token: job.k, readyAt: job.rt })
-    log?.append({ e: 'active', i: job.id, a: String(job.a) })
+    log?.append('active', job.id, String(job.a))
   }
 
   const settleNow = (settlements: readonly Settlement[]): boolean[] => {
@@ -124,19 +124,17 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       job.k = undefined
       switch (s.outcome) {
         case 'completed':
-          log?.append(
-            s.result === undefined ? { e: 'completed', i: s.id } : { e: 'completed', i: s.id, r: s.result },
-          )
+          log?.append('completed', s.id, s.result ?? '')
           if (s.result !== undefined) job.r = s.result
           finish(job, 'c', now)
           break
         case 'dead':
-          log?.append({ e: 'failed', i: s.id, x: s.error })
+          log?.append('failed', s.id, s.error)
           job.e = s.error
           finish(job, 'f', now)
           break
         case 'retry':
-          log?.append({ e: 'retrying', i: s.id, x: s.error, t: String(Math.round(s.delayMs)) })
+          log?.append('retrying', s.id, s.error, String(Math.round(s.delayMs)))
           job.e = s.error
           if (s.delayMs > 0) {
             move(job, 'd')
@@ -171,12 +169,13 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         if (jobs.has(id)) continue
         const job = newMemoryJob(id, input, sequence, now)
         jobs.set(id, job)
-        log?.append({
-          e: 'added',
-          i: id,
-          n: JSON.stringify((JSON.parse(input.payload) as JobPayload).n).slice(1, -1),
-          d: String(input.delayMs),
-        })
+        // The name JSON-escaped, as the Redis script cuts it from the payload.
+        log?.append(
+          'added',
+          id,
+          JSON.stringify((JSON.parse(input.payload) as JobPayload).n).slice(1, -1),
+          String(input.delayMs),
+        )
         if (input.delayMs > 0) {
           move(job, 'd')
           delayed.push({ job, key: job.rt, gen: job.gen })
@@ -244,7 +243,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       const job = jobs.get(id)
       if (job?.st !== 'a' || job.k !== token) return false
       job.pg = value
-      log?.append({ e: 'progress', i: id, v: value })
+      log?.append('progress', id, value)
       return true
     },
 

@@ -52,35 +52,39 @@ function jobError(text: string | undefined): JobError {
   return parsed && typeof parsed.message === 'string' ? parsed : { message: String(text ?? 'unknown error') }
 }
 
-/** Decodes one stream entry (compact fields, see redis-script-preamble.ts) into its event and payload. */
-function decode(entry: StoredEvent): [string, QueueEventMap[string]] | undefined {
-  const f = entry.fields
-  const eventId = entry.id
-  const jobId = f.i ?? ''
-  switch (f.e) {
+/** Values per item of each kind of entry (see redis-script-preamble.ts). */
+const STRIDE: Record<string, number> = {
+  added: 3,
+  active: 2,
+  progress: 2,
+  completed: 2,
+  failed: 2,
+  retrying: 3,
+  stalled: 1,
+}
+
+/** Decodes the item at `at` of an entry of kind `kind` into its event payload. */
+function decode(kind: string, f: string[], at: number, eventId: string): QueueEventMap[string] {
+  const jobId = f[at]!
+  switch (kind) {
     case 'added':
-      return [
-        'added',
-        { eventId, jobId, name: JSON.parse(`"${f.n ?? ''}"`) as string, delay: Number(f.d ?? 0) },
-      ]
+      return { eventId, jobId, name: JSON.parse(`"${f[at + 1]}"`) as string, delay: Number(f[at + 2]) }
     case 'active':
-      return ['active', { eventId, jobId, attempt: Number(f.a ?? 1) }]
+      return { eventId, jobId, attempt: Number(f[at + 1]) }
     case 'progress':
-      return ['progress', { eventId, jobId, data: parseJson(f.v) }]
+      return { eventId, jobId, data: parseJson(f[at + 1]) }
     case 'completed':
-      return ['completed', { eventId, jobId, returnvalue: parseJson(f.r) }]
+      return { eventId, jobId, returnvalue: parseJson(f[at + 1]) }
     case 'failed': {
-      const error = jobError(f.x)
-      return ['failed', { eventId, jobId, failedReason: error.message, error }]
+      const error = jobError(f[at + 1])
+      return { eventId, jobId, failedReason: error.message, error }
     }
     case 'retrying': {
-      const error = jobError(f.x)
-      return ['retrying', { eventId, jobId, failedReason: error.message, error, delay: Number(f.t ?? 0) }]
+      const error = jobError(f[at + 1])
+      return { eventId, jobId, failedReason: error.message, error, delay: Number(f[at + 2]) }
     }
-    case 'stalled':
-      return ['stalled', { eventId, jobId }]
     default:
-      return undefined
+      return { eventId, jobId }
   }
 }
 
@@ -132,26 +136,33 @@ export function createQueueEvents(queue: Queue, input: QueueEventsOptions = {}):
     for (const waiter of set) outcome(waiter)
   }
 
+  /** Hands an entry's events (one kind, one or more jobs) to the listeners and waiters. */
   const dispatch = (entry: StoredEvent) => {
-    const event = entry.fields.e
-    const finished = event === 'completed' || event === 'failed'
-    if (!emitter.has(event ?? '') && !(finished && waiters.has(entry.fields.i ?? ''))) return
-    let decoded: ReturnType<typeof decode>
-    try {
-      decoded = decode(entry)
-    } catch (error) {
-      logger.warn({ err: error, eventId: entry.id }, 'skipped an event entry that does not decode')
-      return
-    }
-    if (!decoded) return
-    const [name, payload] = decoded
-    emitter.emit(name, payload)
-    if (name === 'completed') {
-      const { jobId, returnvalue } = payload as QueueEventMap['completed']
-      settle(jobId, (waiter) => waiter.resolve(returnvalue))
-    } else if (name === 'failed') {
-      const { jobId, error } = payload as QueueEventMap['failed']
-      settle(jobId, (waiter) => waiter.reject(failure(jobId, error)))
+    const f = entry.fields
+    const kind = f[1] ?? ''
+    const stride = STRIDE[kind]
+    if (stride === undefined || f[0] !== 'e') return
+    const listened = emitter.has(kind)
+    const finished = (kind === 'completed' || kind === 'failed') && waiters.size > 0
+    if (!listened && !finished) return
+    for (let at = 2; at + stride <= f.length; at += stride) {
+      // '' pads an odd count (a stream entry holds pairs); no job has an empty id.
+      if (f[at] === '' || (!listened && !waiters.has(f[at]!))) continue
+      let payload: QueueEventMap[string]
+      try {
+        payload = decode(kind, f, at, entry.id)
+      } catch (error) {
+        logger.warn({ err: error, eventId: entry.id }, 'skipped an event that does not decode')
+        continue
+      }
+      if (listened) emitter.emit(kind, payload)
+      if (kind === 'completed') {
+        const { jobId, returnvalue } = payload as QueueEventMap['completed']
+        settle(jobId, (waiter) => waiter.resolve(returnvalue))
+      } else if (kind === 'failed') {
+        const { jobId, error } = payload as QueueEventMap['failed']
+        settle(jobId, (waiter) => waiter.reject(failure(jobId, error)))
+      }
     }
   }
 

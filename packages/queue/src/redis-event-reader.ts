@@ -38,9 +38,7 @@ export function createRedisEventReader(redis: RedisClient, key: string): EventSt
       if (!entries) return []
       const out: StoredEvent[] = new Array(entries.length)
       for (let i = 0; i < entries.length; i++) {
-        const [id, flat] = entries[i]!
-        const fields: Record<string, string> = {}
-        for (let k = 0; k < flat.length; k += 2) fields[flat[k]!] = flat[k + 1]!
+        const [id, fields] = entries[i]!
         out[i] = { id, fields }
       }
       return out

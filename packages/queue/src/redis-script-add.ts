@@ -37,13 +37,14 @@ for i = 0, n - 1 do
       end
     end
     -- The name, still JSON-escaped, from the payload's fixed head {"n":"...","m":
-    if ev then emit('e', 'added', 'i', id, 'n', string.match(ARGV[o + 1], '^{"n":"(.-)","m":') or '', 'd', delay) end
+    if ev then emit('added', id, string.match(ARGV[o + 1], '^{"n":"(.-)","m":') or '', delay) end
   end
   ids[#ids + 1] = id
 end
 if #ready > 0 then batch('ZADD', KEYS[1], ready) end
 if #later > 0 then batch('ZADD', KEYS[2], later) end
 if #aged > 0 then batch('ZADD', KEYS[6], aged) end
+if ev then flush() end
 return ids
 `,
 )

@@ -14,7 +14,10 @@ export const progressScript = defineScript(
 local id = ARGV[2]
 if redis.call('SISMEMBER', lp .. ARGV[3], id) == 0 then return 0 end
 redis.call('HSET', jp .. id, 'pg', ARGV[4])
-if ev then emit('e', 'progress', 'i', id, 'v', ARGV[4]) end
+if ev then
+  emit('progress', id, ARGV[4])
+  flush()
+end
 return 1
 `,
 )

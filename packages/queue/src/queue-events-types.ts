@@ -11,7 +11,8 @@ export interface JobError {
 /**
  * The events of a durable queue, as every process sees them (`createQueueEvents`). Each
  * payload carries `eventId`, the id of its stream entry: pass the last one you handled
- * as `lastEventId` to resume after a restart.
+ * as `lastEventId` to resume after a restart. Events of one kind written by one call (a
+ * worker's batch) share an entry and its id; resuming delivers the entries after it.
  */
 export interface QueueEventMap {
   [event: string]: unknown

@@ -64,7 +64,7 @@ export interface QueueOptions {
   /**
    * Record the queue's events (added, active, progress, completed, failed, retrying,
    * stalled) for `createQueueEvents` subscribers in any process: on Redis a Stream
-   * written by the same scripts that make each change, keeping about `maxLen` events
+   * written by the same scripts that make each change, keeping about `maxLen` entries
    * (a late subscriber catches up from within them). Turn it on in every process that
    * adds or runs the queue's jobs. Costs Redis work on every job (see the README).
    * @default false (`true`: { maxLen: 10000 })

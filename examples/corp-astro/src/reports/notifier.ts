@@ -35,6 +35,11 @@ export async function startReportNotifier(options: {
   const events: QueueEventsSubscriber = jobs.events(saved ? { lastEventId: saved } : {})
   let chain = Promise.resolve()
   let closed = false
+  // Events of one stream entry share its id, and resuming from an id skips the whole entry:
+  // the cursor saved is the last entry every event of which was handled (the one before the
+  // entry in progress), so a restart re-handles at most one entry (notifications are idempotent).
+  let current: string | undefined
+  let handledThrough: string | undefined
 
   const notify = async (ready: ReportReady, eventId: string) => {
     // Retried until it is queued (Redis may be away for a while): the report was acknowledged to its owner.
@@ -49,7 +54,11 @@ export async function startReportNotifier(options: {
           },
           { priority: 'MEDIUM', delay: options.delayMs, jobId: `notify:${ready.reportId}` },
         )
-        await redis?.set(cursorKey, eventId, 'EX', 7 * 86_400)
+        if (eventId !== current) {
+          handledThrough = current
+          current = eventId
+        }
+        if (handledThrough !== undefined) await redis?.set(cursorKey, handledThrough, 'EX', 7 * 86_400)
         return
       } catch (error) {
         logger.warn(

@@ -1,5 +1,5 @@
-import { createQueue, createTaskQueue, createWorker, type Priority } from '@headroom/queue'
-import { Queue as BullQueue, Worker as BullWorker } from 'bullmq'
+import { createQueue, createQueueEvents, createTaskQueue, createWorker, type Priority } from '@headroom/queue'
+import { Queue as BullQueue, QueueEvents as BullQueueEvents, Worker as BullWorker } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import PQueue from 'p-queue'
 import { type BenchGroup, defineSuite, type Measurement } from '../src/suite.js'
@@ -239,6 +239,75 @@ export default defineSuite({
       return { ops: JOBS, ms }
     }
 
+    /** As headroomProcess, with events on: the clock stops when a subscriber has read every completion. */
+    const headroomProcessEvents = async (): Promise<Measurement> => {
+      const queue = createQueue({ name: `proc${round++}`, prefix, redis: ours, events: true })
+      const events = createQueueEvents(queue)
+      await events.ready()
+      await queue.addBulk(
+        jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } })),
+      )
+      let completed = 0
+      let finished!: () => void
+      const allDone = new Promise<void>((resolve) => {
+        finished = resolve
+      })
+      events.on('completed', () => {
+        if (++completed === JOBS) finished()
+      })
+      const started = performance.now()
+      const worker = createWorker(queue, { noop }, { concurrency: CONCURRENCY })
+      await allDone
+      const ms = performance.now() - started
+      await worker.close()
+      await events.close()
+      const stats = await queue.stats()
+      if (stats.processed !== JOBS) throw new Error(`headroom processed ${stats.processed} of ${JOBS} jobs`)
+      await queue.obliterate()
+      await queue.close()
+      return { ops: JOBS, ms }
+    }
+
+    /** As bullProcess, counting completions with a QueueEvents listener (BullMQ's cross-process events). */
+    const bullProcessEvents = async (): Promise<Measurement> => {
+      const name = `proc${round++}`
+      const queue = new BullQueue(name, { connection: bullConnection, prefix })
+      const eventsConnection = bullWorkerConnection()
+      const events = new BullQueueEvents(name, { connection: eventsConnection, prefix })
+      await events.waitUntilReady()
+      await queue.addBulk(
+        jobLevels.map((level, i) => ({
+          name: 'noop',
+          data: { i },
+          opts: { priority: level + 1, removeOnComplete: 1000 },
+        })),
+      )
+      let completed = 0
+      let finished!: () => void
+      const allDone = new Promise<void>((resolve) => {
+        finished = resolve
+      })
+      events.on('completed', () => {
+        if (++completed === JOBS) finished()
+      })
+      const connection = bullWorkerConnection()
+      const started = performance.now()
+      const worker = new BullWorker(name, noop, { connection, prefix, concurrency: CONCURRENCY })
+      await allDone
+      const ms = performance.now() - started
+      await worker.close()
+      await events.close()
+      const counts = await queue.getJobCounts('completed', 'prioritized', 'waiting', 'active')
+      if ((counts.prioritized ?? 0) + (counts.waiting ?? 0) + (counts.active ?? 0) !== 0) {
+        throw new Error(`BullMQ left jobs behind: ${JSON.stringify(counts)}`)
+      }
+      await queue.obliterate({ force: true })
+      await queue.close()
+      connection.disconnect()
+      eventsConnection.disconnect()
+      return { ops: JOBS, ms }
+    }
+
     return [
       {
         name: `in-process priority queue: ${DEEP / 1000} k prioritised no-op tasks, concurrency ${CONCURRENCY}`,
@@ -296,6 +365,19 @@ export default defineSuite({
         targets: [{ task: '@headroom/queue createWorker', atLeast: 3 }],
         notes: [
           'Jobs added before timing; the clock stops when the last completion is acknowledged by Redis.',
+        ],
+      },
+      {
+        name: `Redis processing with events: ${JOBS / 1000} k prioritised no-op jobs, concurrency ${CONCURRENCY}, one worker, one events subscriber`,
+        baseline: 'BullMQ Worker + QueueEvents',
+        tasks: {
+          '@headroom/queue createWorker, events on + createQueueEvents': { measure: headroomProcessEvents },
+          'BullMQ Worker + QueueEvents': { measure: bullProcessEvents },
+        },
+        targets: [{ task: '@headroom/queue createWorker, events on + createQueueEvents', atLeast: 3 }],
+        notes: [
+          'Jobs added before timing; the clock stops when the events subscriber (its own connection, XREAD BLOCK) has read the last completion.',
+          'The cost of events is this row against the processing row above (events off); BullMQ always writes its event stream.',
         ],
       },
     ]

@@ -23,6 +23,7 @@ import { type AppLimits, createAppLimits } from './platform/rate-limit.js'
 import { closeRedis, connectRedis } from './platform/redis.js'
 import { createShards, type Shards } from './platform/shards.js'
 import { createProfileRepository, type ProfileRepository } from './profiles/repository.js'
+import { startReportNotifier } from './reports/notifier.js'
 import { createReportRepository, type ReportRepository } from './reports/repository.js'
 import { createUserRepository, type UserRepository } from './users/repository.js'
 
@@ -190,6 +191,15 @@ export async function createContext(
       close: closeAll,
     }
     jobs.start(jobHandlers(ctx), { cleanupIntervalMs: config.jobs.cleanupIntervalMs })
+    const notifier = await startReportNotifier({
+      jobs,
+      redis,
+      prefix: config.redis.prefix,
+      delayMs: config.jobs.notificationDelayMs,
+      logger,
+    })
+    // Closed before the jobs (cleanups run in reverse).
+    cleanups.push(() => notifier.close())
     return ctx
   } catch (error) {
     await closeAll()

@@ -36,6 +36,11 @@ export const JobActiveError = defineError(
   'E_JOB_ACTIVE',
   'The job is active (a worker holds its lease); remove it once it has settled',
 )
+/** A job awaited with `waitUntilFinished` failed for good; its stored error is the `cause`. */
+export const JobFailedError = defineError('E_JOB_FAILED', 'The job failed')
+
+/** `waitUntilFinished` was given the id of a job that does not exist (never added, or removed by retention). */
+export const JobNotFoundError = defineError('E_JOB_NOT_FOUND', 'No job has this id')
 
 /** The error classes `@headroom/queue` defines, by code. */
 export const queueErrors = {
@@ -45,4 +50,6 @@ export const queueErrors = {
   E_TASK_CLEARED: TaskClearedError,
   E_EVICTION_POLICY: EvictionPolicyError,
   E_JOB_ACTIVE: JobActiveError,
+  E_JOB_FAILED: JobFailedError,
+  E_JOB_NOT_FOUND: JobNotFoundError,
 } as const

@@ -2,6 +2,8 @@ export { backoffDelay, type ResolvedRetry, type RetryOptions } from './backoff.j
 export {
   EvictionPolicyError,
   JobActiveError,
+  JobFailedError,
+  JobNotFoundError,
   LeaseLostError,
   queueErrors,
   TaskClearedError,
@@ -12,6 +14,13 @@ export type { EvictionPolicyMode } from './eviction-policy.js'
 export type { JobInfo, JobState, RetentionRule } from './job.js'
 export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './priority.js'
 export { createQueue } from './queue.js'
+export { createQueueEvents } from './queue-events.js'
+export type {
+  JobError,
+  QueueEventMap,
+  QueueEventsOptions,
+  QueueEventsSubscriber,
+} from './queue-events-types.js'
 export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
 export type {
   AddJobOptions,

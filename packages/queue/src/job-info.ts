@@ -28,5 +28,6 @@ export function toJobInfo<Data>(
   }
   if (found.fields.e) info.error = JSON.parse(found.fields.e) as { message: string; code?: string }
   if (found.fields.r) info.result = JSON.parse(found.fields.r)
+  if (found.fields.pg) info.progress = JSON.parse(found.fields.pg)
   return info
 }

@@ -51,6 +51,8 @@ export interface JobInfo<Data = unknown> {
   error?: { message: string; code?: string }
   /** The handler's return value, for completed jobs (when it returned one). */
   result?: unknown
+  /** The last value the handler passed to `job.updateProgress()`. */
+  progress?: unknown
 }
 
 /** Counts a store reports for `stats()`. */
@@ -109,6 +111,10 @@ export interface JobStore {
   counts(): Promise<StoreCounts>
   /** Wakes idle workers of this process when jobs arrive (memory store only). */
   onAvailable?(listener: () => void): () => void
+  /** Stores a leased job's progress (JSON) and emits `progress`; false when the lease `token` no longer holds it. */
+  progress(id: string, token: string, value: string): Promise<boolean>
+  /** A reader of the queue's event stream, with a connection of its own (see queue-events.ts). */
+  openEvents(): EventStreamReader
   /** Deletes every key of the queue (tests, teardown). */
   obliterate(): Promise<void>
   close(): void
@@ -165,4 +171,25 @@ export interface StoreConfig {
   agingMs: number
   /** Lease expiries after which a job goes to the dead-letter state. */
   maxStalls: number
+  /** Entries the event stream keeps (about, on Redis: MAXLEN ~); 0: this queue records no events. */
+  eventsMaxLen: number
+}
+
+/**
+ * One entry of a queue's event stream, as a store reads it: its id and its values,
+ * `['e', kind, ...items]` (one or more jobs' events of one kind; see redis-script-preamble.ts).
+ */
+export interface StoredEvent {
+  id: string
+  fields: string[]
+}
+
+/** Reads a queue's event stream: the memory store's log, or the Redis Stream on a connection of its own. */
+export interface EventStreamReader {
+  /** Up to `count` events after the id `after`, waiting up to `blockMs` for the first; [] when none came. */
+  read(after: string, count: number, blockMs: number): Promise<StoredEvent[]>
+  /** The id of the newest event, '0-0' when there is none. */
+  lastId(): Promise<string>
+  /** Ends a read in progress (it resolves to []) and releases the connection. */
+  close(): void
 }

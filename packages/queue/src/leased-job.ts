@@ -1,4 +1,5 @@
 // The Job object a handler receives, backed by the worker's lease of it.
+import type { ProgressReporter } from './job-progress.js'
 import type { Lease } from './lease.js'
 import type { Job } from './worker-types.js'
 
@@ -11,7 +12,8 @@ export class LeasedJob implements Job {
   readonly maxAttempts: number
   readonly priority: number
   readonly #lease: Lease
-  constructor(lease: Lease, data: unknown, priority: number) {
+  readonly #progress: ProgressReporter
+  constructor(lease: Lease, data: unknown, priority: number, progress: ProgressReporter) {
     this.id = lease.id
     this.name = lease.name
     this.data = data
@@ -19,6 +21,10 @@ export class LeasedJob implements Job {
     this.maxAttempts = lease.maxAttempts
     this.priority = priority
     this.#lease = lease
+    this.#progress = progress
+  }
+  updateProgress(value: unknown): Promise<void> {
+    return this.#progress(this.#lease, value)
   }
   get signal(): AbortSignal {
     const lease = this.#lease

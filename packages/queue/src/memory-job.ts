@@ -16,6 +16,8 @@ export interface MemoryJob {
   st: 'w' | 'd' | 'a' | 'c' | 'f' | 'x'
   e?: string
   r?: string
+  /** Progress (JSON), from job.updateProgress(). */
+  pg?: string
   /** When it finished (store clock, ms). */
   f?: number
   /** Finish order: breaks ties between jobs finished in the same ms (as Redis' µs scores do). */
@@ -69,6 +71,7 @@ export function memoryJobFields(job: MemoryJob): Record<string, string> {
   }
   if (job.e !== undefined) fields.e = job.e
   if (job.r !== undefined) fields.r = job.r
+  if (job.pg !== undefined) fields.pg = job.pg
   return fields
 }
 

@@ -4,12 +4,14 @@ import type {
   ClaimedJob,
   ClaimOptions,
   ClaimResult,
+  JobPayload,
   JobStore,
   NewJob,
   Settlement,
   StoreConfig,
   StoreCounts,
 } from './job.js'
+import { createMemoryEventLog } from './memory-event-log.js'
 import {
   byKey,
   countWaiting,
@@ -44,6 +46,8 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
   let completedCount = 0
   let failedCount = 0
   let finishOrder = 0
+  // The same events, with the same fields, as the Redis scripts XADD (see redis-script-*.ts).
+  const log = config.eventsMaxLen > 0 ? createMemoryEventLog(config.eventsMaxLen, clock) : undefined
 
   const live = (entry: Entry, state: MemoryJob['st']) =>
     entry.gen === entry.job.gen && entry.job.st === state && jobs.get(entry.job.id) === entry.job
@@ -112,8 +116,10 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       job.k = undefined
       job.s++
       stalled.push(job.id)
+      log?.append('stalled', job.id)
       if (job.s > config.maxStalls) {
         job.e = stalledError(job.s)
+        log?.append('failed', job.id, job.e)
         finish(job, 'f', now)
       } else requeue(job, job.rt)
     }
@@ -125,6 +131,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     job.k = String(++fence)
     leases.push({ job, key: now + leaseMs, gen: job.gen })
     out.push({ id: job.id, payload: job.payload, attempt: job.a, token: job.k, readyAt: job.rt })
+    log?.append('active', job.id, String(job.a))
   }
 
   const settleNow = (settlements: readonly Settlement[]): boolean[] => {
@@ -137,14 +144,17 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       job.k = undefined
       switch (s.outcome) {
         case 'completed':
+          log?.append('completed', s.id, s.result ?? '')
           if (s.result !== undefined) job.r = s.result
           finish(job, 'c', now)
           break
         case 'dead':
+          log?.append('failed', s.id, s.error)
           job.e = s.error
           finish(job, 'f', now)
           break
         case 'retry':
+          log?.append('retrying', s.id, s.error, String(Math.round(s.delayMs)))
           job.e = s.error
           if (s.delayMs > 0) {
             move(job, 'd')
@@ -181,6 +191,13 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         if (jobs.has(id)) continue
         const job = newMemoryJob(id, input, sequence, now)
         jobs.set(id, job)
+        // The name JSON-escaped, as the Redis script cuts it from the payload.
+        log?.append(
+          'added',
+          id,
+          JSON.stringify((JSON.parse(input.payload) as JobPayload).n).slice(1, -1),
+          String(input.delayMs),
+        )
         if (input.delayMs > 0) {
           move(job, 'd')
           delayed.push({ job, key: job.rt, gen: job.gen })
@@ -244,6 +261,19 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       return settleNow(settlements)
     },
 
+    async progress(id, token, value) {
+      const job = jobs.get(id)
+      if (job?.st !== 'a' || job.k !== token) return false
+      job.pg = value
+      log?.append('progress', id, value)
+      return true
+    },
+
+    openEvents() {
+      if (!log) throw new TypeError('This queue records no events: create it with `events: true`')
+      return log.reader()
+    },
+
     async getJob(id) {
       const job = jobs.get(id)
       if (!job) return undefined
@@ -279,10 +309,12 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       completed.clear()
       failed.clear()
       waiting = delayedCount = activeCount = completedCount = failedCount = 0
+      log?.clear()
     },
 
     close() {
       listeners.clear()
+      log?.close()
     },
 
     // Operator verbs: O(n) scans of this process's jobs, as stats() is.

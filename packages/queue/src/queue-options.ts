@@ -61,6 +61,15 @@ export interface QueueOptions {
    * @default 'warn'
    */
   evictionPolicy?: EvictionPolicyMode
+  /**
+   * Record the queue's events (added, active, progress, completed, failed, retrying,
+   * stalled) for `createQueueEvents` subscribers in any process: on Redis a Stream
+   * written by the same scripts that make each change, keeping about `maxLen` entries
+   * (a late subscriber catches up from within them). Turn it on in every process that
+   * adds or runs the queue's jobs. Costs Redis work on every job (see the README).
+   * @default false (`true`: { maxLen: 10000 })
+   */
+  events?: boolean | { maxLen?: number }
   /** Time source (the memory store's clock; workers' timers). @default systemClock */
   clock?: Clock
   /** pino-compatible logger. @default silent */
@@ -121,6 +130,14 @@ export const queueOptionsSchema = z
     evictionPolicy: z
       .enum(['warn', 'refuse', 'ignore'], { error: "expected 'warn', 'refuse' or 'ignore'" })
       .default('warn'),
+    events: z
+      .union([
+        z.boolean(),
+        z.object({
+          maxLen: z.number({ error: 'expected an integer >= 100' }).int().min(100).default(10_000),
+        }),
+      ])
+      .default(false),
     clock: z
       .custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v, 'expected a Clock')
       .optional(),

@@ -18,6 +18,7 @@ export function createQueueStore(options: ResolvedQueueOptions, clock: Clock): J
     },
     agingMs: options.agingMs,
     maxStalls: options.maxStalls,
+    eventsMaxLen: options.events === false ? 0 : options.events === true ? 10_000 : options.events.maxLen,
   }
   return options.redis
     ? createRedisStore({

@@ -7,7 +7,7 @@ export const addScript = defineScript(
   'headroom-queue-add',
   `${PREAMBLE}
 local aging = tonumber(ARGV[2])
-local n = (#ARGV - 2) / 4
+local n = (nargv - 2) / 4
 local last = redis.call('INCRBY', KEYS[4], n)
 local first = last - n
 local ids = {}
@@ -36,12 +36,15 @@ for i = 0, n - 1 do
         aged[#aged + 1] = id
       end
     end
+    -- The name, still JSON-escaped, from the payload's fixed head {"n":"...","m":
+    if ev then emit('added', id, string.match(ARGV[o + 1], '^{"n":"(.-)","m":') or '', delay) end
   end
   ids[#ids + 1] = id
 end
 if #ready > 0 then batch('ZADD', KEYS[1], ready) end
 if #later > 0 then batch('ZADD', KEYS[2], later) end
 if #aged > 0 then batch('ZADD', KEYS[6], aged) end
+if ev then flush() end
 return ids
 `,
 )

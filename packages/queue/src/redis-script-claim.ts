@@ -59,6 +59,7 @@ for g = 1, groups do
     na = na + 1
     acks[na] = ok
     if ok == 1 then
+      if ev then emit('completed', ARGV[o + 1 + k], '') end
       if keepC ~= 0 then
         completed[nc + 1] = finishedAt()
         completed[nc + 2] = ARGV[o + 1 + k]
@@ -88,7 +89,7 @@ for g = 1, groups do
   left(token, key)
   o = to + 1
 end
-while o <= #ARGV do
+while o <= nargv do
   local token = ARGV[o]
   local id = ARGV[o + 1]
   local key = lp .. token
@@ -100,6 +101,7 @@ while o <= #ARGV do
     local kind = ARGV[o + 2]
     local text = ARGV[o + 3]
     if kind == 'c' then
+      if ev then emit('completed', id, text) end
       if keepC == 0 then
         dropped[#dropped + 1] = id
       else
@@ -109,6 +111,7 @@ while o <= #ARGV do
         nc = nc + 2
       end
     elseif kind == 'd' then
+      if ev then emit('failed', id, text) end
       if keepF == 0 then
         dropped[#dropped + 1] = id
       else
@@ -120,6 +123,7 @@ while o <= #ARGV do
       redis.call('HINCRBY', job, 'a', 1)
       redis.call('HSET', job, 'e', text)
       local delay = tonumber(ARGV[o + 4])
+      if ev then emit('retrying', id, text, delay) end
       if delay > 0 then
         redis.call('ZADD', KEYS[2], now + delay, id)
       else
@@ -143,6 +147,8 @@ if #failed > 0 then
   batch('ZADD', KEYS[8], failed)
   trim(KEYS[8], keepF, ageF)
 end
+-- Flushed per phase, so a job's events keep their order (retrying before active, stalled before failed).
+if ev then flush() end
 if count < 0 then return { now, 0, {}, {}, acks } end
 
 local lease = tonumber(ARGV[3])
@@ -175,8 +181,11 @@ if #expired > 0 then
       local job = jp .. id
       if redis.call('EXISTS', job) == 1 then
         local stalls = redis.call('HINCRBY', job, 's', 1)
+        if ev then emit('stalled', id) end
         if stalls > maxStalls then
-          redis.call('HSET', job, 'e', '{"message":"The job stalled ' .. stalls .. ' times (its lease expired each time)","code":"E_LEASE_LOST"}')
+          local reason = '{"message":"The job stalled ' .. stalls .. ' times (its lease expired each time)","code":"E_LEASE_LOST"}'
+          redis.call('HSET', job, 'e', reason)
+          if ev then emit('failed', id, reason) end
           dead[#dead + 1] = finishedAt()
           dead[#dead + 1] = id
         else
@@ -194,6 +203,7 @@ if #expired > 0 then
   end
 end
 
+if ev then flush() end
 if count == 0 then return { now, 0, {}, stalled, acks } end
 local token = redis.call('INCR', KEYS[5])
 -- Exact decimal digits (Lua would print a large number in exponent form).
@@ -212,6 +222,7 @@ local function take(id)
   out[no + 3] = f[3] or 0
   out[no + 4] = f[2]
   no = no + 4
+  if ev then emit('active', id, (f[3] or 0) + 1) end
 end
 
 if aging > 0 then
@@ -240,6 +251,7 @@ if taken > 0 then
   batch('SADD', lp .. tk, members)
   redis.call('ZADD', KEYS[3], now + lease, tk)
 end
+if ev then flush() end
 return { now, token, out, stalled, acks }
 `,
 )

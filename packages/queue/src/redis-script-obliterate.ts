@@ -26,6 +26,7 @@ for _, set in ipairs({ KEYS[1], KEYS[2], KEYS[7], KEYS[8] }) do
   if removed >= 1000 then return removed end
 end
 redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+if ev then redis.call('DEL', ev) end
 return removed
 `,
 )

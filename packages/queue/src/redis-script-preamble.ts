@@ -11,6 +11,14 @@
  * and ARGV[1], the prefix of job hashes (`{prefix:name}:j:`), which share the tag, as do
  * the lease sets `{prefix:name}:l:<token>`.
  *
+ * When the queue records events, KEYS[9] is its event stream `{prefix:name}:events` and
+ * the last ARGV is the stream's MAXLEN (scripts read their own ARGV up to `nargv`). Each
+ * script XADDs the events of the changes it makes, so an event exists iff its change does.
+ * The events of one kind from one phase of a call share an entry (`e <kind>` then the
+ * items: added id, name, delay; active id, attempt; progress id, value; completed id,
+ * result or ''; failed id, error; retrying id, error, delay; stalled id): one XADD per
+ * batch rather than per job keeps the stream's cost to the Redis work of a few commands.
+ *
  * A claim takes one fencing token from `fence` and leases its whole batch under it: the
  * set `l:<token>` holds the ids of the batch's jobs still leased, `active` holds the token
  * scored by the lease deadline. A job is held by at most one lease at a time and every new
@@ -40,6 +48,45 @@ local function finishedAt()
   return finished
 end
 local jp = ARGV[1]
+local ev = KEYS[9]
+local nargv = #ARGV
+local evMax
+if ev then
+  evMax = ARGV[nargv]
+  nargv = nargv - 1
+end
+-- Events of this call, gathered by kind (a, b, c: one item's values; nil ones are
+-- skipped) and written by flush(), one entry per kind, in the order kinds were first used.
+local evKinds = {}
+local evItems = {}
+local function emit(kind, a, b, c)
+  local items = evItems[kind]
+  if items == nil then
+    items = {}
+    evItems[kind] = items
+    evKinds[#evKinds + 1] = kind
+  end
+  local n = #items
+  items[n + 1] = a
+  if b ~= nil then
+    items[n + 2] = b
+    if c ~= nil then items[n + 3] = c end
+  end
+end
+local function flush()
+  for k = 1, #evKinds do
+    local kind = evKinds[k]
+    local items = evItems[kind]
+    -- A stream entry holds field-value pairs: an odd count gets a trailing '' (readers skip it).
+    if #items % 2 == 1 then items[#items + 1] = '' end
+    -- 3000 values: whole items of 1, 2 or 3 values, and a bounded unpack.
+    for i = 1, #items, 3000 do
+      redis.call('XADD', ev, 'MAXLEN', '~', evMax, '*', 'e', kind, unpack(items, i, math.min(i + 2999, #items)))
+    end
+  end
+  evKinds = {}
+  evItems = {}
+end
 local lp = string.sub(jp, 1, -3) .. 'l:'
 -- One command for a whole list, in slices of 1000 values (unpack and the C stack are bounded).
 -- Replies of table type (HMGET) are concatenated.

@@ -20,12 +20,14 @@ import type {
   StoreCounts,
 } from './job.js'
 import { LEVEL_SCORE, Priority } from './priority.js'
+import { createRedisEventReader } from './redis-event-reader.js'
 import { addScript } from './redis-script-add.js'
 import { claimScript } from './redis-script-claim.js'
 import { extendScript } from './redis-script-extend.js'
 import { countsScript, getScript } from './redis-script-inspect.js'
 import { obliterateScript } from './redis-script-obliterate.js'
 import { createRedisAdmin } from './redis-store-admin.js'
+import { progressScript } from './redis-script-progress.js'
 
 /** Jobs per add script call: keeps each EVALSHA short so it never blocks Redis for long. */
 const ADD_CHUNK = 1000
@@ -54,13 +56,20 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
     (suffix) => `${tag}:${suffix}`,
   )
   const jobPrefix = `${tag}:j:`
+  // With events on, every script gets the stream as KEYS[9] and its MAXLEN as the last ARGV.
+  const streamKey = `${tag}:events`
+  const withStream = [...keys, streamKey]
+  const eventsOn = config.eventsMaxLen > 0
+  if (eventsOn) keys.push(streamKey)
   const addTimeout: CommandTimeout = createCommandTimeout(options.addTimeoutMs)
   const commandTimeout: CommandTimeout = createCommandTimeout(options.commandTimeoutMs)
   // Producers on a request path should fail fast while Redis is down rather than each wait out a timeout.
   const gate: FailureGate = createFailureGate()
 
-  const run = <T>(timeout: CommandTimeout, script: typeof addScript, args: (string | number)[]) =>
-    timeout.run(runScript<T>(redis, script, keys, args))
+  const run = <T>(timeout: CommandTimeout, script: typeof addScript, args: (string | number)[]) => {
+    if (eventsOn) args.push(config.eventsMaxLen)
+    return timeout.run(runScript<T>(redis, script, keys, args))
+  }
 
   /** Acknowledges `settlements` and (unless count is -1) claims up to `count` jobs: one EVALSHA. */
   const step = async (
@@ -254,9 +263,20 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
       }
     },
 
+    async progress(id, token, value) {
+      return (await run<number>(commandTimeout, progressScript, [jobPrefix, id, token, value])) === 1
+    },
+
+    openEvents() {
+      return createRedisEventReader(redis, streamKey)
+    },
+
     async obliterate() {
       for (;;) {
-        const removed = await run<number>(commandTimeout, obliterateScript, [jobPrefix])
+        // The stream goes too, even when this process records no events.
+        const removed = await commandTimeout.run(
+          runScript<number>(redis, obliterateScript, withStream, [jobPrefix, config.eventsMaxLen || 1]),
+        )
         if (removed < 1000) return
       }
     },

@@ -13,6 +13,15 @@ export interface Job<Data = unknown> {
   priority: number
   /** Aborted when the job times out, its lease is lost, or the worker closes before it finished. */
   signal: AbortSignal
+  /**
+   * Records the job's progress (a number or small JSON, up to 64 KiB) on the job and, when
+   * the queue records events, as a `progress` event. Rejects with `E_LEASE_LOST` once this
+   * worker no longer holds the job's lease (fencing: a stale worker cannot report).
+   *
+   * @example
+   * await job.updateProgress({ done: 3, of: 10 })
+   */
+  updateProgress(value: unknown): Promise<void>
 }
 
 /** Handles one job; its return value (JSON) is kept with the completed job. */

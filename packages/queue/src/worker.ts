@@ -7,6 +7,7 @@ import { errorJson } from './error-json.js'
 import { UnknownHandlerError } from './errors.js'
 import { failureSettlement } from './failure-settlement.js'
 import type { ClaimedJob, ClaimResult, JobPayload, Settlement } from './job.js'
+import { createProgressReporter } from './job-progress.js'
 import type { Lease, TimeoutGroup } from './lease.js'
 import { createLeaseHeartbeat } from './lease-heartbeat.js'
 import { createLeaseTimeouts } from './lease-timeouts.js'
@@ -73,6 +74,7 @@ export function createWorker(
   let onDrained: (() => void) | undefined
   let onQuiet: (() => void) | undefined
 
+  const progress = createProgressReporter(store)
   const events = createWorkerEvents({
     queueName: queue.name,
     logger,
@@ -262,7 +264,7 @@ export function createWorker(
       )
       return lease
     }
-    const job = new LeasedJob(lease, payload.d, payload.p)
+    const job = new LeasedJob(lease, payload.d, payload.p, progress)
     let outcome: unknown
     try {
       outcome = processTrace.hasSubscribers

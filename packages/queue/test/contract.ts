@@ -1,14 +1,19 @@
 import type { RedisClient } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
-import { createWorker, type Job, UnrecoverableError } from '../src/index.js'
+import { createWorker, type Job, type QueueOptions, UnrecoverableError } from '../src/index.js'
 import type { ClaimedJob } from '../src/job.js'
 import { internalsOf } from '../src/queue-internals.js'
 import { deferred, queueFactory } from './helpers.js'
 
 /** The behaviour every store must show; run against memory, Redis and Redis Cluster. */
-export function jobStoreContract(redis: () => RedisClient | undefined, prefix: () => string): void {
-  const factory = queueFactory(redis, prefix)
+export function jobStoreContract(
+  redis: () => RedisClient | undefined,
+  prefix: () => string,
+  /** Options every queue of the suite gets (the suite runs again with `events: true`). */
+  defaults: Partial<QueueOptions> = {},
+): void {
+  const factory = queueFactory(redis, prefix, defaults)
   const last = {
     get last() {
       return factory.lastPrefix

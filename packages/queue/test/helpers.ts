@@ -2,7 +2,11 @@ import type { RedisClient } from '@headroom/core'
 import { createQueue, type Queue, type QueueOptions } from '../src/index.js'
 
 /** Makes queues for one store (memory, or a Redis target) and obliterates them after each test. */
-export function queueFactory(redis: () => RedisClient | undefined, prefix: () => string) {
+export function queueFactory(
+  redis: () => RedisClient | undefined,
+  prefix: () => string,
+  defaults: Partial<QueueOptions> = {},
+) {
   const made: Queue[] = []
   const lastPrefix = { value: '' }
   return {
@@ -22,6 +26,7 @@ export function queueFactory(redis: () => RedisClient | undefined, prefix: () =>
         // add on a fresh Cluster client also pays connecting and slot discovery on a shared,
         // overloaded two-core machine, which has taken longer than 500 ms.
         addTimeoutMs: 5000,
+        ...defaults,
         ...options,
       })
       made.push(queue)

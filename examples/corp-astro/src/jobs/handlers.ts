@@ -2,6 +2,7 @@ import { type AnalyticsEvent, insertEvents } from '../analytics/repository.js'
 import { generateContent } from '../content/generator.js'
 import { deleteExpiredContent } from '../content/repository.js'
 import type { AppContext } from '../context.js'
+import type { ReportReady } from '../reports/notifier.js'
 
 export interface JobData {
   'monthly-report': { userId: string; reportId: string }
@@ -24,9 +25,17 @@ export function jobHandlers(
   >,
 ): JobHandlers {
   return {
-    async 'monthly-report'({ userId, reportId }) {
+    // Returns ReportReady once the report is stored: the report notifier sends the
+    // notification from the job's `completed` event (src/reports/notifier.ts).
+    async 'monthly-report'({
+      userId,
+      reportId,
+    }): Promise<ReportReady | { skipped: true } | { failed: true }> {
       const report = await ctx.reports.get(userId, reportId)
-      if (!report || report.status === 'completed') return { skipped: true }
+      if (!report) return { skipped: true }
+      // Stored by an earlier attempt whose worker died before acknowledging: still ready, still notified.
+      if (report.status === 'completed')
+        return { kind: 'report-ready', userId, reportId, month: report.month }
       await ctx.reports.setStatus(userId, reportId, 'running')
       const profile = await ctx.profiles.get(userId, report.profileId, { fresh: true })
       if (!profile) {
@@ -43,12 +52,7 @@ export function jobHandlers(
       await ctx.reports.setStatus(userId, reportId, 'completed', {
         result: { profile: { id: profile.id, name: profile.name }, month: report.month, ...generated },
       })
-      await ctx.jobs.add(
-        'notification',
-        { userId, kind: 'report-ready', payload: { reportId, month: report.month } },
-        { priority: 'MEDIUM', delay: ctx.config.jobs.notificationDelayMs, jobId: `notify:${reportId}` },
-      )
-      return { reportId }
+      return { kind: 'report-ready', userId, reportId, month: report.month }
     },
 
     async notification({ userId, kind, payload }) {

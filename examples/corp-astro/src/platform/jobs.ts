@@ -2,7 +2,10 @@ import type { RedisClient } from '@headroom/core'
 import {
   type AddJobOptions,
   createQueue,
+  createQueueEvents,
   createWorker,
+  type QueueEventsOptions,
+  type QueueEventsSubscriber,
   type QueueStats,
   type Worker,
   type WorkerStats,
@@ -21,6 +24,8 @@ export interface AppJobs {
   /** Starts this process's worker and the cleanup schedule. */
   start(handlers: JobHandlers, options: { cleanupIntervalMs: number; concurrency?: number }): void
   stats(): Promise<{ queue: QueueStats; worker: WorkerStats | null }>
+  /** Subscribes to the queue's events (every process's jobs); close it before the jobs. */
+  events(options?: QueueEventsOptions): QueueEventsSubscriber
   close(): Promise<void>
 }
 
@@ -78,6 +83,8 @@ export function createAppJobs(options: {
     retry: JOB_RETRY,
     leaseMs: 10_000,
     timeoutMs: 30_000,
+    // Report-ready notifications follow completions (src/reports/notifier.ts).
+    events: true,
     retention: {
       completed: { count: 1_000, ageMs: 3_600_000 },
       failed: { count: 10_000, ageMs: 7 * 86_400_000 },
@@ -134,6 +141,7 @@ export function createAppJobs(options: {
     async stats() {
       return { queue: await queue.stats(), worker: worker?.stats() ?? null }
     },
+    events: (eventOptions) => createQueueEvents(queue, eventOptions),
     async close() {
       if (cleanupTimer) clearInterval(cleanupTimer)
       await worker?.close({ timeout: 5_000 })

@@ -231,7 +231,9 @@ export function createCache(input: CacheOptions): Cache {
   const tracedGetOrSet = <T>(key: string, factory: Factory<T>, options?: GetOrSetOptions) => {
     const context: GetOrSetTraceContext = { cache: parsed.prefix, key, tier: 'l2' }
     return getOrSetTrace.tracePromise(() => {
-      const hits = l1Hits
+      // An L1 hit counts on its entry (`h`), so the entry's count before and after tells.
+      const cached = l1.get(key) as L1Entry | undefined
+      const hits = cached?.h
       const coalesced = counters.coalesced
       // Only this call's own load marks it a miss (not an early refresh after an L1 hit);
       // a non-function is passed on as it is, for getOrSet's own error.
@@ -243,7 +245,7 @@ export function createCache(input: CacheOptions): Cache {
             }
           : factory
       const result = (cache.getOrSet as MarkedGetOrSet)<T>(key, traced, options, TRACED)
-      if (l1Hits !== hits) context.tier = 'l1'
+      if (cached !== undefined && cached.h !== hits) context.tier = 'l1'
       else if (counters.coalesced !== coalesced) context.tier = 'coalesced'
       return result
     }, context)

@@ -81,6 +81,10 @@ export function createAppHealth(options: {
       : [],
     service: 'corp-astro',
     sampleIntervalMs: 1_000,
+    // The status acts on stalls that last seconds (the admission control in front of the
+    // API reacts within milliseconds), so a 100 ms probe sees them all, and an idle worker
+    // wakes 10 times a second for it rather than 50.
+    eventLoopResolutionMs: 100,
     thresholds: {
       // A saturated but fast event loop is fine; latency is what users feel.
       eventLoopUtilization: false,

@@ -13,6 +13,7 @@ export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from '
 export { createQueue } from './queue.js'
 export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
 export type { AddJobOptions, BulkJob, Queue, QueueEvents, QueueStats } from './queue-types.js'
+export type { JobScheduler, JobTemplate, RepeatOptions } from './repeat.js'
 export { createTaskQueue } from './task-queue.js'
 export type { TaskQueueOptions } from './task-queue-options.js'
 export type {

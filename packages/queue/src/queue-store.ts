@@ -18,6 +18,7 @@ export function createQueueStore(options: ResolvedQueueOptions, clock: Clock): J
     },
     agingMs: options.agingMs,
     maxStalls: options.maxStalls,
+    limiter: options.limiter,
   }
   return options.redis
     ? createRedisStore({

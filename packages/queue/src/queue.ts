@@ -19,6 +19,7 @@ import { createShedding } from './queue-shedding.js'
 import { queueStats } from './queue-stats.js'
 import { createQueueStore } from './queue-store.js'
 import type { Queue, QueueEvents } from './queue-types.js'
+import { createRepeats } from './repeat.js'
 
 /**
  * Creates a durable job queue. With `redis` its jobs are shared by every process
@@ -51,6 +52,7 @@ export function createQueue(input: QueueOptions): Queue {
   const counters = { processed: 0, failures: 0, retries: 0, stalled: 0, leaseLost: 0, deferredClaims: 0 }
   let added = 0
   let closed = false
+  const repeats = createRepeats({ store, clock, logger, prepare })
 
   const internals: QueueInternals = {
     store,
@@ -66,6 +68,7 @@ export function createQueue(input: QueueOptions): Queue {
     get closed() {
       return closed
     },
+    repeats,
   }
 
   const queue: Queue & { [INTERNALS]: QueueInternals } = {
@@ -104,6 +107,18 @@ export function createQueue(input: QueueOptions): Queue {
       return queueStats(internals, counts, added, shedding)
     },
     ready: () => eviction.ready(),
+
+    // Scheduling: job schedulers (repeatable jobs) and the queue-wide pause.
+    async upsertJobScheduler(id, repeat, template) {
+      if (closed) throw new QueueClosedError(`Queue "${options.name}" is closed`)
+      return repeats.upsert(id, repeat, template)
+    },
+    getJobSchedulers: () => repeats.list(),
+    removeJobScheduler: (id) => repeats.remove(id),
+    pause: () => store.setPaused(true),
+    resume: () => store.setPaused(false),
+    isPaused: () => store.isPaused(),
+
     on: events.on,
     obliterate: () => store.obliterate(),
     async close() {

@@ -1,6 +1,6 @@
 // The Redis store's scheduling: job schedulers, the pause flag and idle workers blocking
 // on the queue's marker list (see redis-script-schedule.ts for the keys).
-import type { RedisClient, RedisScript } from '@headroom/core'
+import { isCluster, type RedisClient, type RedisScript } from '@headroom/core'
 import { listRepeatsScript, pauseScript, removeRepeatScript, repeatScript } from './redis-script-schedule.js'
 import type { SchedulingStore, StoredScheduler, WorkWaiter } from './scheduling-store.js'
 
@@ -66,7 +66,8 @@ export function createRedisScheduling(options: RedisSchedulingOptions): Scheduli
         wait(ms) {
           if (closed) return Promise.resolve()
           if (connection === undefined) {
-            connection = redis.duplicate()
+            // Without the client's command timeout, if it has one: a blocking pop outlasts it by design.
+            connection = isCluster(redis) ? redis.duplicate() : redis.duplicate({ commandTimeout: undefined })
             connection.on('error', () => {
               // Errors surface as a failed BLPOP below; the worker's claims report Redis trouble.
             })

@@ -34,6 +34,7 @@ export type {
   QueueStats,
   RetryJobsOptions,
 } from './queue-types.js'
+export type { JobScheduler, JobTemplate, RepeatOptions } from './repeat.js'
 export { createTaskQueue } from './task-queue.js'
 export type { TaskQueueOptions } from './task-queue-options.js'
 export type {

@@ -1,3 +1,5 @@
+import type { SchedulingStore } from './scheduling-store.js'
+
 /** The static part of a job, stored once (as JSON, see `encodePayload`) when it is added. */
 export interface JobPayload {
   /** Handler name. */
@@ -10,6 +12,10 @@ export interface JobPayload {
   t: number
   /** Priority (0 first .. 1000 last). */
   p: number
+  /** Repeatable jobs only: the id of the job scheduler that added it. */
+  r?: string
+  /** Repeatable jobs only: the scheduler's spec (see repeat.ts), to schedule the next slot. */
+  s?: string
 }
 
 /** A job as the store hands it to a worker, with its lease. */
@@ -85,6 +91,12 @@ export interface ClaimResult {
   stalled: string[]
   /** Per entry of {@link ClaimOptions.settle}: whether its fencing token was still current. */
   settled: boolean[]
+  /**
+   * Claims that came back short only: ms until a job may become claimable without an add
+   * (the next delayed job is due, a lease expires, the rate limit frees a slot);
+   * undefined when nothing is scheduled.
+   */
+  wakeInMs?: number
 }
 
 export interface ClaimOptions {
@@ -95,10 +107,12 @@ export interface ClaimOptions {
   maxPriority: number | undefined
   /** Settlements applied first, in the same round trip (a busy worker acknowledges and claims at once). */
   settle?: readonly Settlement[]
+  /** This claim follows a wake-up: when it fills its batch and jobs still wait, wake the next idle worker. */
+  woke?: boolean
 }
 
 /** The storage behind a queue: a memory store and a Redis store implement it. */
-export interface JobStore {
+export interface JobStore extends SchedulingStore {
   readonly kind: 'memory' | 'redis'
   /** `bulk`: a batch from `addBulk`, held to the worker timeout (per chunk) rather than the add timeout. */
   add(jobs: readonly NewJob[], bulk?: boolean): Promise<string[]>
@@ -171,6 +185,8 @@ export interface StoreConfig {
   agingMs: number
   /** Lease expiries after which a job goes to the dead-letter state. */
   maxStalls: number
+  /** At most `max` jobs claimed per `durationMs` across every worker (undefined: no limit). */
+  limiter: { max: number; durationMs: number } | undefined
   /** Entries the event stream keeps (about, on Redis: MAXLEN ~); 0: this queue records no events. */
   eventsMaxLen: number
 }

@@ -22,6 +22,7 @@ import {
   stalledError,
 } from './memory-job.js'
 import { createMemoryAdmin } from './memory-store-admin.js'
+import { createMemoryScheduling } from './memory-scheduling.js'
 import { LEVEL_SCORE } from './priority.js'
 
 /**
@@ -178,37 +179,73 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
     return result
   }
 
+  const add = async (newJobs: readonly NewJob[]) => {
+    const now = clock.now()
+    const ids: string[] = []
+    let added = false
+    for (const input of newJobs) {
+      const sequence = ++seq
+      const id = input.id === '' ? String(sequence) : input.id
+      ids.push(id)
+      if (jobs.has(id)) continue
+      const job = newMemoryJob(id, input, sequence, now)
+      jobs.set(id, job)
+      added = true
+      // The name JSON-escaped, as the Redis script cuts it from the payload.
+      log?.append(
+        'added',
+        id,
+        JSON.stringify((JSON.parse(input.payload) as JobPayload).n).slice(1, -1),
+        String(input.delayMs),
+      )
+      if (input.delayMs > 0) {
+        move(job, 'd')
+        delayed.push({ job, key: job.rt, gen: job.gen })
+      } else requeue(job, now)
+    }
+    // Delayed jobs too: an idle worker then waits until the earliest one is due.
+    if (added) for (const listener of listeners) listener()
+    return ids
+  }
+
+  // Scheduling: job schedulers, pause, rate limit, idle wake-ups.
+  const scheduling = createMemoryScheduling({
+    config,
+    clock,
+    add,
+    dropDelayed(id) {
+      const job = jobs.get(id)
+      if (job?.st !== 'd') return false
+      move(job, 'c')
+      jobs.delete(id)
+      return true
+    },
+    pending(id) {
+      const state = jobs.get(id)?.st
+      return state === 'd' || state === 'w'
+    },
+    onAvailable(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    wake() {
+      for (const listener of listeners) listener()
+    },
+  })
+  /** Ms until the earliest delayed job is due or lease expires (stale heap entries only wake early). */
+  const wakeIn = (now: number, limited: number | undefined): number | undefined => {
+    let at = limited === undefined ? undefined : now + limited
+    const due = scheduling.paused ? undefined : delayed.peek()?.key
+    if (due !== undefined && (at === undefined || due < at)) at = due
+    const lease = leases.peek()?.key
+    if (lease !== undefined && (at === undefined || lease < at)) at = lease
+    return at === undefined ? undefined : Math.max(0, at - now)
+  }
+
   return {
     kind: 'memory',
-    async add(newJobs: readonly NewJob[]) {
-      const now = clock.now()
-      const ids: string[] = []
-      let ready = false
-      for (const input of newJobs) {
-        const sequence = ++seq
-        const id = input.id === '' ? String(sequence) : input.id
-        ids.push(id)
-        if (jobs.has(id)) continue
-        const job = newMemoryJob(id, input, sequence, now)
-        jobs.set(id, job)
-        // The name JSON-escaped, as the Redis script cuts it from the payload.
-        log?.append(
-          'added',
-          id,
-          JSON.stringify((JSON.parse(input.payload) as JobPayload).n).slice(1, -1),
-          String(input.delayMs),
-        )
-        if (input.delayMs > 0) {
-          move(job, 'd')
-          delayed.push({ job, key: job.rt, gen: job.gen })
-        } else {
-          requeue(job, now)
-          ready = true
-        }
-      }
-      if (ready) for (const listener of listeners) listener()
-      return ids
-    },
+    add,
+    ...scheduling.methods,
 
     async claim({ count, leaseMs, maxPriority, settle }: ClaimOptions): Promise<ClaimResult> {
       const settled = settle === undefined || settle.length === 0 ? [] : settleNow(settle)
@@ -216,8 +253,10 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       const stalled: string[] = []
       promoteAndRecover(now, stalled)
       const out: ClaimedJob[] = []
+      const allowed = scheduling.allowance(count, now)
+      const limit = allowed.count
       if (config.agingMs > 0) {
-        for (let head = aged.peek(); head && out.length < count; head = aged.peek()) {
+        for (let head = aged.peek(); head && out.length < limit; head = aged.peek()) {
           if (!live(head, 'w')) {
             aged.shift()
             continue
@@ -228,7 +267,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         }
       }
       const maxScore = maxPriority === undefined ? Number.POSITIVE_INFINITY : (maxPriority + 1) * LEVEL_SCORE
-      while (out.length < count) {
+      while (out.length < limit) {
         const top = wait.peek()
         if (!top) break
         if (!live(top, 'w')) {
@@ -238,6 +277,12 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
         if (top.key >= maxScore) break
         wait.pop()
         take(top.job, now, leaseMs, out)
+      }
+      scheduling.spend(out.length, now)
+      if (out.length < count) {
+        // Short because the rate limit is now spent: wake when it frees a slot.
+        const limited = allowed.wakeInMs ?? scheduling.allowance(1, now).wakeInMs
+        return { now, jobs: out, stalled, settled, wakeInMs: wakeIn(now, limited) }
       }
       return { now, jobs: out, stalled, settled }
     },

@@ -4,6 +4,7 @@ import type { Clock, Emitter, LatencyHistogram, Logger } from '@headroom/core'
 import type { JobStore } from './job.js'
 import type { ResolvedQueueOptions } from './queue-options.js'
 import type { Queue, QueueEvents } from './queue-types.js'
+import type { Repeats } from './repeat.js'
 
 /** What workers share with their queue (not part of the public API). */
 export interface QueueInternals {
@@ -26,6 +27,8 @@ export interface QueueInternals {
   claimCeiling(): number | undefined
   workers: Set<{ close(options?: { timeout?: number }): Promise<void> }>
   readonly closed: boolean
+  /** Job schedulers: a worker that claims a scheduler's job schedules its next slot. */
+  repeats: Repeats
 }
 
 export const INTERNALS: unique symbol = Symbol('headroom.queue.internals')

@@ -70,6 +70,11 @@ export interface QueueOptions {
    * @default false (`true`: { maxLen: 10000 })
    */
   events?: boolean | { maxLen?: number }
+   * Rate limit of the whole queue: at most `max` jobs start per `durationMs` (a sliding
+   * window) across every worker and process, enforced inside the claim (Redis' clock).
+   * @default undefined (no limit)
+   */
+  limiter?: { max: number; durationMs: number }
   /** Time source (the memory store's clock; workers' timers). @default systemClock */
   clock?: Clock
   /** pino-compatible logger. @default silent */
@@ -138,6 +143,16 @@ export const queueOptionsSchema = z
         }),
       ])
       .default(false),
+    limiter: z
+      .object(
+        {
+          max: z.number({ error: 'expected an integer >= 1' }).int().min(1),
+          durationMs: z.number({ error: 'expected an integer of ms >= 1' }).int().min(1),
+        },
+        { error: 'expected { max, durationMs }' },
+      )
+      .strict()
+      .optional(),
     clock: z
       .custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v, 'expected a Clock')
       .optional(),

@@ -19,6 +19,7 @@ export function createQueueStore(options: ResolvedQueueOptions, clock: Clock): J
     agingMs: options.agingMs,
     maxStalls: options.maxStalls,
     eventsMaxLen: options.events === false ? 0 : options.events === true ? 10_000 : options.events.maxLen,
+    limiter: options.limiter,
   }
   return options.redis
     ? createRedisStore({

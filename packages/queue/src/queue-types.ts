@@ -3,6 +3,7 @@
 import type { LatencySummary } from '@headroom/core'
 import type { JobInfo, JobState } from './job.js'
 import type { PriorityInput } from './priority.js'
+import type { JobScheduler, JobTemplate, RepeatOptions } from './repeat.js'
 
 /** Options of one job. */
 export interface AddJobOptions {
@@ -152,6 +153,34 @@ export interface Queue extends QueueAdmin {
   on<E extends keyof QueueEvents & string>(event: E, listener: (payload: QueueEvents[E]) => void): () => void
   /** Deletes every job and key of this queue (tests, teardown). */
   obliterate(): Promise<void>
+
+  // Scheduling
+  /**
+   * Creates or updates the job scheduler `id`: a job from `template` at each slot of a
+   * cron `pattern` (in time zone `tz`) or every `every` ms. Each slot runs once however
+   * many processes call this (call it at every start: an unchanged scheduler is left as
+   * it is); the schedule lives in the store and survives restarts. A changed rule or
+   * template replaces the slot not yet due. Resolves to the next slot's time.
+   * @example
+   * await queue.upsertJobScheduler('nightly-report', { pattern: '0 3 * * *', tz: 'Europe/Paris' }, { name: 'report', data: {} })
+   */
+  upsertJobScheduler<Data>(
+    id: string,
+    repeat: RepeatOptions,
+    template: JobTemplate<Data>,
+  ): Promise<{ id: string; next: number }>
+  /** The job schedulers of this queue, by id. */
+  getJobSchedulers(): Promise<JobScheduler[]>
+  /** Removes a job scheduler and its job not yet due (a running one finishes); resolves to whether it existed. */
+  removeJobScheduler(id: string): Promise<boolean>
+  /**
+   * Pauses the whole queue: workers in every process stop claiming (jobs already running
+   * finish); `add` still works. Lasts until {@link Queue.resume}, across restarts.
+   */
+  pause(): Promise<void>
+  /** Resumes a paused queue and wakes idle workers. */
+  resume(): Promise<void>
+  isPaused(): Promise<boolean>
   /** Refuses further adds and releases timers; it does not close the Redis client (you own it). */
   close(): Promise<void>
 }

@@ -20,6 +20,7 @@ import { createShedding } from './queue-shedding.js'
 import { queueStats } from './queue-stats.js'
 import { createQueueStore } from './queue-store.js'
 import type { Queue, QueueEvents } from './queue-types.js'
+import { createRepeats } from './repeat.js'
 
 /**
  * Creates a durable job queue. With `redis` its jobs are shared by every process
@@ -52,6 +53,7 @@ export function createQueue(input: QueueOptions): Queue {
   const counters = { processed: 0, failures: 0, retries: 0, stalled: 0, leaseLost: 0, deferredClaims: 0 }
   let added = 0
   let closed = false
+  const repeats = createRepeats({ store, clock, logger, prepare })
 
   const internals: QueueInternals = {
     store,
@@ -67,6 +69,7 @@ export function createQueue(input: QueueOptions): Queue {
     get closed() {
       return closed
     },
+    repeats,
   }
 
   const queue: Queue & { [INTERNALS]: QueueInternals } = {
@@ -107,6 +110,18 @@ export function createQueue(input: QueueOptions): Queue {
     // Operator verbs: getJobs, getJobCounts, retryJobs, retryJob, remove, clean.
     ...createQueueAdmin(store),
     ready: () => eviction.ready(),
+
+    // Scheduling: job schedulers (repeatable jobs) and the queue-wide pause.
+    async upsertJobScheduler(id, repeat, template) {
+      if (closed) throw new QueueClosedError(`Queue "${options.name}" is closed`)
+      return repeats.upsert(id, repeat, template)
+    },
+    getJobSchedulers: () => repeats.list(),
+    removeJobScheduler: (id) => repeats.remove(id),
+    pause: () => store.setPaused(true),
+    resume: () => store.setPaused(false),
+    isPaused: () => store.isPaused(),
+
     on: events.on,
     obliterate: () => store.obliterate(),
     async close() {

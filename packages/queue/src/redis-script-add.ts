@@ -45,6 +45,12 @@ if #ready > 0 then batch('ZADD', KEYS[1], ready) end
 if #later > 0 then batch('ZADD', KEYS[2], later) end
 if #aged > 0 then batch('ZADD', KEYS[6], aged) end
 if ev then flush() end
+-- Wakes an idle worker, also for a delayed job (it then waits until that one is due);
+-- the marker list is described in redis-script-schedule.ts.
+if #ready > 0 or #later > 0 then
+  local marker = string.sub(jp, 1, -3) .. 'marker'
+  if redis.call('LLEN', marker) == 0 then redis.call('LPUSH', marker, 1) end
+end
 return ids
 `,
 )

@@ -2,6 +2,7 @@
 // expired leases, and lease the next batch under one fencing token.
 import { defineScript } from '@headroom/core'
 import { PREAMBLE } from './redis-script-preamble.js'
+import { SCHEDULE_LUA } from './redis-script-schedule.js'
 
 /**
  * Acknowledges a batch and claims the next one in the same call (one round trip per
@@ -9,19 +10,22 @@ import { PREAMBLE } from './redis-script-preamble.js'
  *
  * ARGV: jp, count (-1: acknowledge only), leaseMs, maxScore ('+inf' or '(<score>' under
  * load shedding), agingMs, maxStalls, keepCompleted, ageCompleted, keepFailed, ageFailed,
- * g, then g groups of jobs completed without a result (token, n, then n ids), then per
+ * g, limiterMax (0: no rate limit), limiterDurationMs, woke (1: this claim follows a
+ * wake-up), then g groups of jobs completed without a result (token, n, then n ids), then per
  * other settlement: token, id, kind (c completed with a result, r retry, d dead, x release),
  * text (result or error), delayMs.
  *
  * Settlements first; one whose job is no longer in its lease is refused (fencing). Then,
  * unless count is -1: promotes due delayed jobs, recovers expired leases and leases up to
- * `count` jobs under one new token.
+ * `count` jobs under one new token (none while the queue is paused, fewer under the rate
+ * limit; see redis-script-schedule.ts).
  * Returns { now, token, { id, payload, attempts ended, readyAt, ... }, { stalled ids },
- * { 1 accepted / 0 refused per settlement, in ARGV order } }.
+ * { 1 accepted / 0 refused per settlement, in ARGV order }, wake }: wake, when the claim
+ * came back short, is the ms until a job may become claimable without an add (-1: none).
  */
 export const claimScript = defineScript(
   'headroom-queue-claim',
-  `${PREAMBLE}
+  `${PREAMBLE}${SCHEDULE_LUA}
 local count = tonumber(ARGV[2])
 local aging = tonumber(ARGV[5])
 local keepC = tonumber(ARGV[7])
@@ -29,6 +33,9 @@ local ageC = tonumber(ARGV[8])
 local keepF = tonumber(ARGV[9])
 local ageF = tonumber(ARGV[10])
 local groups = tonumber(ARGV[11])
+local limitMax = tonumber(ARGV[12])
+local limitMs = tonumber(ARGV[13])
+local woke = ARGV[14] == '1'
 
 -- Leaves lease sets whose last job left: the set is gone, its token leaves \`active\`.
 local emptied = {}
@@ -45,7 +52,7 @@ local completed = {}
 local nc = 0
 local failed = {}
 local dropped = {}
-local o = 12
+local o = 15
 for g = 1, groups do
   local token = ARGV[o]
   local n = tonumber(ARGV[o + 1])
@@ -128,10 +135,12 @@ while o <= nargv do
         redis.call('ZADD', KEYS[2], now + delay, id)
       else
         requeue(job, id, now, aging)
+        mark()
       end
     else
       -- Handed back (the worker closed): the attempt is not counted.
       requeue(job, id, redis.call('HGET', job, 'rt'), aging)
+      mark()
     end
   else
     acks[na] = 0
@@ -197,6 +206,7 @@ if #expired > 0 then
     end
   end
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, done - 1)
+  if #stalled > 0 then mark() end
   if #dead > 0 then
     batch('ZADD', KEYS[8], dead)
     trim(KEYS[8], keepF, ageF)
@@ -205,6 +215,10 @@ end
 
 if ev then flush() end
 if count == 0 then return { now, 0, {}, stalled, acks } end
+local wanted = count
+local limited
+count, limited = allowance(count, limitMax, limitMs)
+if count == 0 then return { now, 0, {}, stalled, acks, wakeIn(limited) } end
 local token = redis.call('INCR', KEYS[5])
 -- Exact decimal digits (Lua would print a large number in exponent form).
 local tk = string.format('%d', token)
@@ -250,8 +264,19 @@ end
 if taken > 0 then
   batch('SADD', lp .. tk, members)
   redis.call('ZADD', KEYS[3], now + lease, tk)
+  if limitMax > 0 then
+    spend(taken, tk, limitMs)
+    -- Short because the limit is now spent: wake when it frees a slot.
+    if taken < wanted and limited == nil then
+      local _
+      _, limited = allowance(1, limitMax, limitMs)
+    end
+  end
 end
 if ev then flush() end
+if taken < wanted then return { now, token, out, stalled, acks, wakeIn(limited) } end
+-- A worker woken from idle took a full batch: wake the next one if jobs still wait.
+if woke and redis.call('ZCARD', KEYS[1]) > 0 then mark() end
 return { now, token, out, stalled, acks }
 `,
 )

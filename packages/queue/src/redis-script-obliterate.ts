@@ -27,6 +27,9 @@ for _, set in ipairs({ KEYS[1], KEYS[2], KEYS[7], KEYS[8] }) do
 end
 redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 if ev then redis.call('DEL', ev) end
+-- Scheduling keys (redis-script-schedule.ts); a scheduler's jobs went with the sets above.
+local qp = string.sub(jp, 1, -3)
+redis.call('DEL', qp .. 'paused', qp .. 'limiter', qp .. 'marker', qp .. 'repeat', qp .. 'repeat:next')
 return removed
 `,
 )

@@ -21,6 +21,7 @@ import type {
 } from './job.js'
 import { LEVEL_SCORE, Priority } from './priority.js'
 import { createRedisEventReader } from './redis-event-reader.js'
+import { createRedisScheduling } from './redis-scheduling.js'
 import { addScript } from './redis-script-add.js'
 import { claimScript } from './redis-script-claim.js'
 import { extendScript } from './redis-script-extend.js'
@@ -77,7 +78,8 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
     leaseMs: number,
     maxScore: string,
     settlements: readonly Settlement[] = [],
-  ): Promise<[number, number, (string | number)[], string[], boolean[]]> => {
+    woke = false,
+  ): Promise<[number, number, (string | number)[], string[], boolean[], number | undefined]> => {
     const args: (string | number)[] = [
       jobPrefix,
       count,
@@ -90,6 +92,9 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
       config.failed.count,
       config.failed.ageMs,
       0,
+      config.limiter?.max ?? 0,
+      config.limiter?.durationMs ?? 0,
+      woke ? 1 : 0,
     ]
     // Completions without a result (most of them) travel as ids grouped by lease token;
     // `order` lists the settlements in the order the script answers them.
@@ -136,8 +141,8 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
         order.push(...other)
       }
     }
-    const [now, token, flat, stalled, answers] = await run<
-      [number, number, (string | number)[], string[], number[]]
+    const [now, token, flat, stalled, answers, wake] = await run<
+      [number, number, (string | number)[], string[], number[], number | undefined]
     >(commandTimeout, claimScript, args)
     const accepted: boolean[] = new Array(n)
     if (order === settlements) for (let i = 0; i < n; i++) accepted[i] = answers[i] === 1
@@ -147,7 +152,7 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
       for (let i = 0; i < n; i++) at.set(settlements[i]!, i)
       for (let i = 0; i < n; i++) accepted[at.get(order[i]!)!] = answers[i] === 1
     }
-    return [now, token, flat, stalled, accepted]
+    return [now, token, flat, stalled, accepted, wake === undefined || wake < 0 ? undefined : wake]
   }
 
   const addChunk = async (jobs: readonly NewJob[], timeout: CommandTimeout): Promise<string[]> => {
@@ -158,6 +163,13 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
 
   return {
     kind: 'redis',
+    ...createRedisScheduling({
+      redis,
+      tag,
+      jobPrefix,
+      agingMs: config.agingMs,
+      run: (script, args) => run(commandTimeout, script, args),
+    }),
     async add(jobs, bulk = false) {
       if (!gate.allow())
         throw new StoreUnavailableError('Redis is unavailable (recent calls failed); job not added')
@@ -194,9 +206,15 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
       }
     },
 
-    async claim({ count, leaseMs, maxPriority, settle }: ClaimOptions): Promise<ClaimResult> {
+    async claim({ count, leaseMs, maxPriority, settle, woke }: ClaimOptions): Promise<ClaimResult> {
       const maxScore = maxPriority === undefined ? '+inf' : `(${(maxPriority + 1) * LEVEL_SCORE}`
-      const [now, lease, flat, stalled, settled] = await step(count, leaseMs, maxScore, settle)
+      const [now, lease, flat, stalled, settled, wakeInMs] = await step(
+        count,
+        leaseMs,
+        maxScore,
+        settle,
+        woke,
+      )
       // One fencing token for the whole batch (see redis-script-preamble.ts).
       const token = String(lease)
       const jobs: ClaimedJob[] = new Array(flat.length / 4)
@@ -209,6 +227,7 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
           readyAt: Number(flat[i + 3]),
         }
       }
+      if (wakeInMs !== undefined) return { now, jobs, stalled, settled, wakeInMs }
       return { now, jobs, stalled, settled }
     },
 

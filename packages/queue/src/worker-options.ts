@@ -15,7 +15,13 @@ export interface WorkerOptions {
    * @default concurrency (capped at 1000)
    */
   batchSize?: number
-  /** Wait between claims while the queue is empty, in ms. @default 50 */
+  /**
+   * Longest an idle worker waits before claiming again, in ms. It claims sooner when woken:
+   * on Redis it blocks on the queue's marker (pushed by adds, hand-backs and `resume()`),
+   * and it wakes when the next delayed job is due, a lease expires or the rate limit frees
+   * a slot; this bound only matters if a wake-up is lost (e.g. a Redis failover).
+   * @default 5000
+   */
   pollIntervalMs?: number
   /** Default time `close()` waits for running jobs before handing them back, in ms. @default 10000 */
   closeTimeoutMs?: number
@@ -24,7 +30,7 @@ export interface WorkerOptions {
 const workerOptionsSchema = z.object({
   concurrency: z.number({ error: 'expected an integer from 1 to 10000' }).int().min(1).max(10_000).default(1),
   batchSize: z.number({ error: 'expected an integer from 1 to 1000' }).int().min(1).max(1000).optional(),
-  pollIntervalMs: z.number({ error: 'expected a positive number of ms' }).positive().finite().default(50),
+  pollIntervalMs: z.number({ error: 'expected a positive number of ms' }).positive().finite().default(5000),
   closeTimeoutMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(10_000),
 })
 

@@ -15,6 +15,7 @@ import { LeasedJob } from './leased-job.js'
 import { internalsOf } from './queue-internals.js'
 import type { Queue } from './queue-types.js'
 import { processTrace, traceHandler } from './trace.js'
+import type { WorkWaiter } from './scheduling-store.js'
 import { waitAtMost } from './wait-at-most.js'
 import { createWorkerEvents } from './worker-events.js'
 import { parseWorkerArguments, type WorkerOptions } from './worker-options.js'
@@ -24,6 +25,8 @@ import type { JobHandler, Worker } from './worker-types.js'
 const MAX_IN_FLIGHT = 2
 /** Retry delay of a failed acknowledgement, in ms. */
 const ACK_RETRY_MS = 200
+/** Longest idle wait while load shedding defers claims: the health status is re-read this often. */
+const SHEDDING_RECHECK_MS = 1_000
 
 const NO_JOBS: ClaimedJob[] = []
 const NO_IDS: string[] = []
@@ -67,12 +70,20 @@ export function createWorker(
   let idle = false
   let stepScheduled = false
   let pollTimer: TimerHandle | undefined
+  let pollAt = 0
   let retryTimer: TimerHandle | undefined
   let claimBackoff = 0
   /** Settlements not sent yet: they go with the next claim (or alone when no claim is due). */
   let pending: Settlement[] = []
   let onDrained: (() => void) | undefined
   let onQuiet: (() => void) | undefined
+  // Idle wake-ups: an idle worker blocks on the store (a Redis blocking pop) instead of polling.
+  let waiter: WorkWaiter | undefined
+  let waiting = false
+  /** The next claim follows a wake-up (see ClaimOptions.woke). */
+  let woke = false
+  /** A wake-up came while a claim was in flight: if that claim comes back short, claim again. */
+  let wokeUnclaimed = false
 
   const progress = createProgressReporter(store)
   const events = createWorkerEvents({
@@ -99,12 +110,35 @@ export function createWorker(
   })
 
   const schedulePoll = (ms: number) => {
-    if (pollTimer !== undefined || stopping) return
+    if (stopping) return
+    if (pollTimer !== undefined) {
+      // A sooner wake-up (a delayed job due, the rate limit freeing) replaces a later one.
+      if (pollAt <= clock.now() + ms) return
+      clock.clearTimeout(pollTimer)
+    }
+    pollAt = clock.now() + ms
     pollTimer = clock.setTimeout(() => {
       pollTimer = undefined
       idle = false
+      woke = true
       step()
     }, ms)
+  }
+
+  /** Blocks on the store until work may be there or `ms` pass (a timer covers a shorter wait begun later). */
+  const waitForWork = (ms: number) => {
+    if (waiting || stopping) return
+    waiting = true
+    waiter ??= store.createWaiter()
+    waiter.wait(ms).then(() => {
+      waiting = false
+      if (!idle || stopping) return
+      if (pollTimer !== undefined) clock.clearTimeout(pollTimer)
+      pollTimer = undefined
+      idle = false
+      woke = true
+      step()
+    })
   }
 
   /**
@@ -148,7 +182,9 @@ export function createWorker(
       }
       const maxPriority = internals.claimCeiling()
       if (maxPriority !== undefined) counters.deferredClaims++
-      call = store.claim({ count, leaseMs, maxPriority, settle: acks })
+      call = store.claim({ count, leaseMs, maxPriority, settle: acks, woke })
+      woke = false
+      wokeUnclaimed = false
     } else {
       call = store.settle(acks).then((settled) => ({ now: 0, jobs: NO_JOBS, stalled: NO_IDS, settled }))
     }
@@ -226,7 +262,13 @@ export function createWorker(
     }
     if (jobs.length < count) {
       idle = true
-      schedulePoll(options.pollIntervalMs)
+      let ms = Math.min(result.wakeInMs ?? options.pollIntervalMs, options.pollIntervalMs)
+      if (internals.claimCeiling() !== undefined) ms = Math.min(ms, SHEDDING_RECHECK_MS)
+      // Jobs arrived while this claim was out (it may have missed them): claim again now.
+      if (wokeUnclaimed) ms = 0
+      wokeUnclaimed = false
+      schedulePoll(ms)
+      if (ms > 0) waitForWork(ms)
     } else idle = false
   }
 
@@ -252,6 +294,8 @@ export function createWorker(
       done: false,
       lost: false,
     }
+    // A job scheduler's job: schedule the scheduler's next slot (once, whoever claims it).
+    if (payload.r !== undefined) internals.repeats.claimed(payload, claimed.payload, now)
     held.set(lease.id, lease)
     running++
     internals.waitTime.record(now - claimed.readyAt)
@@ -338,6 +382,7 @@ export function createWorker(
 
   const unsubscribe = store.onAvailable?.(() => {
     idle = false
+    wokeUnclaimed = claimsInFlight > 0
     step()
   })
   const self: Worker = {
@@ -363,6 +408,7 @@ export function createWorker(
       if (stopping) return
       stopping = true
       unsubscribe?.()
+      waiter?.close()
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer)
       pollTimer = undefined
       const timeout = closeOptions.timeout ?? options.closeTimeoutMs

@@ -21,7 +21,10 @@ export interface AppJobs {
     data: JobData[Name],
     options?: Omit<AddJobOptions, 'priority'> & { priority?: JobPriority },
   ): Promise<string>
-  /** Starts this process's worker and the cleanup schedule. */
+  /**
+   * Starts this process's worker and upserts the cleanup's job scheduler (every process
+   * does; each slot runs once, and the schedule lives in Redis across restarts).
+   */
   start(handlers: JobHandlers, options: { cleanupIntervalMs: number; concurrency?: number }): void
   stats(): Promise<{ queue: QueueStats; worker: WorkerStats | null }>
   /** Subscribes to the queue's events (every process's jobs); close it before the jobs. */
@@ -98,7 +101,6 @@ export function createAppJobs(options: {
     logger.error({ job: name, id, err: error }, 'job failed for good'),
   )
   let worker: Worker | undefined
-  let cleanupTimer: NodeJS.Timeout | undefined
 
   return {
     add: (name, data, opts) =>
@@ -120,30 +122,24 @@ export function createAppJobs(options: {
               (handler as (data: unknown, signal: AbortSignal) => Promise<unknown>)(job.data, job.signal),
           ]),
         ),
-        // An idle worker asks Redis for work once per poll: the queue's 50 ms default is
-        // 20 claim scripts a second per process with nothing to do, about 1.8 % of a core
-        // per idle worker here. A busy worker claims again as jobs finish, whatever this
-        // is; what it costs is up to a second before a job added by another process is
-        // picked up, which none of these jobs notice.
-        { concurrency, pollIntervalMs: 1_000 },
+        // An idle worker blocks on Redis until a job is added or due, so it costs no
+        // polling and picks up a job added by another process at once.
+        { concurrency },
       )
-      const schedule = () => {
-        // One id per interval slot: however many processes schedule it, it runs once.
-        const slot = Math.floor(Date.now() / cleanupIntervalMs)
-        queue
-          .add('content-cleanup', {}, { priority: 'LOW', jobId: `cleanup:${slot}` })
-          .catch((error: unknown) => logger.warn({ err: error }, 'could not schedule the cleanup'))
-      }
-      schedule()
-      cleanupTimer = setInterval(schedule, cleanupIntervalMs)
-      cleanupTimer.unref()
+      // One slot per interval, run once however many processes upsert it.
+      queue
+        .upsertJobScheduler(
+          'content-cleanup',
+          { every: cleanupIntervalMs },
+          { name: 'content-cleanup', data: {}, options: { priority: 'LOW' } },
+        )
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not schedule the cleanup'))
     },
     async stats() {
       return { queue: await queue.stats(), worker: worker?.stats() ?? null }
     },
     events: (eventOptions) => createQueueEvents(queue, eventOptions),
     async close() {
-      if (cleanupTimer) clearInterval(cleanupTimer)
       await worker?.close({ timeout: 5_000 })
       await queue.close()
     },

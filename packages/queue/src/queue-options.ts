@@ -70,6 +70,7 @@ export interface QueueOptions {
    * @default false (`true`: { maxLen: 10000 })
    */
   events?: boolean | { maxLen?: number }
+  /**
    * Rate limit of the whole queue: at most `max` jobs start per `durationMs` (a sliding
    * window) across every worker and process, enforced inside the claim (Redis' clock).
    * @default undefined (no limit)

@@ -17,7 +17,9 @@ export function snapshotStats(
   const l1Hits = totals.l1Hits
   const l2Hits = counters.l2Hits
   const misses = counters.misses
-  const reads = l1Hits + l2Hits + misses
+  // Hit rates count every read: a get that found nothing misses as much as a load does.
+  const allMisses = misses + counters.readMisses
+  const reads = l1Hits + l2Hits + allMisses
   return {
     l1: {
       hits: l1Hits,
@@ -29,11 +31,12 @@ export function snapshotStats(
     },
     l2: {
       hits: l2Hits,
-      hitRate: l2Hits + misses === 0 ? 0 : l2Hits / (l2Hits + misses),
+      hitRate: l2Hits + allMisses === 0 ? 0 : l2Hits / (l2Hits + allMisses),
       errors: store?.errors ?? 0,
       state: store?.gateState ?? 'none',
     },
     misses,
+    readMisses: counters.readMisses,
     hitRate: reads === 0 ? 0 : (l1Hits + l2Hits) / reads,
     groups: counters.groups.snapshot(),
     coalesced: counters.coalesced,

@@ -223,6 +223,13 @@ export function createCache(input: CacheOptions): Cache {
     return warmed
   }
 
+  /** A `get` that neither tier answered: it runs no factory, so only the read counters see it. */
+  function readMissed(key: string): undefined {
+    counters.readMisses++
+    counters.groups.of(key).misses++
+    return undefined
+  }
+
   function refuse(error: unknown): Promise<never> {
     return Promise.reject(error)
   }
@@ -309,12 +316,13 @@ export function createCache(input: CacheOptions): Cache {
         entry.h++
         return entry.v as T
       }
-      if (!store) return undefined
+      if (!store) return readMissed(key)
       try {
         const found = await readL2(key, store)
-        return found !== undefined && clock.now() < found.e ? (found.v as T) : undefined
+        return found !== undefined && clock.now() < found.e ? (found.v as T) : readMissed(key)
       } catch (error) {
         storeError('get', error)
+        readMissed(key)
         if (entry !== undefined && now < entry.s) {
           served(key, 'store-unavailable')
           return entry.v as T

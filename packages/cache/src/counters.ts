@@ -5,6 +5,8 @@ import type { KeyGroups } from './key-groups.js'
 export interface Counters {
   l2Hits: number
   misses: number
+  /** `get`/`getMany` reads neither tier answered (they run no factory). */
+  readMisses: number
   coalesced: number
   staleServed: number
   earlyRefreshes: number
@@ -31,6 +33,7 @@ export function createCounters(groups: KeyGroups): Counters {
   return {
     l2Hits: 0,
     misses: 0,
+    readMisses: 0,
     coalesced: 0,
     staleServed: 0,
     earlyRefreshes: 0,

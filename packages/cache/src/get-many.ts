@@ -32,6 +32,11 @@ export function createGetMany(deps: GetManyOptions): GetMany {
   const { clock, hitTime, counters, l1, store, toL1, decode } = deps
   const { reads, invalidatedDuringLoad, invalidations, stillValid } = deps.registry
   const { served, storeError } = deps.signals
+  /** A key neither tier answered: counted for the hit rate (no factory runs here). */
+  const readMissed = (key: string) => {
+    counters.readMisses++
+    counters.groups.of(key).misses++
+  }
 
   async function getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
     for (const key of keys) assertKey(key)
@@ -50,7 +55,11 @@ export function createGetMany(deps: GetManyOptions): GetMany {
         missing.push(i)
       }
     }
-    if (missing.length === 0 || !store) return results
+    if (missing.length === 0) return results
+    if (!store) {
+      for (const i of missing) readMissed(keys[i]!)
+      return results
+    }
     // Keys already being read join that read; the rest go out in one batch.
     const joined = new Map<number, Promise<Entry | undefined>>()
     const batch: number[] = []
@@ -102,10 +111,12 @@ export function createGetMany(deps: GetManyOptions): GetMany {
       }
       for (const i of missing) {
         if (results[i] === undefined) results[i] = fromBatch.get(keys[i]!)?.v as T | undefined
+        if (results[i] === undefined) readMissed(keys[i]!)
       }
     } catch (error) {
       storeError('getMany', error)
       for (const i of missing) {
+        readMissed(keys[i]!)
         const entry = stale[i]
         if (entry !== undefined) {
           served(keys[i]!, 'store-unavailable')

@@ -6,6 +6,7 @@
 export interface GroupCounters {
   l1Hits: number
   l2Hits: number
+  /** Reads neither tier answered: factory loads and empty `get`/`getMany` reads. */
   misses: number
 }
 

@@ -107,7 +107,7 @@ export function registerCacheMetrics(
   })
   new Counter({
     name: 'headroom_cache_group_reads_total',
-    help: 'Reads by key group (the keyGroups option) and outcome: l1 or l2 hit, or miss',
+    help: 'Reads by key group (the keyGroups option) and outcome: l1 or l2 hit, or miss (a factory load or an empty get)',
     labelNames: ['cache', 'group', 'result'],
     registers: [registry],
     collect() {

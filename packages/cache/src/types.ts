@@ -84,7 +84,7 @@ export interface CacheEvents {
 export interface CacheStats {
   l1: {
     hits: number
-    /** L1 hits over every counted read (L1 hits + L2 hits + misses); 0 before the first read. */
+    /** L1 hits over every counted read (L1 hits + L2 hits + misses + readMisses); 0 before the first read. */
     hitRate: number
     size: number
     bytes: number
@@ -95,14 +95,16 @@ export interface CacheStats {
   }
   l2: {
     hits: number
-    /** L2 hits over the reads that reached L2 (L2 hits + misses); 0 before the first. */
+    /** L2 hits over the reads that got past L1 (L2 hits + misses + readMisses); 0 before the first. */
     hitRate: number
     errors: number
     state: FailureGateState | 'none'
   }
   /** Loads that ran (or waited on) a factory. */
   misses: number
-  /** (L1 hits + L2 hits) / (L1 hits + L2 hits + misses); 0 before the first read. */
+  /** `get` and `getMany` reads that neither tier answered (they run no factory). */
+  readMisses: number
+  /** (L1 hits + L2 hits) / (L1 hits + L2 hits + misses + readMisses); 0 before the first read. */
   hitRate: number
   /**
    * Hits, misses and hit rate by key group (the `keyGroups` option, by default the `tiers`

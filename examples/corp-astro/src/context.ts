@@ -142,7 +142,6 @@ export async function createContext(
     const health = createAppHealth({ config, logger, databases: db, redis })
     cleanups.push(() => health.close())
     cleanups.push(() => cache.close())
-    health.onMemoryPressure((fraction) => cache.shrink(fraction))
     const limits = createAppLimits({
       redis,
       prefix: config.redis.prefix,

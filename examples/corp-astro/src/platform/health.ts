@@ -22,8 +22,6 @@ export interface AppHealth {
   track: RequestHandler
   /** Refuses low-priority requests first while degraded or critical (a pass-through when Headroom is off). */
   shed: RequestHandler
-  /** Registers the reaction to memory pressure (the cache shrinks its L1). */
-  onMemoryPressure(fn: (fraction: number) => void): void
   /** Marks the process as draining: `/readyz` answers 503 so the balancer stops sending traffic. */
   drain(): void
   stats(): HealthStats & { shed: ReturnType<ReturnType<typeof shedLoad>['stats']> | null }
@@ -142,10 +140,9 @@ export function createAppHealth(options: {
   const shed = options.config.headroom
     ? shedLoad({ monitor, priority: (req) => priorityOf(req as Request), retryAfterSeconds: 2 })
     : null
-  const listeners: ((fraction: number) => void)[] = []
+  // The cache sheds its L1 on memory pressure by itself (platform/cache.ts); this only logs it.
   monitor.on('memoryPressure', (event) => {
     logger.warn({ level: event.level, ratio: event.ratio, fraction: event.fraction }, 'memory pressure')
-    if (options.config.headroom) for (const fn of listeners) fn(event.fraction)
   })
   // The checks run on their interval; the first run starts now so /readyz is soon accurate.
   void monitor.runChecks().catch(() => {})
@@ -158,7 +155,6 @@ export function createAppHealth(options: {
     // (markDependencyFailure): they stay out of the error rate.
     track: trackRequests({ monitor }) as unknown as RequestHandler,
     shed: (shed ?? ((_req, _res, next) => next())) as RequestHandler,
-    onMemoryPressure: (fn) => listeners.push(fn),
     drain: () => monitor.setDraining(true),
     stats: () => ({ ...monitor.stats(), shed: shed?.stats() ?? null }),
     close: () => monitor.close(),

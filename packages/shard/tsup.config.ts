@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup'
 import { preset } from '../../tsup.preset.js'
 
-export default defineConfig(preset({ index: 'src/index.ts' }))
+export default defineConfig(preset({ index: 'src/index.ts', postgres: 'src/postgres.ts' }))

@@ -1,4 +1,8 @@
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { waitUntil } from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createShardRouter } from '../src/index.js'
@@ -32,6 +36,8 @@ CREATE TABLE notes (
   logical_shard integer GENERATED ALWAYS AS (headroom_logical_shard(user_id, 65536, 0)) STORED
 );
 `
+
+const here = dirname(fileURLToPath(import.meta.url))
 
 describe.runIf(logicalClusterAvailable())('online shard moves over logical replication', () => {
   let cluster: LogicalCluster
@@ -185,6 +191,95 @@ describe.runIf(logicalClusterAvailable())('online shard moves over logical repli
       expect(Number(left.rows[0].n)).toBe(0)
     }
     expect(fenced).toBeGreaterThanOrEqual(0)
+  }, 120_000)
+
+  it('resumes a move whose mover was killed mid-copy, and routes nobody to a database without their rows', async () => {
+    const crashUrls: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const url = await cluster.createDatabase(`c${i}`)
+      await poolOf(url).query(schema)
+      crashUrls.push(url)
+    }
+    const store = createTopologyStore({ connectionString: control, name: 'crash' })
+    let topology = await store.init({ shards: crashUrls.slice(0, 4).map((url, i) => ({ id: `c${i}`, url })) })
+    const users = Array.from({ length: 3_000 }, (_, i) => `crash-user-${i}`)
+    const router = routerOf(topology)
+    const byShard = new Map<string, string[]>()
+    for (const id of users) {
+      const url = router.shardFor(id).primary
+      byShard.set(url, [...(byShard.get(url) ?? []), id])
+    }
+    for (const [url, ids] of byShard)
+      await poolOf(url).query('INSERT INTO users (id, name) SELECT id, id FROM unnest($1::text[]) id', [ids])
+
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures/run-mover.ts')], {
+      env: {
+        ...process.env,
+        MOVE_CONTROL_URL: control,
+        MOVE_NAME: 'crash',
+        MOVE_SHARD_ID: 'c4',
+        MOVE_SHARD_URL: crashUrls[4]!,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      await waitUntil(
+        async () => {
+          const { rows } = await poolOf(control).query(
+            `SELECT b.state FROM headroom_shard_move_batches b JOIN headroom_shard_moves m ON m.id = b.move_id
+             WHERE m.name = 'crash'`,
+          )
+          return rows.length > 0 && rows.every((r) => r.state === 'copying')
+        },
+        { timeoutMs: 60_000, intervalMs: 20 },
+      )
+    } finally {
+      child.kill('SIGKILL')
+    }
+    expect(await exited).toBe(null)
+
+    // While the move is unfinished, every user still routes to a database holding their row.
+    topology = await store.load()
+    const during = routerOf(topology)
+    for (const id of users.slice(0, 300)) {
+      const { rows } = await poolOf(during.shardFor(id).primary).query('SELECT 1 FROM users WHERE id = $1', [
+        id,
+      ])
+      expect(rows.length, id).toBe(1)
+    }
+
+    const mover = createShardMover({
+      connectionString: control,
+      name: 'crash',
+      tables: ['users', 'notes'],
+      pollMs: 20,
+      readerTtlMs: 2_000,
+    })
+    try {
+      const move = await mover.running()
+      expect(move?.batches.map((b) => b.state)).toEqual(['copying', 'copying', 'copying', 'copying'])
+      // addShard again (a restarted admin command) returns the running move instead of planning another.
+      expect((await mover.addShard({ id: 'c4', url: crashUrls[4]! })).id).toBe(move!.id)
+      const done = await mover.run()
+      expect(done.status).toBe('completed')
+    } finally {
+      await mover.close()
+    }
+    const after = routerOf(await store.load())
+    await store.close()
+    let total = 0
+    for (const url of crashUrls) {
+      const { rows } = await poolOf(url).query<{ id: string }>('SELECT id FROM users')
+      total += rows.length
+      for (const row of rows) expect(after.shardFor(row.id).primary).toBe(url)
+      const left = await poolOf(url).query(
+        `SELECT (SELECT count(*) FROM pg_publication) + (SELECT count(*) FROM pg_replication_slots)
+          + (SELECT count(*) FROM pg_subscription) + (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal) AS n`,
+      )
+      expect(Number(left.rows[0].n)).toBe(0)
+    }
+    expect(total).toBe(users.length)
   }, 120_000)
 })
 

@@ -1,4 +1,4 @@
-import { createShardRouter, type ShardRouter, type ShardRouterStats } from '@headroom/shard'
+import { createShardRouter, type ShardLayout, type ShardRouter, type ShardRouterStats } from '@headroom/shard'
 import type { Database, ShardDatabases } from '../db/database.js'
 
 /** Where the app's sharded data lives. */
@@ -13,32 +13,50 @@ export interface Shards {
   all(): readonly ShardDatabases[]
   /** Runs `fn` on every shard's primary at once; resolves in shard order. */
   forEachShard<R>(fn: (db: Database) => Promise<R>): Promise<R[]>
+  /** The router in use now (replaced when the topology changes). */
   readonly router: ShardRouter<Database, string>
   stats(): ShardRouterStats
+  /**
+   * Routes by a new committed topology (a shard added, logical shards moved): the next
+   * call uses it, calls in flight finish where they were routed.
+   */
+  update(shards: readonly ShardDatabases[], layout: ShardLayout): void
 }
 
 /**
  * Users and their data sharded across the databases with `@headroom/shard`: the user
  * id hashes (murmur3) into 65,536 logical shards placed on the physical ones, so the
- * mapping is the same in every process, and adding a fifth database later moves only
- * a fifth of the users (`router.plan()` lists exactly which). Reads go to a replica
+ * mapping is the same in every process. With one database per shard the placement is
+ * the committed topology in the main database: `pnpm shard:add <url>` adds a database
+ * and moves a fifth of the users' rows to it online (`@headroom/shard/postgres`), and
+ * every process routes by each new version as it commits. Reads go to a replica
  * when one is configured, except right after the same user wrote (read-your-writes).
  */
-export function createShards(shards: readonly ShardDatabases[]): Shards {
-  const router = createShardRouter<Database, string>({
-    shards: shards.map((shard) => ({ id: shard.id, primary: shard.primary, replicas: shard.replicas })),
-    strategy: 'hash',
-    balancer: 'round-robin',
-    readYourWritesMs: 1_000,
-  })
+export function createShards(shards: readonly ShardDatabases[], layout?: ShardLayout): Shards {
+  const build = (list: readonly ShardDatabases[], placed: ShardLayout | undefined) =>
+    createShardRouter<Database, string>({
+      shards: list.map((shard) => ({ id: shard.id, primary: shard.primary, replicas: shard.replicas })),
+      strategy: 'hash',
+      balancer: 'round-robin',
+      readYourWritesMs: 1_000,
+      ...(placed ? { layout: placed } : {}),
+    })
+  let current = shards
+  let router = build(shards, layout)
   return {
     // Anything that might write marks the session, so the user's next reads see it.
     forUser: (userId) => router.route(userId, { write: true, session: userId }).target,
     forUserRead: (userId) => router.route(userId, { session: userId }).target,
     forEmail: (email) => router.route(`email:${email}`, { write: true }).target,
-    all: () => shards,
+    all: () => current,
     forEachShard: (fn) => router.forEachShard((db) => fn(db), { write: true }),
-    router,
+    get router() {
+      return router
+    },
     stats: () => router.stats(),
+    update(next, placed) {
+      router = build(next, placed)
+      current = next
+    },
   }
 }

@@ -27,7 +27,7 @@ export interface TopologyStore {
    * Polls the topology row every `intervalMs` and calls `onChange` with each newer version
    * (in order, never an older one), and records which version this process routes by, so
    * a mover deletes moved rows only once every live process has stopped reading them.
-   * Resolves to a stop function.
+   * Returns the function that stops watching.
    */
   watch(
     onChange: (topology: StoredTopology) => void | Promise<void>,

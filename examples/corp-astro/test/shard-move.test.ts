@@ -64,9 +64,8 @@ describe.runIf(logicalClusterAvailable() && redisAvailable())(
       return Number((await pool.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n)
     }
     const totals = async (urls: string[]) => {
-      const out: Record<string, number> = {}
+      const out = { users: 0, user_emails: 0, business_profiles: 0, refresh_tokens: 0 }
       for (const table of TABLES) {
-        out[table] = 0
         for (const url of urls) out[table] += await count(url, table)
       }
       return out

@@ -137,11 +137,7 @@ describe.runIf(logicalClusterAvailable())('online shard moves over logical repli
       tables: ['users', 'notes'],
       pollMs: 20,
       readerTtlMs: 2_000,
-      onProgress: (m) => {
-        progress.push(m)
-        if (process.env.MOVE_DEBUG)
-          console.log(m.batches.map((b) => `${b.batch}:${b.state}:${b.rowsCopied}`).join(' '))
-      },
+      onProgress: (m) => progress.push(m),
     })
     try {
       const move = await mover.addShard({ id: 's4', url: urls[4]! })

@@ -8,6 +8,7 @@ import { localUrl, tryItBanner } from './http/try-it.js'
 import type { AppLogger } from './logger.js'
 import { serveClusterMetrics } from './platform/metrics.js'
 import { createShards } from './platform/shards.js'
+import { startTopology } from './platform/topology.js'
 import { createProfileRepository } from './profiles/repository.js'
 import { createUserRepository } from './users/repository.js'
 
@@ -23,8 +24,11 @@ export async function runPrimary(config: Config, logger: AppLogger): Promise<voi
     try {
       const applied = await migrate(databases)
       if (applied.length > 0) logger.info({ applied }, 'migrations applied')
+      // The first topology is stored before any worker starts: workers only read it.
+      const shards = createShards(databases.shards)
+      const topology = await startTopology({ config, databases, shards, init: true, logger })
+      await topology?.close()
       if (config.seed) {
-        const shards = createShards(databases.shards)
         await seed(createUserRepository(shards), createProfileRepository(shards), config, logger)
       }
     } finally {

@@ -22,6 +22,7 @@ import { type AppPools, createAppPools } from './platform/pools.js'
 import { type AppLimits, createAppLimits } from './platform/rate-limit.js'
 import { closeRedis, connectRedis } from './platform/redis.js'
 import { createShards, type Shards } from './platform/shards.js'
+import { type AppTopology, startTopology } from './platform/topology.js'
 import { createProfileRepository, type ProfileRepository } from './profiles/repository.js'
 import { startReportNotifier } from './reports/notifier.js'
 import { createReportRepository, type ReportRepository } from './reports/repository.js'
@@ -34,6 +35,8 @@ export interface AppContext {
   redis: RedisClient | undefined
   databases: Databases
   shards: Shards
+  /** The committed shard topology this process follows (one database per shard only). */
+  topology: AppTopology | undefined
   pools: AppPools
   tokens: TokenService
   users: UserRepository
@@ -112,6 +115,14 @@ export async function createContext(
 
     const shards = createShards(db.shards, { measureLag: true })
     cleanups.push(() => shards.close())
+    const topology = await startTopology({
+      config,
+      databases: db,
+      shards,
+      init: options.migrate !== false,
+      logger,
+    })
+    if (topology) cleanups.push(() => topology.close())
     const templates = await loadTemplates(db.main)
     const users = createUserRepository(shards)
     if (options.migrate !== false && config.seed)
@@ -172,6 +183,7 @@ export async function createContext(
       redis,
       databases: db,
       shards,
+      topology,
       pools,
       tokens: createTokenService(config.auth),
       users,

@@ -36,6 +36,11 @@ export interface Databases {
   /** Global data: content templates. */
   readonly main: Database
   readonly shards: readonly ShardDatabases[]
+  /**
+   * Opens a shard database that joined after start (an online shard move added it),
+   * with the same pool settings as the others. Postgres only.
+   */
+  openShard?(id: string, url: string): ShardDatabases
   /** Each connection pool by the name of its first database (none on PGlite). */
   pools(): Record<string, PoolCounts>
   close(): Promise<void>

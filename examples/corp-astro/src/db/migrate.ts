@@ -37,6 +37,11 @@ async function migrateOne(db: Database, files: { name: string; sql: string }[]):
   return applied
 }
 
+/** Migrates one shard database (a shard about to join through an online move). */
+export async function migrateShard(db: Database): Promise<string[]> {
+  return migrateOne(db, await load('shard'))
+}
+
 /**
  * Migrates the main database and every shard (primaries only: replicas follow them).
  *

@@ -133,6 +133,7 @@ export function openPostgres(options: PostgresOptions): Databases {
     kind: 'postgres',
     main,
     shards,
+    openShard: (id, url) => ({ id, primary: on(url, id, 'public'), replicas: [] }),
     pools() {
       const stats: Record<string, PoolCounts> = {}
       for (const { name, pool } of pools.values()) {

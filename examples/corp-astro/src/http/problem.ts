@@ -21,6 +21,9 @@ const CONNECTION_CODES = new Set([
   '57P02',
   '57P03',
   '53300',
+  // A write to a user whose rows are being cut over to another shard database (the move's
+  // fence, @headroom/shard/postgres): it succeeds on retry within the move's pause bound.
+  'HR503',
 ])
 
 /**

@@ -176,7 +176,61 @@ function registerComponents(registry: Registry, ctx: AppContext): void {
     ...(pools.limiter ? { limiters: { api: { stats: () => ctx.pools.stats().limiter! } } } : {}),
   })
   registerHealthMetrics(registry, ctx.health.monitor)
-  registerShardMetrics(registry, { routers: { users: ctx.shards.router } })
+  // ctx.shards reads the router in use now: a topology change replaces the router.
+  registerShardMetrics(registry, { routers: { users: ctx.shards } })
+  registerShardMoveMetrics(registry, ctx)
+}
+
+/**
+ * The latest online shard move, read from the main database at scrape time: batches of
+ * logical shards per state and rows copied so far (one value for the whole app, so the
+ * cluster aggregation keeps the maximum rather than a sum over workers), and the topology
+ * version this process routes by (the minimum over workers: the laggard).
+ */
+function registerShardMoveMetrics(registry: Registry, ctx: AppContext): void {
+  const topology = ctx.topology
+  if (!topology) return
+  const states = ['pending', 'copying', 'catching-up', 'cutting-over', 'done', 'cleaned'] as const
+  let pending: Promise<Awaited<ReturnType<typeof topology.moveStatus>>> | undefined
+  // One query per scrape for both gauges.
+  const status = () => {
+    pending ??= topology.moveStatus().finally(() => {
+      setTimeout(() => {
+        pending = undefined
+      }, 100).unref()
+    })
+    return pending
+  }
+  new Gauge({
+    name: 'corp_astro_shard_move_batches',
+    help: 'Batches of logical shards of the latest shard move, per state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    aggregator: 'max',
+    async collect() {
+      const { batches } = await status().catch(() => ({ batches: {} as Record<string, number> }))
+      for (const state of states) this.set({ state }, batches[state] ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'corp_astro_shard_move_rows_copied',
+    help: 'Rows of the latest shard move copied to their new database',
+    registers: [registry],
+    aggregator: 'max',
+    async collect() {
+      const { rowsCopied } = await status().catch(() => ({ rowsCopied: 0 }))
+      this.set(rowsCopied)
+    },
+  })
+  new Gauge({
+    name: 'corp_astro_shard_topology_version',
+    help: 'Committed shard topology version this process routes by',
+    registers: [registry],
+    aggregator: 'min',
+    collect() {
+      this.set(topology.version())
+    },
+  })
 }
 
 /** Sends a scrape request to the primary and waits for the aggregated text. */

@@ -25,8 +25,9 @@ describe('LagController', () => {
       controller.observe(60, 1, 70)
       shares.push(controller.share)
     }
-    // Rises while the lag stays above the target.
-    expect(shares[10]!).toBeGreaterThan(0)
+    // Rises while the lag stays above the target (once the utilization, averaged over
+    // about 200 ms, says the loop is saturated).
+    expect(shares[60]!).toBeGreaterThan(0)
     expect(shares.at(-1)!).toBe(1)
     const draws = Array.from({ length: 1000 }, (_, i) => i / 1000)
     const refusedOf = (priority: AdmissionPriority) =>
@@ -63,6 +64,34 @@ describe('createAdmission on a real Express server past its CPU capacity', () =>
     for (const close of closers.splice(0).reverse()) await close()
   })
 
+  it('refuses nothing while few requests are in flight, however busy the loop is', async () => {
+    const admission = createAdmission({ targetLagMs: 20, priority: () => 'low', retryAfterSeconds: 1 })
+    closers.push(() => admission.close())
+    const app = express()
+    app.use(admission.middleware)
+    app.get('/work', (_req, res) => {
+      const until = performance.now() + 30
+      while (performance.now() < until) {}
+      res.json({ ok: true })
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    // Two at a time for 1.5 s: the loop is saturated and lags, but the work in flight is small.
+    const until = performance.now() + 1500
+    const statuses: number[] = []
+    while (performance.now() < until) {
+      const pair = await Promise.all([fetch(`${base}/work`), fetch(`${base}/work`)])
+      for (const response of pair) {
+        await response.arrayBuffer()
+        statuses.push(response.status)
+      }
+    }
+    expect(statuses.length).toBeGreaterThan(10)
+    expect(statuses.every((status) => status === 200)).toBe(true)
+  })
+
   it('answers refusals at once with 503 + Retry-After, keeps critical work served, and stops its timer when idle', async () => {
     const admission = createAdmission({
       targetLagMs: 20,
@@ -72,8 +101,10 @@ describe('createAdmission on a real Express server past its CPU capacity', () =>
     closers.push(() => admission.close())
     const app = express()
     app.use(admission.middleware)
-    // Each admitted request burns 15 ms of CPU: the event loop falls behind quickly.
-    app.get('/work', (_req, res) => {
+    // Each admitted request waits for I/O (a timer here, a database in the app), then burns
+    // 15 ms of CPU: requests pile up in flight and the event loop falls behind.
+    app.get('/work', async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 1))
       const until = performance.now() + 15
       while (performance.now() < until) {}
       res.json({ ok: true })
@@ -106,6 +137,8 @@ describe('createAdmission on a real Express server past its CPU capacity', () =>
     expect(low.every((status) => status === 200 || status === 503)).toBe(true)
     expect([...retryAfter]).toEqual(['1'])
     expect(admission.stats().refused).toBe(low.filter((status) => status === 503).length)
+
+    expect(admission.stats().inFlight).toBe(0)
 
     // Idle: the share decays to 0 and the sampler stops (no timer keeps waking the process).
     await new Promise((resolve) => setTimeout(resolve, 3500))

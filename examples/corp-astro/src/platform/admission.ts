@@ -60,9 +60,13 @@ export class LagController {
    * its utilization over those ms (`utilization`, 0..1).
    */
   observe(lagMs: number, utilization: number, elapsedMs: number): void {
-    // Quarter-weight averages: one long GC pause moves them, a run of them is needed to act.
-    this.#smoothedLagMs += 0.25 * (Math.max(0, lagMs) - this.#smoothedLagMs)
-    this.#smoothedUtilization += 0.25 * (Math.min(1, Math.max(0, utilization)) - this.#smoothedUtilization)
+    // Averages over time, whatever the ticks' spacing (a saturated loop runs them late):
+    // the lag over about 40 ms, so one long GC pause moves it and a run of them is needed
+    // to act; the utilization over about 200 ms, so a burst of work is not saturation.
+    const elapsed = Math.max(0, elapsedMs)
+    this.#smoothedLagMs += (1 - Math.exp(-elapsed / 40)) * (Math.max(0, lagMs) - this.#smoothedLagMs)
+    this.#smoothedUtilization +=
+      (1 - Math.exp(-elapsed / 200)) * (Math.min(1, Math.max(0, utilization)) - this.#smoothedUtilization)
     const seconds = Math.min(elapsedMs, 1000) / 1000
     const excess = (this.#smoothedLagMs - this.#targetLagMs) / this.#targetLagMs
     let share = this.#share
@@ -98,11 +102,24 @@ export interface AdmissionOptions {
   priority: (req: Request) => AdmissionPriority
   /** `Retry-After` of a refusal, seconds. */
   retryAfterSeconds: number
+  /**
+   * Requests this process must have in flight before it refuses any: a lagging loop with
+   * fewer is busy with something other than requests (a test, a GC, a job), and
+   * refusing frees nothing. @default 8
+   */
+  minInFlight?: number
 }
 
 export interface Admission {
   middleware: RequestHandler
-  stats(): { refused: number; admitted: number; share: number; lagMs: number; sampling: boolean }
+  stats(): {
+    refused: number
+    admitted: number
+    inFlight: number
+    share: number
+    lagMs: number
+    sampling: boolean
+  }
   close(): void
 }
 
@@ -120,8 +137,13 @@ const IDLE_AFTER_MS = 1000
 export function createAdmission(options: AdmissionOptions): Admission {
   const controller = new LagController({ targetLagMs: options.targetLagMs })
   const retryAfter = String(options.retryAfterSeconds)
+  const minInFlight = options.minInFlight ?? 8
   let refused = 0
   let admitted = 0
+  let inFlight = 0
+  const finished = () => {
+    inFlight--
+  }
   let timer: NodeJS.Timeout | undefined
   let due = 0
   let lastRequestAt = 0
@@ -152,7 +174,11 @@ export function createAdmission(options: AdmissionOptions): Admission {
     }
     // A client that gave up while the request waited: nobody reads the answer.
     if (req.socket.destroyed) return
-    if (controller.share > 0 && controller.refuses(options.priority(req), Math.random())) {
+    if (
+      controller.share > 0 &&
+      inFlight >= minInFlight &&
+      controller.refuses(options.priority(req), Math.random())
+    ) {
       refused++
       res.setHeader('retry-after', retryAfter)
       sendProblem(res, 503, {
@@ -163,6 +189,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
       return
     }
     admitted++
+    inFlight++
+    res.once('close', finished)
     next()
   }
 
@@ -171,6 +199,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     stats: () => ({
       refused,
       admitted,
+      inFlight,
       share: controller.share,
       lagMs: controller.smoothedLagMs,
       sampling: timer !== undefined,

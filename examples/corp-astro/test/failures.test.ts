@@ -135,6 +135,58 @@ describe.skipIf(!postgresAvailable())('corp-astro when dependencies fail', () =>
     expect(await db.query(`SELECT id FROM ${db.schema}.content_items WHERE id = $1`, [daily.id])).toEqual([])
   })
 
+  it("pre-generates the day's content in low load; the first read gets it; not healthy, it defers", async () => {
+    const user = await newUser(app.url, 'pregen')
+    const profiles: { id: string }[] = []
+    for (const name of ['Early Bird Ltd', 'Dawn Co']) {
+      profiles.push(
+        (await user.http.post('/api/business-profiles', { ...sampleProfile, name }, user.token)).body,
+      )
+    }
+    const db = app.ctx.shards.forUser(user.id)
+    const dailyRows = () =>
+      db.query<{ id: string; profile_id: string }>(
+        `SELECT id, profile_id FROM ${db.schema}.content_items WHERE user_id = $1 AND kind = 'daily'`,
+        [user.id],
+      )
+    expect(await dailyRows()).toEqual([])
+    const handlers = jobHandlers(app.ctx)
+    const monitor = app.ctx.health.monitor
+
+    // Not healthy: nothing is made, the run says it deferred.
+    monitor.reportInput('pregen-test', 'critical', 'forced by the test')
+    try {
+      await waitUntil(() => monitor.status !== 'healthy', { timeoutMs: 15_000, what: 'an unhealthy status' })
+      const deferred = (await handlers['content-pregenerate']({}, new AbortController().signal)) as {
+        deferred: boolean
+      }
+      expect(deferred.deferred).toBe(true)
+      expect(await dailyRows()).toEqual([])
+    } finally {
+      monitor.reportInput('pregen-test', 'healthy')
+    }
+    await waitUntil(() => monitor.status === 'healthy', { timeoutMs: 30_000, what: 'the healthy status' })
+
+    const result = (await handlers['content-pregenerate']({}, new AbortController().signal)) as {
+      generated: number
+      deferred: boolean
+    }
+    expect(result.deferred).toBe(false)
+    expect(result.generated).toBeGreaterThanOrEqual(2)
+    const rows = await dailyRows()
+    expect(rows.map((row) => row.profile_id).sort()).toEqual(profiles.map((p) => p.id).sort())
+    // The first read of the day serves the row made ahead of it.
+    const first = profiles[0]!.id
+    const read = await user.http.get(`/api/content/daily?profileId=${first}`, user.token)
+    expect(read.status).toBe(200)
+    expect(read.body.id).toBe(rows.find((row) => row.profile_id === first)!.id)
+    // A second run finds nothing left to make.
+    const again = (await handlers['content-pregenerate']({}, new AbortController().signal)) as {
+      generated: number
+    }
+    expect(again.generated).toBe(0)
+  }, 90_000)
+
   it('sheds free traffic first when degraded, premium last, and never the probes', async () => {
     const free = await newUser(app.url, 'free')
     const premium = await newUser(app.url, 'premium')

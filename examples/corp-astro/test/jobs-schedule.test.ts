@@ -4,7 +4,7 @@ import { describeRedis, waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { JobHandlers } from '../src/jobs/handlers.js'
 import { createLogger } from '../src/logger.js'
-import { type AppJobs, createAppJobs } from '../src/platform/jobs.js'
+import { type AppJobs, CONTENT_PREGENERATE_CRON, createAppJobs } from '../src/platform/jobs.js'
 
 const logger = createLogger({ logLevel: 'silent' })
 
@@ -19,6 +19,7 @@ function recordingHandlers(runs: string[], instance: number): JobHandlers {
       runs.push(String(instance))
       return { removed: 0 }
     },
+    'content-pregenerate': noop,
   } as unknown as JobHandlers
 }
 
@@ -48,9 +49,19 @@ function cleanupScheduleContract(
     const client = redis()
     if (client) {
       const queue = createQueue({ name: 'jobs', prefix: `${shared}:q`, redis: client })
-      expect(await queue.getJobSchedulers()).toMatchObject([
-        { id: 'content-cleanup', every: 1_000, name: 'content-cleanup', priority: 300 },
-      ])
+      const schedulers = await queue.getJobSchedulers()
+      expect(schedulers.find((scheduler) => scheduler.id === 'content-cleanup')).toMatchObject({
+        every: 1_000,
+        name: 'content-cleanup',
+        priority: 300,
+      })
+      expect(schedulers.find((scheduler) => scheduler.id === 'content-pregenerate')).toMatchObject({
+        pattern: CONTENT_PREGENERATE_CRON,
+        tz: 'UTC',
+        name: 'content-pregenerate',
+        priority: 300,
+      })
+      expect(schedulers).toHaveLength(2)
       // Every run is a distinct slot's job (its id names the slot): none ran twice.
       await waitUntil(async () => (await client.zcard(`{${shared}:q:jobs}:completed`)) >= runs.length, {
         what: 'runs acknowledged',

@@ -111,7 +111,9 @@ describeRedis('scheduling across processes', (target) => {
     const { queue, starts, spawnWorker } = setup()
     const limit = { LIMIT_MAX: String(max), LIMIT_MS: String(durationMs) }
     const workers = await Promise.all(Array.from({ length: 4 }, () => spawnWorker('limit', limit)))
-    await queue.addBulk(Array.from({ length: 25 }, (_, i) => ({ name: 'job', data: { i } })))
+    // One add at a time: each wakes an idle worker, so every process is claiming (and meets
+    // the limit) rather than one process that a single bulk add woke taking every window.
+    for (let i = 0; i < 25; i++) await queue.add('job', { i })
     await waitUntil(async () => (await starts()).length === 25, { what: 'all jobs', timeoutMs: 20_000 })
     const runs = await starts()
     const at = runs.map((run) => run.at).sort((a, b) => a - b)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Database } from '../db/database.js'
 import { queryPage } from '../db/paginate.js'
 import type { Shards } from '../platform/shards.js'
+import type { BusinessProfile } from '../profiles/repository.js'
 
 export interface ContentItem {
   id: string
@@ -88,6 +89,29 @@ export function createContentRepository(shards: Shards) {
       })
     },
   }
+}
+
+/**
+ * Profiles on one shard that have no daily content for `date` yet, in id order after
+ * `afterId` (keyset pages for the pre-generation job), with their owner.
+ */
+export async function profilesWithoutDaily(
+  db: Database,
+  date: string,
+  afterId: string,
+  limit: number,
+): Promise<{ ownerId: string; profile: BusinessProfile }[]> {
+  const rows = await db.query<BusinessProfile & { ownerId: string }>(
+    `SELECT p.id, p.owner_id AS "ownerId", p.name, p.industry, p.founding_date AS "foundingDate",
+       p.location, p.created_at AS "createdAt", p.updated_at AS "updatedAt"
+     FROM ${db.schema}.business_profiles p
+     WHERE p.id > $2 AND NOT EXISTS (
+       SELECT 1 FROM ${db.schema}.content_items c
+       WHERE c.profile_id = p.id AND c.kind = 'daily' AND c.content_date = $1)
+     ORDER BY p.id LIMIT $3`,
+    [date, afterId, limit],
+  )
+  return rows.map(({ ownerId, ...profile }) => ({ ownerId, profile }))
 }
 
 /** Deletes expired content on one shard (the cleanup job runs it on each). */

@@ -6,16 +6,10 @@ import { notFound } from '../http/problem.js'
 import { page, paginationSchema, today, uuidSchema } from '../http/schemas.js'
 import { validate } from '../http/validate.js'
 import { profilesTag } from '../profiles/routes.js'
-import { generateContent } from './generator.js'
+import { contentListTag, generateDaily } from './daily.js'
 import type { ContentItem } from './repository.js'
 
 export const dailySchema = z.object({ profileId: uuidSchema })
-
-/** Daily content is kept a week, then the cleanup job deletes it. */
-const DAILY_TTL_DAYS = 7
-
-/** The cache tag of a user's content lists: new content invalidates them. */
-export const contentListTag = (userId: string) => `content-lists:${userId}`
 
 /** A cached list may show an item the cleanup job deleted for at most this long. */
 const LIST_TTL_MS = 60_000
@@ -40,16 +34,8 @@ export function contentRouter(ctx: AppContext): Router {
         if (existing) return existing
         const profile = await ctx.profiles.get(sub, profileId, { fresh: true })
         if (!profile) return null
-        const generated = await generateContent(ctx.templates, ctx.astro.forecast, profile, 'daily', date)
-        const inserted = await ctx.content.insertOnce(sub, {
-          ...generated,
-          profileId,
-          kind: 'daily',
-          date,
-          ttlDays: DAILY_TTL_DAYS,
-        })
-        await ctx.cache.invalidateTags([contentListTag(sub)])
-        return inserted
+        // Made here only when the pre-generation job has not reached this profile yet.
+        return generateDaily(ctx, sub, profile, date)
       },
       // Generation calls the astro service: one process generates, the others wait for it.
       { tags: [profilesTag(sub)], lock: true },

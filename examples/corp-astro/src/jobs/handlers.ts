@@ -1,14 +1,20 @@
 import { type AnalyticsEvent, insertEvents } from '../analytics/repository.js'
+import { generateDaily } from '../content/daily.js'
 import { generateContent } from '../content/generator.js'
-import { deleteExpiredContent } from '../content/repository.js'
+import { deleteExpiredContent, profilesWithoutDaily } from '../content/repository.js'
 import type { AppContext } from '../context.js'
+import { today } from '../http/schemas.js'
 import type { ReportReady } from '../reports/notifier.js'
+
+/** Profiles per page of the daily content pre-generation. */
+const PREGENERATE_PAGE = 100
 
 export interface JobData {
   'monthly-report': { userId: string; reportId: string }
   notification: { userId: string; kind: string; payload: Record<string, unknown> }
   'analytics-batch': { events: AnalyticsEvent[] }
   'content-cleanup': Record<string, never>
+  'content-pregenerate': Record<string, never>
 }
 
 export type JobName = keyof JobData
@@ -21,7 +27,17 @@ export type JobHandlers = {
 export function jobHandlers(
   ctx: Pick<
     AppContext,
-    'reports' | 'profiles' | 'templates' | 'astro' | 'shards' | 'jobs' | 'config' | 'logger'
+    | 'reports'
+    | 'profiles'
+    | 'templates'
+    | 'astro'
+    | 'shards'
+    | 'jobs'
+    | 'config'
+    | 'logger'
+    | 'content'
+    | 'cache'
+    | 'health'
   >,
 ): JobHandlers {
   return {
@@ -94,6 +110,35 @@ export function jobHandlers(
         )
       }
       return { inserted: events.length - requeued, requeued }
+    },
+
+    // Makes today's daily content for every profile that has none yet, a page at a time,
+    // and stops while the service is not healthy: what is left is made by the next slot
+    // or by the profile's first read. Idempotent (one row per profile and day).
+    async 'content-pregenerate'(_data, signal) {
+      const date = today()
+      let deferred = false
+      const made = await ctx.shards.forEachShard(async (db) => {
+        let count = 0
+        let after = '00000000-0000-0000-0000-000000000000'
+        for (;;) {
+          if (signal.aborted || ctx.health.status() !== 'healthy') {
+            deferred = true
+            return count
+          }
+          const page = await profilesWithoutDaily(db, date, after, PREGENERATE_PAGE)
+          for (const { ownerId, profile } of page) {
+            await generateDaily(ctx, ownerId, profile, date)
+            count++
+          }
+          if (page.length < PREGENERATE_PAGE) return count
+          after = page.at(-1)!.profile.id
+        }
+      })
+      const generated = made.reduce((sum, n) => sum + n, 0)
+      if (generated > 0 || deferred)
+        ctx.logger.info({ date, generated, deferred }, 'daily content pre-generated')
+      return { date, generated, deferred }
     },
 
     async 'content-cleanup'() {

@@ -15,6 +15,9 @@ import { type AppLogger, boundLogger } from '../logger.js'
 
 export type JobPriority = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW'
 
+/** When daily content is pre-generated: every 15 minutes, so a deferred run catches up soon. */
+export const CONTENT_PREGENERATE_CRON = '*/15 * * * *'
+
 export interface AppJobs {
   add<Name extends JobName>(
     name: Name,
@@ -32,7 +35,13 @@ export interface AppJobs {
   close(): Promise<void>
 }
 
-const NAMES: JobName[] = ['monthly-report', 'notification', 'analytics-batch', 'content-cleanup']
+const NAMES: JobName[] = [
+  'monthly-report',
+  'notification',
+  'analytics-batch',
+  'content-cleanup',
+  'content-pregenerate',
+]
 
 /** The queue's retry policy: exponential backoff with jitter (jitter only lengthens a delay). */
 export const JOB_RETRY = { attempts: 5, minDelayMs: 500, factor: 2, maxDelayMs: 30_000, randomize: true }
@@ -134,6 +143,18 @@ export function createAppJobs(options: {
           { name: 'content-cleanup', data: {}, options: { priority: 'LOW' } },
         )
         .catch((error: unknown) => logger.warn({ err: error }, 'could not schedule the cleanup'))
+      // Daily content is made ahead of the day's first reads, in low load: the job stops
+      // (until its next slot) as soon as the service is not healthy, and LOW jobs wait
+      // while it is critical. The first slot after midnight UTC makes the new day's.
+      queue
+        .upsertJobScheduler(
+          'content-pregenerate',
+          { pattern: CONTENT_PREGENERATE_CRON, tz: 'UTC' },
+          { name: 'content-pregenerate', data: {}, options: { priority: 'LOW' } },
+        )
+        .catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not schedule the content pre-generation'),
+        )
     },
     async stats() {
       return { queue: await queue.stats(), worker: worker?.stats() ?? null }

@@ -188,6 +188,11 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     const controller = new AbortController()
     extras.controller = controller
     extras.timer = clock.setTimeout(() => expire(slot, extras), timeout)
+    // A running task's deadline may be all that will ever settle it (a task that waits for
+    // its signal): like the window timer, it keeps the process alive, so a script awaiting
+    // the task ends rather than exiting with the promise unsettled. It is cleared when the
+    // task settles, so it never holds an idle process.
+    ;(extras.timer as { ref?: () => void }).ref?.()
     return { signal: controller.signal }
   }
 

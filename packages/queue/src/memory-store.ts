@@ -21,8 +21,8 @@ import {
   newMemoryJob,
   stalledError,
 } from './memory-job.js'
-import { createMemoryAdmin } from './memory-store-admin.js'
 import { createMemoryScheduling } from './memory-scheduling.js'
+import { createMemoryAdmin } from './memory-store-admin.js'
 import { LEVEL_SCORE } from './priority.js'
 
 /**

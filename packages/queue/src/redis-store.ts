@@ -27,8 +27,8 @@ import { claimScript } from './redis-script-claim.js'
 import { extendScript } from './redis-script-extend.js'
 import { countsScript, getScript } from './redis-script-inspect.js'
 import { obliterateScript } from './redis-script-obliterate.js'
-import { createRedisAdmin } from './redis-store-admin.js'
 import { progressScript } from './redis-script-progress.js'
+import { createRedisAdmin } from './redis-store-admin.js'
 
 /** Jobs per add script call: keeps each EVALSHA short so it never blocks Redis for long. */
 const ADD_CHUNK = 1000

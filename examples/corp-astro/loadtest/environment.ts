@@ -348,6 +348,8 @@ export async function startEnvironment(options: {
       TRUST_PROXY: 'true',
       LOG_LEVEL: 'warn',
       HEADROOM: mode,
+      // Admission control is opt-in; the curve measures it (a no-op with HEADROOM=off).
+      ADMISSION_TARGET_LAG_MS: '25',
       SEED: 'false',
     })
     const pid = app.child.pid!

@@ -97,13 +97,18 @@ export function createApp(ctx: AppContext): Express {
     req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next)
   // Admission first (fast, per request, from the event-loop lag), then the health status's
   // shedding (slow, from one-second samples): both need the tier the token names.
-  const admit = ctx.config.headroom
-    ? createAdmission({
-        targetLagMs: ctx.config.admissionTargetLagMs,
-        priority: priorityOf,
-        retryAfterSeconds: 1,
-      }).middleware
-    : undefined
+  // Admission is opt-in (ADMISSION_TARGET_LAG_MS): it counts requests waiting on a hung
+  // dependency as work in flight, so on a host whose CPU is shared it can refuse users of
+  // healthy shards while one shard hangs; the load test turns it on.
+  const admissionTargetLagMs = ctx.config.admissionTargetLagMs
+  const admit =
+    ctx.config.headroom && admissionTargetLagMs !== undefined
+      ? createAdmission({
+          targetLagMs: admissionTargetLagMs,
+          priority: priorityOf,
+          retryAfterSeconds: 1,
+        }).middleware
+      : undefined
   app.use('/api', identify(ctx.tokens), ...(admit ? [admit] : []), ctx.health.shed, parseBody)
   app.use('/api/auth', authRouter(ctx))
   app.use('/api/users', usersRouter(ctx))

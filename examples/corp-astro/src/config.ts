@@ -61,7 +61,7 @@ export const envSchema = z.object({
   NOTIFICATION_DELAY_MS: z.coerce.number().int().min(0).default(5000),
   ANALYTICS_FLUSH_MS: z.coerce.number().int().min(10).default(1000),
   SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(1).default(150),
-  ADMISSION_TARGET_LAG_MS: z.coerce.number().int().min(1).default(25),
+  ADMISSION_TARGET_LAG_MS: z.coerce.number().int().min(1).optional(),
   CLEANUP_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
   ALERT_WEBHOOK_URL: z.url({ error: 'expected an http(s) URL' }).optional(),
   ALERT_CPU_PERCENT: z.coerce.number().positive().default(80),
@@ -107,8 +107,8 @@ export interface Config {
   jobs: { notificationDelayMs: number; analyticsFlushMs: number; cleanupIntervalMs: number }
   /** Event-loop delay p99 (ms) at which the service counts as degraded and sheds free traffic. */
   shedEventLoopDelayMs: number
-  /** Event-loop lag the admission control steers to, ms. */
-  admissionTargetLagMs: number
+  /** Event-loop lag the admission control steers to, ms; unset: no admission control. */
+  admissionTargetLagMs: number | undefined
   /**
    * Alerts by metric, each worker on its own readings (logged, and posted to `webhookUrl`
    * when set): CPU in % of one core, heap in % of V8's limit, the error rate in % of

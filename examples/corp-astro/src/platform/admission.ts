@@ -152,7 +152,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const tick = () => {
     const now = performance.now()
     const mark = performance.eventLoopUtilization()
-    const { utilization } = performance.eventLoopUtilization(mark, utilizationMark)
+    // A test's fake timers may replace `performance` without it: no reading, no saturation.
+    const utilization = performance.eventLoopUtilization(mark, utilizationMark)?.utilization ?? 0
     utilizationMark = mark
     controller.observe(now - due, utilization, TICK_MS + Math.max(0, now - due))
     if (now - lastRequestAt > IDLE_AFTER_MS && controller.share === 0) {

@@ -181,23 +181,32 @@ export default defineSuite({
       return { ops: JOBS, ms }
     }
 
+    /** Resolves `done` on the `n`th `tick`: the clock of the processing rows stops there. */
+    const countTo = (n: number) => {
+      let count = 0
+      let finished!: () => void
+      const done = new Promise<void>((resolve) => {
+        finished = resolve
+      })
+      return {
+        done,
+        tick: () => {
+          if (++count === n) finished()
+        },
+      }
+    }
+
     const headroomProcess = async (): Promise<Measurement> => {
       const queue = createQueue({ name: `proc${round++}`, prefix, redis: ours })
       await queue.addBulk(
         jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } })),
       )
-      let completed = 0
-      let finished!: () => void
-      const allDone = new Promise<void>((resolve) => {
-        finished = resolve
-      })
+      const completions = countTo(JOBS)
       // Counted on acknowledgement: a job is done once Redis recorded its completion.
-      queue.on('completed', () => {
-        if (++completed === JOBS) finished()
-      })
+      queue.on('completed', completions.tick)
       const started = performance.now()
       const worker = createWorker(queue, { noop }, { concurrency: CONCURRENCY })
-      await allDone
+      await completions.done
       const ms = performance.now() - started
       await worker.close()
       const stats = await queue.stats()
@@ -217,18 +226,12 @@ export default defineSuite({
           opts: { priority: level + 1, removeOnComplete: 1000 },
         })),
       )
-      let completed = 0
-      let finished!: () => void
-      const allDone = new Promise<void>((resolve) => {
-        finished = resolve
-      })
+      const completions = countTo(JOBS)
       const connection = bullWorkerConnection()
       const started = performance.now()
       const worker = new BullWorker(name, noop, { connection, prefix, concurrency: CONCURRENCY })
-      worker.on('completed', () => {
-        if (++completed === JOBS) finished()
-      })
-      await allDone
+      worker.on('completed', completions.tick)
+      await completions.done
       const ms = performance.now() - started
       await worker.close()
       const counts = await queue.getJobCounts('completed', 'prioritized', 'waiting', 'active')
@@ -259,17 +262,11 @@ export default defineSuite({
       await queue.addBulk(
         jobLevels.map((level, i) => ({ name: 'noop', data: { i }, options: { priority: LEVELS[level] } })),
       )
-      let completed = 0
-      let finished!: () => void
-      const allDone = new Promise<void>((resolve) => {
-        finished = resolve
-      })
-      events.on('completed', () => {
-        if (++completed === JOBS) finished()
-      })
+      const completions = countTo(JOBS)
+      events.on('completed', completions.tick)
       const started = performance.now()
       const worker = createWorker(queue, { noop }, { concurrency: CONCURRENCY })
-      await allDone
+      await completions.done
       const ms = performance.now() - started
       await worker.close()
       await events.close()
@@ -294,14 +291,8 @@ export default defineSuite({
           opts: { priority: level + 1, removeOnComplete: 1000 },
         })),
       )
-      let completed = 0
-      let finished!: () => void
-      const allDone = new Promise<void>((resolve) => {
-        finished = resolve
-      })
-      events.on('completed', () => {
-        if (++completed === JOBS) finished()
-      })
+      const completions = countTo(JOBS)
+      events.on('completed', completions.tick)
       const connection = bullWorkerConnection()
       const started = performance.now()
       const worker = new BullWorker(name, noop, {
@@ -310,7 +301,7 @@ export default defineSuite({
         concurrency: CONCURRENCY,
         limiter: { max: RATE_LIMIT_MAX, duration: 1_000 },
       })
-      await allDone
+      await completions.done
       const ms = performance.now() - started
       await worker.close()
       await events.close()

@@ -2,8 +2,8 @@
 // `stats()` when Prometheus scrapes (prom-client `collect()`): admitted work pays nothing
 // for being exported.
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { LimiterStats } from './limiter-types.js'
-import type { PoolSizerStats } from './pool-sizer-types.js'
+import type { LimiterStats } from './limiter/types.js'
+import type { PoolSizerStats } from './sizer/types.js'
 
 /** What {@link registerPoolMetrics} exports, each by name (the `limiter` / `pool` label). */
 export interface PoolMetricsSources {

@@ -1,7 +1,7 @@
 import { createCallOptionsCheck } from '@headroom/core'
 import { z } from 'zod'
-import type { ConcurrencyLimiter } from '../limiter-types.js'
-import { functionSchema } from '../schema.js'
+import type { ConcurrencyLimiter } from '../limiter/types.js'
+import { functionSchema } from '../shared/schema.js'
 
 /** The part of `@headroom/cache` (or any cache with tags) the helpers use. */
 export interface QueryCache {

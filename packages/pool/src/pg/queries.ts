@@ -3,7 +3,7 @@
 import { parseOptions } from '@headroom/core'
 import pRetry from 'p-retry'
 import type pg from 'pg'
-import type { ConcurrencyLimiter } from '../limiter-types.js'
+import type { ConcurrencyLimiter } from '../limiter/types.js'
 import { copyRows, planBulkInsert } from './bulk-insert.js'
 import { tableTagName } from './identifiers.js'
 import {

@@ -3,7 +3,7 @@
 // then the mean RTT of `samples` calls that started at that low concurrency (or of those that
 // ran in 1 s, at least 10, on a slow backend) is the algorithm's baseline. Without it an algorithm under sustained overload never sees an uncontended
 // call, and takes queueing latency for normal. Driven by the limiter's completions: no timer.
-import type { LimitAlgorithm } from './limit-algorithm.js'
+import type { LimitAlgorithm } from '../algorithms/limit-algorithm.js'
 
 export interface LimiterProbeOptions {
   intervalMs: number

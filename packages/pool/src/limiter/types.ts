@@ -1,8 +1,8 @@
 // The public shape of a concurrency limiter: leases, per-call options, stats, events and
 // the limiter itself. Apart from concurrency-limiter.ts so that file holds the engine.
 import type { LatencySummary, Subscribable } from '@headroom/core'
-import type { RejectReason } from './errors.js'
-import type { LimitAlgorithmName } from './limit-algorithm.js'
+import type { LimitAlgorithmName } from '../algorithms/limit-algorithm.js'
+import type { RejectReason } from '../shared/errors.js'
 
 /** A slot held by one unit of work; report how it went exactly once. */
 export interface Lease {

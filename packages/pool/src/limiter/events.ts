@@ -1,9 +1,9 @@
 // What a limiter tells the world: its typed events (limit changes, refusals) and the same
 // on the package's diagnostics channels; payloads are built only when someone listens.
 import { createEmitter, type Logger } from '@headroom/core'
-import { poolChannels } from './channels.js'
-import type { RejectReason } from './errors.js'
-import type { LimitChangeReason, LimiterEvents } from './limiter-types.js'
+import { poolChannels } from '../shared/channels.js'
+import type { RejectReason } from '../shared/errors.js'
+import type { LimitChangeReason, LimiterEvents } from './types.js'
 
 export function createLimiterEvents(name: string, logger: Logger) {
   const events = createEmitter<LimiterEvents>((error, event) =>

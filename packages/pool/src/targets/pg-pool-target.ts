@@ -1,4 +1,4 @@
-import { isDropError } from './drops.js'
+import { isDropError } from '../shared/drops.js'
 import type { CheckoutOutcome, PoolTarget } from './pool-target.js'
 
 /** The part of a pg `Client` the adapter touches. */

@@ -2,10 +2,10 @@
 // `probe.size`, waits for it to drain, measures the RTT with (almost) no queueing for the
 // algorithm's baseline, then restores the size. Driven by the sizer's tick.
 import type { Clock, Logger } from '@headroom/core'
-import type { LimitAlgorithm } from './limit-algorithm.js'
-import type { PoolSizerConfig } from './pool-sizer-options.js'
-import type { ResizeReason } from './pool-sizer-types.js'
-import type { PoolTarget } from './pool-target.js'
+import type { LimitAlgorithm } from '../algorithms/limit-algorithm.js'
+import type { PoolTarget } from '../targets/pool-target.js'
+import type { PoolSizerConfig } from './options.js'
+import type { ResizeReason } from './types.js'
 
 export interface NoLoadProbeOptions {
   probe: PoolSizerConfig['probe']

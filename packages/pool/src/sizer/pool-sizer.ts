@@ -6,14 +6,14 @@ import {
   systemClock,
   type TimerHandle,
 } from '@headroom/core'
-import { poolChannels } from './channels.js'
+import { createLimitAlgorithm } from '../algorithms/limit-algorithm.js'
+import { poolChannels } from '../shared/channels.js'
+import { monotonicNow } from '../shared/timing.js'
+import { toTarget } from '../targets/to-pool-target.js'
 import { createConnectionCeiling } from './connection-ceiling.js'
-import { createLimitAlgorithm } from './limit-algorithm.js'
 import { createNoLoadProbe } from './no-load-probe.js'
-import { type PoolSizerOptions, poolSizerOptionsSchema } from './pool-sizer-options.js'
-import type { PoolSizer, PoolSizerEvents, ResizeReason } from './pool-sizer-types.js'
-import { monotonicNow } from './timing.js'
-import { toTarget } from './to-pool-target.js'
+import { type PoolSizerOptions, poolSizerOptionsSchema } from './options.js'
+import type { PoolSizer, PoolSizerEvents, ResizeReason } from './types.js'
 import { WINDOWED_DEFAULTS } from './windowed-defaults.js'
 
 /**

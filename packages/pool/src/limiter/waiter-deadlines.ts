@@ -1,7 +1,7 @@
 // The deadlines of a limiter's waiters: one timer for every waiter rather than one each.
 // Deadlines are FIFO within a partition, so it tracks the earliest head.
 import type { Clock, TimerHandle } from '@headroom/core'
-import { headOf, type Partition, type Waiter } from './limiter-partitions.js'
+import { headOf, type Partition, type Waiter } from './partitions.js'
 
 /** `expire` refuses a waiter past its deadline; it is off its partition's FIFO already. */
 export function createWaiterDeadlines(

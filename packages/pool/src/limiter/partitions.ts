@@ -1,7 +1,7 @@
 // Priority partitions of a limiter and their waiting queues: each partition has a share of
 // the limit it is guaranteed, and callers over the limit wait in their partition's FIFO.
 import { Fifo } from '@headroom/core'
-import type { AcquireOptions, PartitionStats } from './limiter-types.js'
+import type { AcquireOptions, PartitionStats } from './types.js'
 
 export interface Waiter {
   partition: Partition

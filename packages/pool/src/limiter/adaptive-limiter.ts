@@ -1,9 +1,10 @@
 import { ClosedError, childLogger, createLatencyHistogram, parseOptions, systemClock } from '@headroom/core'
-import { isDropError } from './drops.js'
-import { LimitExceededError, type RejectReason } from './errors.js'
-import { createLimitAlgorithm } from './limit-algorithm.js'
-import { createLimiterEvents } from './limiter-events.js'
-import { type ConcurrencyLimiterOptions, limiterOptionsSchema } from './limiter-options.js'
+import { createLimitAlgorithm } from '../algorithms/limit-algorithm.js'
+import { isDropError } from '../shared/drops.js'
+import { LimitExceededError, type RejectReason } from '../shared/errors.js'
+import { monotonicNow } from '../shared/timing.js'
+import { createLimiterEvents } from './events.js'
+import { type ConcurrencyLimiterOptions, limiterOptionsSchema } from './options.js'
 import {
   createPartitions,
   headOf,
@@ -13,11 +14,10 @@ import {
   partitionStats,
   updateGuarantees,
   type Waiter,
-} from './limiter-partitions.js'
-import { createLimiterProbe } from './limiter-probe.js'
-import type { AcquireOptions, ConcurrencyLimiter, Lease, LimitChangeReason } from './limiter-types.js'
-import { monotonicNow } from './timing.js'
+} from './partitions.js'
+import { createLimiterProbe } from './probe.js'
 import { type RunTraceContext, runTrace } from './trace.js'
+import type { AcquireOptions, ConcurrencyLimiter, Lease, LimitChangeReason } from './types.js'
 import { createWaiterDeadlines } from './waiter-deadlines.js'
 
 /**

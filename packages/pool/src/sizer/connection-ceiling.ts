@@ -4,8 +4,8 @@
 // the smallest the share can ever be, so the pool never exceeds its share, not even
 // in the moment before the database answers.
 import type { Clock, Logger } from '@headroom/core'
-import type { PoolSizerConfig } from './pool-sizer-options.js'
-import type { PoolTarget } from './pool-target.js'
+import type { PoolTarget } from '../targets/pool-target.js'
+import type { PoolSizerConfig } from './options.js'
 
 /** The sizer's `max`, `instances`, `reserved` and `maxConnections` (asked of the target when undefined). */
 export interface ConnectionCeilingOptions

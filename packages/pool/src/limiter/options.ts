@@ -1,7 +1,14 @@
 import type { Clock, Logger } from '@headroom/core'
 import { z } from 'zod'
-import type { LimitAlgorithmSpec } from './limit-algorithm.js'
-import { algorithmSchema, clockSchema, functionSchema, loggerSchema, positiveInt, waitMs } from './schema.js'
+import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
+import {
+  algorithmSchema,
+  clockSchema,
+  functionSchema,
+  loggerSchema,
+  positiveInt,
+  waitMs,
+} from '../shared/schema.js'
 
 /** Options of {@link createConcurrencyLimiter}. */
 export interface ConcurrencyLimiterOptions {

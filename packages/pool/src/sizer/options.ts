@@ -1,10 +1,10 @@
 import type { Clock, Logger } from '@headroom/core'
 import { z } from 'zod'
-import type { GenericPoolLike } from './generic-pool-target.js'
-import type { LimitAlgorithmSpec } from './limit-algorithm.js'
-import type { PgPoolLike } from './pg-pool-target.js'
-import type { PoolTarget } from './pool-target.js'
-import { algorithmSchema, clockSchema, loggerSchema, positiveInt } from './schema.js'
+import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
+import { algorithmSchema, clockSchema, loggerSchema, positiveInt } from '../shared/schema.js'
+import type { GenericPoolLike } from '../targets/generic-pool-target.js'
+import type { PgPoolLike } from '../targets/pg-pool-target.js'
+import type { PoolTarget } from '../targets/pool-target.js'
 
 /** Options of {@link createPoolSizer}. */
 export interface PoolSizerOptions {

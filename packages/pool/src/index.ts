@@ -28,10 +28,11 @@ export {
   vegasDefaults,
   vegasInit,
 } from './algorithms/vegas.js'
-export { createConcurrencyLimiter } from './limiter/adaptive-limiter.js'
-export type { ConcurrencyLimiterOptions } from './limiter/options.js'
+export { createAdaptiveLimiter, createConcurrencyLimiter } from './limiter/adaptive-limiter.js'
+export type { AdaptiveLimiterOptions, ConcurrencyLimiterOptions } from './limiter/options.js'
 export type {
   AcquireOptions,
+  AdaptiveLimiter,
   ConcurrencyLimiter,
   Lease,
   LimitChangeReason,

@@ -20,11 +20,11 @@ type Read<S> = (stats: S, name: string) => void
  *
  * @example
  * import { Registry } from 'prom-client'
- * import { createConcurrencyLimiter } from '@headroom/pool'
+ * import { createAdaptiveLimiter } from '@headroom/pool'
  * import { registerPoolMetrics } from '@headroom/pool/prometheus'
  *
  * const registry = new Registry()
- * const limiter = createConcurrencyLimiter({ max: 50 })
+ * const limiter = createAdaptiveLimiter({ max: 50 })
  * registerPoolMetrics(registry, { limiters: { db: limiter } })
  * await limiter.run(async () => 'done')
  * console.log(await registry.metrics())

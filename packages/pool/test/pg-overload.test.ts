@@ -3,7 +3,7 @@
 import { postgresAvailable } from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ConcurrencyLimiter, createConcurrencyLimiter, isLimitExceededError } from '../src/index.js'
+import { type AdaptiveLimiter, createAdaptiveLimiter, isLimitExceededError } from '../src/index.js'
 import { createHiddenCapacity, type HiddenCapacity, openLoop, serviceSeconds } from './hidden-capacity.js'
 
 const CAPACITY = 4
@@ -22,7 +22,7 @@ describe.runIf(postgresAvailable())(
       await backend?.close()
     })
 
-    const run = async (limiter: ConcurrencyLimiter) => {
+    const run = async (limiter: AdaptiveLimiter) => {
       const pool = new pg.Pool({ connectionString: backend.url, max: POOL_MAX })
       pool.on('error', () => {})
       try {
@@ -47,9 +47,9 @@ describe.runIf(postgresAvailable())(
 
     it('settles within 0.6x-2x of the capacity, and gives half the p99 of a static limit at the pool max', async () => {
       const fixed = await run(
-        createConcurrencyLimiter({ algorithm: 'aimd', min: POOL_MAX, max: POOL_MAX, initial: POOL_MAX }),
+        createAdaptiveLimiter({ algorithm: 'aimd', min: POOL_MAX, max: POOL_MAX, initial: POOL_MAX }),
       )
-      const adaptive = await run(createConcurrencyLimiter({ max: POOL_MAX }))
+      const adaptive = await run(createAdaptiveLimiter({ max: POOL_MAX }))
       const limits = after(adaptive.samples, 4_000).map((sample) => sample.value)
       const inBand = limits.filter((limit) => limit >= 0.6 * CAPACITY && limit <= 2 * CAPACITY).length
       const p99 = (result: typeof fixed) =>

@@ -2,7 +2,7 @@ import { createCache } from '@headroom/cache'
 import { createTestDatabase, postgresAvailable, type TestDatabase, waitUntil } from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createConcurrencyLimiter, createPoolSizer, pgPoolTarget } from '../src/index.js'
+import { createAdaptiveLimiter, createPoolSizer, pgPoolTarget } from '../src/index.js'
 import { createPgQueries, isTransientPgError, PgIdentifierError } from '../src/pg.js'
 
 describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
@@ -254,7 +254,7 @@ describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
   })
 
   it('every query, transaction and bulk insert passes the limiter and the pool sizer', async () => {
-    const limiter = createConcurrencyLimiter({ name: 'pgq', probe: false })
+    const limiter = createAdaptiveLimiter({ name: 'pgq', probe: false })
     const sized = new pg.Pool({ connectionString: db.url, max: 4 })
     const sizer = createPoolSizer({ target: pgPoolTarget(sized), min: 2, max: 8, algorithm: 'vegas' })
     try {

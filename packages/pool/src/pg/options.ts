@@ -1,6 +1,6 @@
 import { createCallOptionsCheck } from '@headroom/core'
 import { z } from 'zod'
-import type { ConcurrencyLimiter } from '../limiter/types.js'
+import type { AdaptiveLimiter } from '../limiter/types.js'
 import { functionSchema } from '../shared/schema.js'
 
 /** The part of `@headroom/cache` (or any cache with tags) the helpers use. */
@@ -23,7 +23,7 @@ export interface PgQueriesOptions {
    */
   isTransient?: (error: unknown) => boolean
   /** Every query and transaction takes a slot of this limiter while it runs. @default none */
-  limiter?: ConcurrencyLimiter
+  limiter?: AdaptiveLimiter
   /** Where `query(..., { cache })` keeps results; writes invalidate their table's tag. @default none */
   cache?: QueryCache
   /** A table's tag is this prefix and its bare name (`table:users`). @default 'table:' */

@@ -3,7 +3,7 @@
 import { parseOptions } from '@headroom/core'
 import pRetry from 'p-retry'
 import type pg from 'pg'
-import type { ConcurrencyLimiter } from '../limiter/types.js'
+import type { AdaptiveLimiter } from '../limiter/types.js'
 import { copyRows, planBulkInsert } from './bulk-insert.js'
 import { tableTagName } from './identifiers.js'
 import {
@@ -97,7 +97,7 @@ const ISOLATION_SQL = {
 export function createPgQueries(pool: PgQueriesPool, input: PgQueriesOptions = {}): PgQueries {
   const options = parseOptions('createPgQueries', pgQueriesOptionsSchema, input)
   const isTransient = (options.isTransient as ((error: unknown) => boolean) | undefined) ?? isTransientPgError
-  const limiter = options.limiter as ConcurrencyLimiter | undefined
+  const limiter = options.limiter as AdaptiveLimiter | undefined
   const cache = options.cache as QueryCache | undefined
   const { tagPrefix, keyPrefix } = options
 

@@ -1,4 +1,15 @@
+import type { Clock, Logger } from '@headroom/core'
 import { z } from 'zod'
+import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
+
+/**
+ * `true` when A and B have the same keys, `never` otherwise. An options schema declares
+ * `const keys: SameKeys<z.input<typeof schema>, FooOptions> = true`, so a key added to
+ * the interface and not the schema (or the other way) fails to compile.
+ */
+export type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
+  ? true
+  : never
 
 /** zod pieces the option schemas share. */
 export const positiveInt = z
@@ -16,6 +27,10 @@ export const functionSchema = z.custom<(...args: never[]) => unknown>(
     error: 'expected a function',
   },
 )
+
+/** A function option of the given signature (checked as a function; zod cannot see its parameters). */
+export const functionOf = <F extends (...args: never[]) => unknown>() =>
+  z.custom<F>((value) => typeof value === 'function', { error: 'expected a function' })
 
 /** A finite number in [min, max] (either end open when asked), with a message that says so. */
 export function numberIn(
@@ -87,32 +102,34 @@ const isAlgorithmName = (value: unknown): value is (typeof ALGORITHM_NAMES)[numb
  * An algorithm by name or `{ name, ...tuning }`. The tuning is checked field by field
  * (finite, in range), so `{ name: 'gradient2', smoothing: NaN }` is refused with the field's name.
  */
-export const algorithmSchema = z.unknown().superRefine((value, ctx) => {
-  const expected = 'expected "minrtt", "gradient2", "vegas", "aimd" or { name, ...tuning }'
-  if (isAlgorithmName(value)) return
-  const name = typeof value === 'object' && value !== null ? (value as { name?: unknown }).name : undefined
-  if (!isAlgorithmName(name)) {
-    ctx.addIssue({ code: 'custom', message: expected })
-    return
-  }
-  const result = tuningSchemas[name].safeParse(value)
-  if (result.success) return
-  for (const issue of result.error.issues) {
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown ${name} tuning ${issue.keys.map((key) => `"${key}"`).join(', ')}`
-        : issue.message
-    ctx.addIssue({ code: 'custom', message, path: issue.path })
-  }
-})
+export const algorithmSchema = z
+  .custom<LimitAlgorithmSpec>(() => true)
+  .superRefine((value, ctx) => {
+    const expected = 'expected "minrtt", "gradient2", "vegas", "aimd" or { name, ...tuning }'
+    if (isAlgorithmName(value)) return
+    const name = typeof value === 'object' && value !== null ? (value as { name?: unknown }).name : undefined
+    if (!isAlgorithmName(name)) {
+      ctx.addIssue({ code: 'custom', message: expected })
+      return
+    }
+    const result = tuningSchemas[name].safeParse(value)
+    if (result.success) return
+    for (const issue of result.error.issues) {
+      const message =
+        issue.code === 'unrecognized_keys'
+          ? `unknown ${name} tuning ${issue.keys.map((key) => `"${key}"`).join(', ')}`
+          : issue.message
+      ctx.addIssue({ code: 'custom', message, path: issue.path })
+    }
+  })
 
-export const loggerSchema = z.custom<unknown>(
+export const loggerSchema = z.custom<Logger>(
   (value) =>
     typeof value === 'object' && value !== null && typeof (value as { debug?: unknown }).debug === 'function',
   { error: 'expected a pino-compatible logger' },
 )
 
-export const clockSchema = z.custom<unknown>(
+export const clockSchema = z.custom<Clock>(
   (value) =>
     typeof value === 'object' &&
     value !== null &&

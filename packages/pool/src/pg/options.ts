@@ -1,7 +1,8 @@
 import { createCallOptionsCheck } from '@headroom/core'
 import { z } from 'zod'
 import type { AdaptiveLimiter } from '../limiter/types.js'
-import { functionSchema } from '../shared/schema.js'
+import { functionOf, type SameKeys } from '../shared/schema.js'
+import { isTransientPgError } from './transient.js'
 
 /** The part of `@headroom/cache` (or any cache with tags) the helpers use. */
 export interface QueryCache {
@@ -32,9 +33,20 @@ export interface PgQueriesOptions {
   keyPrefix?: string
 }
 
-const objectLike = z.custom<object>((value) => typeof value === 'object' && value !== null, {
-  error: 'expected an object',
-})
+/** The options after validation: every default filled in. */
+export interface ResolvedPgQueriesOptions {
+  retries: number
+  minRetryDelayMs: number
+  maxRetryDelayMs: number
+  isTransient: (error: unknown) => boolean
+  limiter?: AdaptiveLimiter | undefined
+  cache?: QueryCache | undefined
+  tagPrefix: string
+  keyPrefix: string
+}
+
+const objectOf = <T extends object>() =>
+  z.custom<T>((value) => typeof value === 'object' && value !== null, { error: 'expected an object' })
 const delayMs = z
   .number({ error: 'expected a number' })
   .int('expected an integer')
@@ -48,12 +60,16 @@ export const pgQueriesOptionsSchema = z.strictObject({
     .default(3),
   minRetryDelayMs: delayMs.default(10),
   maxRetryDelayMs: delayMs.default(500),
-  isTransient: functionSchema.optional(),
-  limiter: objectLike.optional(),
-  cache: objectLike.optional(),
+  isTransient: functionOf<(error: unknown) => boolean>().default(() => isTransientPgError),
+  limiter: objectOf<AdaptiveLimiter>().optional(),
+  cache: objectOf<QueryCache>().optional(),
   tagPrefix: z.string().default('table:'),
   keyPrefix: z.string().default('pg:'),
-})
+}) satisfies z.ZodType<ResolvedPgQueriesOptions, PgQueriesOptions>
+
+// A key added to the interface but not the schema (or the other way) fails to compile here.
+const sameKeys: SameKeys<z.input<typeof pgQueriesOptionsSchema>, PgQueriesOptions> = true
+void sameKeys
 
 /** Per-call options of `query`. */
 export interface QueryOptions {
@@ -84,11 +100,14 @@ export interface TransactionOptions {
 
 /** Per-call options of `bulkInsert`. */
 export interface BulkInsertOptions {
-  /** Rows per COPY statement (all of them run in one transaction). @default 10000 */
+  /** Rows per COPY statement (all of them run in one transaction). @default 10000 (BULK_INSERT_CHUNK_SIZE) */
   chunkSize?: number
   /** The columns, when not every row has every key; a missing key inserts NULL. @default the first row's keys */
   columns?: readonly string[]
 }
+
+/** The default `chunkSize` of `bulkInsert`. */
+export const BULK_INSERT_CHUNK_SIZE = 10_000
 
 const checkQuery = createCallOptionsCheck('query', {
   timeoutMs: 'number',

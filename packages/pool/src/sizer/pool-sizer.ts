@@ -3,15 +3,11 @@ import {
   createEmitter,
   createLatencyHistogram,
   parseOptions,
-  systemClock,
   type TimerHandle,
 } from '@headroom/core'
 import { createLimitAlgorithm } from '../algorithms/limit-algorithm.js'
 import { poolChannels } from '../shared/channels.js'
 import { monotonicNow } from '../shared/timing.js'
-import { toTarget } from '../targets/to-pool-target.js'
-import { createConnectionCeiling } from './connection-ceiling.js'
-import { createNoLoadProbe } from './no-load-probe.js'
 import { type PoolSizerOptions, poolSizerOptionsSchema } from './options.js'
 import type { PoolSizer, PoolSizerEvents, ResizeReason } from './types.js'
 import { WINDOWED_DEFAULTS } from './windowed-defaults.js'
@@ -33,38 +29,36 @@ import { WINDOWED_DEFAULTS } from './windowed-defaults.js'
  */
 export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
   const config = parseOptions('createPoolSizer', poolSizerOptionsSchema, options)
-  const target = toTarget(options.target as object)
-  const clock = options.clock ?? systemClock
+  const { target, clock, name } = config
   const now = monotonicNow(clock)
-  const name = config.name ?? target.kind
-  const logger = childLogger(options.logger, { component: 'headroom:pool:sizer', name })
+  const logger = childLogger(config.logger, { component: 'headroom:pool:sizer', name })
   const events = createEmitter<PoolSizerEvents>((error, event) =>
     logger.error({ err: error, event }, 'pool sizer listener threw'),
   )
-
   const min = Math.max(config.min, target.floor)
-  const budget = createConnectionCeiling({
-    max: config.max,
-    instances: config.instances,
-    reserved: config.reserved,
-    maxConnections: config.maxConnections,
-    min,
-    target,
-    clock,
-    logger,
-    isClosed: () => closed,
-    onKnown: (ceiling) => {
-      // The pool is held at min until the share is known; from here it follows the estimate, within the share.
-      if (algorithm.limit > ceiling) algorithm.reset(ceiling)
-      if (!noLoad.probing) apply(sizeFromEstimate(), 'budget')
-      else if (size > ceiling) apply(ceiling, 'budget')
-    },
-  })
 
-  const initial = config.initial ?? target.snapshot().max
+  // The upper bound: `max`, or this instance's share of the database's max_connections
+  // (less `reserved`) when smaller. The target is asked for max_connections in the
+  // background until it answers; until then the bound is `min`, the smallest the share can
+  // ever be, so the pool never exceeds its share, not even before the database answers.
+  let maxConnections = config.maxConnections
+  const canAsk = target.maxConnections !== undefined
+  const ceilingOf = () => {
+    // A target that cannot be asked (generic-pool without `maxConnections`) is bounded by max.
+    if (maxConnections === undefined) return canAsk ? min : config.max
+    const share = Math.floor(maxConnections / config.instances) - config.reserved
+    return Math.max(min, Math.min(config.max, share))
+  }
+  let ceiling = ceilingOf()
+  /** The ceiling is final: max_connections is known, or cannot be asked. */
+  const ceilingKnown = () => maxConnections !== undefined || !canAsk
+  let askingMaxConnections = false
+  let maxConnectionsFailures = 0
+  let nextMaxConnectionsAt = 0
+
   const algorithm = createLimitAlgorithm(
-    options.algorithm ?? 'vegas',
-    Math.max(min, Math.min(budget.known ? budget.ceiling : config.max, initial)),
+    config.algorithm,
+    Math.max(min, Math.min(ceilingKnown() ? ceiling : config.max, config.initial)),
     { minLimit: min, maxLimit: config.max },
     WINDOWED_DEFAULTS,
   )
@@ -139,7 +133,7 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
     if (poolChannels.resize.hasSubscribers) poolChannels.resize.publish({ name, old, new: next, reason })
   }
 
-  const sizeFromEstimate = () => Math.max(min, Math.min(budget.ceiling, Math.floor(algorithm.limit)))
+  const sizeFromEstimate = () => Math.max(min, Math.min(ceiling, Math.floor(algorithm.limit)))
 
   const resetWindow = () => {
     samples = 0
@@ -150,24 +144,98 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
     peakDemand = 0
   }
 
-  const noLoad = createNoLoadProbe({
-    probe: config.probe,
-    min,
-    clock,
-    target,
-    logger,
-    algorithm,
-    size: () => size,
-    ceiling: () => budget.ceiling,
-    apply,
-  })
+  /** Asks the target for max_connections, unless known, being asked, or backing off. */
+  const learnCeiling = () => {
+    if (maxConnections !== undefined || askingMaxConnections || !target.maxConnections) return
+    if (clock.now() < nextMaxConnectionsAt) return
+    askingMaxConnections = true
+    target.maxConnections().then(
+      (value) => {
+        askingMaxConnections = false
+        if (closed) return
+        maxConnections = value
+        ceiling = ceilingOf()
+        logger.debug({ maxConnections: value, ceiling }, 'database max_connections known')
+        // The pool is held at min until the share is known; from here it follows the estimate, within the share.
+        if (algorithm.limit > ceiling) algorithm.reset(ceiling)
+        if (probePhase === 'sizing') apply(sizeFromEstimate(), 'budget')
+        else if (size > ceiling) apply(ceiling, 'budget')
+      },
+      (error: unknown) => {
+        askingMaxConnections = false
+        // Back off (1 s, 2 s, ... 30 s) so a dead database is not asked every interval; warn once.
+        const delay = Math.min(30_000, 1000 * 2 ** maxConnectionsFailures)
+        nextMaxConnectionsAt = clock.now() + delay
+        const fields = { err: error, retryInMs: delay }
+        const message = 'could not read max_connections; the ceiling is max until it answers'
+        // Called as methods: pino's log functions read `this`.
+        if (maxConnectionsFailures === 0) logger.warn(fields, message)
+        else logger.debug(fields, message)
+        maxConnectionsFailures++
+      },
+    )
+  }
+
+  // The no-load probe, as in Envoy's adaptive concurrency filter: every `probe.intervalMs`
+  // (jittered) the pool is pinned at `probe.size`, drains, and one interval of queries
+  // with (almost) no queueing gives the algorithm its baseline; then the size is restored.
+  const probe =
+    config.probe === false ? undefined : { ...config.probe, size: Math.max(min, config.probe.size) }
+  let probePhase: 'sizing' | 'draining' | 'measuring' = 'sizing'
+  let probeTicks = 0
+  let sizeBeforeProbe = 0
+  let noLoadRtt = 0
+  let nextProbeAt = probe ? clock.now() : Number.POSITIVE_INFINITY
+  const nextProbeTime = () => clock.now() + (probe?.intervalMs ?? 0) * (0.85 + Math.random() * 0.3)
+
+  const endProbe = () => {
+    probePhase = 'sizing'
+    nextProbeAt = nextProbeTime()
+    apply(Math.max(min, Math.min(ceiling, sizeBeforeProbe)), 'restore')
+  }
+
+  /** One step of the no-load probe at the end of an interval; true while it owns the pool. */
+  const probeStep = (): boolean => {
+    if (!probe) return false
+    if (probePhase === 'sizing') {
+      // Probing only tells something when queries complete and there is load to take away
+      // (not, say, while every connect fails because the database is down).
+      if (clock.now() < nextProbeAt || samples === 0 || size <= probe.size || peakDemand <= probe.size)
+        return false
+      probePhase = 'draining'
+      probeTicks = 0
+      sizeBeforeProbe = size
+      apply(probe.size, 'probe')
+      return true
+    }
+    probeTicks++
+    if (probePhase === 'draining') {
+      if (target.snapshot().total <= probe.size) {
+        probePhase = 'measuring'
+        probeTicks = 0
+      } else if (probeTicks > 20) {
+        logger.debug({ total: target.snapshot().total }, 'no-load probe abandoned: the pool did not drain')
+        endProbe()
+      }
+      return true
+    }
+    if (samples - drops > 0) {
+      noLoadRtt = rttSum / samples
+      algorithm.observeNoLoadRtt(noLoadRtt)
+      logger.debug({ noLoadRtt, size: probe.size }, 'no-load RTT measured')
+      endProbe()
+    } else if (probeTicks > 4) {
+      endProbe()
+    }
+    return true
+  }
 
   const tick = () => {
     timer = undefined
     if (closed) return
-    budget.learn()
+    learnCeiling()
     noteDemand()
-    if (noLoad.step(samples, rttSum, drops, peakDemand)) {
+    if (probeStep()) {
       resetWindow()
       timer = clock.setTimeout(tick, config.intervalMs)
       return
@@ -196,7 +264,7 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
     }
     const idle = samples === 0 && waits === 0 && peakDemand === 0
     resetWindow()
-    if (idle && budget.known && !noLoad.probing) {
+    if (idle && ceilingKnown() && probePhase === 'sizing') {
       parked = true
       return
     }
@@ -204,7 +272,7 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
   }
 
   apply(sizeFromEstimate(), 'start')
-  budget.learn()
+  learnCeiling()
   timer = clock.setTimeout(tick, config.intervalMs)
 
   return {
@@ -219,10 +287,10 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
         size,
         estimate: algorithm.limit,
         min,
-        ceiling: budget.ceiling,
-        noLoadRtt: noLoad.noLoadRtt,
-        probing: noLoad.probing,
-        maxConnections: budget.maxConnections,
+        ceiling,
+        noLoadRtt,
+        probing: probePhase !== 'sizing',
+        maxConnections,
         pool: target.snapshot(),
         resizes,
         checkouts: { ...checkouts },
@@ -234,7 +302,11 @@ export function createPoolSizer(options: PoolSizerOptions): PoolSizer {
       if (!Number.isFinite(next) || next <= 0)
         throw new TypeError(`PoolSizer.resize: expected a positive size (received ${String(next)})`)
       algorithm.reset(next)
-      noLoad.cancel()
+      // A manual resize ends a probe in progress; the next is an interval away.
+      if (probePhase !== 'sizing') {
+        probePhase = 'sizing'
+        nextProbeAt = nextProbeTime()
+      }
       apply(sizeFromEstimate(), 'manual')
     },
     close() {

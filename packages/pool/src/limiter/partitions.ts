@@ -155,7 +155,16 @@ export class Partitions {
   }
 
   enqueue(partition: Partition, init: WaiterInit): Waiter {
-    const entry: Entry = { ...init, partition, settled: false }
+    // Field by field, not a spread: this runs for every queued call, and a spread costs
+    // several times as much on the limiter's hot path.
+    const entry: Entry = {
+      partition,
+      deadline: init.deadline,
+      enqueuedAt: init.enqueuedAt,
+      start: init.start,
+      reject: init.reject,
+      settled: false,
+    }
     partition.wait(entry)
     this.#queued++
     return entry

@@ -227,6 +227,9 @@ describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
     await expect(queries.transaction(async () => 1, { isolation: 'snapshot' as never })).rejects.toThrow(
       /isolation/,
     )
+    await expect(
+      queries.transaction((tx) => tx.query('select 1', [], { timeout: 5 } as never)),
+    ).rejects.toThrow(/Invalid tx.query option "timeout": unknown option; did you mean "timeoutMs"\?/)
   })
 
   it('caches reads by table and a write through the helpers invalidates the table', async () => {

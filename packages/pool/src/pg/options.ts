@@ -121,6 +121,7 @@ const checkTransaction = createCallOptionsCheck('transaction', {
   timeoutMs: 'number',
   retries: 'number',
 })
+const checkTxQuery = createCallOptionsCheck('tx.query', { timeoutMs: 'number', invalidates: 'string[]' })
 const checkBulkInsert = createCallOptionsCheck('bulkInsert', { chunkSize: 'number', columns: 'string[]' })
 
 const ISOLATION = new Set<unknown>(['read committed', 'repeatable read', 'serializable'])
@@ -129,7 +130,7 @@ function fail(call: string, option: string, expected: string, value: unknown): n
   throw new TypeError(`Invalid ${call} option "${option}": expected ${expected} (received ${String(value)})`)
 }
 
-export function checkTimeout(call: string, value: unknown) {
+function checkTimeout(call: string, value: unknown) {
   if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0))
     fail(call, 'timeoutMs', 'a finite number of ms above 0', value)
 }
@@ -159,6 +160,17 @@ export function checkQueryOptions(options: QueryOptions | undefined) {
     fail('query', 'cache.tables', 'a non-empty array of the table names the query reads', cache.tables)
   if (cache.key !== undefined && typeof cache.key !== 'string')
     fail('query', 'cache.key', 'a string', cache.key)
+}
+
+/** Per-call options of `tx.query` inside a transaction. */
+export function checkTxQueryOptions(
+  options: { timeoutMs?: number; invalidates?: readonly string[] } | undefined,
+) {
+  if (options === undefined) return
+  checkTxQuery(options)
+  checkTimeout('tx.query', options.timeoutMs)
+  if (options.invalidates !== undefined && !isStringArray(options.invalidates))
+    fail('tx.query', 'invalidates', 'an array of table names', options.invalidates)
 }
 
 export function checkTransactionOptions(options: TransactionOptions | undefined) {

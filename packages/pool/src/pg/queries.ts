@@ -10,8 +10,8 @@ import {
   type BulkInsertOptions,
   checkBulkInsertOptions,
   checkQueryOptions,
-  checkTimeout,
   checkTransactionOptions,
+  checkTxQueryOptions,
   type PgQueriesOptions,
   pgQueriesOptionsSchema,
   type QueryOptions,
@@ -201,7 +201,7 @@ export function createPgQueries(pool: PgQueriesPool, input: PgQueriesOptions = {
               params?: readonly unknown[],
               callOpts?: { timeoutMs?: number; invalidates?: readonly string[] },
             ) {
-              checkTimeout('tx.query', callOpts?.timeoutMs)
+              checkTxQueryOptions(callOpts)
               const own = callOpts?.timeoutMs
               if (own !== undefined) await client.query(`SET LOCAL statement_timeout = ${Math.ceil(own)}`)
               const res = await client.query<Row>(sql, params as unknown[] | undefined)

@@ -1,9 +1,9 @@
 import { type Clock, type Logger, silentLogger, systemClock } from '@headroom/core'
 import { z } from 'zod'
 import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
+import { algorithmSchema } from '../algorithms/schema.js'
 import { isDropError } from '../shared/drops.js'
 import {
-  algorithmSchema,
   clockSchema,
   functionOf,
   loggerSchema,

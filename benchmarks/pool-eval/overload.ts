@@ -13,7 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createConcurrencyLimiter, isLimitExceededError, type LimitAlgorithmName } from '@headroom/pool'
+import { createAdaptiveLimiter, isLimitExceededError, type LimitAlgorithmName } from '@headroom/pool'
 import { postgresAnswers } from '@headroom/testing'
 import pg from 'pg'
 import { createHiddenCapacity, openLoop, serviceSeconds } from '../../packages/pool/test/hidden-capacity.js'
@@ -102,8 +102,8 @@ async function runOne(
   pool.on('error', () => {})
   const limiter =
     config.algorithm === 'static'
-      ? createConcurrencyLimiter({ algorithm: 'aimd', min: POOL_MAX, max: POOL_MAX, initial: POOL_MAX })
-      : createConcurrencyLimiter({ algorithm: config.algorithm, max: POOL_MAX })
+      ? createAdaptiveLimiter({ algorithm: 'aimd', min: POOL_MAX, max: POOL_MAX, initial: POOL_MAX })
+      : createAdaptiveLimiter({ algorithm: config.algorithm, max: POOL_MAX })
   try {
     await Promise.all(Array.from({ length: POOL_MAX }, () => pool.query('SELECT 1')))
     return await openLoop({

@@ -1,6 +1,6 @@
 import { createLatencyHistogram, type LatencySummary } from '@headroom/core'
 import {
-  createConcurrencyLimiter,
+  createAdaptiveLimiter,
   createPoolSizer,
   isLimitExceededError,
   type LimitAlgorithmSpec,
@@ -163,7 +163,7 @@ export async function runOverload(
     ? createPoolSizer({ target: pool, algorithm: 'vegas', min: 1, max: 40, instances: 2 })
     : undefined
   const limiter = options.limited
-    ? createConcurrencyLimiter({
+    ? createAdaptiveLimiter({
         algorithm: 'gradient2',
         min: 2,
         max: 40,

@@ -1,4 +1,4 @@
-import { createConcurrencyLimiter } from '@headroom/pool'
+import { createAdaptiveLimiter } from '@headroom/pool'
 import { bulkhead } from 'cockatiel'
 import PQueue from 'p-queue'
 import pg from 'pg'
@@ -53,7 +53,7 @@ export default defineSuite({
       consume(sum)
       return sum
     }
-    const fixed = createConcurrencyLimiter({
+    const fixed = createAdaptiveLimiter({
       algorithm: 'aimd',
       min: LIMIT,
       max: LIMIT,
@@ -62,7 +62,7 @@ export default defineSuite({
       // Like p-queue and the bulkhead: no wait bound (a GC pause on a busy host must not shed).
       maxWaitMs: Number.POSITIVE_INFINITY,
     })
-    const adaptive = createConcurrencyLimiter({
+    const adaptive = createAdaptiveLimiter({
       algorithm: 'gradient2',
       min: 16,
       max: LIMIT,
@@ -71,7 +71,7 @@ export default defineSuite({
       maxWaitMs: Number.POSITIVE_INFINITY,
     })
     // The default algorithm, no-load probe included.
-    const byDefault = createConcurrencyLimiter({
+    const byDefault = createAdaptiveLimiter({
       min: 16,
       max: LIMIT,
       initial: LIMIT,

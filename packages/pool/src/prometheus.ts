@@ -2,8 +2,8 @@
 // `stats()` when Prometheus scrapes (prom-client `collect()`): admitted work pays nothing
 // for being exported.
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { LimiterStats } from './limiter-types.js'
-import type { PoolSizerStats } from './pool-sizer-types.js'
+import type { LimiterStats } from './limiter/types.js'
+import type { PoolSizerStats } from './sizer/types.js'
 
 /** What {@link registerPoolMetrics} exports, each by name (the `limiter` / `pool` label). */
 export interface PoolMetricsSources {
@@ -20,11 +20,11 @@ type Read<S> = (stats: S, name: string) => void
  *
  * @example
  * import { Registry } from 'prom-client'
- * import { createConcurrencyLimiter } from '@headroom/pool'
+ * import { createAdaptiveLimiter } from '@headroom/pool'
  * import { registerPoolMetrics } from '@headroom/pool/prometheus'
  *
  * const registry = new Registry()
- * const limiter = createConcurrencyLimiter({ max: 50 })
+ * const limiter = createAdaptiveLimiter({ max: 50 })
  * registerPoolMetrics(registry, { limiters: { db: limiter } })
  * await limiter.run(async () => 'done')
  * console.log(await registry.metrics())

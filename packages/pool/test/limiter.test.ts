@@ -2,6 +2,8 @@ import { ClosedError, createManualClock, isHeadroomError, TimeoutError } from '@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  type ConcurrencyLimiter,
+  createAdaptiveLimiter,
   createConcurrencyLimiter,
   isLimitExceededError,
   type Lease,
@@ -12,10 +14,10 @@ const flush = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve()
 }
 
-describe('createConcurrencyLimiter', () => {
+describe('createAdaptiveLimiter', () => {
   it('admits up to the limit and queues the rest in order', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({ algorithm: 'aimd', initial: 2, min: 1, max: 10, clock })
+    const limiter = createAdaptiveLimiter({ algorithm: 'aimd', initial: 2, min: 1, max: 10, clock })
     const leases: Lease[] = []
     const order: number[] = []
     for (let i = 0; i < 4; i++)
@@ -37,7 +39,7 @@ describe('createConcurrencyLimiter', () => {
 
   it('refuses with a typed error after maxWaitMs, with one timer for every waiter', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({ algorithm: 'aimd', initial: 1, maxWaitMs: 100, clock })
+    const limiter = createAdaptiveLimiter({ algorithm: 'aimd', initial: 1, maxWaitMs: 100, clock })
     const held = await limiter.acquire()
     const waits = [limiter.acquire(), limiter.acquire(), limiter.acquire()]
     const settled = waits.map((p) =>
@@ -63,7 +65,7 @@ describe('createConcurrencyLimiter', () => {
 
   it('refuses at once when the queue is full or maxWaitMs is 0', async () => {
     const clock = createManualClock()
-    const full = createConcurrencyLimiter({ algorithm: 'aimd', initial: 1, maxQueue: 1, clock })
+    const full = createAdaptiveLimiter({ algorithm: 'aimd', initial: 1, maxQueue: 1, clock })
     await full.acquire()
     void full.acquire().catch(() => {})
     const error = await full.acquire().catch((e: unknown) => e)
@@ -71,7 +73,7 @@ describe('createConcurrencyLimiter', () => {
     expect((error as LimitExceededError).reason).toBe('queue-full')
     full.close()
 
-    const noWait = createConcurrencyLimiter({ algorithm: 'aimd', initial: 1, maxWaitMs: 0, clock })
+    const noWait = createAdaptiveLimiter({ algorithm: 'aimd', initial: 1, maxWaitMs: 0, clock })
     await noWait.acquire()
     await expect(noWait.acquire()).rejects.toMatchObject({ reason: 'timeout', code: 'E_OVERLOADED' })
     noWait.close()
@@ -79,7 +81,7 @@ describe('createConcurrencyLimiter', () => {
 
   it('gives a partition under its guaranteed share the next slot, then goes by priority', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({
+    const limiter = createAdaptiveLimiter({
       algorithm: 'aimd',
       initial: 10,
       min: 10,
@@ -114,7 +116,7 @@ describe('createConcurrencyLimiter', () => {
 
   it('stops waiting when the signal aborts', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({ algorithm: 'aimd', initial: 1, clock })
+    const limiter = createAdaptiveLimiter({ algorithm: 'aimd', initial: 1, clock })
     const held = await limiter.acquire()
     const controller = new AbortController()
     const waiting = limiter.acquire({ signal: controller.signal })
@@ -128,7 +130,7 @@ describe('createConcurrencyLimiter', () => {
 
   it('run() reports drops, which shrink the limit, and ignores unrelated errors', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({ algorithm: 'aimd', initial: 20, clock })
+    const limiter = createAdaptiveLimiter({ algorithm: 'aimd', initial: 20, clock })
     await expect(limiter.run(() => Promise.reject(new TimeoutError()))).rejects.toBeInstanceOf(TimeoutError)
     expect(limiter.limit).toBe(18)
     await expect(limiter.run(() => Promise.reject(new Error('syntax error')))).rejects.toThrow('syntax error')
@@ -141,7 +143,7 @@ describe('createConcurrencyLimiter', () => {
   it('samples RTTs on the injected clock and grows while latency is flat', async () => {
     const clock = createManualClock()
     // No probe: this is about the samples the algorithm gets (the probe has its own test).
-    const limiter = createConcurrencyLimiter({ algorithm: 'vegas', initial: 4, max: 50, probe: false, clock })
+    const limiter = createAdaptiveLimiter({ algorithm: 'vegas', initial: 4, max: 50, probe: false, clock })
     const seen: number[] = []
     limiter.on('limit', (event) => seen.push(event.new))
     for (let round = 0; round < 20; round++) {
@@ -157,7 +159,7 @@ describe('createConcurrencyLimiter', () => {
 
   it('close() refuses waiters and later calls, and leaves no timer', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({ algorithm: 'aimd', initial: 1, clock })
+    const limiter = createAdaptiveLimiter({ algorithm: 'aimd', initial: 1, clock })
     const held = await limiter.acquire()
     const waiting = limiter.acquire()
     limiter.close()
@@ -168,7 +170,7 @@ describe('createConcurrencyLimiter', () => {
   })
 
   it('a lease reports once, however often it is called', async () => {
-    const limiter = createConcurrencyLimiter({ algorithm: 'aimd', initial: 5, clock: createManualClock() })
+    const limiter = createAdaptiveLimiter({ algorithm: 'aimd', initial: 5, clock: createManualClock() })
     const lease = await limiter.acquire()
     lease.success()
     lease.dropped()
@@ -178,7 +180,7 @@ describe('createConcurrencyLimiter', () => {
   })
 
   it('refuses an unknown partition', async () => {
-    const limiter = createConcurrencyLimiter({ partitions: { a: 0.5, b: 0.5 } })
+    const limiter = createAdaptiveLimiter({ partitions: { a: 0.5, b: 0.5 } })
     await expect(limiter.acquire({ partition: 'c' })).rejects.toThrow(/Unknown partition "c"/)
     limiter.close()
   })
@@ -193,7 +195,7 @@ describe('createConcurrencyLimiter', () => {
         }),
         async (initial, jobs) => {
           const clock = createManualClock()
-          const limiter = createConcurrencyLimiter({
+          const limiter = createAdaptiveLimiter({
             algorithm: 'aimd',
             initial,
             min: 1,
@@ -227,7 +229,7 @@ describe('createConcurrencyLimiter', () => {
   })
 })
 
-describe('createConcurrencyLimiter options', () => {
+describe('createAdaptiveLimiter options', () => {
   it.each([
     [{ min: 10, max: 5 }, /"min": expected min <= max/],
     [{ max: 0 }, /"max": expected a positive integer \(received 0\)/],
@@ -264,15 +266,15 @@ describe('createConcurrencyLimiter options', () => {
     [{ partitions: { a: 0.7, b: 0.7 } }, /"partitions": expected shares that sum to at most 1/],
     [{ min: Number.NaN }, /"min": expected a number \(received NaN\)/],
   ])('refuses %o with a clear error', (options, message) => {
-    expect(() => createConcurrencyLimiter(options as never)).toThrow(message)
-    expect(() => createConcurrencyLimiter(options as never)).toThrow(TypeError)
+    expect(() => createAdaptiveLimiter(options as never)).toThrow(message)
+    expect(() => createAdaptiveLimiter(options as never)).toThrow(TypeError)
   })
 })
 
-describe('createConcurrencyLimiter waits', () => {
+describe('createAdaptiveLimiter waits', () => {
   it('accepts Infinity for maxWaitMs and maxQueue: a call waits as long as it takes', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({
+    const limiter = createAdaptiveLimiter({
       algorithm: 'aimd',
       initial: 1,
       maxWaitMs: Number.POSITIVE_INFINITY,
@@ -295,7 +297,7 @@ describe('createConcurrencyLimiter waits', () => {
 
   it('under a standing queue, a freed slot goes to a call that waited at most congestedWaitMs', async () => {
     const clock = createManualClock()
-    const limiter = createConcurrencyLimiter({
+    const limiter = createAdaptiveLimiter({
       algorithm: 'aimd',
       min: 1,
       max: 1,
@@ -344,6 +346,37 @@ describe('createConcurrencyLimiter waits', () => {
     expect(limiter.stats().rejected.timeout).toBe(6)
     held.success()
     await Promise.all(standing)
+    limiter.close()
+  })
+})
+
+describe('createConcurrencyLimiter (deprecated alias)', () => {
+  it('still creates an adaptive limiter', async () => {
+    const limiter: ConcurrencyLimiter = createConcurrencyLimiter({
+      algorithm: 'aimd',
+      initial: 1,
+      clock: createManualClock(),
+    })
+    expect(createConcurrencyLimiter).toBe(createAdaptiveLimiter)
+    expect(await limiter.run(() => 'ran')).toBe('ran')
+    expect(limiter.stats()).toMatchObject({ algorithm: 'aimd', admitted: 1, completed: { success: 1 } })
+    limiter.close()
+  })
+})
+
+describe('per-call options', () => {
+  it('refuses an unknown key of run() and acquire() options, naming it', async () => {
+    const limiter = createAdaptiveLimiter({ clock: createManualClock() })
+    await expect(limiter.run(() => 1, { partiton: 'default' } as never)).rejects.toThrow(
+      /Invalid run option "partiton": unknown option; did you mean "partition"\?/,
+    )
+    await expect(limiter.acquire({ signl: undefined } as never)).rejects.toThrow(
+      /Invalid acquire option "signl": unknown option/,
+    )
+    await expect(limiter.run(() => 1, { partition: 3 } as never)).rejects.toThrow(
+      /Invalid run option "partition": expected string/,
+    )
+    expect(await limiter.run(() => 2, { partition: 'default' })).toBe(2)
     limiter.close()
   })
 })

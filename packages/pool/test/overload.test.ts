@@ -3,7 +3,7 @@
 // open-loop arrivals well above what the backend sustains.
 import type { ManualClock } from '@headroom/core'
 import { describe, expect, it } from 'vitest'
-import { createConcurrencyLimiter } from '../src/index.js'
+import { createAdaptiveLimiter } from '../src/index.js'
 import { completedPerSec, inBand, p99, settledAt, simulate, summary } from './simulated-backend.js'
 
 /** The pool's max: the limit a static configuration would use. */
@@ -11,7 +11,7 @@ const POOL_MAX = 100
 const SERVICE_MS = 20
 const throughputOf = (capacity: number) => (capacity / SERVICE_MS) * 1000
 
-const adaptive = (clock: ManualClock) => createConcurrencyLimiter({ max: POOL_MAX, clock })
+const adaptive = (clock: ManualClock) => createAdaptiveLimiter({ max: POOL_MAX, clock })
 
 // Each simulation plays about a million events: minutes of CPU on a busy shared host.
 describe('the default limiter under sustained overload (simulated backend, manual clock)', {
@@ -81,7 +81,7 @@ describe('the default limiter under sustained overload (simulated backend, manua
     }
     const fixed = await simulate(
       (clock) =>
-        createConcurrencyLimiter({
+        createAdaptiveLimiter({
           algorithm: 'aimd',
           min: POOL_MAX,
           max: POOL_MAX,
@@ -105,10 +105,10 @@ describe('the default limiter under sustained overload (simulated backend, manua
 
   it('measures the no-load RTT at low concurrency on the first load and about every 30 s', async () => {
     const probes: number[] = []
-    let limiter: ReturnType<typeof createConcurrencyLimiter> | undefined
+    let limiter: ReturnType<typeof createAdaptiveLimiter> | undefined
     await simulate(
       (clock) => {
-        limiter = createConcurrencyLimiter({ max: POOL_MAX, clock })
+        limiter = createAdaptiveLimiter({ max: POOL_MAX, clock })
         limiter.on('limit', (event) => {
           if (event.reason === 'probe') probes.push(clock.now())
         })

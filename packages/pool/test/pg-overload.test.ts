@@ -3,7 +3,7 @@
 import { postgresAvailable } from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ConcurrencyLimiter, createConcurrencyLimiter, isLimitExceededError } from '../src/index.js'
+import { type AdaptiveLimiter, createAdaptiveLimiter, isLimitExceededError } from '../src/index.js'
 import { createHiddenCapacity, type HiddenCapacity, openLoop, serviceSeconds } from './hidden-capacity.js'
 
 const CAPACITY = 4
@@ -22,7 +22,7 @@ describe.runIf(postgresAvailable())(
       await backend?.close()
     })
 
-    const run = async (limiter: ConcurrencyLimiter) => {
+    const run = async (limiter: AdaptiveLimiter) => {
       const pool = new pg.Pool({ connectionString: backend.url, max: POOL_MAX })
       pool.on('error', () => {})
       try {
@@ -45,31 +45,21 @@ describe.runIf(postgresAvailable())(
     const quantile = (values: number[], q: number) =>
       [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0
 
-    it('settles within 0.6x-2x of the capacity, and gives half the p99 of a static limit at the pool max', async () => {
-      const fixed = await run(
-        createConcurrencyLimiter({ algorithm: 'aimd', min: POOL_MAX, max: POOL_MAX, initial: POOL_MAX }),
-      )
-      const adaptive = await run(createConcurrencyLimiter({ max: POOL_MAX }))
+    // The latency this buys against a static limit is a speed claim: overload.test.ts
+    // shows it on a manual clock, and `benchmarks/pool-eval/overload.ts` measures it here.
+    it('settles within 0.6x-2x of the capacity and sheds the excess with LimitExceededError', async () => {
+      const adaptive = await run(createAdaptiveLimiter({ max: POOL_MAX }))
       const limits = after(adaptive.samples, 4_000).map((sample) => sample.value)
       const inBand = limits.filter((limit) => limit >= 0.6 * CAPACITY && limit <= 2 * CAPACITY).length
-      const p99 = (result: typeof fixed) =>
-        quantile(
-          after(result.calls, 4_000).map((call) => call.latency),
-          0.99,
-        )
       const figures = JSON.stringify({
         limits: `${quantile(limits, 0)}/${quantile(limits, 0.5)}/${quantile(limits, 1)}`,
-        p99: { fixed: p99(fixed), adaptive: p99(adaptive) },
-        completed: { fixed: after(fixed.calls, 4_000).length, adaptive: after(adaptive.calls, 4_000).length },
-        errors: { fixed: fixed.errors, adaptive: adaptive.errors },
+        completed: after(adaptive.calls, 4_000).length,
+        shed: adaptive.shed,
+        errors: adaptive.errors,
       })
-      expect(fixed.errors + adaptive.errors, figures).toBe(0)
+      expect(adaptive.errors, figures).toBe(0)
       expect(inBand / limits.length, figures).toBeGreaterThanOrEqual(0.9)
-      expect(p99(adaptive) / p99(fixed), figures).toBeLessThanOrEqual(0.5)
-      expect(
-        after(adaptive.calls, 4_000).length / after(fixed.calls, 4_000).length,
-        figures,
-      ).toBeGreaterThanOrEqual(0.9)
+      expect(adaptive.shed, figures).toBeGreaterThan(0)
     }, 120_000)
   },
 )

@@ -2,7 +2,7 @@ import { createCache } from '@headroom/cache'
 import { createTestDatabase, postgresAvailable, type TestDatabase, waitUntil } from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createConcurrencyLimiter, createPoolSizer, pgPoolTarget } from '../src/index.js'
+import { createAdaptiveLimiter, createPoolSizer, pgPoolTarget } from '../src/index.js'
 import { createPgQueries, isTransientPgError, PgIdentifierError } from '../src/pg.js'
 
 describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
@@ -227,6 +227,9 @@ describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
     await expect(queries.transaction(async () => 1, { isolation: 'snapshot' as never })).rejects.toThrow(
       /isolation/,
     )
+    await expect(
+      queries.transaction((tx) => tx.query('select 1', [], { timeout: 5 } as never)),
+    ).rejects.toThrow(/Invalid tx.query option "timeout": unknown option; did you mean "timeoutMs"\?/)
   })
 
   it('caches reads by table and a write through the helpers invalidates the table', async () => {
@@ -254,7 +257,7 @@ describe.runIf(postgresAvailable())('pg query helpers (real Postgres)', () => {
   })
 
   it('every query, transaction and bulk insert passes the limiter and the pool sizer', async () => {
-    const limiter = createConcurrencyLimiter({ name: 'pgq', probe: false })
+    const limiter = createAdaptiveLimiter({ name: 'pgq', probe: false })
     const sized = new pg.Pool({ connectionString: db.url, max: 4 })
     const sizer = createPoolSizer({ target: pgPoolTarget(sized), min: 2, max: 8, algorithm: 'vegas' })
     try {

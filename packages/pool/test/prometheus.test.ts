@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createConcurrencyLimiter } from '../src/index.js'
+import { createAdaptiveLimiter } from '../src/index.js'
 import { registerPoolMetrics } from '../src/prometheus.js'
 
 async function family(registry: Registry, name: string) {
@@ -16,7 +16,7 @@ const sampleValue = async (registry: Registry, name: string, labels: Record<stri
 describe('registerPoolMetrics', () => {
   it('exports the limit and in-flight calls as gauges, admitted and rejected calls as counters', async () => {
     const registry = new Registry()
-    const limiter = createConcurrencyLimiter({ min: 2, max: 2, initial: 2, probe: false, maxQueue: 0 })
+    const limiter = createAdaptiveLimiter({ min: 2, max: 2, initial: 2, probe: false, maxQueue: 0 })
     registerPoolMetrics(registry, { limiters: { db: limiter } })
 
     let release!: () => void

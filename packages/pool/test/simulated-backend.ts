@@ -3,7 +3,7 @@
 // up to the capacity and grows with queueing beyond it. Callers arrive in an open loop
 // (Poisson) and go through a limiter; the simulation steps from event to event.
 import { createManualClock, isHeadroomError, type ManualClock } from '@headroom/core'
-import type { ConcurrencyLimiter } from '../src/index.js'
+import type { AdaptiveLimiter } from '../src/index.js'
 import { isLimitExceededError } from '../src/index.js'
 
 /** mulberry32: a seeded PRNG so every run of a test sees the same arrivals and service times. */
@@ -120,7 +120,7 @@ class Completions {
  * returns what callers saw. Deterministic for a given seed.
  */
 export async function simulate(
-  makeLimiter: (clock: ManualClock) => ConcurrencyLimiter,
+  makeLimiter: (clock: ManualClock) => AdaptiveLimiter,
   options: SimulationOptions,
 ): Promise<SimulationResult> {
   const clock = createManualClock()

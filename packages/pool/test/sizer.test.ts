@@ -1,7 +1,14 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { createManualClock, type ManualClock } from '@headroom/core'
 import { describe, expect, it } from 'vitest'
-import { createPoolSizer, type PoolObserver, type PoolTarget, type ResizeReason } from '../src/index.js'
+import {
+  createPoolSizer,
+  genericPoolTarget,
+  type PoolObserver,
+  type PoolTarget,
+  pgPoolTarget,
+  type ResizeReason,
+} from '../src/index.js'
 
 /**
  * A pool simulated in memory: `max` set by the sizer, a latency curve with a knee, and
@@ -287,5 +294,33 @@ describe('createPoolSizer options', () => {
     [{ target: {} }, /"target": expected a pg Pool, a generic-pool pool or a PoolTarget/],
   ])('refuses %o with a clear error', (options, message) => {
     expect(() => createPoolSizer(options as never)).toThrow(message)
+  })
+})
+
+describe('pool target options', () => {
+  it('refuses unknown keys and invalid values, naming the option', () => {
+    const pool = {} as never
+    expect(() => pgPoolTarget(pool, { isDorp: () => true } as never)).toThrow(
+      /Invalid pgPoolTarget option "isDorp": unknown option; did you mean "isDrop"\?/,
+    )
+    expect(() => pgPoolTarget(pool, { isDrop: true } as never)).toThrow(
+      /Invalid pgPoolTarget option "isDrop": expected a function/,
+    )
+    expect(() => genericPoolTarget(pool, { maxConnection: 10 } as never)).toThrow(
+      /Invalid genericPoolTarget option "maxConnection": unknown option; did you mean "maxConnections"\?/,
+    )
+    expect(() => genericPoolTarget(pool, { maxConnections: -1 })).toThrow(
+      /Invalid genericPoolTarget option "maxConnections": expected a positive integer/,
+    )
+  })
+
+  it('refuses an unknown createPoolSizer option, and a probe key it does not know', () => {
+    const target = fakeTarget({ max: 4 }).target
+    expect(() => createPoolSizer({ target, intervalMS: 100 } as never)).toThrow(
+      /Invalid createPoolSizer option "intervalMS": unknown option; did you mean "intervalMs"\?/,
+    )
+    expect(() => createPoolSizer({ target, probe: { interval: 10 } } as never)).toThrow(
+      /Invalid createPoolSizer option "probe.interval"/,
+    )
   })
 })

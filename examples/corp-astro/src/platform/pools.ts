@@ -1,6 +1,6 @@
 import {
-  type ConcurrencyLimiter,
-  createConcurrencyLimiter,
+  type AdaptiveLimiter,
+  createAdaptiveLimiter,
   createPoolSizer,
   type LimiterStats,
   type PoolSizer,
@@ -39,7 +39,7 @@ export function createAppPools(options: {
     config.kind === 'postgres'
       ? 1 + config.shardUrls.length + config.replicaUrls.reduce((sum, list) => sum + list.length, 0)
       : 0
-  let limiter: ConcurrencyLimiter | undefined
+  let limiter: AdaptiveLimiter | undefined
 
   return {
     manage(name, pool) {
@@ -61,7 +61,7 @@ export function createAppPools(options: {
     },
     wrap(databases) {
       if (!options.enabled || databases.kind !== 'pglite') return databases
-      const active = createConcurrencyLimiter({
+      const active = createAdaptiveLimiter({
         name: 'pglite',
         min: 1,
         max: 16,

@@ -1,7 +1,8 @@
 import { createCallOptionsCheck } from '@headroom/core'
 import { z } from 'zod'
-import type { ConcurrencyLimiter } from '../limiter-types.js'
-import { functionSchema } from '../schema.js'
+import type { AdaptiveLimiter } from '../limiter/types.js'
+import { functionOf, type SameKeys } from '../shared/schema.js'
+import { isTransientPgError } from './transient.js'
 
 /** The part of `@headroom/cache` (or any cache with tags) the helpers use. */
 export interface QueryCache {
@@ -23,7 +24,7 @@ export interface PgQueriesOptions {
    */
   isTransient?: (error: unknown) => boolean
   /** Every query and transaction takes a slot of this limiter while it runs. @default none */
-  limiter?: ConcurrencyLimiter
+  limiter?: AdaptiveLimiter
   /** Where `query(..., { cache })` keeps results; writes invalidate their table's tag. @default none */
   cache?: QueryCache
   /** A table's tag is this prefix and its bare name (`table:users`). @default 'table:' */
@@ -32,9 +33,20 @@ export interface PgQueriesOptions {
   keyPrefix?: string
 }
 
-const objectLike = z.custom<object>((value) => typeof value === 'object' && value !== null, {
-  error: 'expected an object',
-})
+/** The options after validation: every default filled in. */
+export interface ResolvedPgQueriesOptions {
+  retries: number
+  minRetryDelayMs: number
+  maxRetryDelayMs: number
+  isTransient: (error: unknown) => boolean
+  limiter?: AdaptiveLimiter | undefined
+  cache?: QueryCache | undefined
+  tagPrefix: string
+  keyPrefix: string
+}
+
+const objectOf = <T extends object>() =>
+  z.custom<T>((value) => typeof value === 'object' && value !== null, { error: 'expected an object' })
 const delayMs = z
   .number({ error: 'expected a number' })
   .int('expected an integer')
@@ -48,12 +60,16 @@ export const pgQueriesOptionsSchema = z.strictObject({
     .default(3),
   minRetryDelayMs: delayMs.default(10),
   maxRetryDelayMs: delayMs.default(500),
-  isTransient: functionSchema.optional(),
-  limiter: objectLike.optional(),
-  cache: objectLike.optional(),
+  isTransient: functionOf<(error: unknown) => boolean>().default(() => isTransientPgError),
+  limiter: objectOf<AdaptiveLimiter>().optional(),
+  cache: objectOf<QueryCache>().optional(),
   tagPrefix: z.string().default('table:'),
   keyPrefix: z.string().default('pg:'),
-})
+}) satisfies z.ZodType<ResolvedPgQueriesOptions, PgQueriesOptions>
+
+// A key added to the interface but not the schema (or the other way) fails to compile here.
+const sameKeys: SameKeys<z.input<typeof pgQueriesOptionsSchema>, PgQueriesOptions> = true
+void sameKeys
 
 /** Per-call options of `query`. */
 export interface QueryOptions {
@@ -84,11 +100,14 @@ export interface TransactionOptions {
 
 /** Per-call options of `bulkInsert`. */
 export interface BulkInsertOptions {
-  /** Rows per COPY statement (all of them run in one transaction). @default 10000 */
+  /** Rows per COPY statement (all of them run in one transaction). @default 10000 (BULK_INSERT_CHUNK_SIZE) */
   chunkSize?: number
   /** The columns, when not every row has every key; a missing key inserts NULL. @default the first row's keys */
   columns?: readonly string[]
 }
+
+/** The default `chunkSize` of `bulkInsert`. */
+export const BULK_INSERT_CHUNK_SIZE = 10_000
 
 const checkQuery = createCallOptionsCheck('query', {
   timeoutMs: 'number',
@@ -102,6 +121,7 @@ const checkTransaction = createCallOptionsCheck('transaction', {
   timeoutMs: 'number',
   retries: 'number',
 })
+const checkTxQuery = createCallOptionsCheck('tx.query', { timeoutMs: 'number', invalidates: 'string[]' })
 const checkBulkInsert = createCallOptionsCheck('bulkInsert', { chunkSize: 'number', columns: 'string[]' })
 
 const ISOLATION = new Set<unknown>(['read committed', 'repeatable read', 'serializable'])
@@ -110,7 +130,7 @@ function fail(call: string, option: string, expected: string, value: unknown): n
   throw new TypeError(`Invalid ${call} option "${option}": expected ${expected} (received ${String(value)})`)
 }
 
-export function checkTimeout(call: string, value: unknown) {
+function checkTimeout(call: string, value: unknown) {
   if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0))
     fail(call, 'timeoutMs', 'a finite number of ms above 0', value)
 }
@@ -140,6 +160,17 @@ export function checkQueryOptions(options: QueryOptions | undefined) {
     fail('query', 'cache.tables', 'a non-empty array of the table names the query reads', cache.tables)
   if (cache.key !== undefined && typeof cache.key !== 'string')
     fail('query', 'cache.key', 'a string', cache.key)
+}
+
+/** Per-call options of `tx.query` inside a transaction. */
+export function checkTxQueryOptions(
+  options: { timeoutMs?: number; invalidates?: readonly string[] } | undefined,
+) {
+  if (options === undefined) return
+  checkTxQuery(options)
+  checkTimeout('tx.query', options.timeoutMs)
+  if (options.invalidates !== undefined && !isStringArray(options.invalidates))
+    fail('tx.query', 'invalidates', 'an array of table names', options.invalidates)
 }
 
 export function checkTransactionOptions(options: TransactionOptions | undefined) {

@@ -3,22 +3,21 @@
 import { parseOptions } from '@headroom/core'
 import pRetry from 'p-retry'
 import type pg from 'pg'
-import type { ConcurrencyLimiter } from '../limiter-types.js'
 import { copyRows, planBulkInsert } from './bulk-insert.js'
 import { tableTagName } from './identifiers.js'
 import {
+  BULK_INSERT_CHUNK_SIZE,
   type BulkInsertOptions,
   checkBulkInsertOptions,
   checkQueryOptions,
-  checkTimeout,
   checkTransactionOptions,
+  checkTxQueryOptions,
   type PgQueriesOptions,
   pgQueriesOptionsSchema,
-  type QueryCache,
   type QueryOptions,
   type TransactionOptions,
 } from './options.js'
-import { isConnectionLostError, isTransientPgError } from './transient.js'
+import { isConnectionLostError } from './transient.js'
 import { writtenTable } from './written-tables.js'
 
 /** What a query resolves to: the rows and how many rows the statement touched. */
@@ -96,10 +95,7 @@ const ISOLATION_SQL = {
  */
 export function createPgQueries(pool: PgQueriesPool, input: PgQueriesOptions = {}): PgQueries {
   const options = parseOptions('createPgQueries', pgQueriesOptionsSchema, input)
-  const isTransient = (options.isTransient as ((error: unknown) => boolean) | undefined) ?? isTransientPgError
-  const limiter = options.limiter as ConcurrencyLimiter | undefined
-  const cache = options.cache as QueryCache | undefined
-  const { tagPrefix, keyPrefix } = options
+  const { isTransient, limiter, cache, tagPrefix, keyPrefix } = options
 
   const limited = <R>(fn: () => Promise<R>): Promise<R> => (limiter ? limiter.run(fn) : fn())
 
@@ -205,7 +201,7 @@ export function createPgQueries(pool: PgQueriesPool, input: PgQueriesOptions = {
               params?: readonly unknown[],
               callOpts?: { timeoutMs?: number; invalidates?: readonly string[] },
             ) {
-              checkTimeout('tx.query', callOpts?.timeoutMs)
+              checkTxQueryOptions(callOpts)
               const own = callOpts?.timeoutMs
               if (own !== undefined) await client.query(`SET LOCAL statement_timeout = ${Math.ceil(own)}`)
               const res = await client.query<Row>(sql, params as unknown[] | undefined)
@@ -233,7 +229,7 @@ export function createPgQueries(pool: PgQueriesPool, input: PgQueriesOptions = {
     async bulkInsert(table, rows, opts) {
       checkBulkInsertOptions(opts)
       const plan = planBulkInsert(table, rows as readonly Record<string, unknown>[], opts?.columns)
-      const chunkSize = opts?.chunkSize ?? 10_000
+      const chunkSize = opts?.chunkSize ?? BULK_INSERT_CHUNK_SIZE
       const rowCount = await queries.transaction(async (tx) => {
         let copied = 0
         for (let start = 0; start < plan.rows.length; start += chunkSize)

@@ -1,6 +1,6 @@
 // The sizer feeds its algorithm one sample per interval (a mean over many queries), not
 // one per request as the limiter does, so some algorithms want other tuning.
-import { log10Root } from './vegas.js'
+import { log10Root } from '../algorithms/vegas.js'
 
 /** Algorithm tuning for one sample per interval rather than one per request. */
 export const WINDOWED_DEFAULTS = {

@@ -1,8 +1,8 @@
 // The public shape of a pool sizer: why it resizes, its events and stats, and the sizer
 // itself. Apart from pool-sizer.ts so that file holds the engine.
 import type { LatencySummary, Subscribable } from '@headroom/core'
-import type { LimitAlgorithmName } from './limit-algorithm.js'
-import type { PoolSnapshot, PoolTarget } from './pool-target.js'
+import type { LimitAlgorithmName } from '../algorithms/limit-algorithm.js'
+import type { PoolSnapshot, PoolTarget } from '../targets/pool-target.js'
 
 /** Why the pool was resized. */
 export type ResizeReason =

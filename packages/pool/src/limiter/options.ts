@@ -1,10 +1,19 @@
-import type { Clock, Logger } from '@headroom/core'
+import { type Clock, type Logger, silentLogger, systemClock } from '@headroom/core'
 import { z } from 'zod'
-import type { LimitAlgorithmSpec } from './limit-algorithm.js'
-import { algorithmSchema, clockSchema, functionSchema, loggerSchema, positiveInt, waitMs } from './schema.js'
+import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
+import { algorithmSchema } from '../algorithms/schema.js'
+import { isDropError } from '../shared/drops.js'
+import {
+  clockSchema,
+  functionOf,
+  loggerSchema,
+  positiveInt,
+  type SameKeys,
+  waitMs,
+} from '../shared/schema.js'
 
-/** Options of {@link createConcurrencyLimiter}. */
-export interface ConcurrencyLimiterOptions {
+/** Options of {@link createAdaptiveLimiter}. */
+export interface AdaptiveLimiterOptions {
   /** The limit algorithm, by name or `{ name, ...tuning }`. @default 'minrtt' */
   algorithm?: LimitAlgorithmSpec
   /** The limit never goes below this. @default 1 */
@@ -24,7 +33,7 @@ export interface ConcurrencyLimiterOptions {
    * empty for `maxWaitMs`, a call that has waited longer than this when a slot frees is
    * refused (reason `timeout`) and the slot goes to a fresher one. A burst still gets
    * `maxWaitMs`; a standing queue no longer adds `maxWaitMs` to every call. At most
-   * `maxWaitMs`. @default 10
+   * `maxWaitMs`. @default min(10, maxWaitMs)
    */
   congestedWaitMs?: number
   /**
@@ -56,7 +65,7 @@ export interface ConcurrencyLimiterOptions {
   isDrop?: (error: unknown) => boolean
   /** Name used in logs, events and diagnostics. @default 'limiter' */
   name?: string
-  /** A pino-compatible logger; limit changes are logged at debug. @default silent */
+  /** A pino-compatible logger; limit changes are logged at debug. @default silentLogger */
   logger?: Logger
   /** The clock (tests inject a manual one). @default systemClock */
   clock?: Clock
@@ -83,7 +92,24 @@ const limiterRefinement = (
     })
 }
 
-export const limiterOptionsSchema = z
+/** The options after validation: every default filled in. */
+export interface ResolvedAdaptiveLimiterOptions {
+  algorithm: LimitAlgorithmSpec
+  min: number
+  max: number
+  initial: number
+  maxWaitMs: number
+  congestedWaitMs: number
+  probe: false | { intervalMs: number; size: number; samples: number }
+  maxQueue: number
+  partitions: Record<string, number>
+  isDrop: (error: unknown) => boolean
+  name: string
+  logger: Logger
+  clock: Clock
+}
+
+export const adaptiveLimiterOptionsSchema = z
   .object(
     {
       algorithm: algorithmSchema.default('minrtt'),
@@ -126,16 +152,31 @@ export const limiterOptionsSchema = z
           error: 'expected shares that sum to at most 1',
         })
         .default({ default: 1 }),
-      isDrop: functionSchema.optional(),
+      isDrop: functionOf<(error: unknown) => boolean>().default(() => isDropError),
       name: z.string({ error: 'expected a string' }).min(1).default('limiter'),
-      logger: loggerSchema.optional(),
-      clock: clockSchema.optional(),
+      logger: loggerSchema.default(() => silentLogger),
+      clock: clockSchema.default(() => systemClock),
     },
     { error: 'expected an options object' },
   )
   .superRefine(limiterRefinement)
-  .transform((value) => ({
-    ...value,
-    // The default never exceeds a smaller maxWaitMs the caller chose.
-    congestedWaitMs: value.congestedWaitMs ?? Math.min(10, value.maxWaitMs),
-  }))
+  .transform(
+    (value): ResolvedAdaptiveLimiterOptions => ({
+      ...value,
+      // The default never exceeds a smaller maxWaitMs the caller chose.
+      congestedWaitMs: value.congestedWaitMs ?? Math.min(10, value.maxWaitMs),
+      // The probe pins the limit to 2 by default, never below `min`.
+      probe:
+        value.probe === false ? false : { ...value.probe, size: value.probe.size ?? Math.max(value.min, 2) },
+    }),
+  ) satisfies z.ZodType<ResolvedAdaptiveLimiterOptions, AdaptiveLimiterOptions>
+
+// A key added to the interface but not the schema (or the other way) fails to compile here.
+const sameKeys: SameKeys<z.input<typeof adaptiveLimiterOptionsSchema>, AdaptiveLimiterOptions> = true
+void sameKeys
+
+/**
+ * @deprecated Use {@link AdaptiveLimiterOptions} (the limiter is `createAdaptiveLimiter`
+ * now); this alias is removed in the next minor.
+ */
+export type ConcurrencyLimiterOptions = AdaptiveLimiterOptions

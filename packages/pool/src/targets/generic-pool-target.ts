@@ -1,3 +1,6 @@
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import { functionOf, positiveInt, type SameKeys } from '../shared/schema.js'
 import type { PoolTarget } from './pool-target.js'
 
 /** The part of a generic-pool 3 `Pool` the adapter relies on, structurally, so generic-pool stays optional. */
@@ -13,10 +16,18 @@ export interface GenericPoolLike<T = unknown> {
   destroy(resource: T): PromiseLike<void>
 }
 
-/** generic-pool internals the adapter writes to: there is no public way to resize. */
+/**
+ * generic-pool fields the adapter reads and writes: generic-pool has no public way to
+ * resize, and these have kept their shape since 3.0 (see {@link genericPoolTarget}).
+ */
 interface GenericPoolInternals {
   _config: { max: number; min: number; priorityRange?: number }
   _dispense?: () => void
+}
+
+function hasResizableConfig(pool: object): pool is GenericPoolInternals {
+  const config = '_config' in pool ? pool._config : undefined
+  return typeof config === 'object' && config !== null && 'max' in config && typeof config.max === 'number'
 }
 
 /** Options of {@link genericPoolTarget}. */
@@ -27,6 +38,16 @@ export interface GenericPoolTargetOptions {
    */
   maxConnections?: number | (() => Promise<number>)
 }
+
+const genericPoolTargetOptionsSchema = z.object({
+  maxConnections: z
+    .union([positiveInt, functionOf<() => Promise<number>>()], {
+      error: 'expected a positive integer or a function that resolves to one',
+    })
+    .optional(),
+}) satisfies z.ZodType<GenericPoolTargetOptions, GenericPoolTargetOptions>
+const sameKeys: SameKeys<z.input<typeof genericPoolTargetOptionsSchema>, GenericPoolTargetOptions> = true
+void sameKeys
 
 /**
  * Adapts a live generic-pool (v3) pool for {@link createPoolSizer}.
@@ -51,9 +72,10 @@ export function genericPoolTarget<T>(
   pool: GenericPoolLike<T>,
   options: GenericPoolTargetOptions = {},
 ): PoolTarget {
-  const internals = pool as unknown as GenericPoolInternals
-  if (typeof internals._config?.max !== 'number')
+  const { maxConnections } = parseOptions('genericPoolTarget', genericPoolTargetOptionsSchema, options)
+  if (!hasResizableConfig(pool))
     throw new TypeError('genericPoolTarget: expected a generic-pool 3 Pool (it has no _config.max to resize)')
+  const internals: GenericPoolInternals = pool
   const originalAcquire = pool.acquire
   const originalRelease = pool.release
   const originalDestroy = pool.destroy
@@ -77,7 +99,6 @@ export function genericPoolTarget<T>(
     }
   }
 
-  const maxConnections = options.maxConnections
   return {
     kind: 'generic-pool',
     get floor() {
@@ -136,9 +157,8 @@ export function genericPoolTarget<T>(
       Object.assign(pool, wrapped)
       return () => {
         // Deleting the own properties uncovers the prototype's methods again.
-        const own = pool as unknown as Record<string, unknown>
         for (const key of ['acquire', 'release', 'destroy'] as const)
-          if (own[key] === wrapped[key]) delete own[key]
+          if (Object.is(pool[key], wrapped[key])) Reflect.deleteProperty(pool, key)
         heldSince.clear()
       }
     },

@@ -15,7 +15,7 @@ const OVERLOAD_SQLSTATES = new Set(['57014', '53300', '53400', '55P03', '40001',
  * nothing about load and are ignored by the algorithms.
  *
  * @example
- * createConcurrencyLimiter({ isDrop: (error) => isDropError(error) || error instanceof MyTimeout })
+ * createAdaptiveLimiter({ isDrop: (error) => isDropError(error) || error instanceof MyTimeout })
  */
 export function isDropError(error: unknown): boolean {
   if (isHeadroomError(error, 'E_TIMEOUT') || isHeadroomError(error, 'E_OVERLOADED')) return true

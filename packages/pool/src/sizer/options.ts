@@ -1,10 +1,12 @@
-import type { Clock, Logger } from '@headroom/core'
+import { type Clock, type Logger, silentLogger, systemClock } from '@headroom/core'
 import { z } from 'zod'
-import type { GenericPoolLike } from './generic-pool-target.js'
-import type { LimitAlgorithmSpec } from './limit-algorithm.js'
-import type { PgPoolLike } from './pg-pool-target.js'
-import type { PoolTarget } from './pool-target.js'
-import { algorithmSchema, clockSchema, loggerSchema, positiveInt } from './schema.js'
+import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
+import { algorithmSchema } from '../algorithms/schema.js'
+import { clockSchema, loggerSchema, positiveInt, type SameKeys } from '../shared/schema.js'
+import type { GenericPoolLike } from '../targets/generic-pool-target.js'
+import type { PgPoolLike } from '../targets/pg-pool-target.js'
+import type { PoolTarget } from '../targets/pool-target.js'
+import { toTarget } from '../targets/to-pool-target.js'
 
 /** Options of {@link createPoolSizer}. */
 export interface PoolSizerOptions {
@@ -45,21 +47,39 @@ export interface PoolSizerOptions {
    * the RTT without contention that Vegas and Gradient2 compare against. Without it an
    * algorithm that starts on an oversized pool never sees an uncontended query, and keeps
    * the pool too large. `false` disables probing.
-   * @default { intervalMs: 30000, size: max(min, 2) }
+   * The size is raised to the sizer's `min` (and the pool's own) when below it.
+   * @default { intervalMs: 30000, size: 2 }
    */
   probe?: false | { intervalMs?: number; size?: number }
   /** Name used in logs, events and diagnostics. @default the target's kind */
   name?: string
-  /** A pino-compatible logger; every resize is logged at debug. @default silent */
+  /** A pino-compatible logger; every resize is logged at debug. @default silentLogger */
   logger?: Logger
   /** The clock (tests inject a manual one). @default systemClock */
   clock?: Clock
 }
 
+/** The options after validation: every default filled in, the target adapted. */
+export interface ResolvedPoolSizerOptions {
+  target: PoolTarget
+  algorithm: LimitAlgorithmSpec
+  min: number
+  max: number
+  initial: number
+  intervalMs: number
+  instances: number
+  maxConnections?: number
+  reserved: number
+  probe: false | { intervalMs: number; size: number }
+  name: string
+  logger: Logger
+  clock: Clock
+}
+
 export const poolSizerOptionsSchema = z
   .object(
     {
-      target: z.custom<unknown>((value) => typeof value === 'object' && value !== null, {
+      target: z.custom<PoolSizerOptions['target']>((value) => typeof value === 'object' && value !== null, {
         error: 'expected a pg Pool, a generic-pool pool or a PoolTarget',
       }),
       algorithm: algorithmSchema.default('vegas'),
@@ -80,14 +100,14 @@ export const poolSizerOptionsSchema = z
         .union(
           [
             z.literal(false),
-            z.object({ intervalMs: positiveInt.default(30_000), size: positiveInt.optional() }),
+            z.object({ intervalMs: positiveInt.default(30_000), size: positiveInt.default(2) }),
           ],
           { error: 'expected false or { intervalMs, size }' },
         )
-        .default({ intervalMs: 30_000 }),
+        .default({ intervalMs: 30_000, size: 2 }),
       name: z.string({ error: 'expected a string' }).min(1).optional(),
-      logger: loggerSchema.optional(),
-      clock: clockSchema.optional(),
+      logger: loggerSchema.default(() => silentLogger),
+      clock: clockSchema.default(() => systemClock),
     },
     { error: 'expected an options object' },
   )
@@ -101,6 +121,17 @@ export const poolSizerOptionsSchema = z
         message: `expected initial between min (${value.min}) and max (${value.max})`,
       })
   })
+  .transform((value): ResolvedPoolSizerOptions => {
+    const target = toTarget(value.target)
+    return {
+      ...value,
+      target,
+      // Defaults that depend on the pool: its kind names the sizer, its max is the size at start.
+      name: value.name ?? target.kind,
+      initial: value.initial ?? target.snapshot().max,
+    }
+  }) satisfies z.ZodType<ResolvedPoolSizerOptions, PoolSizerOptions>
 
-/** The sizer's options after validation and defaults. */
-export type PoolSizerConfig = z.output<typeof poolSizerOptionsSchema>
+// A key added to the interface but not the schema (or the other way) fails to compile here.
+const sameKeys: SameKeys<z.input<typeof poolSizerOptionsSchema>, PoolSizerOptions> = true
+void sameKeys

@@ -1,4 +1,7 @@
-import { isDropError } from './drops.js'
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import { isDropError } from '../shared/drops.js'
+import { functionOf, type SameKeys } from '../shared/schema.js'
 import type { CheckoutOutcome, PoolTarget } from './pool-target.js'
 
 /** The part of a pg `Client` the adapter touches. */
@@ -33,6 +36,12 @@ export interface PgPoolTargetOptions {
   isDrop?: (error: unknown) => boolean
 }
 
+const pgPoolTargetOptionsSchema = z.object({
+  isDrop: functionOf<(error: unknown) => boolean>().default(() => isDropError),
+}) satisfies z.ZodType<Required<PgPoolTargetOptions>, PgPoolTargetOptions>
+const sameKeys: SameKeys<z.input<typeof pgPoolTargetOptionsSchema>, PgPoolTargetOptions> = true
+void sameKeys
+
 /** The error a retired connection is released with, so pg-pool closes it instead of idling it. */
 class RetiredConnection extends Error {
   constructor() {
@@ -62,7 +71,7 @@ class RetiredConnection extends Error {
  * const sizer = createPoolSizer({ target: pgPoolTarget(pool), min: 2, max: 40, instances: 4 })
  */
 export function pgPoolTarget(pool: PgPoolLike, options: PgPoolTargetOptions = {}): PoolTarget {
-  const isDrop = options.isDrop ?? isDropError
+  const { isDrop } = parseOptions('pgPoolTarget', pgPoolTargetOptionsSchema, options)
   // Checkouts the adapter makes itself: they are neither samples nor waiters.
   const internal = new WeakSet<PgClientLike>()
   const originalConnect = pool.connect
@@ -168,7 +177,7 @@ export function pgPoolTarget(pool: PgPoolLike, options: PgPoolTargetOptions = {}
       pool.on('acquire', onAcquire)
       pool.on('release', onRelease)
       return () => {
-        if (pool.connect === (connect as unknown)) pool.connect = originalConnect
+        if (pool.connect === (connect as PgPoolLike['connect'])) pool.connect = originalConnect
         pool.off('acquire', onAcquire)
         pool.off('release', onRelease)
       }

@@ -1,8 +1,8 @@
-// The public shape of a concurrency limiter: leases, per-call options, stats, events and
-// the limiter itself. Apart from concurrency-limiter.ts so that file holds the engine.
+// The public shape of an adaptive limiter: leases, per-call options, stats, events and
+// the limiter itself.
 import type { LatencySummary, Subscribable } from '@headroom/core'
-import type { RejectReason } from './errors.js'
-import type { LimitAlgorithmName } from './limit-algorithm.js'
+import type { LimitAlgorithmName } from '../algorithms/limit-algorithm.js'
+import type { RejectReason } from '../shared/errors.js'
 
 /** A slot held by one unit of work; report how it went exactly once. */
 export interface Lease {
@@ -73,8 +73,8 @@ export type LimiterEvents = {
   reject: { name: string; partition: string; reason: RejectReason }
 }
 
-/** An adaptive concurrency limiter. */
-export interface ConcurrencyLimiter extends Subscribable<LimiterEvents> {
+/** An adaptive concurrency limiter (see {@link createAdaptiveLimiter}). */
+export interface AdaptiveLimiter extends Subscribable<LimiterEvents> {
   /**
    * Runs `fn` once a slot is free and reports its outcome to the algorithm: success
    * samples the RTT, a drop (per `isDrop`) shrinks the limit, other errors are ignored.
@@ -89,3 +89,9 @@ export interface ConcurrencyLimiter extends Subscribable<LimiterEvents> {
   /** Refuses waiting and future calls with `ClosedError`, clears the timer; work in flight finishes. */
   close(): void
 }
+
+/**
+ * @deprecated Use {@link AdaptiveLimiter} (the limiter is `createAdaptiveLimiter` now);
+ * this alias is removed in the next minor.
+ */
+export type ConcurrencyLimiter = AdaptiveLimiter

@@ -1,4 +1,6 @@
+import { z } from 'zod'
 import { type Clock, systemClock } from './clock.js'
+import { type OptionsSchemaMatch, parseOptions } from './validate.js'
 
 /** `closed`: calls go through; `open`: calls are refused; `probing`: one call tests the store. */
 export type FailureGateState = 'closed' | 'open' | 'probing'
@@ -10,6 +12,7 @@ export interface FailureGateOptions {
   cooldownMs?: number
   /** Longest wait between probes. @default 10000 */
   maxCooldownMs?: number
+  /** The gate's clock. @default systemClock */
   clock?: Clock
   /**
    * Whether a probe may go out now, e.g. `() => redis.status === 'ready'`. While it says
@@ -36,6 +39,21 @@ export interface FailureGate {
   readonly state: FailureGateState
 }
 
+const isFunction = (value: unknown) => typeof value === 'function'
+const schema = z.object({
+  failureThreshold: z.number().int().positive().default(3),
+  cooldownMs: z.number().min(0).default(500),
+  maxCooldownMs: z.number().min(0).default(10_000),
+  clock: z
+    .custom<Clock>((value) => typeof (value as Clock | undefined)?.now === 'function', 'Expected a Clock')
+    .default(systemClock),
+  canProbe: z.custom<() => boolean>(isFunction, 'Expected a function').optional(),
+  onStateChange: z
+    .custom<NonNullable<FailureGateOptions['onStateChange']>>(isFunction, 'Expected a function')
+    .optional(),
+})
+true satisfies OptionsSchemaMatch<typeof schema, FailureGateOptions>
+
 /**
  * @example
  * const gate = createFailureGate()
@@ -44,11 +62,12 @@ export interface FailureGate {
  *   catch { gate.failure(); value = fallback() }
  * }
  */
-export function createFailureGate(options: FailureGateOptions = {}): FailureGate {
-  const threshold = options.failureThreshold ?? 3
-  const baseCooldown = options.cooldownMs ?? 500
-  const maxCooldown = options.maxCooldownMs ?? 10_000
-  const clock = options.clock ?? systemClock
+export function createFailureGate(input: FailureGateOptions = {}): FailureGate {
+  const options = parseOptions('createFailureGate', schema, input)
+  const threshold = options.failureThreshold
+  const baseCooldown = options.cooldownMs
+  const maxCooldown = options.maxCooldownMs
+  const clock = options.clock
   let state: FailureGateState = 'closed'
   let failures = 0
   let cooldown = baseCooldown

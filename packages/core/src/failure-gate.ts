@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { type Clock, systemClock } from './clock.js'
-import { type OptionsSchemaMatch, parseOptions } from './validate.js'
+import { type OptionsSchemaMatch, parseOptions } from './options/validate.js'
+import { type Clock, systemClock } from './time/clock.js'
 
 /** `closed`: calls go through; `open`: calls are refused; `probing`: one call tests the store. */
 export type FailureGateState = 'closed' | 'open' | 'probing'
@@ -62,12 +62,12 @@ true satisfies OptionsSchemaMatch<typeof schema, FailureGateOptions>
  *   catch { gate.failure(); value = fallback() }
  * }
  */
-export function createFailureGate(input: FailureGateOptions = {}): FailureGate {
-  const options = parseOptions('createFailureGate', schema, input)
-  const threshold = options.failureThreshold
-  const baseCooldown = options.cooldownMs
-  const maxCooldown = options.maxCooldownMs
-  const clock = options.clock
+export function createFailureGate(options: FailureGateOptions = {}): FailureGate {
+  const o = parseOptions('createFailureGate', schema, options)
+  const threshold = o.failureThreshold
+  const baseCooldown = o.cooldownMs
+  const maxCooldown = o.maxCooldownMs
+  const clock = o.clock
   let state: FailureGateState = 'closed'
   let failures = 0
   let cooldown = baseCooldown
@@ -77,7 +77,7 @@ export function createFailureGate(input: FailureGateOptions = {}): FailureGate {
     if (next === state) return
     const previous = state
     state = next
-    options.onStateChange?.(next, previous)
+    o.onStateChange?.(next, previous)
   }
 
   return {
@@ -88,7 +88,7 @@ export function createFailureGate(input: FailureGateOptions = {}): FailureGate {
       if (state === 'closed') return true
       if (state === 'probing') return false
       if (clock.now() < openUntil) return false
-      if (options.canProbe && !options.canProbe()) return false
+      if (o.canProbe && !o.canProbe()) return false
       moveTo('probing')
       return true
     },

@@ -27,14 +27,14 @@ const TRIPPED_MARGIN_MS = 10 * 60_000
  * const a = createBreaker(callA, { shared: { hub, name: 'astro-a' } })
  * const b = createBreaker(callB, { shared: { hub, name: 'astro-b' } })
  */
-export function createBreakerHub(input: BreakerHubOptions): BreakerHub {
-  const options = parseOptions('createBreakerHub', hubOptionsSchema, input)
-  const { redis, prefix, clock } = options
+export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
+  const o = parseOptions('createBreakerHub', hubOptionsSchema, options)
+  const { redis, prefix, clock } = o
   assertKeyPrefix(prefix)
-  const logger = childLogger(options.logger, { component: 'breaker-hub' })
+  const logger = childLogger(o.logger, { component: 'breaker-hub' })
   const id = randomBytes(8).toString('hex')
   const channel = `${prefix}:events`
-  const timeout = createCommandTimeout(options.commandTimeoutMs, clock)
+  const timeout = createCommandTimeout(o.commandTimeoutMs, clock)
   const listeners = new Map<string, HubListener>()
   const syncs = new Map<string, HubSync>()
   // Names whose last sync failed: retried on one timer until Redis answers.
@@ -58,7 +58,7 @@ export function createBreakerHub(input: BreakerHubOptions): BreakerHub {
 
   const subscriber = createHubSubscriber({
     redis,
-    subscriber: options.subscriber,
+    subscriber: o.subscriber,
     channel,
     id,
     deliver: (name, message) => listeners.get(name)?.(message),

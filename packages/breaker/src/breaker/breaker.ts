@@ -25,14 +25,15 @@ import type { Breaker, BreakerEvents, BreakerHealth, BreakerStats } from './type
 const checkHealthCheckOptions = createCallOptionsCheck('toHealthCheck', { critical: 'boolean' })
 
 /**
- * Wraps an async function in a circuit breaker built on opossum: opossum runs each call
- * (timeout, AbortController, capacity, error filter, fallback, its rolling status),
- * while this layer owns the state machine: failure-rate and slow-call-rate opening
- * after a minimum number of calls, several half-open probes, typed errors, and, with
- * `shared`, one state for the whole fleet through Redis.
+ * Wraps an async function in a circuit breaker built on opossum's public API: opossum
+ * runs each call (timeout, capacity, error filter, fallback, its rolling status) and
+ * holds the open/closed state, while this layer decides when the state changes:
+ * failure-rate and slow-call-rate opening after a minimum number of calls, several
+ * half-open probes, typed errors, and, with `shared`, one state for the whole fleet
+ * through Redis.
  *
- * The closed path adds one integer comparison and one listener to opossum's own work:
- * no promise, closure or timer of its own per call.
+ * The closed path adds one integer comparison, a counter and one listener to opossum's
+ * own work: no promise, closure or timer of its own per call.
  *
  * @example
  * const astro = createBreaker((sign: string) => fetchHoroscope(sign), {

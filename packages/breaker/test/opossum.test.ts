@@ -98,6 +98,17 @@ describe('the breaker on opossum', () => {
     expect(breaker.stats()).toMatchObject({ inFlight: 0, rejects: 1, failures: 0 })
   })
 
+  it('counts a call refused by an opossum opened by hand as a reject, not as in flight', async () => {
+    const breaker = createBreaker(async () => 1)
+    made.push(breaker)
+    breaker.circuit.open()
+    const outcome = await settle(breaker.fire())
+    expect(outcome.ok).toBe(false)
+    expect(breaker.stats()).toMatchObject({ inFlight: 0, rejects: 1, failures: 0 })
+    breaker.circuit.close()
+    expect(await breaker.fire()).toBe(1)
+  })
+
   it('keeps the typed error cause one of opossum own errors (CircuitBreaker.isOurError)', async () => {
     const dep = dependency()
     const breaker = createBreaker(dep.fn, { timeout: 50 })

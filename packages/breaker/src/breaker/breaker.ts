@@ -133,6 +133,13 @@ export function buildBreaker<Args extends unknown[], R>(
     machine.record(true, slow)
   })
 
+  // The breaker never sends a call to an open opossum; one opened by hand through
+  // `breaker.circuit` refuses the calls itself, and they end here instead.
+  circuit.on('reject', () => {
+    inFlight--
+    rejects++
+  })
+
   // opossum's `timeout` event comes before its `failure`: the work the call started may stop.
   if (abort) circuit.on('timeout', () => abort.abort())
 

@@ -1,7 +1,7 @@
 // prom-client collectors for circuit breakers. Values are read from `breaker.stats()` when
 // Prometheus scrapes (prom-client `collect()`): a call pays nothing for being exported.
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { BreakerStats } from './types.js'
+import type { BreakerStats } from './breaker/types.js'
 
 /** `headroom_breaker_state`: 0 closed, 1 half-open, 2 open (higher is worse). */
 export const BREAKER_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const

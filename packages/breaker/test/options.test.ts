@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { isHeadroomError } from '@headroom/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Breaker, createBreaker } from '../src/index.js'
 
 describe('createBreaker options', () => {
@@ -30,15 +31,29 @@ describe('createBreaker options', () => {
     expect(() => createBreaker(undefined as never)).toThrow(/expected the function to protect/)
   })
 
-  it('applies the documented defaults', () => {
-    const breaker = createBreaker(async function lookup() {
-      return 1
-    })
-    made.push(breaker)
-    expect(breaker.name).toBe('lookup')
-    const options = (breaker.circuit as unknown as { options: { timeout: number } }).options
-    expect(options.timeout).toBe(10_000)
-    expect(breaker.state).toBe('closed')
+  it('applies the documented defaults (a call times out after 10 s)', async () => {
+    vi.useFakeTimers()
+    try {
+      const breaker = createBreaker(async function lookup() {
+        await new Promise((resolve) => setTimeout(resolve, 60_000))
+        return 1
+      })
+      made.push(breaker)
+      expect(breaker.name).toBe('lookup')
+      expect(breaker.state).toBe('closed')
+      let outcome: unknown
+      breaker.fire().then(
+        () => (outcome = 'resolved'),
+        (error: unknown) => (outcome = error),
+      )
+      await vi.advanceTimersByTimeAsync(9_999)
+      expect(outcome).toBeUndefined()
+      await vi.advanceTimersByTimeAsync(1)
+      expect(isHeadroomError(outcome, 'E_TIMEOUT')).toBe(true)
+      await vi.advanceTimersByTimeAsync(60_000)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createRollingWindow } from '../src/breaker/rolling-window.js'
 import { createBreaker } from '../src/index.js'
-import { createRollingWindow } from '../src/rolling-window.js'
 import { decodeMessage, encodeMessage, type HubMessage } from '../src/shared/messages.js'
 
 describe('properties', () => {

@@ -1,4 +1,6 @@
-import { type Clock, systemClock } from './clock.js'
+import { z } from 'zod'
+import { type OptionsSchemaMatch, parseOptions } from './options/validate.js'
+import { type Clock, systemClock } from './time/clock.js'
 
 /** `closed`: calls go through; `open`: calls are refused; `probing`: one call tests the store. */
 export type FailureGateState = 'closed' | 'open' | 'probing'
@@ -10,6 +12,7 @@ export interface FailureGateOptions {
   cooldownMs?: number
   /** Longest wait between probes. @default 10000 */
   maxCooldownMs?: number
+  /** The gate's clock. @default systemClock */
   clock?: Clock
   /**
    * Whether a probe may go out now, e.g. `() => redis.status === 'ready'`. While it says
@@ -36,6 +39,21 @@ export interface FailureGate {
   readonly state: FailureGateState
 }
 
+const isFunction = (value: unknown) => typeof value === 'function'
+const schema = z.object({
+  failureThreshold: z.number().int().positive().default(3),
+  cooldownMs: z.number().min(0).default(500),
+  maxCooldownMs: z.number().min(0).default(10_000),
+  clock: z
+    .custom<Clock>((value) => typeof (value as Clock | undefined)?.now === 'function', 'Expected a Clock')
+    .default(systemClock),
+  canProbe: z.custom<() => boolean>(isFunction, 'Expected a function').optional(),
+  onStateChange: z
+    .custom<NonNullable<FailureGateOptions['onStateChange']>>(isFunction, 'Expected a function')
+    .optional(),
+})
+true satisfies OptionsSchemaMatch<typeof schema, FailureGateOptions>
+
 /**
  * @example
  * const gate = createFailureGate()
@@ -45,10 +63,11 @@ export interface FailureGate {
  * }
  */
 export function createFailureGate(options: FailureGateOptions = {}): FailureGate {
-  const threshold = options.failureThreshold ?? 3
-  const baseCooldown = options.cooldownMs ?? 500
-  const maxCooldown = options.maxCooldownMs ?? 10_000
-  const clock = options.clock ?? systemClock
+  const o = parseOptions('createFailureGate', schema, options)
+  const threshold = o.failureThreshold
+  const baseCooldown = o.cooldownMs
+  const maxCooldown = o.maxCooldownMs
+  const clock = o.clock
   let state: FailureGateState = 'closed'
   let failures = 0
   let cooldown = baseCooldown
@@ -58,7 +77,7 @@ export function createFailureGate(options: FailureGateOptions = {}): FailureGate
     if (next === state) return
     const previous = state
     state = next
-    options.onStateChange?.(next, previous)
+    o.onStateChange?.(next, previous)
   }
 
   return {
@@ -69,7 +88,7 @@ export function createFailureGate(options: FailureGateOptions = {}): FailureGate
       if (state === 'closed') return true
       if (state === 'probing') return false
       if (clock.now() < openUntil) return false
-      if (options.canProbe && !options.canProbe()) return false
+      if (o.canProbe && !o.canProbe()) return false
       moveTo('probing')
       return true
     },

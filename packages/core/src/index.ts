@@ -1,7 +1,5 @@
-export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } from './call-options.js'
-export { type Clock, clampDelay, MAX_TIMER_DELAY_MS, sleep, systemClock, type TimerHandle } from './clock.js'
-export { closestKey } from './closest-key.js'
-export { channelName, createChannels, type HeadroomChannel } from './diagnostics.js'
+export { channelName, createChannels, type HeadroomChannel } from './channels/diagnostics.js'
+export { createTracingChannel, type HeadroomTracingChannel } from './channels/tracing.js'
 export {
   CircuitOpenError,
   ClosedError,
@@ -47,12 +45,21 @@ export {
   LockTimeoutError,
 } from './lock.js'
 export { childLogger, type LogFn, type Logger, silentLogger } from './logger.js'
-export { createManualClock, type ManualClock } from './manual-clock.js'
+export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } from './options/call-options.js'
+export { closestKey } from './options/closest-key.js'
+export { describeValue, type OptionsSchemaMatch, parseOptions } from './options/validate.js'
 export { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'
 export { reconnectBackoff, requestPathClusterOptions, requestPathRedisOptions } from './redis/options.js'
 export { defineScript, isNoScriptError, type RedisScript, runScript } from './redis/script.js'
 export { keySlot, slotOfTag } from './redis/slot.js'
 export { isCluster, isRedisDown, type RedisClient } from './redis/types.js'
-export { afterPendingIo, type CommandTimeout, createCommandTimeout, withTimeout } from './timeout.js'
-export { createTracingChannel, type HeadroomTracingChannel } from './tracing.js'
-export { describeValue, parseOptions } from './validate.js'
+export {
+  type Clock,
+  clampDelay,
+  MAX_TIMER_DELAY_MS,
+  sleep,
+  systemClock,
+  type TimerHandle,
+} from './time/clock.js'
+export { createManualClock, type ManualClock } from './time/manual-clock.js'
+export { afterPendingIo, type CommandTimeout, createCommandTimeout, withTimeout } from './time/timeout.js'

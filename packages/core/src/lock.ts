@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { type Clock, sleep, systemClock, type TimerHandle } from './clock.js'
 import { defineError } from './errors.js'
+import { type OptionsSchemaMatch, parseOptions } from './options/validate.js'
 import { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'
 import { defineScript, runScript } from './redis/script.js'
 import type { RedisClient } from './redis/types.js'
-import { parseOptions } from './validate.js'
+import { type Clock, sleep, systemClock, type TimerHandle } from './time/clock.js'
 
 /** `acquire` waited `waitMs` and another holder still had the lock. */
 export const LockTimeoutError = defineError('E_LOCK_TIMEOUT', 'The lock was not acquired in time')
@@ -76,12 +76,14 @@ export interface Lock {
   close(): void
 }
 
-// KEYS: [1] owner (the holder's token, with the lease's expiry), [2] fence (a counter that never expires)
-// ARGV: [1] token, [2] ttlMs
 // Returns the new fencing token when acquired, else minus the owner's remaining ms (-1 at least).
 const ACQUIRE = defineScript(
   'headroom-lock-acquire',
   `
+-- KEYS[1] owner   the holder's token, with the lease's expiry
+-- KEYS[2] fence   a counter that never expires
+-- ARGV[1] token   this lease's random token
+-- ARGV[2] ttlMs   the lease length
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
 end
@@ -91,10 +93,13 @@ return -left
 `,
 )
 
-// KEYS: [1] owner. ARGV: [1] token, [2] ttlMs. Returns 1 when extended, 0 when not this token's.
+// Returns 1 when extended, 0 when the lock is not this token's.
 const EXTEND = defineScript(
   'headroom-lock-extend',
   `
+-- KEYS[1] owner   the holder's token
+-- ARGV[1] token   this lease's token
+-- ARGV[2] ttlMs   the new lease length
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
@@ -103,10 +108,12 @@ return 0
 `,
 )
 
-// KEYS: [1] owner. ARGV: [1] token. Returns 1 when released, 0 when not this token's.
+// Returns 1 when released, 0 when the lock is not this token's.
 const RELEASE = defineScript(
   'headroom-lock-release',
   `
+-- KEYS[1] owner   the holder's token
+-- ARGV[1] token   this lease's token
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -125,8 +132,11 @@ const schema = z.strictObject({
   renew: z.boolean().default(true),
   waitMs: z.number().int().nonnegative().default(5_000),
   retryDelayMs: positiveMs.default(25),
-  clock: z.custom<Clock>((value) => typeof value === 'object' && value !== null && 'now' in value).optional(),
+  clock: z
+    .custom<Clock>((value) => typeof value === 'object' && value !== null && 'now' in value)
+    .default(systemClock),
 })
+true satisfies OptionsSchemaMatch<typeof schema, LockOptions>
 const acquireSchema = z.strictObject({
   ttlMs: positiveMs.optional(),
   waitMs: z.number().int().nonnegative().optional(),
@@ -134,6 +144,8 @@ const acquireSchema = z.strictObject({
     .custom<AbortSignal>((value) => value instanceof AbortSignal, 'expected an AbortSignal')
     .optional(),
 })
+true satisfies OptionsSchemaMatch<typeof acquireSchema, AcquireLockOptions>
+const tryAcquireSchema = acquireSchema.pick({ ttlMs: true })
 
 /**
  * A distributed lock on Redis: a lease with a random token (only its holder extends or
@@ -154,7 +166,7 @@ const acquireSchema = z.strictObject({
 export function createLock(options: LockOptions): Lock {
   const config = parseOptions('createLock', schema, options)
   assertKeyPrefix(config.prefix)
-  const clock = config.clock ?? systemClock
+  const clock = config.clock
   const redis = config.redis
   const held = new Set<HeldLease>()
   let closed = false
@@ -291,7 +303,7 @@ export function createLock(options: LockOptions): Lock {
     acquire,
     async tryAcquire(name, callOptions = {}) {
       checkName(name)
-      const call = parseOptions('tryAcquire', acquireSchema, callOptions)
+      const call = parseOptions('tryAcquire', tryAcquireSchema, callOptions)
       const result = await attempt(name, call.ttlMs ?? config.ttlMs)
       return typeof result === 'number' ? undefined : result
     },

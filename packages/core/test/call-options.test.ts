@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createCallOptionsCheck } from '../src/call-options.js'
+import { createCallOptionsCheck } from '../src/options/call-options.js'
 
 describe('createCallOptionsCheck', () => {
   const check = createCallOptionsCheck('route', {
@@ -49,7 +49,7 @@ describe('createCallOptionsCheck', () => {
 
 describe('closestKey', () => {
   it('finds a near miss or an abbreviation, and nothing for an unrelated key', async () => {
-    const { closestKey } = await import('../src/closest-key.js')
+    const { closestKey } = await import('../src/options/closest-key.js')
     expect(closestKey('gracee', ['ttl', 'grace'])).toBe('grace')
     expect(closestKey('timout', ['timeoutMs', 'ttl'])).toBe('timeoutMs')
     expect(closestKey('opts', ['name', 'data', 'options'])).toBe('options')

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { clampDelay, MAX_TIMER_DELAY_MS, sleep, systemClock } from '../src/clock.js'
-import { createManualClock } from '../src/manual-clock.js'
+import { clampDelay, MAX_TIMER_DELAY_MS, sleep, systemClock } from '../src/time/clock.js'
+import { createManualClock } from '../src/time/manual-clock.js'
 
 describe('systemClock', () => {
   afterEach(() => {

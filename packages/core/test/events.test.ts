@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { describe, expect, it, vi } from 'vitest'
-import { channelName, createChannels } from '../src/diagnostics.js'
+import { channelName, createChannels } from '../src/channels/diagnostics.js'
 import { createEmitter } from '../src/events.js'
 
 type Events = { hit: { key: string }; miss: { key: string; ms: number } }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createFailureGate, type FailureGateState } from '../src/failure-gate.js'
-import { createManualClock } from '../src/manual-clock.js'
+import { createManualClock } from '../src/time/manual-clock.js'
 
 describe('createFailureGate', () => {
   it('opens after consecutive failures, probes once after the cooldown, closes on success', () => {

@@ -64,10 +64,12 @@ describeRedis('createLock', (target) => {
 
   it('renews a held lease past its ttl, so nobody else gets in while the holder is alive', async () => {
     const prefix = target.prefix('lock')
-    const holder = createLock({ redis: target.client(), prefix, ttlMs: 300 })
+    // A ttl long enough that a loaded machine's scheduling cannot decide it; the pause
+    // still spans more than two leases, so only renewal keeps the lock.
+    const holder = createLock({ redis: target.client(), prefix, ttlMs: 1_000 })
     const other = createLock({ redis: target.client(), prefix })
     const lease = await holder.acquire('long-job')
-    await pause(1_200)
+    await pause(2_500)
     expect(lease.signal.aborted).toBe(false)
     expect(await other.tryAcquire('long-job')).toBeUndefined()
     await lease.release()

@@ -12,7 +12,7 @@ import { hashTaggedKey } from '../src/redis/keys.js'
 import { requestPathClusterOptions, requestPathRedisOptions } from '../src/redis/options.js'
 import { defineScript, runScript } from '../src/redis/script.js'
 import { isCluster, type RedisClient } from '../src/redis/types.js'
-import { createCommandTimeout } from '../src/timeout.js'
+import { createCommandTimeout } from '../src/time/timeout.js'
 
 // Touches two keys of one entity: on a Cluster this only works because they share a hash tag.
 const incrBoth = defineScript(

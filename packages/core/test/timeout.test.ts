@@ -4,8 +4,8 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { isTimeoutError } from '../src/errors.js'
-import { createManualClock } from '../src/manual-clock.js'
-import { createCommandTimeout, withTimeout } from '../src/timeout.js'
+import { createManualClock } from '../src/time/manual-clock.js'
+import { createCommandTimeout, withTimeout } from '../src/time/timeout.js'
 
 function deferred<T>() {
   let resolve!: (value: T) => void

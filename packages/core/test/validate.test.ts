@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { childLogger, silentLogger } from '../src/logger.js'
-import { describeValue, parseOptions } from '../src/validate.js'
+import { describeValue, parseOptions } from '../src/options/validate.js'
 
 const schema = z.object({
   prefix: z.string().min(1),

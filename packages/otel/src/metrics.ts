@@ -3,6 +3,7 @@
 // works for every instance in the process; the channels publish only while subscribed,
 // so a process without this instrumentation pays nothing for it.
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { type CallOptionType, createCallOptionsCheck } from '@headroom/core'
 import { type Meter, type MeterProvider, metrics } from '@opentelemetry/api'
 
 export interface HeadroomMetricsOptions {
@@ -11,6 +12,10 @@ export interface HeadroomMetricsOptions {
 }
 
 type Listener = (message: unknown) => void
+
+const checkOptions = createCallOptionsCheck('instrumentHeadroomMetrics', {
+  meterProvider: 'MeterProvider',
+} satisfies Record<keyof HeadroomMetricsOptions, CallOptionType>)
 
 /**
  * Subscribes to Headroom's diagnostics channels and records OTel metrics (names
@@ -23,7 +28,9 @@ type Listener = (message: unknown) => void
  * stop()
  */
 export function instrumentHeadroomMetrics(options: HeadroomMetricsOptions = {}): () => void {
-  const meter: Meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('@headroom/otel')
+  checkOptions(options)
+  const { meterProvider = metrics.getMeterProvider() } = options
+  const meter: Meter = meterProvider.getMeter('@headroom/otel')
   const subscriptions: [string, Listener][] = []
   const on = <M>(channel: string, listener: (message: M) => void) => {
     subscriptions.push([channel, listener as Listener])

@@ -3,6 +3,7 @@
 // by name: every cache, limiter, breaker, pool, router and worker in the process is
 // traced, and while nothing subscribes the operations skip tracing after one read.
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { type CallOptionType, createCallOptionsCheck } from '@headroom/core'
 import {
   type Attributes,
   context,
@@ -24,6 +25,11 @@ export interface HeadroomTracesOptions {
    */
   recordKeys?: boolean
 }
+
+const checkOptions = createCallOptionsCheck('instrumentHeadroomTraces', {
+  tracerProvider: 'TracerProvider',
+  recordKeys: 'boolean',
+} satisfies Record<keyof HeadroomTracesOptions, CallOptionType>)
 
 /** What every traced operation's context holds once it settles (Node adds these). */
 interface Settled {
@@ -47,7 +53,7 @@ const operation = <Context>(definition: Operation<Context>) => definition as Ope
 /** The error's `code` (Headroom errors carry one), if any. */
 const codeOf = (error: unknown): unknown => (error as { code?: unknown } | null | undefined)?.code
 
-const OPERATIONS: Operation<unknown>[] = [
+const OPERATIONS: readonly Operation<unknown>[] = [
   operation<{ cache: string; key: string; tier: string }>({
     channel: 'headroom:cache:getOrSet',
     span: 'headroom.cache.getOrSet',
@@ -140,8 +146,9 @@ const OPERATIONS: Operation<unknown>[] = [
  * stop()
  */
 export function instrumentHeadroomTraces(options: HeadroomTracesOptions = {}): () => void {
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('@headroom/otel')
-  const recordKeys = options.recordKeys ?? false
+  checkOptions(options)
+  const { tracerProvider = trace.getTracerProvider(), recordKeys = false } = options
+  const tracer = tracerProvider.getTracer('@headroom/otel')
   const unsubscribes: (() => void)[] = []
   for (const op of OPERATIONS) {
     // One context object per call carries its span from start to end.

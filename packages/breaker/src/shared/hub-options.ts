@@ -1,4 +1,11 @@
-import type { Clock, Logger, RedisClient } from '@headroom/core'
+import {
+  type Clock,
+  type Logger,
+  type OptionsSchemaMatch,
+  type RedisClient,
+  systemClock,
+} from '@headroom/core'
+import { z } from 'zod'
 
 /** Options of {@link createBreakerHub}. */
 export interface BreakerHubOptions {
@@ -22,3 +29,21 @@ export interface BreakerHubOptions {
   /** @default silent */
   logger?: Logger
 }
+
+const client = (what: string) =>
+  z.custom<RedisClient>(
+    (v) => typeof (v as RedisClient | undefined)?.evalsha === 'function',
+    `Expected ${what}`,
+  )
+
+export const hubOptionsSchema = z.object({
+  redis: client('an ioredis client'),
+  prefix: z.string().min(1).default('headroom:breaker'),
+  subscriber: client('an ioredis client').optional(),
+  commandTimeoutMs: z.number().positive().max(2_147_483_647).default(500),
+  clock: z
+    .custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function', 'Expected a Clock')
+    .default(systemClock),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger').optional(),
+})
+true satisfies OptionsSchemaMatch<typeof hubOptionsSchema, BreakerHubOptions>

@@ -3,8 +3,7 @@
 // and reports a reconnect, after which the hub reads back what it missed.
 import type { Logger, RedisClient } from '@headroom/core'
 import type { BreakerHubOptions } from './hub-options.js'
-import type { HubListener } from './hub-types.js'
-import { decodeMessage } from './messages.js'
+import { decodeMessage, type HubMessage } from './messages.js'
 
 export interface HubSubscriberDeps {
   redis: RedisClient
@@ -13,8 +12,8 @@ export interface HubSubscriberDeps {
   channel: string
   /** The hub's id: its own messages are not handed back to it. */
   id: string
-  /** The hub's listeners by breaker name, read on every message. */
-  listeners: ReadonlyMap<string, HubListener>
+  /** Hands one fleet message to the breaker it names (the hub keeps the listeners). */
+  deliver(name: string, message: HubMessage): void
   logger: Logger
   /** The connection came back: what was published meanwhile was missed. */
   onReconnect(): void
@@ -34,7 +33,7 @@ export interface HubSubscriber {
 }
 
 export function createHubSubscriber(deps: HubSubscriberDeps): HubSubscriber {
-  const { redis, channel, id, listeners, logger } = deps
+  const { redis, channel, id, logger } = deps
   const ownsSubscriber = deps.subscriber === undefined
   let subscriber: RedisClient | undefined
   let readyOnce = false
@@ -46,7 +45,7 @@ export function createHubSubscriber(deps: HubSubscriberDeps): HubSubscriber {
     const decoded = decodeMessage(raw)
     if (!decoded || decoded.origin === id) return
     messagesIn++
-    listeners.get(decoded.name)?.(decoded.message)
+    deps.deliver(decoded.name, decoded.message)
   }
   const onReady = () => {
     // ioredis resubscribes by itself; what was published meanwhile is read back.

@@ -5,12 +5,12 @@ import {
   createCommandTimeout,
   createFailureGate,
   hashTaggedKey,
+  parseOptions,
   runScript,
   StoreUnavailableError,
-  systemClock,
   type TimerHandle,
 } from '@headroom/core'
-import type { BreakerHubOptions } from './hub-options.js'
+import { type BreakerHubOptions, hubOptionsSchema } from './hub-options.js'
 import { createHubSubscriber } from './hub-subscriber.js'
 import type { BreakerHub, HubListener, HubSync } from './hub-types.js'
 import { encodeMessage } from './messages.js'
@@ -28,16 +28,13 @@ const TRIPPED_MARGIN_MS = 10 * 60_000
  * const b = createBreaker(callB, { shared: { hub, name: 'astro-b' } })
  */
 export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
-  const prefix = options.prefix ?? 'headroom:breaker'
+  const o = parseOptions('createBreakerHub', hubOptionsSchema, options)
+  const { redis, prefix, clock } = o
   assertKeyPrefix(prefix)
-  const { redis } = options
-  if (typeof redis?.evalsha !== 'function')
-    throw new TypeError('Invalid createBreakerHub option "redis": expected an ioredis client')
-  const clock = options.clock ?? systemClock
-  const logger = childLogger(options.logger, { component: 'breaker-hub' })
+  const logger = childLogger(o.logger, { component: 'breaker-hub' })
   const id = randomBytes(8).toString('hex')
   const channel = `${prefix}:events`
-  const timeout = createCommandTimeout(options.commandTimeoutMs ?? 500, clock)
+  const timeout = createCommandTimeout(o.commandTimeoutMs, clock)
   const listeners = new Map<string, HubListener>()
   const syncs = new Map<string, HubSync>()
   // Names whose last sync failed: retried on one timer until Redis answers.
@@ -61,10 +58,10 @@ export function createBreakerHub(options: BreakerHubOptions): BreakerHub {
 
   const subscriber = createHubSubscriber({
     redis,
-    subscriber: options.subscriber,
+    subscriber: o.subscriber,
     channel,
     id,
-    listeners,
+    deliver: (name, message) => listeners.get(name)?.(message),
     logger,
     onReconnect: () => void resync([...syncs.keys()]),
     onSubscribeFailed: () => {

@@ -12,10 +12,13 @@ export interface RedisScript {
  * Declares a Lua script. Run it with {@link runScript}: EVALSHA first, and on
  * NOSCRIPT (a restarted server, a failed-over replica, a node that never saw it)
  * EVAL, which also loads it for next time. Every key a script touches must be in
- * `keys` and share one hash slot (see `hashTaggedKey`), so it runs on a Cluster.
+ * `keys` and share one hash slot (see `hashTaggedKey`), so it runs on a Cluster. A
+ * script starts with a table of its KEYS and ARGV, as Lua comments.
  *
  * @example
  * const incr = defineScript('incr-expire', `
+ *   -- KEYS[1] counter   the key to count on
+ *   -- ARGV[1] ttlMs     the counter's lifetime
  *   local v = redis.call('INCR', KEYS[1])
  *   redis.call('PEXPIRE', KEYS[1], ARGV[1])
  *   return v`)

@@ -1,7 +1,6 @@
-// `stats()`: turns the breaker's counters, its rolling window and its latency histogram
+// `stats()`: turns the breaker's counters, its rolling window's totals and its latency histogram
 // into a plain snapshot. Only reads run it; the calls themselves just count.
 import type { LatencyHistogram } from '@headroom/core'
-import type { RollingWindow } from './rolling-window.js'
 import type { BreakerStats } from './types.js'
 
 /** What the breaker counts and knows itself; the rest of a snapshot is derived here. */
@@ -9,7 +8,7 @@ export type BreakerCounts = Omit<BreakerStats, 'calls' | 'window' | 'latency' | 
 
 export function snapshotStats(
   counts: BreakerCounts,
-  window: RollingWindow,
+  window: { calls: number; failures: number; slow: number },
   latency: LatencyHistogram,
   shared: BreakerStats['shared'],
 ): BreakerStats {

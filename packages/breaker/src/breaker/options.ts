@@ -1,6 +1,13 @@
-import { type Clock, type Logger, parseOptions, type RedisClient, systemClock } from '@headroom/core'
+import {
+  type Clock,
+  type Logger,
+  type OptionsSchemaMatch,
+  parseOptions,
+  type RedisClient,
+  systemClock,
+} from '@headroom/core'
 import { z } from 'zod'
-import type { BreakerHub } from './shared/hub-types.js'
+import type { BreakerHub } from '../shared/hub-types.js'
 
 /** Coordinates one breaker with its namesakes in other processes through Redis. */
 export interface SharedOptions {
@@ -91,32 +98,34 @@ export interface BreakerOptions<Args extends unknown[] = unknown[], R = unknown>
 
 const percentage = z.number().min(0).max(100)
 const positiveMs = z.number().positive().max(2_147_483_647)
-const func = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', {
-  message: 'Expected a function',
-})
+const isFunction = (value: unknown) => typeof value === 'function'
+const braceFree = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .regex(/^[^{}]+$/, `Expected ${what} without "{" or "}"`)
 
-const sharedSchema = z
-  .object({
-    name: z
-      .string()
-      .min(1)
-      .regex(/^[^{}]+$/, 'Expected a name without "{" or "}"'),
-    redis: z
-      .custom<RedisClient>((v) => typeof v === 'object' && v !== null, 'Expected an ioredis client')
-      .optional(),
-    hub: z
-      .custom<BreakerHub>((v) => typeof v === 'object' && v !== null, 'Expected a hub from createBreakerHub')
-      .optional(),
-    prefix: z
-      .string()
-      .min(1)
-      .regex(/^[^{}]+$/, 'Expected a prefix without "{" or "}"')
-      .optional(),
-    probeLeaseMs: positiveMs.optional(),
-  })
-  .refine((s) => (s.redis === undefined) !== (s.hub === undefined), {
-    message: 'Expected exactly one of "redis" or "hub"',
-  })
+const sharedFields = z.object({
+  name: braceFree('a name'),
+  redis: z
+    .custom<RedisClient>((v) => typeof v === 'object' && v !== null, 'Expected an ioredis client')
+    .optional(),
+  hub: z
+    .custom<BreakerHub>((v) => typeof v === 'object' && v !== null, 'Expected a hub from createBreakerHub')
+    .optional(),
+  prefix: braceFree('a prefix').optional(),
+  probeLeaseMs: positiveMs.optional(),
+})
+const oneStore = [
+  (s: { redis?: unknown; hub?: unknown }) => (s.redis === undefined) !== (s.hub === undefined),
+  { message: 'Expected exactly one of "redis" or "hub"' },
+] as const
+
+const sharedSchema = sharedFields.refine(...oneStore)
+true satisfies OptionsSchemaMatch<typeof sharedSchema, SharedOptions>
+
+/** A registry's `shared`: the same settings, named by each breaker's key. */
+export const registrySharedSchema = sharedFields.omit({ name: true }).refine(...oneStore)
 
 const schema = z.object({
   name: z.string().min(1).optional(),
@@ -129,8 +138,10 @@ const schema = z.object({
   slowCallMs: z.number().min(0).default(0),
   slowCallRate: percentage.default(50),
   halfOpenProbes: z.number().int().min(1).max(10_000).default(1),
-  fallback: func.optional(),
-  errorFilter: func.optional(),
+  fallback: z.custom<NonNullable<BreakerOptions['fallback']>>(isFunction, 'Expected a function').optional(),
+  errorFilter: z
+    .custom<NonNullable<BreakerOptions['errorFilter']>>(isFunction, 'Expected a function')
+    .optional(),
   abortController: z
     .custom<AbortController>(
       (v) => typeof (v as AbortController | undefined)?.abort === 'function',
@@ -150,6 +161,7 @@ const schema = z.object({
     .default(systemClock),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger').optional(),
 })
+true satisfies OptionsSchemaMatch<typeof schema, BreakerOptions>
 
 /** Options after validation, with defaults applied. */
 export type ResolvedBreakerOptions = z.output<typeof schema>
@@ -161,3 +173,12 @@ export function resolveBreakerOptions(component: string, input: unknown): Resolv
 
 /** The options a registry's `defaults` may hold (everything but per-breaker identity). */
 export const breakerOptionsSchema = schema
+
+/**
+ * How long a half-open probe lease lasts: `shared.probeLeaseMs`, or by default one
+ * timeout and a second (the reset timeout when calls never time out). The one default
+ * that depends on another option, so it is computed here rather than in the schema.
+ */
+export function probeLeaseMs(o: ResolvedBreakerOptions): number {
+  return o.shared?.probeLeaseMs ?? (o.timeout === false ? o.resetTimeout : o.timeout + 1_000)
+}

@@ -1,9 +1,10 @@
 // Which hub a shared breaker talks to, and on what terms: a registry's hub, the one
 // given in `shared.hub`, or one made from `shared.redis` (then the breaker closes it).
-import type { BreakerContext } from './breaker-context.js'
-import type { ResolvedBreakerOptions } from './options.js'
-import { createBreakerHub } from './shared/hub.js'
-import type { BreakerHub } from './shared/hub-types.js'
+
+import { createBreakerHub } from '../shared/hub.js'
+import type { BreakerHub } from '../shared/hub-types.js'
+import type { BreakerContext } from './context.js'
+import { probeLeaseMs, type ResolvedBreakerOptions } from './options.js'
 
 export interface SharedHub {
   hub: BreakerHub
@@ -39,6 +40,6 @@ export function resolveSharedHub(
     hub,
     ownsHub,
     sharedName: context.sharedName ?? o.shared?.name ?? name,
-    leaseMs: o.shared?.probeLeaseMs ?? (o.timeout === false ? o.resetTimeout : o.timeout + 1_000),
+    leaseMs: probeLeaseMs(o),
   }
 }

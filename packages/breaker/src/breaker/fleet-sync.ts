@@ -4,8 +4,8 @@
 // counters; the transitions stay in state-machine.ts, seen here through `FleetMachine`.
 // None of it runs per call: only on state changes, timers and Redis answers.
 import type { Clock, Emitter, Logger, TimerHandle } from '@headroom/core'
-import { CLOSED, HALF_OPEN, type Mode, OPEN, SHUT } from './breaker-mode.js'
-import type { HubMessage } from './shared/messages.js'
+import type { HubMessage } from '../shared/messages.js'
+import { CLOSED, HALF_OPEN, type Mode, OPEN, SHUT } from './mode.js'
 import type { SharedHub } from './shared-hub.js'
 import type { OpenReason } from './thresholds.js'
 import type { BreakerEvents, BreakerStats, TransitionReason } from './types.js'

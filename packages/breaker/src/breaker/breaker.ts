@@ -8,17 +8,16 @@ import {
   describeValue,
 } from '@headroom/core'
 import CircuitBreaker from 'opossum'
-import { channels } from './breaker-channels.js'
-import type { BreakerContext } from './breaker-context.js'
-import { CLOSED, HALF_OPEN, type Mode, OPEN, SHUT } from './breaker-mode.js'
-import { type BreakerCounts, snapshotStats } from './breaker-stats.js'
+import { TimeoutAbort } from './abort.js'
+import { channels } from './channels.js'
+import type { BreakerContext } from './context.js'
 import { isCapacityError, isOpossumTimeout, toTypedError } from './errors.js'
+import { CLOSED, HALF_OPEN, OPEN, SHUT } from './mode.js'
 import { createOpossumCircuit } from './opossum-circuit.js'
 import { type BreakerOptions, type ResolvedBreakerOptions, resolveBreakerOptions } from './options.js'
-import { createRollingWindow } from './rolling-window.js'
 import { resolveSharedHub } from './shared-hub.js'
-import { createStateMachine } from './state-machine.js'
-import { tripReason } from './thresholds.js'
+import { BreakerStateMachine } from './state-machine.js'
+import { type BreakerCounts, snapshotStats } from './stats.js'
 import { createTicker } from './ticker.js'
 import { fireTrace } from './trace.js'
 import type { Breaker, BreakerEvents, BreakerHealth, BreakerStats } from './types.js'
@@ -26,14 +25,15 @@ import type { Breaker, BreakerEvents, BreakerHealth, BreakerStats } from './type
 const checkHealthCheckOptions = createCallOptionsCheck('toHealthCheck', { critical: 'boolean' })
 
 /**
- * Wraps an async function in a circuit breaker built on opossum: opossum runs each call
- * (timeout, AbortController, capacity, error filter, fallback, its rolling status),
- * while this layer owns the state machine: failure-rate and slow-call-rate opening
- * after a minimum number of calls, several half-open probes, typed errors, and, with
- * `shared`, one state for the whole fleet through Redis.
+ * Wraps an async function in a circuit breaker built on opossum's public API: opossum
+ * runs each call (timeout, capacity, error filter, fallback, its rolling status) and
+ * holds the open/closed state, while this layer decides when the state changes:
+ * failure-rate and slow-call-rate opening after a minimum number of calls, several
+ * half-open probes, typed errors, and, with `shared`, one state for the whole fleet
+ * through Redis.
  *
- * The closed path adds one integer comparison and one listener to opossum's own work:
- * no promise, closure or timer of its own per call.
+ * The closed path adds one integer comparison, a counter and one listener to opossum's
+ * own work: no promise, closure or timer of its own per call.
  *
  * @example
  * const astro = createBreaker((sign: string) => fetchHoroscope(sign), {
@@ -61,28 +61,35 @@ export function buildBreaker<Args extends unknown[], R>(
   context: BreakerContext,
 ): Breaker<Args, R> {
   const name = context.name ?? o.name ?? o.shared?.name ?? (fn.name || 'breaker')
-  const clock = o.clock
   const logger = childLogger(o.logger, { component: 'breaker', breaker: name })
   const emitter = createEmitter<BreakerEvents>((error, event) =>
     logger.error({ err: error, event }, 'breaker: an event listener threw'),
   )
-  const ticker = context.ticker ?? createTicker(clock, o.rollingCountTimeout / o.rollingCountBuckets)
+  const ticker = context.ticker ?? createTicker(o.clock, o.rollingCountTimeout / o.rollingCountBuckets)
   const ownsTicker = context.ticker === undefined
-  const window = createRollingWindow(o.rollingCountBuckets)
   const latency = createLatencyHistogram()
   const slowMs = o.slowCallMs > 0 ? o.slowCallMs : Number.POSITIVE_INFINITY
   const probes = o.halfOpenProbes
   const userFallback = o.fallback as ((...argsAndError: unknown[]) => R | Promise<R>) | undefined
-  const { circuit, internals, capacity } = createOpossumCircuit(fn, o, name, ticker)
+  const circuit = createOpossumCircuit(fn, o, name, ticker)
+  // opossum's own rule: renewal without a controller means one is made.
+  const controller = o.abortController ?? (o.autoRenewAbortController ? new AbortController() : undefined)
+  const abort = controller && new TimeoutAbort(controller, o.autoRenewAbortController)
+  const shared = resolveSharedHub(o, context, name)
+  const machine = new BreakerStateMachine({
+    name,
+    rules: o,
+    circuit,
+    abort,
+    shared,
+    clock: o.clock,
+    logger,
+    emitter,
+  })
+  const stopTicking = ticker.add(machine.rotate)
 
-  // The per-call work (outcome listeners, the gate, the fallback) stays in this closure on
-  // plain locals, `mode` included; the transitions (state-machine.ts) run only when the
-  // state changes and reach `mode` through their host.
-  let mode: Mode = CLOSED
-  let probesAdmitted = 0
-  let probeDone = 0
-  let probeFailures = 0
-  let probeSlow = 0
+  // The call path's counters: plain locals of this closure, written by opossum's events.
+  let inFlight = 0
   let successes = 0
   let failures = 0
   let timeouts = 0
@@ -90,41 +97,27 @@ export function buildBreaker<Args extends unknown[], R>(
   let rejects = 0
   let fallbacks = 0
 
-  // ---- outcomes (opossum's events; these are the only per-call work of this layer)
-
-  const settle = (failed: boolean, slow: boolean) => {
-    if (mode === CLOSED) {
-      window.record(failed, slow)
-      if ((failed || slow) && window.calls >= o.volumeThreshold) {
-        const reason = tripReason(window.calls, window.failures, window.slow, o)
-        if (reason) machine.toOpen(reason, o.resetTimeout, false, false)
-      }
-    } else if (mode === HALF_OPEN) {
-      probeOutcome(failed, slow)
-    }
-    // Open: a call admitted before the breaker opened says nothing new.
-  }
+  // ---- outcomes (opossum's events; every call opossum runs ends in exactly one of them)
 
   circuit.on('success', (_result: unknown, ms: number) => {
+    inFlight--
     successes++
     latency.record(ms)
     if (ms >= slowMs) {
       onSlow(ms, false)
-      settle(false, true)
-    } else if (mode === CLOSED) {
-      window.record(false, false)
+      machine.record(false, true)
     } else {
-      settle(false, false)
+      machine.record(false, false)
     }
     if (emitter.has('success')) emitter.emit('success', { name, latencyMs: ms })
   })
 
   circuit.on('failure', (error: Error, ms: number) => {
+    inFlight--
     if (isCapacityError(error)) {
-      // Refused by opossum's semaphore: not the dependency's fault. A probe refused
-      // this way frees its slot, or half-open would wait for an outcome that never comes.
+      // Refused by opossum's capacity limit: not the dependency's fault.
       rejects++
-      if (mode === HALF_OPEN && probesAdmitted > probeDone) probesAdmitted--
+      machine.releaseProbe()
       return
     }
     failures++
@@ -137,28 +130,23 @@ export function buildBreaker<Args extends unknown[], R>(
     }
     if (emitter.has('failure')) emitter.emit('failure', { name, error, latencyMs: ms })
     channels.failure.publish({ name, error, latencyMs: ms })
-    settle(true, slow)
+    machine.record(true, slow)
   })
+
+  // The breaker never sends a call to an open opossum; one opened by hand through
+  // `breaker.circuit` refuses the calls itself, and they end here instead.
+  circuit.on('reject', () => {
+    inFlight--
+    rejects++
+  })
+
+  // opossum's `timeout` event comes before its `failure`: the work the call started may stop.
+  if (abort) circuit.on('timeout', () => abort.abort())
 
   function onSlow(ms: number, failed: boolean) {
     slowCalls++
     if (emitter.has('slow')) emitter.emit('slow', { name, latencyMs: ms, failed })
     channels.slow.publish({ name, latencyMs: ms, failed })
-  }
-
-  function probeOutcome(failed: boolean, slow: boolean) {
-    probeDone++
-    if (failed) probeFailures++
-    if (slow) probeSlow++
-    // Reopen as soon as the failures alone decide it; otherwise wait for every probe.
-    if ((probeFailures / probes) * 100 > o.errorThresholdPercentage) {
-      machine.toOpen('probe-failed', o.resetTimeout, false, false)
-    } else if (probeDone >= probes) {
-      const reason = tripReason(probeDone, probeFailures, probeSlow, o)
-      if (reason)
-        machine.toOpen(reason === 'failures' ? 'probe-failed' : reason, o.resetTimeout, false, false)
-      else machine.toClosed('probes-passed', false)
-    }
   }
 
   // opossum calls this for its own errors and the function's: it makes the typed error
@@ -173,36 +161,15 @@ export function buildBreaker<Args extends unknown[], R>(
     return userFallback(...argsAndError)
   })
 
-  // ---- state machine (transitions, timers, the fleet), off the call path
-
-  const shared = resolveSharedHub(o, context, name)
-  const machine = createStateMachine({
-    host: {
-      mode: () => mode,
-      setMode: (next) => {
-        mode = next
-      },
-      resetProbes: () => {
-        probesAdmitted = 0
-        probeDone = 0
-        probeFailures = 0
-        probeSlow = 0
-      },
-    },
-    shared,
-    name,
-    resetTimeout: o.resetTimeout,
-    autoRenewAbortController: o.autoRenewAbortController,
-    internals,
-    window,
-    clock,
-    logger,
-    emitter,
-  })
-  const stopTicking = ticker.add(window.rotate)
-
   // ---- calls
 
+  const run = (args: Args): Promise<R> => {
+    inFlight++
+    return circuit.call(fn, ...args)
+  }
+
+  // Open, or half-open with every probe out: refused before opossum, so a refusal makes
+  // one error (opossum, open too, would make its own and then this one).
   const refuse = (args: unknown[], error: Error): Promise<R> => {
     rejects++
     if (emitter.has('reject')) emitter.emit('reject', { name, error })
@@ -218,11 +185,9 @@ export function buildBreaker<Args extends unknown[], R>(
   }
 
   function gated(args: Args): Promise<R> {
+    const mode = machine.mode
     if (mode === SHUT) return Promise.reject(new ClosedError(`Breaker "${name}" is closed`))
-    if (mode === HALF_OPEN && probesAdmitted < probes) {
-      probesAdmitted++
-      return circuit.call(fn, ...args)
-    }
+    if (machine.admitProbe()) return run(args)
     return refuse(
       args,
       new CircuitOpenError(
@@ -240,18 +205,21 @@ export function buildBreaker<Args extends unknown[], R>(
       return machine.state
     },
     get signal() {
-      return internals.getSignal()
+      return abort?.signal
     },
     fire(...args: Args): Promise<R> {
       if (fireTrace.hasSubscribers)
-        return fireTrace.tracePromise(() => (mode === CLOSED ? circuit.call(fn, ...args) : gated(args)), {
+        return fireTrace.tracePromise(() => (machine.mode === CLOSED ? run(args) : gated(args)), {
           breaker: name,
           state: machine.state,
         })
-      if (mode === CLOSED) return circuit.call(fn, ...args)
+      if (machine.mode === CLOSED) {
+        inFlight++
+        return circuit.call(fn, ...args)
+      }
       return gated(args)
     },
-    isAvailable: () => mode !== OPEN && mode !== SHUT,
+    isAvailable: () => machine.mode !== OPEN && machine.mode !== SHUT,
     ready: () => (shared ? shared.hub.ready() : Promise.resolve()),
     trip(ms = o.resetTimeout) {
       if (!(ms > 0))
@@ -275,25 +243,27 @@ export function buildBreaker<Args extends unknown[], R>(
         rejects,
         fallbacks,
         opens: machine.opens,
-        openUntil: mode === OPEN ? machine.openUntil : undefined,
-        inFlight: capacity - internals.semaphore.count,
+        openUntil: machine.mode === OPEN ? machine.openUntil : undefined,
+        inFlight,
       }
-      return snapshotStats(counts, window, latency, machine.sharedStats())
+      return snapshotStats(counts, machine.windowCounts(), latency, machine.sharedStats())
     },
     toHealthCheck(options) {
       checkHealthCheckOptions(options)
       const critical = options?.critical ?? true
-      return (): BreakerHealth => ({
-        name,
-        status: mode === CLOSED ? 'pass' : mode === OPEN && critical ? 'fail' : 'warn',
-        state: machine.state,
-        critical,
-        since: machine.since,
-      })
+      return (): BreakerHealth => {
+        const mode = machine.mode
+        return {
+          name,
+          status: mode === CLOSED ? 'pass' : mode === OPEN && critical ? 'fail' : 'warn',
+          state: machine.state,
+          critical,
+          since: machine.since,
+        }
+      }
     },
     async close() {
-      if (mode === SHUT) return
-      mode = SHUT
+      if (machine.mode === SHUT) return
       machine.shut()
       stopTicking()
       if (ownsTicker) ticker.close()

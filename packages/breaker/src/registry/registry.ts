@@ -1,19 +1,17 @@
 import {
-  type Clock,
   createEmitter,
-  type Logger,
+  type OptionsSchemaMatch,
   parseOptions,
   type RedisClient,
   type Subscribable,
-  systemClock,
 } from '@headroom/core'
 import { z } from 'zod'
-import { buildBreaker } from './breaker.js'
-import { type BreakerOptions, breakerOptionsSchema } from './options.js'
-import { createBreakerHub } from './shared/hub.js'
-import type { BreakerHub } from './shared/hub-types.js'
-import { createTicker } from './ticker.js'
-import type { Breaker, BreakerState, BreakerStats, StateChange } from './types.js'
+import { buildBreaker } from '../breaker/breaker.js'
+import { type BreakerOptions, breakerOptionsSchema, registrySharedSchema } from '../breaker/options.js'
+import { createTicker } from '../breaker/ticker.js'
+import type { Breaker, BreakerState, BreakerStats, StateChange } from '../breaker/types.js'
+import { createBreakerHub } from '../shared/hub.js'
+import type { BreakerHub } from '../shared/hub-types.js'
 
 /** Options of {@link createBreakerRegistry}. */
 export interface BreakerRegistryOptions<Args extends unknown[], R> {
@@ -71,30 +69,18 @@ export interface BreakerRegistry<Args extends unknown[], R>
   close(): Promise<void>
 }
 
-const func = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'Expected a function')
 const registrySchema = z.object({
-  action: func.optional(),
-  defaults: breakerOptionsSchema.omit({ shared: true, name: true }).prefault({}),
-  max: z.number().int().positive().default(1_000),
-  shared: z
-    .object({
-      redis: z
-        .custom<RedisClient>((v) => typeof v === 'object' && v !== null, 'Expected an ioredis client')
-        .optional(),
-      hub: z.custom<BreakerHub>((v) => typeof v === 'object' && v !== null, 'Expected a hub').optional(),
-      prefix: z
-        .string()
-        .min(1)
-        .regex(/^[^{}]+$/, 'Expected a prefix without "{" or "}"')
-        .optional(),
-      probeLeaseMs: z.number().positive().optional(),
-    })
-    .refine(
-      (s) => (s.redis === undefined) !== (s.hub === undefined),
-      'Expected exactly one of "redis" or "hub"',
+  action: z
+    .custom<NonNullable<BreakerRegistryOptions<unknown[], unknown>['action']>>(
+      (v) => typeof v === 'function',
+      'Expected a function',
     )
     .optional(),
+  defaults: breakerOptionsSchema.omit({ shared: true, name: true }).prefault({}),
+  max: z.number().int().positive().default(1_000),
+  shared: registrySharedSchema.optional(),
 })
+true satisfies OptionsSchemaMatch<typeof registrySchema, BreakerRegistryOptions<unknown[], unknown>>
 
 interface Entry<Args extends unknown[], R> {
   breaker: Breaker<Args, R>
@@ -120,8 +106,8 @@ export function createBreakerRegistry<Args extends unknown[] = [task: () => Prom
     ...args: Args
   ) => Promise<R>
   const defaults = o.defaults
-  const clock: Clock = defaults.clock ?? systemClock
-  const logger = defaults.logger as Logger | undefined
+  const clock = defaults.clock
+  const logger = defaults.logger
   const ticker = createTicker(clock, defaults.rollingCountTimeout / defaults.rollingCountBuckets)
   const emitter = createEmitter<{ [event: string]: unknown; state: RegistryStateChange }>()
   const entries = new Map<string, Entry<Args, R>>()

@@ -50,6 +50,29 @@ export function parseOptions<Schema extends z.ZodType>(
   )
 }
 
+/**
+ * Ties a documented options interface to its zod schema at compile time: `true` when the
+ * schema's input has exactly the interface's keys and every input it accepts is a valid
+ * `Options`; otherwise an object type saying what differs. `true satisfies
+ * OptionsSchemaMatch<...>` fails to compile the moment a key is added to one side only,
+ * or a key's type drifts.
+ *
+ * @example
+ * const schema = z.object({ max: z.number().default(100) })
+ * true satisfies OptionsSchemaMatch<typeof schema, CacheOptions>
+ */
+export type OptionsSchemaMatch<Schema extends z.ZodType, Options> = [
+  Exclude<keyof z.input<Schema>, keyof Options>,
+  Exclude<keyof Options, keyof z.input<Schema>>,
+] extends [never, never]
+  ? z.input<Schema> extends Options
+    ? true
+    : { schemaInputNotAssignableTo: Options }
+  : {
+      onlyInSchema: Exclude<keyof z.input<Schema>, keyof Options>
+      onlyInInterface: Exclude<keyof Options, keyof z.input<Schema>>
+    }
+
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input
   for (const key of path) {

@@ -1,5 +1,5 @@
+import { TimeoutError } from '../errors.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
-import { TimeoutError } from './errors.js'
 
 /**
  * Settles with `promise`, or rejects with a `TimeoutError` (`E_TIMEOUT`) after `ms`.

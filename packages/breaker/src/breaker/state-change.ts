@@ -1,7 +1,7 @@
 // How a breaker makes a state change known: a log line, the `state` event and its
 // per-state twin (`open`, `halfOpen`, `close`), then the diagnostics channel.
 import type { Emitter, Logger } from '@headroom/core'
-import { channels } from './breaker-channels.js'
+import { channels } from './channels.js'
 import type { BreakerEvents, BreakerState, StateChange } from './types.js'
 
 const EVENT_OF_STATE = { closed: 'close', open: 'open', 'half-open': 'halfOpen' } as const satisfies Record<

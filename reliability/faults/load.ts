@@ -44,6 +44,9 @@ export interface ProfileEdit {
   maybe: string[]
 }
 
+/** Every virtual user's password. */
+export const PASSWORD = 'correct horse battery'
+
 const STACK = /\n\s+at |node:internal|\.ts:\d+/
 
 async function request(
@@ -71,6 +74,14 @@ async function request(
 
 export { request }
 
+function titleOf(text: string): string {
+  try {
+    return String(JSON.parse(text).title)
+  } catch {
+    return ''
+  }
+}
+
 /** Judges one answer: clean refusals are promised; anything else outside 2xx is broken. */
 function judge(
   res: { status: number; headers: Headers; text: string },
@@ -80,7 +91,8 @@ function judge(
   if (expected.includes(res.status)) return { verdict: 'ok' }
   if (res.status === 429 || res.status === 503) {
     const problem = (res.headers.get('content-type') ?? '').startsWith('application/problem+json')
-    if (res.headers.get('retry-after') && problem) return { verdict: 'clean' }
+    // The problem's title says which refusal it was (a shed request, a dependency down).
+    if (res.headers.get('retry-after') && problem) return { verdict: 'clean', detail: titleOf(res.text) }
     return { verdict: 'broken', detail: `${res.status} without Retry-After or problem+json` }
   }
   return { verdict: 'broken', detail: `${res.status} ${res.text.slice(0, 160)}` }
@@ -94,7 +106,7 @@ export async function createUsers(base: string, count: number, label: string): P
     const email = `${label}-${i}-${randomBytes(4).toString('hex')}@faults.test`
     const reg = await request(base, 'POST', '/api/auth/register', {
       ip,
-      body: { email, password: 'correct horse battery', name: `${label} ${i}` },
+      body: { email, password: PASSWORD, name: `${label} ${i}` },
     })
     if (reg.status !== 201) throw new Error(`register: ${reg.status} ${reg.text}`)
     const token0: string = reg.body.accessToken
@@ -119,13 +131,24 @@ export async function createUsers(base: string, count: number, label: string): P
   return users
 }
 
+export interface LoadOptions {
+  /** Pause between one user's requests (half to one and a half times this), ms. */
+  pauseMs: number
+  /**
+   * Each user also logs in again this often (a new session and token), ms; none when unset.
+   * Keep it above 3 s: the app allows 20 logins a minute per client address.
+   */
+  loginEveryMs?: number
+}
+
 /**
  * A steady, bounded load: each virtual user runs one request at a time with a pause
  * between, a mix of reads, writes (profiles), jobs (reports), analytics and content
  * generation (which calls the astro service). Samples go to the current sink.
  */
-export function startLoad(bases: string[], users: VirtualUser[], options: { pauseMs: number }) {
+export function startLoad(bases: string[], users: VirtualUser[], options: LoadOptions) {
   let running = true
+  const loggedInAt = new Map(users.map((user) => [user.id, Date.now()]))
   let sink: Sample[] = []
   let phase = 'warmup'
   let phaseName = 'warmup'
@@ -161,6 +184,17 @@ export function startLoad(bases: string[], users: VirtualUser[], options: { paus
         })
         return undefined
       }
+    }
+    if (options.loginEveryMs !== undefined && Date.now() - loggedInAt.get(user.id)! >= options.loginEveryMs) {
+      loggedInAt.set(user.id, Date.now())
+      const login = await timed('POST /api/auth/login', [200], () =>
+        request(base, 'POST', '/api/auth/login', {
+          ip: user.ip,
+          body: { email: user.email, password: PASSWORD },
+        }),
+      )
+      if (login?.status === 200) user.token = login.body.accessToken
+      return
     }
     const { token, ip } = user
     const roll = Math.random()

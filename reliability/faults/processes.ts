@@ -17,11 +17,11 @@ export interface Child {
 const KEEP = 400_000
 
 /**
- * Runs `node --import tsx <script>` in examples/corp-astro with `env` (plus PATH/HOME
- * only, so nothing from the caller's shell leaks into the app's configuration).
+ * Runs `node --import tsx <script> ...args` in examples/corp-astro with `env` (plus
+ * PATH/HOME only, so nothing from the caller's shell leaks into the app's configuration).
  */
-export function runApp(script: string, env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+export function runApp(script: string, env: Record<string, string>, args: string[] = []): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: APP_DIR,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,6 +24,7 @@ import { astroFaults } from './scenarios/astro-faults.js'
 import { clusterFailover } from './scenarios/cluster-failover.js'
 import { redisOutage } from './scenarios/redis-outage.js'
 import { redisPartition } from './scenarios/redis-partition.js'
+import { shardAdded } from './scenarios/shard-add.js'
 import { shardHang } from './scenarios/shard-hang.js'
 import { shardOutage } from './scenarios/shard-outage.js'
 import { workerKill } from './scenarios/worker-kill.js'
@@ -95,11 +96,9 @@ async function main(): Promise<number> {
     ...extra,
   })
 
-  const stack = await startStack(
-    env({ REDIS_URL: redis.url, REDIS_PREFIX: `${label}a` }),
-    'standalone',
-    env({ REDIS_URL: redisViaProxy.toString(), REDIS_PREFIX: `${label}a` }),
-  )
+  const stack = await startStack(env({ REDIS_URL: redis.url, REDIS_PREFIX: `${label}a` }), 'standalone', {
+    secondEnv: env({ REDIS_URL: redisViaProxy.toString(), REDIS_PREFIX: `${label}a` }),
+  })
   await sleep(3_000)
 
   await redisOutage(stack, redis)
@@ -112,6 +111,9 @@ async function main(): Promise<number> {
   await stack.load.stop()
   await checkLosses(stack, [main, ...shards])
   await Promise.all([stack.app.stop('SIGTERM', 20_000), stack.second?.stop('SIGTERM', 20_000)])
+
+  // Online moves need wal_level = logical: the scenario brings its own Postgres cluster.
+  if (process.env.FAULTS_SKIP_SHARD_ADD !== '1') await shardAdded({ env, redisUrl: redis.url, label })
 
   if (process.env.FAULTS_SKIP_CLUSTER !== '1') {
     log('starting a Redis Cluster (3 masters, 1 replica each)')

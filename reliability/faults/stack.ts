@@ -6,7 +6,7 @@ import { log } from './log.js'
 import { type Child, runApp } from './processes.js'
 import { sleep } from './wait.js'
 
-const USERS = 8
+export const USERS = 8
 // Each user pauses 100-300 ms between requests: at most ~5 requests/s, 300/min, under the
 // app's premium limits (500/min API, 1000/min content) even on an idle machine where
 // answers are instant. A faster load would measure the rate limiter, not the faults.
@@ -24,6 +24,15 @@ export interface Stack {
   load: Load
 }
 
+export interface StackOptions {
+  /** A second instance (1 process) on this environment, sharing the databases and the cache. */
+  secondEnv?: Record<string, string>
+  /** Registers the load's users (by default {@link USERS} premium users). */
+  users?: (base: string) => Promise<VirtualUser[]>
+  /** Each user logs in again this often (see `LoadOptions`). */
+  loginEveryMs?: number
+}
+
 /**
  * Starts Corp Astro with 2 workers on `env`, and, with `secondEnv`, a second instance
  * (one process) beside it: two deployments behind one balancer, sharing the databases
@@ -32,17 +41,21 @@ export interface Stack {
 export async function startStack(
   env: Record<string, string>,
   what: string,
-  secondEnv?: Record<string, string>,
+  options: StackOptions = {},
 ): Promise<Stack> {
+  const { secondEnv } = options
   const base = await startInstance(env, `2 workers, ${what} Redis`)
   let second: { base: string; app: Child } | undefined
   if (secondEnv)
     second = await startInstance({ ...secondEnv, WEB_CONCURRENCY: '1' }, '1 process, second instance')
   // Both workers listen once the primary has forked them; readiness of one is not enough.
   await sleep(2_000)
-  const users = await createUsers(base.base, USERS, what)
+  const users = options.users ? await options.users(base.base) : await createUsers(base.base, USERS, what)
   const bases = [base.base, ...(second ? [second.base] : [])]
-  const load = startLoad(bases, users, { pauseMs: PAUSE_MS })
+  const load = startLoad(bases, users, {
+    pauseMs: PAUSE_MS,
+    ...(options.loginEveryMs !== undefined ? { loginEveryMs: options.loginEveryMs } : {}),
+  })
   return { base: base.base, bases, app: base.app, ...(second ? { second: second.app } : {}), users, load }
 }
 

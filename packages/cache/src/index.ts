@@ -1,9 +1,9 @@
 export { createCache } from './cache.js'
 export { entityTag } from './entity.js'
-export type { Serializer } from './entry.js'
 export { CacheInputError, isCacheInputError } from './errors.js'
-export type { GroupStats } from './key-groups.js'
-export type { CacheOptions } from './options.js'
+export type { GroupStats } from './metrics/key-groups.js'
+export type { CacheOptions } from './options/options.js'
+export type { Serializer } from './tiers/entry.js'
 export type {
   Cache,
   CacheEvents,

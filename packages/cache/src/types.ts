@@ -1,5 +1,5 @@
 import type { FailureGateState, LatencySummary, Subscribable } from '@headroom/core'
-import type { GroupStats } from './key-groups.js'
+import type { GroupStats } from './metrics/key-groups.js'
 
 /** Per-call options of `set`. */
 export interface SetOptions {

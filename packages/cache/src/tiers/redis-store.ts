@@ -13,8 +13,8 @@ import {
   runScript,
   StoreUnavailableError,
 } from '@headroom/core'
+import type { RecoveryOutcome } from '../types.js'
 import { createMultiGet, createReadBatcher } from './read-batcher.js'
-import type { RecoveryOutcome } from './types.js'
 
 /** Adds members to a tag index and keeps its expiry at least as long as theirs. */
 const tagAdd = defineScript(
@@ -104,6 +104,17 @@ export interface LockAttempt {
   raw: string | null
 }
 
+/** An encoded entry on its way to L2. */
+export interface StoredWrite {
+  payload: string
+  /** Redis expiry (TTL + grace), in ms. */
+  pxMs: number
+  /** Tag indexes the key joins. */
+  tags: readonly string[] | undefined
+  /** The entry's write time: a write never replaces an entry written later. */
+  writtenAt: number
+}
+
 /**
  * The L2 tier. Every request-path command goes through one command timeout and a
  * failure gate, so a dead Redis costs callers at most `commandTimeout` ms, and then
@@ -123,13 +134,7 @@ export interface RedisStore {
    * Writes the entry (and its tag indexes) unless Redis holds one written after `writtenAt`.
    * Resolves `true` when written, `false` when the newer one was kept.
    */
-  set(
-    key: string,
-    payload: string,
-    pxMs: number,
-    tags: readonly string[] | undefined,
-    writtenAt: number,
-  ): Promise<boolean>
+  set(key: string, write: StoredWrite): Promise<boolean>
   delete(keys: readonly string[]): Promise<void>
   invalidateTags(tags: readonly string[]): Promise<void>
   /**
@@ -137,13 +142,7 @@ export interface RedisStore {
    * the write above, replacing only an older entry, and a delete or tag invalidation that
    * spares entries written after `at`.
    */
-  replaySet(
-    key: string,
-    payload: string,
-    pxMs: number,
-    tags: readonly string[] | undefined,
-    writtenAt: number,
-  ): Promise<RecoveryOutcome>
+  replaySet(key: string, write: StoredWrite): Promise<RecoveryOutcome>
   /** Resolves `false` when an entry written after `at` was kept. */
   replayDelete(key: string, at: number): Promise<boolean>
   replayInvalidateTag(tag: string, at: number): Promise<void>
@@ -272,14 +271,8 @@ export function createRedisStore(options: {
     }, fail)
   }
 
-  async function writeEntry(
-    key: string,
-    payload: string,
-    pxMs: number,
-    tags: readonly string[] | undefined,
-    writtenAt: number,
-    replay = false,
-  ): Promise<number> {
+  async function writeEntry(key: string, write: StoredWrite, replay = false): Promise<number> {
+    const { payload, pxMs, tags, writtenAt } = write
     const px = Math.max(1, Math.ceil(pxMs))
     // Index first: an invalidation racing this write then still finds the key.
     if (tags && tags.length > 0) {
@@ -314,10 +307,8 @@ export function createRedisStore(options: {
       if (keys.length === 0) return Promise.resolve([])
       return guarded(() => multiGet(keys.map(valueKey)))
     },
-    set(key, payload, pxMs, tags, writtenAt) {
-      return guardedWrite(() => writeEntry(key, payload, pxMs, tags, writtenAt)).then(
-        (result) => result !== 0,
-      )
+    set(key, write) {
+      return guardedWrite(() => writeEntry(key, write)).then((result) => result !== 0)
     },
     async delete(keys) {
       if (keys.length === 0) return
@@ -339,8 +330,8 @@ export function createRedisStore(options: {
         ),
       )
     },
-    async replaySet(key, payload, pxMs, tags, writtenAt) {
-      const result = await timeout.run(writeEntry(key, payload, pxMs, tags, writtenAt, true))
+    async replaySet(key, write) {
+      const result = await timeout.run(writeEntry(key, write, true))
       return result === 1 ? 'applied' : result === 0 ? 'newer-in-l2' : 'absent-in-l2'
     },
     async replayDelete(key, at) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
 import { childLogger, type Logger } from '@headroom/core'
-import type { Cache } from './types.js'
+import type { Cache } from '../types.js'
 
 /** The options of `cacheResponse()` every framework adapter shares; `Req` is the framework's request. */
 export interface CacheResponseCommonOptions<Req> {

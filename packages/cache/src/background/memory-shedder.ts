@@ -3,16 +3,9 @@
 // a large L1 is trimmed over several ticks instead of in one long pause.
 
 import type { Logger } from '@headroom/core'
-import type { L1 } from './l1.js'
-import type { TimerSet } from './timer-set.js'
-
-export interface MemoryShedderSettings {
-  signal: () => number
-  threshold: number
-  intervalMs: number
-  fraction: number
-  maxPerTick: number
-}
+import type { MemoryPressureSettings } from '../options/options.js'
+import type { L1 } from '../tiers/l1.js'
+import type { TimerSet } from '../time/timer-set.js'
 
 export interface MemoryShedder {
   /** Reads the signal once and sheds if it is above the threshold; returns how many went. */
@@ -20,7 +13,7 @@ export interface MemoryShedder {
 }
 
 export function startMemoryShedder(
-  settings: MemoryShedderSettings,
+  settings: MemoryPressureSettings,
   deps: { l1: L1; timers: TimerSet; logger: Logger; isClosed: () => boolean },
 ): MemoryShedder {
   const { l1, timers, logger } = deps

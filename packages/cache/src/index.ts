@@ -1,7 +1,6 @@
 export { createCache } from './cache.js'
 export { entityTag } from './entity.js'
 export { CacheInputError, isCacheInputError } from './errors.js'
-export type { GroupStats } from './metrics/key-groups.js'
 export type { CacheOptions } from './options/options.js'
 export type { Serializer } from './tiers/entry.js'
 export type {
@@ -11,6 +10,7 @@ export type {
   Factory,
   FactoryContext,
   GetOrSetOptions,
+  GroupStats,
   SetOptions,
   StaleReason,
   WarmSource,

@@ -1,13 +1,30 @@
 // The cache's explicit invalidations (`delete`, `invalidateTags`, `invalidateEntity`):
 // each applies locally first (L1 and the loads in flight), then in Redis, then on the bus.
 
+import type { Clock } from '@headroom/core'
 import { entityTag } from '../entity.js'
-import type { LoadContext } from '../loading/load-context.js'
+import type { CacheSignals } from '../metrics/cache-signals.js'
 import { assertKey, assertTags } from '../options/call-options.js'
-import type { RecoveryOp } from '../tiers/recovery.js'
+import type { RedisStore } from '../tiers/redis-store.js'
+import type { L1Coherence, LocalInvalidation } from './l1-coherence.js'
+import type { Recovery, RecoveryOp } from './recovery.js'
+
+/** The parts of the cache an explicit invalidation works with. */
+export interface InvalidationContext {
+  readonly clock: Clock
+  readonly signals: CacheSignals
+  /** Applies the invalidation here: L1 and the loads in flight. */
+  readonly loads: LocalInvalidation
+  readonly store: RedisStore | undefined
+  readonly coherence: L1Coherence
+  readonly recovery: Recovery | undefined
+}
 
 /** Removes keys from every tier and every instance's L1. */
-export async function deleteKeys(ctx: LoadContext, keysInput: string | readonly string[]): Promise<void> {
+export async function deleteKeys(
+  ctx: InvalidationContext,
+  keysInput: string | readonly string[],
+): Promise<void> {
   const keys = typeof keysInput === 'string' ? [keysInput] : [...keysInput]
   for (const key of keys) assertKey(key)
   for (const key of keys) ctx.loads.invalidateKey(key)
@@ -18,7 +35,7 @@ export async function deleteKeys(ctx: LoadContext, keysInput: string | readonly 
 }
 
 /** Removes every entry carrying one of `tags`, everywhere. */
-export async function invalidateTags(ctx: LoadContext, tags: readonly string[]): Promise<void> {
+export async function invalidateTags(ctx: InvalidationContext, tags: readonly string[]): Promise<void> {
   assertTags(tags)
   const list = [...tags]
   if (list.length === 0) return
@@ -30,7 +47,11 @@ export async function invalidateTags(ctx: LoadContext, tags: readonly string[]):
 }
 
 /** Removes the key `<type>:<id>` and every entry tagged with it. */
-export async function invalidateEntity(ctx: LoadContext, type: string, id: string | number): Promise<void> {
+export async function invalidateEntity(
+  ctx: InvalidationContext,
+  type: string,
+  id: string | number,
+): Promise<void> {
   const tag = entityTag(type, id)
   assertKey(type)
   assertKey(tag)
@@ -49,7 +70,7 @@ export async function invalidateEntity(ctx: LoadContext, type: string, id: strin
  * rethrows under the 'throw' policy), one operation per key and per tag.
  */
 async function propagate(
-  ctx: LoadContext,
+  ctx: InvalidationContext,
   targets: { keys: readonly string[]; tags: readonly string[] },
   inRedis: () => Promise<unknown>,
 ): Promise<void> {

@@ -11,10 +11,19 @@ import {
   type RedisClient,
   StoreUnavailableError,
 } from '@headroom/core'
-import type { LoadRegistry } from '../loading/load-registry.js'
 import type { CacheSignals } from '../metrics/cache-signals.js'
 import type { L1 } from '../tiers/l1.js'
 import { type Bus, type BusMessage, createBus } from './bus.js'
+
+/**
+ * What an invalidation does in this instance: the load registry's verbs, which drop the L1
+ * copies and spoil the loads in flight.
+ */
+export interface LocalInvalidation {
+  invalidateKey(key: string, written?: number): void
+  invalidateTags(tags: readonly string[]): void
+  flush(): void
+}
 
 export interface L1CoherenceOptions {
   redis: RedisClient | undefined
@@ -28,7 +37,7 @@ export interface L1CoherenceOptions {
   /** Read to keep an entry this instance already holds (same write id). */
   l1: Pick<L1, 'peek'>
   /** Applies what other instances invalidated (L1 and the loads in flight). */
-  loads: LoadRegistry
+  loads: LocalInvalidation
 }
 
 export interface L1Coherence {

@@ -2,8 +2,8 @@
 // a load overtaken by an invalidation writes nothing (the load registry decides), an
 // explicit `set` always writes.
 
+import type { RecoveryOp } from '../invalidation/recovery.js'
 import type { Entry } from '../tiers/entry.js'
-import type { RecoveryOp } from '../tiers/recovery.js'
 import type { SetOptions } from '../types.js'
 import type { LoadContext } from './load-context.js'
 import type { LoadTicket } from './load-registry.js'

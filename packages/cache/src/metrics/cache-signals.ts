@@ -10,7 +10,6 @@ import {
   type FailureGateState,
   type Logger,
 } from '@headroom/core'
-import type { L1 } from '../tiers/l1.js'
 import type { CacheEvents, CacheStats, StaleReason } from '../types.js'
 import type { KeyGroups } from './key-groups.js'
 
@@ -30,7 +29,12 @@ type RecoveryEvent = 'recovery-queued' | 'recovery-replayed' | 'recovery-dropped
 
 /** What `stats()` reads from the parts that keep their own figures. */
 export interface StatsSources {
-  l1: L1
+  l1: {
+    readonly size: number
+    readonly bytes: number
+    readonly evictions: number
+    readonly shedCount: number
+  }
   store: { readonly errors: number; readonly gateState: FailureGateState } | undefined
   /** Loads in flight. */
   inflight: number

@@ -3,7 +3,8 @@
 // shape L1 holds and precomputes when XFetch may start firing for it.
 
 import { LRUCache } from 'lru-cache'
-import type { GroupCounters, KeyGroups } from '../metrics/key-groups.js'
+import type { KeyGroups } from '../metrics/key-groups.js'
+import type { GroupCounters } from '../types.js'
 import type { Entry } from './entry.js'
 
 /**
@@ -11,20 +12,31 @@ import type { Entry } from './entry.js'
  * property reads stay monomorphic (entries parsed from L2 and built by `set` differ).
  */
 export class L1Entry implements Entry {
-  constructor(
-    public value: unknown,
-    public freshUntil: number,
-    public staleUntil: number,
-    public factoryMs: number,
-    public writeId: number | undefined,
-    public tags: string[] | undefined,
-    /** Before this time XFetch cannot fire: lets the hit path skip the random draw. */
-    public refreshFrom: number,
-    /** The counters of the key's group: an L1 hit counts there, without matching prefixes. */
-    public group: GroupCounters,
-    /** L1 hits of this entry: what the hot-key prefetcher ranks keys by. */
-    public hits: number,
-  ) {}
+  value: unknown
+  freshUntil: number
+  staleUntil: number
+  factoryMs: number
+  writeId: number | undefined
+  tags: string[] | undefined
+  /** Before this time XFetch cannot fire: lets the hit path skip the random draw. */
+  refreshFrom: number
+  /** The counters of the key's group: an L1 hit counts there, without matching prefixes. */
+  group: GroupCounters
+  /** L1 hits of this entry: what the hot-key prefetcher ranks keys by. */
+  hits: number
+
+  /** Every field assigned here, in one order: one hidden class for every entry. */
+  constructor(entry: Entry, refreshFrom: number, group: GroupCounters, hits: number) {
+    this.value = entry.value
+    this.freshUntil = entry.freshUntil
+    this.staleUntil = entry.staleUntil
+    this.factoryMs = entry.factoryMs
+    this.writeId = entry.writeId
+    this.tags = entry.tags
+    this.refreshFrom = refreshFrom
+    this.group = group
+    this.hits = hits
+  }
 
   /** Counts an L1 hit, on the entry and on its key's group. */
   countHit(): void {
@@ -122,17 +134,7 @@ export function createL1(settings: L1Settings): L1 {
           : Number.POSITIVE_INFINITY
       // A rewritten entry keeps its key's hit count: a refresh must not make a hot key look cold.
       const previous = lru.peek(key)
-      const held = new L1Entry(
-        entry.value,
-        entry.freshUntil,
-        entry.staleUntil,
-        entry.factoryMs,
-        entry.writeId,
-        entry.tags,
-        refreshFrom,
-        previous?.group ?? groups.of(key),
-        previous?.hits ?? 0,
-      )
+      const held = new L1Entry(entry, refreshFrom, previous?.group ?? groups.of(key), previous?.hits ?? 0)
       if (maxSize !== undefined) lru.set(key, held, { size: Math.max(1, Math.min(bytes, maxSize)) })
       else lru.set(key, held)
       // Indexed after the set: overwriting disposes (unindexes) the old entry first.

@@ -6,12 +6,12 @@
 // the bus so the other instances drop their L1 copies.
 
 import { type Logger, TimeoutError } from '@headroom/core'
-import type { BusMessage } from '../invalidation/bus.js'
-import type { LoadRegistry } from '../loading/load-registry.js'
 import type { CacheSignals } from '../metrics/cache-signals.js'
+import type { RedisStore } from '../tiers/redis-store.js'
 import type { TimerSet } from '../time/timer-set.js'
 import type { RecoveryDropReason, RecoveryOperation, RecoveryOutcome } from '../types.js'
-import type { RedisStore } from './redis-store.js'
+import type { BusMessage } from './bus.js'
+import type { LocalInvalidation } from './l1-coherence.js'
 
 /** One operation waiting for Redis. `at`: when it was issued, by the cache's clock. */
 export type RecoveryOp =
@@ -56,7 +56,7 @@ export interface RecoveryOptions {
    * Drops this instance's L1 copies of a key or of a tag's entries once a replay changed
    * L2: while the operation waited, this instance may have read the old entry back.
    */
-  loads: Pick<LoadRegistry, 'invalidateKey' | 'invalidateTags'>
+  loads: Pick<LocalInvalidation, 'invalidateKey' | 'invalidateTags'>
   now(): number
   /**
    * Longest one replayed operation may take, its Redis commands and its bus message

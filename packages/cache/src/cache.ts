@@ -1,5 +1,4 @@
 import { ClosedError, childLogger, parseOptions } from '@headroom/core'
-import { startMemoryShedder } from './background/memory-shedder.js'
 import { type Prefetcher, startPrefetcher } from './background/prefetcher.js'
 import { deleteKeys, invalidateEntity, invalidateTags } from './invalidation/invalidation-commands.js'
 import { createL1Coherence } from './invalidation/l1-coherence.js'
@@ -109,7 +108,28 @@ export function createCache(input: CacheOptions): Cache {
     defaults: { grace: parsed.grace, timeout: parsed.timeout, lock: parsed.lock },
   }
 
-  if (parsed.memoryPressure) startMemoryShedder(parsed.memoryPressure, { l1, timers, logger, isClosed })
+  // Sheds L1 on its own while memory is short: a bounded number of entries a tick, so a
+  // large L1 is trimmed over several ticks instead of in one long pause.
+  const pressure = parsed.memoryPressure
+  if (pressure) {
+    const shedTick = () => {
+      if (closed) return
+      let reading: number
+      try {
+        reading = pressure.signal()
+      } catch (error) {
+        logger.debug({ err: error }, 'cache memory-pressure signal threw; nothing shed this tick')
+        reading = 0
+      }
+      if (reading >= pressure.threshold && l1.size > 0) {
+        const removed = l1.shed(Math.min(pressure.maxPerTick, Math.ceil(l1.size * pressure.fraction)))
+        logger.debug({ pressure: reading, removed, left: l1.size }, 'cache shed L1 on memory pressure')
+      }
+      // The timer set's clock unrefs its timers: this one never keeps the process alive.
+      timers.start(shedTick, pressure.intervalMs)
+    }
+    timers.start(shedTick, pressure.intervalMs)
+  }
   const prefetcher: Prefetcher | undefined = parsed.prefetch
     ? startPrefetcher(parsed.prefetch, {
         clock,

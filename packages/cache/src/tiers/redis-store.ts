@@ -20,6 +20,9 @@ import { createMultiGet, createReadBatcher } from './read-batcher.js'
 const tagAdd = defineScript(
   'cache-tag-add',
   `
+-- KEYS[1]  the tag index (a set of value keys)
+-- ARGV[1]  the member's expiry, ms (the index lives at least as long)
+-- ARGV[2+] the value keys to add
 redis.call('SADD', KEYS[1], unpack(ARGV, 2))
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -44,6 +47,11 @@ const WRITTEN_AT = `string.match(v, '^{"e":%d+,"s":%d+,"d":%d+,"c":(%d+)')`
 const setIfNewer = defineScript(
   'cache-set-if-newer',
   `
+-- KEYS[1]  the value key
+-- ARGV[1]  the payload
+-- ARGV[2]  its expiry, ms (TTL + grace)
+-- ARGV[3]  its write time, ms
+-- ARGV[4]  1 for a replay (replace an older entry only), else 0
 local v = redis.call('GET', KEYS[1])
 if v then
   local c = tonumber(${WRITTEN_AT})
@@ -59,6 +67,8 @@ return 1`,
 const deleteIfOlder = defineScript(
   'cache-delete-if-older',
   `
+-- KEYS[1]  the value key
+-- ARGV[1]  the time of the delete, ms: an entry written later stays
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local c = tonumber(${WRITTEN_AT})
@@ -74,6 +84,11 @@ return 1`,
 const lockAcquire = defineScript(
   'cache-lock-acquire',
   `
+-- KEYS[1]  the value key
+-- KEYS[2]  the lock key (same hash slot)
+-- ARGV[1]  this caller's token
+-- ARGV[2]  the lease, ms
+-- ARGV[3]  "fresh" means fresh until after this time, ms
 local v = redis.call('GET', KEYS[1])
 if v then
   local e = tonumber(string.match(v, '^{"e":(%d+)'))
@@ -86,6 +101,9 @@ return {0, v or false}`,
 const lockRenew = defineScript(
   'cache-lock-renew',
   `
+-- KEYS[1]  the lock key
+-- ARGV[1]  the holder's token
+-- ARGV[2]  the lease, ms
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`,
 )
@@ -93,6 +111,8 @@ return 0`,
 const lockRelease = defineScript(
   'cache-lock-release',
   `
+-- KEYS[1]  the lock key
+-- ARGV[1]  the holder's token
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
 )

@@ -1,27 +1,31 @@
-import { ClosedError, childLogger, parseOptions, systemClock } from '@headroom/core'
-import { createCacheSignals } from './cache-signals.js'
-import { snapshotStats } from './cache-stats.js'
-import { checkDeleteKeys, checkKeyList, checkSetOptions, checkTagList } from './call-options.js'
-import { createCounters } from './counters.js'
-import { assertKey, createCodec, type Entry } from './entry.js'
-import { createEntryWriter } from './entry-writer.js'
-import { createGetMany } from './get-many.js'
-import { createInvalidationCommands } from './invalidation-commands.js'
-import { createKeyGroups } from './key-groups.js'
-import { createL1 } from './l1.js'
-import { createL1Coherence } from './l1-coherence.js'
-import { createToL1, type L1Entry } from './l1-entry.js'
-import { createLoadRegistry } from './load-registry.js'
-import { createLoader } from './loader.js'
-import { startMemoryShedder } from './memory-shedder.js'
-import { type CacheOptions, cacheOptionsSchema, defaultLock, type LockSettings } from './options.js'
-import { type Prefetcher, startPrefetcher } from './prefetcher.js'
-import { createRecovery, type Recovery } from './recovery.js'
-import { createRedisStore, type RedisStore } from './redis-store.js'
-import { createTickTime } from './tick-time.js'
-import { createTimerSet } from './timer-set.js'
-import { type GetOrSetTraceContext, getOrSetTrace, type MarkedGetOrSet, TRACED } from './trace.js'
-import { createTtlPolicy } from './ttl.js'
+import { ClosedError, childLogger, parseOptions } from '@headroom/core'
+import { type Prefetcher, startPrefetcher } from './background/prefetcher.js'
+import { deleteKeys, invalidateEntity, invalidateTags } from './invalidation/invalidation-commands.js'
+import { createL1Coherence } from './invalidation/l1-coherence.js'
+import { createRecovery, type Recovery } from './invalidation/recovery.js'
+import { writeEntry } from './loading/entry-writer.js'
+import type { LoadContext } from './loading/load-context.js'
+import { LoadRegistry } from './loading/load-registry.js'
+import { load, refresh } from './loading/loader.js'
+import { readL2, readMany, warmFromL2 } from './loading/reads.js'
+import { createTtlPolicy } from './loading/ttl.js'
+import { CacheSignals } from './metrics/cache-signals.js'
+import { createKeyGroups } from './metrics/key-groups.js'
+import { type GetOrSetTraceContext, getOrSetTrace, type MarkedGetOrSet, TRACED } from './metrics/trace.js'
+import {
+  assertKey,
+  checkDeleteKeys,
+  checkKeyList,
+  checkSetOptions,
+  checkTagList,
+  hasKnownGetOrSetKeys,
+} from './options/call-options.js'
+import { type CacheOptions, cacheOptionsSchema } from './options/options.js'
+import { createCodec } from './tiers/entry.js'
+import { createL1, type L1Entry } from './tiers/l1.js'
+import { createRedisStore, type RedisStore } from './tiers/redis-store.js'
+import { createTickTime } from './time/tick-time.js'
+import { createTimerSet } from './time/timer-set.js'
 import type { Cache, CacheStats, Factory, GetOrSetOptions, SetOptions, WarmSource } from './types.js'
 
 /**
@@ -35,34 +39,22 @@ import type { Cache, CacheStats, Factory, GetOrSetOptions, SetOptions, WarmSourc
  * const user = await cache.getOrSet(`user:${id}`, () => db.users.find(id), { tags: ['users'] })
  * await cache.invalidateTags(['users'])
  */
-/** Keys read per MGET by `warm`: large enough to amortise round trips, small enough for one command timeout. */
-const WARM_CHUNK = 500
-
 export function createCache(input: CacheOptions): Cache {
   const parsed = parseOptions('createCache', cacheOptionsSchema, input)
-  const clock = parsed.clock ?? systemClock
+  const { clock } = parsed
   const hitTime = createTickTime(clock)
   const logger = childLogger(parsed.logger, { component: 'headroom-cache', prefix: parsed.prefix })
-  const lockDefaults: LockSettings | undefined =
-    parsed.lock === false ? undefined : parsed.lock === true ? defaultLock : parsed.lock
   const beta = parsed.earlyRefresh
-  const codec = createCodec(parsed.serializer)
-  const decode = codec.decode
-  const l1 = createL1(parsed.l1.max, parsed.l1.maxSize)
-  const groups = createKeyGroups(parsed.keyGroups ?? Object.keys(parsed.tiers), parsed.maxKeyGroups)
-  const toL1 = createToL1(l1, beta, groups)
+  const groups = createKeyGroups(parsed.keyGroups, parsed.maxKeyGroups)
+  const l1 = createL1({ max: parsed.l1.max, maxSize: parsed.l1.maxSize, earlyRefresh: beta, groups })
   const closeController = new AbortController()
-
-  // A hit bumps its entry's counters (hits of the key, of its group), the rest a shared
-  // counters object.
-  const counters = createCounters(groups)
   const timers = createTimerSet(clock)
   let closed = false
+  const isClosed = () => closed
 
-  const signals = createCacheSignals(logger, counters)
-  const { events, storeError, served } = signals
-  const registry = createLoadRegistry(l1)
-  const { inflight, reads, invalidatedDuringLoad, invalidations, stillValid } = registry
+  const signals = new CacheSignals(logger, groups)
+  const { events } = signals
+  const loads = new LoadRegistry(l1)
 
   const store: RedisStore | undefined = parsed.redis
     ? createRedisStore({
@@ -70,7 +62,7 @@ export function createCache(input: CacheOptions): Cache {
         prefix: parsed.prefix,
         commandTimeout: parsed.commandTimeout,
         clock,
-        onGateChange: signals.onGateChange,
+        onGateChange: (state, previous) => signals.gateChanged(state, previous),
       })
     : undefined
   const coherence = createL1Coherence({
@@ -80,154 +72,90 @@ export function createCache(input: CacheOptions): Cache {
     commandTimeout: parsed.commandTimeout,
     clock,
     logger,
-    counters,
-    l1,
-    registry,
     signals,
+    l1,
+    loads,
   })
   const recovery: Recovery | undefined = store
     ? createRecovery({
         settings: parsed.recovery,
         store,
         send: coherence.send,
-        forget(target) {
-          if ('key' in target) return registry.markKey(target.key)
-          invalidations.invalidateTags([target.tag])
-          l1.deleteTagged(new Set([target.tag]))
-        },
+        loads,
         now: () => clock.now(),
         // A replayed operation: its Redis commands (one command timeout) and its bus
         // message (the bus timeout), with as much again for a loaded event loop.
         operationDeadlineMs: 2 * (parsed.commandTimeout + Math.max(parsed.commandTimeout, 250)),
         timers,
         logger,
-        counters,
         signals,
       })
     : undefined
-  const write = createEntryWriter({
-    clock,
-    ttlPolicy: createTtlPolicy(parsed.ttl, parsed.tiers, parsed.jitter),
-    grace: parsed.grace,
-    encode: codec.encode,
-    store,
-    registry,
-    toL1,
-    storeError,
-    publish: coherence.publish,
-    send: coherence.send,
-    recovery,
-  })
-  let prefetcher: Prefetcher | undefined
-  const { load, earlyRefresh, refresh } = createLoader({
+  const ctx: LoadContext = {
     clock,
     hitTime,
     logger,
-    counters,
     timers,
     closeSignal: closeController.signal,
-    grace: parsed.grace,
-    timeout: parsed.timeout,
-    lockDefaults,
-    store,
-    registry,
-    toL1,
-    write,
-    decode,
     signals,
-    ...(parsed.prefetch
-      ? { onLoad: (key, factory, options) => prefetcher?.remember(key, factory, options) }
-      : {}),
-  })
-  const many = createGetMany({ clock, hitTime, counters, l1, store, registry, toL1, decode, signals })
-  const invalidation = createInvalidationCommands({
+    loads,
     l1,
     store,
-    registry,
-    signals,
-    send: coherence.send,
+    codec: createCodec(parsed.serializer),
+    ttl: createTtlPolicy(parsed.ttl, parsed.tiers, parsed.jitter),
+    coherence,
     recovery,
-    now: () => clock.now(),
-  })
-
-  const isClosed = () => closed
-  if (parsed.memoryPressure) {
-    startMemoryShedder(parsed.memoryPressure, { l1, timers, logger, isClosed })
-  }
-  if (parsed.prefetch) {
-    const { aheadMs, ...settings } = parsed.prefetch
-    prefetcher = startPrefetcher(
-      { ...settings, aheadMs: aheadMs ?? 3 * settings.intervalMs, maxCandidates: settings.maxCandidates },
-      { clock, l1, counters, timers, logger, isClosed, refresh },
-    )
+    defaults: { grace: parsed.grace, timeout: parsed.timeout, lock: parsed.lock },
   }
 
-  /** Reads L2 once per key at a time; a fresh entry lands in L1. Throws when Redis fails. */
-  function readL2(key: string, s: RedisStore): Promise<Entry | undefined> {
-    let pending = reads.get(key)
-    if (pending) return pending
-    const startGeneration = invalidations.generation
-    invalidatedDuringLoad.delete(key)
-    const batch = s.read(key)
-    const index = s.lastIndex
-    pending = batch.then(
-      (raws) => {
-        reads.delete(key)
-        const raw = raws[index]
-        const entry = decode(raw)
-        if (entry !== undefined && clock.now() < entry.e) {
-          counters.l2Hits++
-          counters.groups.of(key).l2Hits++
-          if (stillValid(key, startGeneration, entry)) toL1(key, entry, raw!.length * 2)
-        }
-        return entry
-      },
-      (error: unknown) => {
-        reads.delete(key)
-        throw error
-      },
-    )
-    reads.set(key, pending)
-    return pending
-  }
-
-  /**
-   * Fills L1 from L2 without counting hits: the keys fresh in L1 are skipped, the rest read
-   * in chunks (one MGET per chunk, per hash slot on a Cluster). Returns how many landed.
-   */
-  async function warmFromL2(keys: readonly string[], s: RedisStore): Promise<number> {
-    let warmed = 0
-    const now = clock.now()
-    const wanted = [...new Set(keys)].filter((key) => {
-      const entry = l1.peek(key)
-      return entry === undefined || now >= entry.e
-    })
-    for (let start = 0; start < wanted.length; start += WARM_CHUNK) {
-      if (closed) break
-      const chunk = wanted.slice(start, start + WARM_CHUNK)
-      const startGeneration = invalidations.generation
-      for (const key of chunk) invalidatedDuringLoad.delete(key)
-      const raws = await s.getMany(chunk)
-      const at = clock.now()
-      for (let i = 0; i < chunk.length; i++) {
-        const raw = raws[i]
-        const entry = decode(raw)
-        // A key written or invalidated while the chunk was in flight keeps what it has now.
-        if (entry === undefined || at >= entry.e || (l1.peek(chunk[i]!)?.e ?? 0) > at) continue
-        if (stillValid(chunk[i]!, startGeneration, entry)) {
-          toL1(chunk[i]!, entry, raw!.length * 2)
-          warmed++
-        }
+  // Sheds L1 on its own while memory is short: a bounded number of entries a tick, so a
+  // large L1 is trimmed over several ticks instead of in one long pause.
+  const pressure = parsed.memoryPressure
+  if (pressure) {
+    const shedTick = () => {
+      if (closed) return
+      let reading: number
+      try {
+        reading = pressure.signal()
+      } catch (error) {
+        logger.debug({ err: error }, 'cache memory-pressure signal threw; nothing shed this tick')
+        reading = 0
       }
+      if (reading >= pressure.threshold && l1.size > 0) {
+        const removed = l1.shed(Math.min(pressure.maxPerTick, Math.ceil(l1.size * pressure.fraction)))
+        logger.debug({ pressure: reading, removed, left: l1.size }, 'cache shed L1 on memory pressure')
+      }
+      // The timer set's clock unrefs its timers: this one never keeps the process alive.
+      timers.start(shedTick, pressure.intervalMs)
     }
-    return warmed
+    timers.start(shedTick, pressure.intervalMs)
   }
+  const prefetcher: Prefetcher | undefined = parsed.prefetch
+    ? startPrefetcher(parsed.prefetch, {
+        clock,
+        l1,
+        signals,
+        timers,
+        logger,
+        isClosed,
+        refresh: (key, entry, factory, options) => refresh(ctx, key, entry, { factory, options }),
+      })
+    : undefined
 
   /** A `get` that neither tier answered: it runs no factory, so only the read counters see it. */
   function readMissed(key: string): undefined {
-    counters.readMisses++
-    counters.groups.of(key).misses++
+    signals.readMissed(key)
     return undefined
+  }
+
+  /** Refreshes an entry XFetch picked, in the background, unless a load of its key runs. */
+  function earlyRefresh<T>(
+    key: string,
+    entry: L1Entry,
+    factory: Factory<T>,
+    options?: GetOrSetOptions,
+  ): void {
+    if (refresh(ctx, key, entry, { factory, options })) signals.earlyRefreshStarted()
   }
 
   function refuse(error: unknown): Promise<never> {
@@ -238,10 +166,10 @@ export function createCache(input: CacheOptions): Cache {
   const tracedGetOrSet = <T>(key: string, factory: Factory<T>, options?: GetOrSetOptions) => {
     const context: GetOrSetTraceContext = { cache: parsed.prefix, key, tier: 'l2' }
     return getOrSetTrace.tracePromise(() => {
-      // An L1 hit counts on its entry (`h`), so the entry's count before and after tells.
-      const cached = l1.get(key) as L1Entry | undefined
-      const hits = cached?.h
-      const coalesced = counters.coalesced
+      // An L1 hit counts on its entry (`hits`), so the entry's count before and after tells.
+      const cached = l1.get(key)
+      const hits = cached?.hits
+      const coalesced = signals.coalescedCount
       // Only this call's own load marks it a miss (not an early refresh after an L1 hit);
       // a non-function is passed on as it is, for getOrSet's own error.
       const traced: Factory<T> =
@@ -252,8 +180,8 @@ export function createCache(input: CacheOptions): Cache {
             }
           : factory
       const result = (cache.getOrSet as MarkedGetOrSet)<T>(key, traced, options, TRACED)
-      if (cached !== undefined && cached.h !== hits) context.tier = 'l1'
-      else if (counters.coalesced !== coalesced) context.tier = 'coalesced'
+      if (cached !== undefined && cached.hits !== hits) context.tier = 'l1'
+      else if (signals.coalescedCount !== coalesced) context.tier = 'coalesced'
       return result
     }, context)
   }
@@ -271,18 +199,24 @@ export function createCache(input: CacheOptions): Cache {
       tracing?: typeof TRACED,
     ): Promise<T> {
       if (getOrSetTrace.hasSubscribers && tracing !== TRACED) return tracedGetOrSet(key, factory, options)
-      const entry = l1.get(key) as L1Entry | undefined
-      // A typeof on the hit path, so `getOrSet(key, fn, 3600)` fails on every call; the
-      // keys of an options object are checked below, on the miss path.
-      if (entry !== undefined && (options === undefined || typeof options === 'object')) {
+      const entry = l1.get(key)
+      // Options are checked on the hit path too (a typeof and a short key loop), so
+      // `getOrSet(key, fn, 3600)` or a misspelt key fails on every call; their values are
+      // checked below, on the miss path, which also names what is wrong.
+      if (
+        entry !== undefined &&
+        (options === undefined || (typeof options === 'object' && hasKnownGetOrSetKeys(options)))
+      ) {
         const now = hitTime.now()
-        if (now < entry.e) {
-          entry.g.l1Hits++
-          entry.h++
-          if (now >= entry.r && now - entry.d * beta * Math.log(Math.random()) >= entry.e) {
+        if (now < entry.freshUntil) {
+          entry.countHit()
+          if (
+            now >= entry.refreshFrom &&
+            now - entry.factoryMs * beta * Math.log(Math.random()) >= entry.freshUntil
+          ) {
             earlyRefresh(key, entry, factory, options)
           }
-          return Promise.resolve(entry.v as T)
+          return Promise.resolve(entry.value as T)
         }
       }
       // Everything below is the miss path: validation is cheap next to a round trip.
@@ -294,38 +228,38 @@ export function createCache(input: CacheOptions): Cache {
       } catch (error) {
         return refuse(error)
       }
-      const pending = inflight.get(key)
+      const pending = loads.loadOf(key)
       if (pending !== undefined) {
-        counters.coalesced++
+        signals.coalesced()
         return pending as Promise<T>
       }
-      return load(key, factory, options, entry)
+      prefetcher?.remember(key, factory as Factory<unknown>, options)
+      return load(ctx, key, factory, options)
     },
 
     peek<T>(key: string): T | undefined {
       const entry = l1.peek(key)
-      return entry !== undefined && clock.now() < entry.e ? (entry.v as T) : undefined
+      return entry !== undefined && clock.now() < entry.freshUntil ? (entry.value as T) : undefined
     },
 
     async get<T>(key: string): Promise<T | undefined> {
       assertKey(key)
-      const entry = l1.get(key) as L1Entry | undefined
+      const entry = l1.get(key)
       const now = hitTime.now()
-      if (entry !== undefined && now < entry.e) {
-        entry.g.l1Hits++
-        entry.h++
-        return entry.v as T
+      if (entry !== undefined && now < entry.freshUntil) {
+        entry.countHit()
+        return entry.value as T
       }
       if (!store) return readMissed(key)
       try {
-        const found = await readL2(key, store)
-        return found !== undefined && clock.now() < found.e ? (found.v as T) : readMissed(key)
+        const found = await readL2(ctx, store, key)
+        return found !== undefined && clock.now() < found.freshUntil ? (found.value as T) : readMissed(key)
       } catch (error) {
-        storeError('get', error)
-        readMissed(key)
-        if (entry !== undefined && now < entry.s) {
-          served(key, 'store-unavailable')
-          return entry.v as T
+        signals.storeError('get', error)
+        signals.readMissed(key)
+        if (entry !== undefined && now < entry.staleUntil) {
+          signals.served(key, 'store-unavailable')
+          return entry.value as T
         }
         return undefined
       }
@@ -335,7 +269,7 @@ export function createCache(input: CacheOptions): Cache {
       if (closed) throw new ClosedError('The cache is closed')
       assertKey(key)
       checkSetOptions('set', options)
-      await write(key, value, options, 0, undefined)
+      await writeEntry(ctx, key, value, { options, factoryMs: 0, ticket: undefined })
     },
 
     getMany<T>(keys: readonly string[], ...extra: unknown[]): Promise<(T | undefined)[]> {
@@ -344,7 +278,7 @@ export function createCache(input: CacheOptions): Cache {
       } catch (error) {
         return refuse(error)
       }
-      return many.getMany<T>(keys)
+      return readMany<T>(ctx, keys)
     },
     delete(keys: string | readonly string[], ...extra: unknown[]): Promise<void> {
       try {
@@ -352,7 +286,7 @@ export function createCache(input: CacheOptions): Cache {
       } catch (error) {
         return refuse(error)
       }
-      return invalidation.delete(keys)
+      return deleteKeys(ctx, keys)
     },
     invalidateTags(tags: readonly string[], ...extra: unknown[]): Promise<void> {
       try {
@@ -360,9 +294,9 @@ export function createCache(input: CacheOptions): Cache {
       } catch (error) {
         return refuse(error)
       }
-      return invalidation.invalidateTags(tags)
+      return invalidateTags(ctx, tags)
     },
-    invalidateEntity: invalidation.invalidateEntity,
+    invalidateEntity: (type: string, id: string | number) => invalidateEntity(ctx, type, id),
 
     shrink(fraction: number): number {
       if (typeof fraction !== 'number' || !(fraction >= 0 && fraction <= 1)) {
@@ -377,7 +311,7 @@ export function createCache(input: CacheOptions): Cache {
       checkKeyList('warm', keys, extra.length)
       for (const key of keys) assertKey(key)
       if (!store) return 0
-      return warmFromL2(keys, store)
+      return warmFromL2(ctx, store, keys, isClosed)
     },
 
     hotKeys(): string[] {
@@ -385,7 +319,7 @@ export function createCache(input: CacheOptions): Cache {
     },
 
     stats(): CacheStats {
-      return snapshotStats(l1, counters, store, inflight.size, recovery?.pending ?? 0)
+      return signals.stats({ l1, store, inflight: loads.loading, recoveryPending: recovery?.pending ?? 0 })
     },
 
     async close(): Promise<void> {

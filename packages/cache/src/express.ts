@@ -7,9 +7,9 @@ import {
   type Replay,
   type RequestReader,
   withVary,
-} from './response-cache.js'
+} from './http/response-cache.js'
 
-export type { CacheResponseCommonOptions } from './response-cache.js'
+export type { CacheResponseCommonOptions } from './http/response-cache.js'
 
 /** Options of {@link cacheResponse}. */
 export type CacheResponseOptions = CacheResponseCommonOptions<Request>

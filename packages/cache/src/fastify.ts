@@ -13,7 +13,7 @@ import {
   type ProducedResponse,
   type RequestReader,
   withVary,
-} from './response-cache.js'
+} from './http/response-cache.js'
 
 /** Options of the Fastify {@link cacheResponse} plugin and of {@link cacheResponseHooks}. */
 export type CacheResponsePluginOptions = CacheResponseCommonOptions<FastifyRequest>

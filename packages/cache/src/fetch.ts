@@ -5,7 +5,7 @@ import {
   type ProducedResponse,
   type RequestReader,
   withVary,
-} from './response-cache.js'
+} from './http/response-cache.js'
 
 export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
 

@@ -1,9 +1,8 @@
 export { createCache } from './cache.js'
 export { entityTag } from './entity.js'
-export type { Serializer } from './entry.js'
 export { CacheInputError, isCacheInputError } from './errors.js'
-export type { GroupStats } from './key-groups.js'
-export type { CacheOptions } from './options.js'
+export type { CacheOptions } from './options/options.js'
+export type { Serializer } from './tiers/entry.js'
 export type {
   Cache,
   CacheEvents,
@@ -11,6 +10,7 @@ export type {
   Factory,
   FactoryContext,
   GetOrSetOptions,
+  GroupStats,
   SetOptions,
   StaleReason,
   WarmSource,

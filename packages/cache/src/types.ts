@@ -1,5 +1,18 @@
 import type { FailureGateState, LatencySummary, Subscribable } from '@headroom/core'
-import type { GroupStats } from './key-groups.js'
+
+/** The counters of one key group. */
+export interface GroupCounters {
+  l1Hits: number
+  l2Hits: number
+  /** Reads neither tier answered: factory loads and empty `get`/`getMany` reads. */
+  misses: number
+}
+
+/** One group's figures in `stats()`. */
+export interface GroupStats extends GroupCounters {
+  /** (l1Hits + l2Hits) / (l1Hits + l2Hits + misses); 0 before the first read. */
+  hitRate: number
+}
 
 /** Per-call options of `set`. */
 export interface SetOptions {

@@ -140,10 +140,9 @@ describeRedis('cache with Redis', (target) => {
     const cache = await make(prefix, { lock: { leaseMs: 300, waitMs: 5_000, pollMs: 20 } })
     // A crashed holder: a lease nobody renews.
     await redis.set(`{${prefix}:k}:lock`, 'dead-process', 'PX', 300)
-    const started = Date.now()
     expect(await cache.getOrSet('k', () => 'mine')).toBe('mine')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
-    expect(cache.stats().lock).toMatchObject({ acquired: 1, waited: 1 })
+    // It waited, then took the lease once it expired: no local fallback.
+    expect(cache.stats().lock).toMatchObject({ acquired: 1, waited: 1, fallbacks: 0 })
   })
 
   it('bad input leaves L2 unchanged', async () => {

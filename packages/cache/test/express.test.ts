@@ -72,5 +72,6 @@ describe('cacheResponse (express only)', () => {
   it('validates its options', () => {
     expect(() => cacheResponse({ cache: undefined as never })).toThrow(/"cache"/)
     expect(() => cacheResponse({ cache, ttl: -1 })).toThrow(/"ttl"/)
+    expect(() => cacheResponse({ cache, ttlMs: 1000 } as never)).toThrow(/unknown option|"ttlMs"/)
   })
 })

@@ -10,8 +10,8 @@ import { afterAll } from 'vitest'
 import { cacheResponse as expressCache } from '../src/express.js'
 import { cacheResponseHooks } from '../src/fastify.js'
 import { cacheResponse as fetchCache } from '../src/fetch.js'
+import type { CacheResponseCommonOptions } from '../src/http/response-cache.js'
 import type { Cache } from '../src/index.js'
-import type { CacheResponseCommonOptions } from '../src/response-cache.js'
 
 /** What the contract's option callbacks see of a request, whatever the framework. */
 export interface RequestView {

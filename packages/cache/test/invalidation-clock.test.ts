@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { InvalidationClock } from '../src/invalidation-clock.js'
+import { InvalidationClock } from '../src/loading/invalidation-clock.js'
 
 describe('InvalidationClock', () => {
   it('spoils a load only when one of its tags was invalidated after it started', () => {

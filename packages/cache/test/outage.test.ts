@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks'
 import type { Logger } from '@headroom/core'
 import { requestPathRedisOptions } from '@headroom/core'
 import { type RedisServer, redisAvailable, startRedisServer, waitUntil } from '@headroom/testing'
@@ -77,15 +76,14 @@ describe.skipIf(!redisAvailable())('Redis stopped mid-run', () => {
       throw new Error('database down too')
     }
     for (let i = 0; i < 20; i++) {
-      const started = performance.now()
       const values = await Promise.all([
         cache.getOrSet('a', i % 2 === 0 ? hangingFactory : failing),
         cache.getOrSet('b', failing),
         cache.get('b'),
       ])
       expect(values).toEqual(['a1', 'b1', 'b1'])
-      expect(performance.now() - started).toBeLessThan(HARD)
     }
+    expect(cache.stats().factory.hardTimeouts).toBe(0)
     // Once the factory answers, its value reaches L1 although Redis is still down.
     release()
     await waitUntil(async () => (await cache.getOrSet('a', failing)) === 'a2', {

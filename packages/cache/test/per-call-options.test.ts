@@ -93,3 +93,15 @@ it('getMany, delete and invalidateTags refuse arguments of the wrong shape', asy
     'cache.getMany: takes 1 argument (keys), received 2',
   )
 })
+
+it('getOrSet refuses unknown option keys on an L1 hit too, and still serves known ones', async () => {
+  const cache = make()
+  await cache.set('k', 'v')
+  await expect(cache.getOrSet('k', () => 'x', { tll: 1000 } as never)).rejects.toThrow(
+    'cache.getOrSet: unknown option "tll" (known: ttl, tags, grace, timeout, lock)',
+  )
+  await expect(cache.getOrSet('k', () => 'x', { timeout: { sfot: 5 } } as never)).rejects.toThrow(
+    'cache.getOrSet: unknown option "timeout.sfot" (known: soft, hard)',
+  )
+  expect(await cache.getOrSet('k', () => 'x', { ttl: 1000, timeout: { soft: 5 } })).toBe('v')
+})

@@ -1,9 +1,9 @@
 import { createManualClock } from '@headroom/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createCodec } from '../src/entry.js'
 import { createCache } from '../src/index.js'
-import { createTtlPolicy } from '../src/ttl.js'
+import { createTtlPolicy } from '../src/loading/ttl.js'
+import { createCodec } from '../src/tiers/entry.js'
 
 describe('properties', () => {
   it('a jittered TTL is never longer than configured and never below (1 - jitter)', () => {
@@ -38,20 +38,20 @@ describe('properties', () => {
         fc.option(fc.array(fc.string({ minLength: 1 }), { maxLength: 3 }), { nil: undefined }),
         (value, tags) => {
           const entry = {
-            v: value,
-            e: 1_700_000_000_123,
-            s: 1_700_000_100_000,
-            d: 12,
-            c: 1_699_999_000_000,
-            t: tags,
-            w: 7,
+            value,
+            freshUntil: 1_700_000_000_123,
+            staleUntil: 1_700_000_100_000,
+            factoryMs: 12,
+            writtenAt: 1_699_999_000_000,
+            tags,
+            writeId: 7,
           }
           const expected = JSON.parse(JSON.stringify(entry))
           const codec = createCodec(undefined)
           const decoded = codec.decode(codec.encode(entry, 'k'))
           expect(decoded).toEqual(expected)
           // L1 holds what L2 gives back.
-          expect(entry.v).toEqual(expected.v)
+          expect(entry.value).toEqual(expected.value)
         },
       ),
     )

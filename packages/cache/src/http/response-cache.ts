@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
-import { childLogger, type Logger } from '@headroom/core'
-import type { Cache } from './types.js'
+import { childLogger, type Logger, parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import type { Cache } from '../types.js'
 
 /** The options of `cacheResponse()` every framework adapter shares; `Req` is the framework's request. */
 export interface CacheResponseCommonOptions<Req> {
@@ -35,6 +36,37 @@ export interface CacheResponseCommonOptions<Req> {
   /** A logger for refusals (said once per route). @default silent */
   logger?: Logger
 }
+
+const callback = (what: string) =>
+  z.custom<(req: never) => unknown>((v) => typeof v === 'function', {
+    message: `Expected a function ${what}`,
+  })
+
+/** The one source of `cacheResponse()`'s defaults and rules, for every adapter. */
+const responseCacheSchema = z.strictObject({
+  cache: z.custom<Cache>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as Cache).get === 'function',
+    { message: 'Expected a cache from createCache()' },
+  ),
+  ttl: z.number().finite().positive('Expected a positive number of ms').default(60_000),
+  key: callback('(req) => cache key | undefined').optional(),
+  user: callback('(req) => user id | undefined').optional(),
+  isAuthenticated: callback('(req) => boolean').optional(),
+  tags: callback('(req) => tags | undefined').optional(),
+  statuses: z.array(z.number().int()).default([200]),
+  keyPrefix: z.string().default('http:'),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
+})
+
+// Both ways: a key added to the options type but not the schema (or the reverse) fails here.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
+  ? true
+  : never
+const schemaKeysMatch: SameKeys<
+  z.input<typeof responseCacheSchema>,
+  CacheResponseCommonOptions<unknown>
+> = true
+void schemaKeysMatch
 
 /** How an adapter reads a request of its framework. */
 export interface RequestReader<Req> {
@@ -146,33 +178,25 @@ const DECODERS: Record<string, (body: Buffer) => Buffer> = {
  * they read the request and capture the response.
  */
 export function createResponseCache<Req>(
-  options: CacheResponseCommonOptions<Req>,
+  input: CacheResponseCommonOptions<Req>,
   reader: RequestReader<Req>,
   component: string,
 ): (req: Req) => Promise<Lookup> {
-  const { cache } = options
-  if (!cache || typeof cache.get !== 'function') {
-    throw new TypeError('Invalid cacheResponse option "cache": expected a cache from createCache()')
-  }
-  const ttl = options.ttl ?? 60_000
-  if (!(Number.isFinite(ttl) && ttl > 0)) {
-    throw new TypeError(
-      `Invalid cacheResponse option "ttl": expected a positive number of ms (received ${ttl})`,
-    )
-  }
-  const statuses = new Set(options.statuses ?? [200])
-  const keyPrefix = options.keyPrefix ?? 'http:'
+  // The request callbacks are read from `input`, which types them with the adapter's request.
+  const parsed = parseOptions('cacheResponse', responseCacheSchema, input)
+  const { cache, ttl, keyPrefix } = parsed
+  const statuses = new Set(parsed.statuses)
   const keyOf =
-    options.key ??
+    input.key ??
     ((req: Req) => {
       const method = reader.method(req)
       return `${method === 'HEAD' ? 'GET' : method}:${reader.url(req)}`
     })
   const isAuthenticated =
-    options.isAuthenticated ??
+    input.isAuthenticated ??
     ((req: Req) =>
       reader.header(req, 'authorization') !== undefined || reader.header(req, 'cookie') !== undefined)
-  const logger = childLogger(options.logger, { component })
+  const logger = childLogger(parsed.logger, { component })
   const maxAge = Math.floor(ttl / 1000)
   const refusedRoutes = new Set<string>()
 
@@ -184,7 +208,7 @@ export function createResponseCache<Req>(
     let key = keyPrefix + base
     let scope: 'public' | 'private' = 'public'
     if (isAuthenticated(req)) {
-      const user = options.user?.(req)
+      const user = input.user?.(req)
       if (user === undefined || user === '') {
         // Sharing an authenticated response would leak one user's data to another.
         const route = reader.route(req)
@@ -270,7 +294,7 @@ export function createResponseCache<Req>(
                 : { encoded: { encoding, body: wireBody.toString('base64') } }),
             }
             cache
-              .set(key, entry, { ttl, tags: options.tags?.(req) })
+              .set(key, entry, { ttl, tags: input.tags?.(req) })
               .catch((error: unknown) => logger.debug({ err: error, key }, 'cacheResponse: store failed'))
           },
         }

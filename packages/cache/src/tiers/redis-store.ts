@@ -13,13 +13,16 @@ import {
   runScript,
   StoreUnavailableError,
 } from '@headroom/core'
+import type { RecoveryOutcome } from '../types.js'
 import { createMultiGet, createReadBatcher } from './read-batcher.js'
-import type { RecoveryOutcome } from './types.js'
 
 /** Adds members to a tag index and keeps its expiry at least as long as theirs. */
 const tagAdd = defineScript(
   'cache-tag-add',
   `
+-- KEYS[1]  the tag index (a set of value keys)
+-- ARGV[1]  the member's expiry, ms (the index lives at least as long)
+-- ARGV[2+] the value keys to add
 redis.call('SADD', KEYS[1], unpack(ARGV, 2))
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -44,6 +47,11 @@ const WRITTEN_AT = `string.match(v, '^{"e":%d+,"s":%d+,"d":%d+,"c":(%d+)')`
 const setIfNewer = defineScript(
   'cache-set-if-newer',
   `
+-- KEYS[1]  the value key
+-- ARGV[1]  the payload
+-- ARGV[2]  its expiry, ms (TTL + grace)
+-- ARGV[3]  its write time, ms
+-- ARGV[4]  1 for a replay (replace an older entry only), else 0
 local v = redis.call('GET', KEYS[1])
 if v then
   local c = tonumber(${WRITTEN_AT})
@@ -59,6 +67,8 @@ return 1`,
 const deleteIfOlder = defineScript(
   'cache-delete-if-older',
   `
+-- KEYS[1]  the value key
+-- ARGV[1]  the time of the delete, ms: an entry written later stays
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local c = tonumber(${WRITTEN_AT})
@@ -74,6 +84,11 @@ return 1`,
 const lockAcquire = defineScript(
   'cache-lock-acquire',
   `
+-- KEYS[1]  the value key
+-- KEYS[2]  the lock key (same hash slot)
+-- ARGV[1]  this caller's token
+-- ARGV[2]  the lease, ms
+-- ARGV[3]  "fresh" means fresh until after this time, ms
 local v = redis.call('GET', KEYS[1])
 if v then
   local e = tonumber(string.match(v, '^{"e":(%d+)'))
@@ -86,6 +101,9 @@ return {0, v or false}`,
 const lockRenew = defineScript(
   'cache-lock-renew',
   `
+-- KEYS[1]  the lock key
+-- ARGV[1]  the holder's token
+-- ARGV[2]  the lease, ms
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`,
 )
@@ -93,6 +111,8 @@ return 0`,
 const lockRelease = defineScript(
   'cache-lock-release',
   `
+-- KEYS[1]  the lock key
+-- ARGV[1]  the holder's token
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
 )
@@ -102,6 +122,17 @@ export interface LockAttempt {
   state: 'fresh' | 'acquired' | 'held'
   /** The payload in Redis (fresh, or stale, or none). */
   raw: string | null
+}
+
+/** An encoded entry on its way to L2. */
+export interface StoredWrite {
+  payload: string
+  /** Redis expiry (TTL + grace), in ms. */
+  pxMs: number
+  /** Tag indexes the key joins. */
+  tags: readonly string[] | undefined
+  /** The entry's write time: a write never replaces an entry written later. */
+  writtenAt: number
 }
 
 /**
@@ -123,13 +154,7 @@ export interface RedisStore {
    * Writes the entry (and its tag indexes) unless Redis holds one written after `writtenAt`.
    * Resolves `true` when written, `false` when the newer one was kept.
    */
-  set(
-    key: string,
-    payload: string,
-    pxMs: number,
-    tags: readonly string[] | undefined,
-    writtenAt: number,
-  ): Promise<boolean>
+  set(key: string, write: StoredWrite): Promise<boolean>
   delete(keys: readonly string[]): Promise<void>
   invalidateTags(tags: readonly string[]): Promise<void>
   /**
@@ -137,13 +162,7 @@ export interface RedisStore {
    * the write above, replacing only an older entry, and a delete or tag invalidation that
    * spares entries written after `at`.
    */
-  replaySet(
-    key: string,
-    payload: string,
-    pxMs: number,
-    tags: readonly string[] | undefined,
-    writtenAt: number,
-  ): Promise<RecoveryOutcome>
+  replaySet(key: string, write: StoredWrite): Promise<RecoveryOutcome>
   /** Resolves `false` when an entry written after `at` was kept. */
   replayDelete(key: string, at: number): Promise<boolean>
   replayInvalidateTag(tag: string, at: number): Promise<void>
@@ -272,14 +291,8 @@ export function createRedisStore(options: {
     }, fail)
   }
 
-  async function writeEntry(
-    key: string,
-    payload: string,
-    pxMs: number,
-    tags: readonly string[] | undefined,
-    writtenAt: number,
-    replay = false,
-  ): Promise<number> {
+  async function writeEntry(key: string, write: StoredWrite, replay = false): Promise<number> {
+    const { payload, pxMs, tags, writtenAt } = write
     const px = Math.max(1, Math.ceil(pxMs))
     // Index first: an invalidation racing this write then still finds the key.
     if (tags && tags.length > 0) {
@@ -314,10 +327,8 @@ export function createRedisStore(options: {
       if (keys.length === 0) return Promise.resolve([])
       return guarded(() => multiGet(keys.map(valueKey)))
     },
-    set(key, payload, pxMs, tags, writtenAt) {
-      return guardedWrite(() => writeEntry(key, payload, pxMs, tags, writtenAt)).then(
-        (result) => result !== 0,
-      )
+    set(key, write) {
+      return guardedWrite(() => writeEntry(key, write)).then((result) => result !== 0)
     },
     async delete(keys) {
       if (keys.length === 0) return
@@ -339,8 +350,8 @@ export function createRedisStore(options: {
         ),
       )
     },
-    async replaySet(key, payload, pxMs, tags, writtenAt) {
-      const result = await timeout.run(writeEntry(key, payload, pxMs, tags, writtenAt, true))
+    async replaySet(key, write) {
+      const result = await timeout.run(writeEntry(key, write, true))
       return result === 1 ? 'applied' : result === 0 ? 'newer-in-l2' : 'absent-in-l2'
     },
     async replayDelete(key, at) {

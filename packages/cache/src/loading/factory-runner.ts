@@ -1,7 +1,8 @@
 import { TimeoutError, type TimerHandle } from '@headroom/core'
-import type { Entry } from './entry.js'
-import type { LoadContext } from './load-context.js'
-import type { Factory, GetOrSetOptions, StaleReason } from './types.js'
+import type { Entry } from '../tiers/entry.js'
+import type { StaleReason } from '../types.js'
+import { writeEntry } from './entry-writer.js'
+import type { Load, LoadContext } from './load-context.js'
 
 /**
  * Runs a factory under the hard timeout and, with a stale value at hand, the soft
@@ -10,24 +11,24 @@ import type { Factory, GetOrSetOptions, StaleReason } from './types.js'
  */
 export function runFactory<T>(
   ctx: LoadContext,
-  key: string,
-  factory: Factory<T>,
-  options: GetOrSetOptions | undefined,
+  load: Load<T>,
   stale: Entry | undefined,
   softAt: number,
-  startGeneration: number,
 ): Promise<T> {
-  const { clock, counters, timers } = ctx
-  counters.factoryCalls++
+  const { clock, signals, timers } = ctx
+  const { key, factory, options } = load
+  signals.factoryCalled()
   const controller = new AbortController()
   const started = clock.now()
   let produced: Promise<T>
   try {
-    produced = Promise.resolve(factory({ key, stale: stale?.v as T | undefined, signal: controller.signal }))
+    produced = Promise.resolve(
+      factory({ key, stale: stale?.value as T | undefined, signal: controller.signal }),
+    )
   } catch (error) {
     produced = Promise.reject(error)
   }
-  const hardMs = options?.timeout?.hard ?? ctx.hardTimeout
+  const hardMs = options?.timeout?.hard ?? ctx.defaults.timeout.hard
   return new Promise<T>((resolve, reject) => {
     let settled = false
     let abandoned = false
@@ -37,12 +38,12 @@ export function runFactory<T>(
       fn()
     }
     const serveStale = (reason: StaleReason) => {
-      ctx.served(key, reason)
-      resolve(stale!.v as T)
+      signals.served(key, reason)
+      resolve(stale!.value as T)
     }
     const hardTimer = timers.start(() => {
       abandoned = true
-      counters.hardTimeouts++
+      signals.hardTimeout()
       timers.stop(softTimer)
       const error = new TimeoutError(`Factory for cache key "${key}" timed out after ${hardMs} ms`)
       controller.abort(error)
@@ -54,7 +55,7 @@ export function runFactory<T>(
       const at = softMs === undefined ? softAt : started + softMs
       softTimer = timers.start(
         () => {
-          counters.softTimeouts++
+          signals.softTimeout()
           settle(() => serveStale('soft-timeout'))
         },
         Math.max(0, at - clock.now()),
@@ -65,11 +66,11 @@ export function runFactory<T>(
         timers.stop(hardTimer)
         timers.stop(softTimer)
         if (abandoned) return
-        const duration = clock.now() - started
-        counters.factoryLatency.record(duration)
+        const factoryMs = clock.now() - started
+        signals.factorySucceeded(factoryMs)
         let stored: T
         try {
-          stored = (await ctx.write(key, value, options, duration, startGeneration)) as T
+          stored = (await writeEntry(ctx, key, value, { options, factoryMs, ticket: load.ticket })) as T
         } catch (error) {
           // Bad output (undefined, not serialisable) is the caller's bug: say so, store nothing.
           settle(() => reject(error))
@@ -81,8 +82,7 @@ export function runFactory<T>(
         timers.stop(hardTimer)
         timers.stop(softTimer)
         if (abandoned) return
-        counters.factoryErrors++
-        ctx.factoryFailed(key, error)
+        signals.factoryFailed(key, error)
         settle(() => (stale ? serveStale('factory-error') : reject(error)))
       },
     )

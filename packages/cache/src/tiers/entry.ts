@@ -1,59 +1,43 @@
 import { SerializationError } from '@headroom/core'
-import { CacheInputError } from './errors.js'
+import { CacheInputError } from '../errors.js'
 
 /**
- * One cached value with its timing. L1 keeps these objects; L2 keeps their JSON.
- * Times are epoch ms from the cache's clock.
+ * One cached value with its timing, as the code reads it. Times are epoch ms from the
+ * cache's clock. L2 keeps it in a compact JSON form (see {@link Codec}); only the codec
+ * reads or writes that form.
  */
 export interface Entry {
   /** The value (never `undefined`). */
-  v: unknown
+  value: unknown
   /** Fresh until. */
-  e: number
-  /** Servable as stale until (`e + grace`). */
-  s: number
+  freshUntil: number
+  /** Servable as stale until (`freshUntil + grace`). */
+  staleUntil: number
   /** How long the factory took, in ms (XFetch scales early refresh by it). */
-  d: number
+  factoryMs: number
   /**
    * When it was written (the writer's clock): a write or replayed invalidation never
    * replaces an entry written later (see the scripts in `redis-store`).
    */
-  c?: number
+  writtenAt?: number | undefined
   /** Tags, when any. */
-  t?: string[]
+  tags?: string[] | undefined
   /** A random id of this write: bus receivers compare it to keep an entry they already hold. */
-  w?: number
-}
-
-/** Throws a {@link CacheInputError} for a key the cache refuses. */
-export function assertKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0) {
-    throw new CacheInputError(`Cache key must be a non-empty string (received ${describe(key)})`)
-  }
+  writeId?: number | undefined
 }
 
 /**
- * Longest TTL (or grace) accepted: 10 years. Entries use no timers, but Redis takes PX as an
- * integer, and a TTL past this is a bug (a seconds/ms mix-up) more often than an intent.
+ * The wire form of an {@link Entry} in L2. The Lua scripts read its header (`e`, `s`, `d`,
+ * `c`, in this order) by pattern, so the short names and the order are part of the format.
  */
-export const MAX_TTL_MS = 315_360_000_000
-
-/** Throws for a TTL that is not a positive finite number of ms up to {@link MAX_TTL_MS}. */
-export function assertTtl(ttl: unknown, what = 'ttl'): void {
-  if (ttl === undefined) return
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_MS) {
-    throw new CacheInputError(
-      `Cache ${what} must be a positive number of ms up to ${MAX_TTL_MS} (received ${describe(ttl)})`,
-    )
-  }
-}
-
-/** Throws for tags that are not an array of non-empty strings. */
-export function assertTags(tags: unknown): void {
-  if (tags === undefined) return
-  if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string' || tag.length === 0)) {
-    throw new CacheInputError(`Cache tags must be an array of non-empty strings (received ${describe(tags)})`)
-  }
+interface WireEntry {
+  v: unknown
+  e: number
+  s: number
+  d: number
+  c?: number
+  t?: string[]
+  w?: number
 }
 
 /**
@@ -98,13 +82,26 @@ function assertCacheable(value: unknown, key: string): void {
  * the write time with a pattern match instead of decoding the whole value inside Redis.
  */
 function header(entry: Entry): string {
-  const tags = entry.t === undefined ? '' : `,"t":${JSON.stringify(entry.t)}`
-  const write = entry.w === undefined ? '' : `,"w":${entry.w}`
-  return `{"e":${Math.round(entry.e)},"s":${Math.round(entry.s)},"d":${Math.round(entry.d)},"c":${Math.floor(entry.c ?? 0)}${write}${tags}`
+  const tags = entry.tags === undefined ? '' : `,"t":${JSON.stringify(entry.tags)}`
+  const write = entry.writeId === undefined ? '' : `,"w":${entry.writeId}`
+  return `{"e":${Math.round(entry.freshUntil)},"s":${Math.round(entry.staleUntil)},"d":${Math.round(entry.factoryMs)},"c":${Math.floor(entry.writtenAt ?? 0)}${write}${tags}`
 }
 
-const isEntry = (entry: Entry | null) =>
-  entry !== null && typeof entry === 'object' && typeof entry.e === 'number'
+const isWireEntry = (wire: WireEntry | null) =>
+  wire !== null && typeof wire === 'object' && typeof wire.e === 'number'
+
+/** The boundary: the one place the wire names are read. */
+function fromWire(wire: WireEntry, value: unknown): Entry {
+  return {
+    value,
+    freshUntil: wire.e,
+    staleUntil: wire.s,
+    factoryMs: wire.d,
+    writtenAt: wire.c,
+    tags: wire.t,
+    writeId: wire.w,
+  }
+}
 
 /**
  * The default: the value is JSON inside the entry's JSON, one `JSON.parse` per L2 read.
@@ -113,7 +110,7 @@ const isEntry = (entry: Entry | null) =>
  */
 const jsonCodec: Codec = {
   encode(entry, key) {
-    const value = entry.v
+    const value = entry.value
     assertCacheable(value, key)
     if (typeof value === 'bigint') {
       throw new SerializationError(`Cannot cache a bigint for key "${key}": values must be JSON-serialisable`)
@@ -130,14 +127,14 @@ const jsonCodec: Codec = {
       throw new SerializationError(`Cannot cache the value of key "${key}": it serialises to nothing`)
     }
     // Strings and booleans read back as they are; everything else is read back from the JSON.
-    if (typeof value !== 'string' && typeof value !== 'boolean') entry.v = JSON.parse(json)
+    if (typeof value !== 'string' && typeof value !== 'boolean') entry.value = JSON.parse(json)
     return `${header(entry)},"v":${json}}`
   },
   decode(raw) {
     if (raw == null) return undefined
     try {
-      const entry = JSON.parse(raw) as Entry
-      return isEntry(entry) && 'v' in entry ? entry : undefined
+      const wire = JSON.parse(raw) as WireEntry
+      return isWireEntry(wire) && 'v' in wire ? fromWire(wire, wire.v) : undefined
     } catch {
       return undefined
     }
@@ -148,14 +145,14 @@ const jsonCodec: Codec = {
 function customCodec(serializer: Serializer): Codec {
   return {
     encode(entry, key) {
-      assertCacheable(entry.v, key)
+      assertCacheable(entry.value, key)
       let text: unknown
       try {
-        text = serializer.serialize(entry.v)
+        text = serializer.serialize(entry.value)
         if (typeof text !== 'string') {
           throw new TypeError(`serializer.serialize returned ${typeof text}, not a string`)
         }
-        entry.v = serializer.deserialize(text)
+        entry.value = serializer.deserialize(text)
       } catch (error) {
         throw new SerializationError(`Cannot cache the value of key "${key}": ${(error as Error).message}`, {
           cause: error,
@@ -168,20 +165,13 @@ function customCodec(serializer: Serializer): Codec {
       const newline = raw.indexOf('\n')
       if (newline === -1) return undefined
       try {
-        const entry = JSON.parse(raw.slice(0, newline)) as Entry
-        if (!isEntry(entry)) return undefined
-        entry.v = serializer.deserialize(raw.slice(newline + 1))
-        return entry.v === undefined ? undefined : entry
+        const wire = JSON.parse(raw.slice(0, newline)) as WireEntry
+        if (!isWireEntry(wire)) return undefined
+        const value = serializer.deserialize(raw.slice(newline + 1))
+        return value === undefined ? undefined : fromWire(wire, value)
       } catch {
         return undefined
       }
     },
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'undefined'
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value)
-  return typeof value
 }

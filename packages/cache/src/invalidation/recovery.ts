@@ -6,12 +6,12 @@
 // the bus so the other instances drop their L1 copies.
 
 import { type Logger, TimeoutError } from '@headroom/core'
+import type { CacheSignals } from '../metrics/cache-signals.js'
+import type { RedisStore } from '../tiers/redis-store.js'
+import type { TimerSet } from '../time/timer-set.js'
+import type { RecoveryDropReason, RecoveryOperation, RecoveryOutcome } from '../types.js'
 import type { BusMessage } from './bus.js'
-import type { CacheSignals } from './cache-signals.js'
-import type { Counters } from './counters.js'
-import type { RedisStore } from './redis-store.js'
-import type { TimerSet } from './timer-set.js'
-import type { RecoveryDropReason, RecoveryOperation, RecoveryOutcome } from './types.js'
+import type { LocalInvalidation } from './l1-coherence.js'
 
 /** One operation waiting for Redis. `at`: when it was issued, by the cache's clock. */
 export type RecoveryOp =
@@ -56,7 +56,7 @@ export interface RecoveryOptions {
    * Drops this instance's L1 copies of a key or of a tag's entries once a replay changed
    * L2: while the operation waited, this instance may have read the old entry back.
    */
-  forget(target: { key: string } | { tag: string }): void
+  loads: Pick<LocalInvalidation, 'invalidateKey' | 'invalidateTags'>
   now(): number
   /**
    * Longest one replayed operation may take, its Redis commands and its bus message
@@ -67,8 +67,7 @@ export interface RecoveryOptions {
   operationDeadlineMs: number
   timers: TimerSet
   logger: Logger
-  counters: Counters
-  signals: Pick<CacheSignals, 'storeError' | 'recoveryEvent'>
+  signals: CacheSignals
 }
 
 /** How long after a failure (and between attempts) a replay is tried. */
@@ -96,8 +95,7 @@ const describe = (op: RecoveryOp) =>
     : { operation: op.operation as RecoveryOperation, key: op.key }
 
 export function createRecovery(options: RecoveryOptions): Recovery {
-  const { settings, store, send, counters, timers, logger } = options
-  const { recoveryEvent, storeError } = options.signals
+  const { settings, store, send, signals, timers, logger } = options
   // Insertion order is queueing order: a replaced operation moves to the end.
   const ops = new Map<string, RecoveryOp>()
   let timer: unknown
@@ -106,8 +104,7 @@ export function createRecovery(options: RecoveryOptions): Recovery {
   let overflowLogged = false
 
   const drop = (op: RecoveryOp, reason: RecoveryDropReason) => {
-    counters.recoveryDropped++
-    recoveryEvent('recovery-dropped', { ...describe(op), reason })
+    signals.recoveryEvent('recovery-dropped', { ...describe(op), reason })
   }
 
   function schedule(): void {
@@ -157,14 +154,20 @@ export function createRecovery(options: RecoveryOptions): Recovery {
   async function apply(op: RecoveryOp): Promise<void> {
     if (op.stored === undefined) {
       if (op.operation === 'set') {
-        op.stored = await store.replaySet(op.key, op.payload, op.pxMs, op.tags, op.at)
+        op.stored = await store.replaySet(op.key, {
+          payload: op.payload,
+          pxMs: op.pxMs,
+          tags: op.tags,
+          writtenAt: op.at,
+        })
       } else if (op.operation === 'delete') {
         op.stored = (await store.replayDelete(op.key, op.at)) ? 'applied' : 'newer-in-l2'
       } else {
         await store.replayInvalidateTag(op.tag, op.at)
         op.stored = 'applied'
       }
-      options.forget(op.operation === 'invalidate-tags' ? { tag: op.tag } : { key: op.key })
+      if (op.operation === 'invalidate-tags') options.loads.invalidateTags([op.tag])
+      else options.loads.invalidateKey(op.key)
     }
     // Peers that read the old entry drop it; a newer entry already had its own message.
     if (op.operation === 'invalidate-tags') await send({ tags: [op.tag] })
@@ -194,28 +197,27 @@ export function createRecovery(options: RecoveryOptions): Recovery {
       try {
         await applyWithin(op)
       } catch (error) {
-        storeError('recovery', error)
+        signals.storeError('recovery', error)
         if (isTransient(error)) return false
         if (ops.get(id) === op) ops.delete(id)
         drop(op, 'error')
         continue
       }
       if (ops.get(id) === op) ops.delete(id)
-      counters.recoveryReplayed++
-      recoveryEvent('recovery-replayed', { ...describe(op), outcome: op.stored ?? 'applied' })
+      signals.recoveryEvent('recovery-replayed', { ...describe(op), outcome: op.stored ?? 'applied' })
     }
     return true
   }
 
   function queue(op: RecoveryOp): void {
-    counters.recoveryQueued++
+    signals.recoveryQueued()
     const id = idOf(op)
     const queued = ops.get(id)
     // Latest wins per key, by the clock: a later operation replaces an earlier one.
     if (queued !== undefined && queued.at > op.at) return
     ops.delete(id)
     ops.set(id, op)
-    recoveryEvent('recovery-queued', describe(op))
+    signals.recoveryEvent('recovery-queued', describe(op))
     if (ops.size > settings.maxItems) {
       const [oldestId, oldest] = ops.entries().next().value as [string, RecoveryOp]
       ops.delete(oldestId)

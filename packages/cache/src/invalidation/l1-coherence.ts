@@ -11,11 +11,19 @@ import {
   type RedisClient,
   StoreUnavailableError,
 } from '@headroom/core'
+import type { CacheSignals } from '../metrics/cache-signals.js'
+import type { L1 } from '../tiers/l1.js'
 import { type Bus, type BusMessage, createBus } from './bus.js'
-import type { CacheSignals } from './cache-signals.js'
-import type { Counters } from './counters.js'
-import type { L1 } from './l1.js'
-import type { LoadRegistry } from './load-registry.js'
+
+/**
+ * What an invalidation does in this instance: the load registry's verbs, which drop the L1
+ * copies and spoil the loads in flight.
+ */
+export interface LocalInvalidation {
+  invalidateKey(key: string, written?: number): void
+  invalidateTags(tags: readonly string[]): void
+  flush(): void
+}
 
 export interface L1CoherenceOptions {
   redis: RedisClient | undefined
@@ -25,10 +33,11 @@ export interface L1CoherenceOptions {
   commandTimeout: number
   clock: Clock
   logger: Logger
-  counters: Counters
-  l1: L1
-  registry: Pick<LoadRegistry, 'invalidations' | 'markKey'>
-  signals: Pick<CacheSignals, 'storeError' | 'invalidatedEvent'>
+  signals: CacheSignals
+  /** Read to keep an entry this instance already holds (same write id). */
+  l1: Pick<L1, 'peek'>
+  /** Applies what other instances invalidated (L1 and the loads in flight). */
+  loads: LocalInvalidation
 }
 
 export interface L1Coherence {
@@ -42,9 +51,7 @@ export interface L1Coherence {
 }
 
 export function createL1Coherence(options: L1CoherenceOptions): L1Coherence {
-  const { clock, logger, counters, l1 } = options
-  const { invalidations, markKey } = options.registry
-  const { storeError, invalidatedEvent } = options.signals
+  const { clock, logger, signals, l1, loads } = options
   const instanceId = randomBytes(8).toString('hex')
 
   const busTimeout = createCommandTimeout(Math.max(options.commandTimeout, 250), clock)
@@ -58,7 +65,7 @@ export function createL1Coherence(options: L1CoherenceOptions): L1Coherence {
           logger,
           onMessage: receive,
           onReconnect() {
-            counters.busReconnects++
+            signals.busReconnected()
             flushLocal('reconnect')
             logger.info('cache bus reconnected; L1 flushed (invalidations may have been missed)')
           },
@@ -66,13 +73,12 @@ export function createL1Coherence(options: L1CoherenceOptions): L1Coherence {
       : undefined
 
   function flushLocal(source: 'reconnect' | 'bus'): void {
-    invalidations.flush()
-    l1.clear()
-    invalidatedEvent({ clear: true, source })
+    loads.flush()
+    signals.invalidated({ clear: true, source })
   }
 
   function receive(message: BusMessage): void {
-    counters.busReceived++
+    signals.busReceived()
     if (message.clear) {
       flushLocal('bus')
       return
@@ -80,22 +86,21 @@ export function createL1Coherence(options: L1CoherenceOptions): L1Coherence {
     if (message.keys) {
       for (const key of message.keys) {
         // It already read the very entry that was written (same write id): keep it.
-        if (message.written !== undefined && l1.peek(key)?.w === message.written) continue
-        markKey(key, message.written)
+        if (message.written !== undefined && l1.peek(key)?.writeId === message.written) continue
+        loads.invalidateKey(key, message.written)
       }
     }
     if (message.tags && message.tags.length > 0) {
-      invalidations.invalidateTags(message.tags)
-      l1.deleteTagged(new Set(message.tags))
+      loads.invalidateTags(message.tags)
     }
-    invalidatedEvent({ keys: message.keys, tags: message.tags, source: 'bus' })
+    signals.invalidated({ keys: message.keys, tags: message.tags, source: 'bus' })
   }
 
   async function publish(message: BusMessage): Promise<void> {
     try {
       await send(message)
     } catch (error) {
-      storeError('publish', error)
+      signals.storeError('publish', error)
     }
   }
 
@@ -106,7 +111,7 @@ export function createL1Coherence(options: L1CoherenceOptions): L1Coherence {
       throw new StoreUnavailableError(`Redis connection is ${options.redis!.status}; invalidation not sent`)
     }
     await bus.publish(message)
-    counters.busPublished++
+    signals.busPublished()
   }
 
   return {

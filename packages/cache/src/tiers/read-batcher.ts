@@ -76,11 +76,13 @@ export function createReadBatcher(
     read(key) {
       let batch = current
       if (batch === undefined) {
-        const created = { keys: [] as string[] } as unknown as Batch
-        created.promise = new Promise((resolve, reject) => {
-          created.resolve = resolve
-          created.reject = reject
+        let resolve!: Batch['resolve']
+        let reject!: Batch['reject']
+        const promise = new Promise<(string | null)[]>((onValue, onError) => {
+          resolve = onValue
+          reject = onError
         })
+        const created: Batch = { keys: [], promise, resolve, reject }
         batch = current = created
         // A microtask: every read issued by the current synchronous run joins this batch.
         queueMicrotask(() => send(created))

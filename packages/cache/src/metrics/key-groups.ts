@@ -2,19 +2,7 @@
 // a bounded number of groups. Each L1 entry holds its group's counters, so an L1 hit counts
 // with one property increment and no prefix matching; the miss path resolves the group.
 
-/** The counters of one key group. */
-export interface GroupCounters {
-  l1Hits: number
-  l2Hits: number
-  /** Reads neither tier answered: factory loads and empty `get`/`getMany` reads. */
-  misses: number
-}
-
-/** One group's figures in `stats()`. */
-export interface GroupStats extends GroupCounters {
-  /** (l1Hits + l2Hits) / (l1Hits + l2Hits + misses); 0 before the first read. */
-  hitRate: number
-}
+import type { GroupCounters, GroupStats } from '../types.js'
 
 /** How keys are grouped: prefixes (the longest match wins) or a function naming the group. */
 export type KeyGrouping = readonly string[] | ((key: string) => string)

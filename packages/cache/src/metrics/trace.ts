@@ -1,6 +1,6 @@
 // The `getOrSet` span point: `tracing:headroom:cache:getOrSet:*` (see core's createTracingChannel).
 import { createTracingChannel } from '@headroom/core'
-import type { Factory, GetOrSetOptions } from './types.js'
+import type { Factory, GetOrSetOptions } from '../types.js'
 
 /**
  * The context of a traced `getOrSet`. `tier` says who answered: `l1` (a fresh in-process

@@ -1,7 +1,7 @@
 // Refreshes the hottest keys before they expire while the process is idle enough, so a TTL
 // wave does not turn the most read keys into misses at once.
 //
-// Ranking costs the hit path one increment: each L1 entry counts its own hits (`h`). The
+// Ranking costs the hit path one increment: each L1 entry counts its own hits. The
 // candidates are the keys loaded through `getOrSet` (the only ones with a factory to call),
 // held boundedly: a small `hot` set (the last tick's top `keys`) and an LRU of recent loads
 // that cold misses churn without pushing the hot keys out. Each tick scores candidates by
@@ -10,20 +10,11 @@
 
 import type { Clock, Logger } from '@headroom/core'
 import { LRUCache } from 'lru-cache'
-import type { Counters } from './counters.js'
-import type { L1 } from './l1.js'
-import type { L1Entry } from './l1-entry.js'
-import type { TimerSet } from './timer-set.js'
-import type { Factory, GetOrSetOptions } from './types.js'
-
-export interface PrefetchSettings {
-  idle: () => boolean
-  keys: number
-  intervalMs: number
-  aheadMs: number
-  maxPerTick: number
-  maxCandidates: number
-}
+import type { CacheSignals } from '../metrics/cache-signals.js'
+import type { PrefetchSettings } from '../options/options.js'
+import type { L1, L1Entry } from '../tiers/l1.js'
+import type { TimerSet } from '../time/timer-set.js'
+import type { Factory, GetOrSetOptions } from '../types.js'
 
 interface Candidate {
   factory: Factory<unknown>
@@ -47,7 +38,7 @@ export function startPrefetcher(
   deps: {
     clock: Clock
     l1: L1
-    counters: Counters
+    signals: CacheSignals
     timers: TimerSet
     logger: Logger
     isClosed: () => boolean
@@ -55,7 +46,7 @@ export function startPrefetcher(
     refresh: (key: string, entry: L1Entry, factory: Factory<unknown>, options?: GetOrSetOptions) => boolean
   },
 ): Prefetcher {
-  const { clock, l1, counters, logger } = deps
+  const { clock, l1, signals, logger } = deps
   const hot = new Map<string, Candidate>()
   const recent = new LRUCache<string, Candidate>({ max: settings.maxCandidates })
 
@@ -83,8 +74,8 @@ export function startPrefetcher(
     }
     const ranked: [string, Candidate][] = []
     const score = (key: string, candidate: Candidate) => {
-      const entry = l1.peek(key) as L1Entry | undefined
-      const hits = entry === undefined ? candidate.seen : entry.h
+      const entry = l1.peek(key)
+      const hits = entry === undefined ? candidate.seen : entry.hits
       // A new entry (after an eviction) restarts its count below the one seen.
       const fresh = hits >= candidate.seen ? hits - candidate.seen : hits
       candidate.seen = hits
@@ -112,10 +103,10 @@ export function startPrefetcher(
     let started = 0
     for (const [key, candidate] of top) {
       if (started >= settings.maxPerTick) break
-      const entry = l1.peek(key) as L1Entry | undefined
-      if (entry === undefined || entry.e - now > settings.aheadMs) continue
+      const entry = l1.peek(key)
+      if (entry === undefined || entry.freshUntil - now > settings.aheadMs) continue
       if (deps.refresh(key, entry, candidate.factory, candidate.options)) {
-        counters.prefetches++
+        signals.prefetchStarted()
         started++
       }
     }

@@ -1,5 +1,8 @@
 export { channelName, createChannels, type HeadroomChannel } from './channels/diagnostics.js'
 export { createTracingChannel, type HeadroomTracingChannel } from './channels/tracing.js'
+export { Fifo } from './data/fifo.js'
+export { fmix32, hashToBucket, murmur3 } from './data/hash.js'
+export { createLatencyHistogram, type LatencyHistogram, type LatencySummary } from './data/histogram.js'
 export {
   CircuitOpenError,
   ClosedError,
@@ -32,9 +35,11 @@ export {
   toFetchMiddleware,
   withHeaders,
 } from './fetch-middleware.js'
-export { Fifo } from './fifo.js'
-export { fmix32, hashToBucket, murmur3 } from './hash.js'
-export { createLatencyHistogram, type LatencyHistogram, type LatencySummary } from './histogram.js'
+export { childLogger, type LogFn, type Logger, silentLogger } from './logger.js'
+export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } from './options/call-options.js'
+export { closestKey } from './options/closest-key.js'
+export { describeValue, type OptionsSchemaMatch, parseOptions } from './options/validate.js'
+export { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'
 export {
   type AcquireLockOptions,
   createLock,
@@ -43,12 +48,7 @@ export {
   LockLostError,
   type LockOptions,
   LockTimeoutError,
-} from './lock.js'
-export { childLogger, type LogFn, type Logger, silentLogger } from './logger.js'
-export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } from './options/call-options.js'
-export { closestKey } from './options/closest-key.js'
-export { describeValue, type OptionsSchemaMatch, parseOptions } from './options/validate.js'
-export { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'
+} from './redis/lock.js'
 export { reconnectBackoff, requestPathClusterOptions, requestPathRedisOptions } from './redis/options.js'
 export { defineScript, isNoScriptError, type RedisScript, runScript } from './redis/script.js'
 export { keySlot, slotOfTag } from './redis/slot.js'

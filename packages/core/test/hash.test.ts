@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { hashToBucket, murmur3 } from '../src/hash.js'
+import { hashToBucket, murmur3 } from '../src/data/hash.js'
 
 /** The reference algorithm over explicit UTF-8 bytes, written the textbook way. */
 function referenceMurmur3(bytes: Uint8Array, seed: number): number {

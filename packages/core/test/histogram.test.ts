@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createLatencyHistogram } from '../src/histogram.js'
+import { createLatencyHistogram } from '../src/data/histogram.js'
 
 describe('createLatencyHistogram', () => {
   it('reports percentiles within the bucket precision', () => {

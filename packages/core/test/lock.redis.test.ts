@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describeRedis, waitUntil } from '@headroom/testing'
 import { describe, expect, it } from 'vitest'
-import { createLock, LockLostError, LockTimeoutError } from '../src/lock.js'
+import { createLock, LockLostError, LockTimeoutError } from '../src/redis/lock.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

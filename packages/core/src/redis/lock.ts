@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { defineError } from './errors.js'
-import { type OptionsSchemaMatch, parseOptions } from './options/validate.js'
-import { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'
-import { defineScript, runScript } from './redis/script.js'
-import type { RedisClient } from './redis/types.js'
-import { type Clock, sleep, systemClock, type TimerHandle } from './time/clock.js'
+import { defineError } from '../errors.js'
+import { type OptionsSchemaMatch, parseOptions } from '../options/validate.js'
+import { type Clock, sleep, systemClock, type TimerHandle } from '../time/clock.js'
+import { assertKeyPrefix, hashTaggedKey } from './keys.js'
+import { defineScript, runScript } from './script.js'
+import type { RedisClient } from './types.js'
 
 /** `acquire` waited `waitMs` and another holder still had the lock. */
 export const LockTimeoutError = defineError('E_LOCK_TIMEOUT', 'The lock was not acquired in time')

@@ -1,13 +1,13 @@
 import { type Clock, murmur3, parseOptions, silentLogger, systemClock } from '@headroom/core'
-import { createBalancerChannels, createBalancerEvents } from './balancer-events.js'
-import { type BalancerOptions, type BalancerStrategy, balancerOptionsSchema } from './balancer-options.js'
-import { balancerStats } from './balancer-stats.js'
-import type { Balancer, PickContext } from './balancer-types.js'
-import { describeTarget } from './describe-target.js'
-import { NoHealthyTargetError, UnknownTargetError } from './errors.js'
-import { pairScore } from './mix.js'
+import { describeTarget } from '../shared/describe-target.js'
+import { NoHealthyTargetError, UnknownTargetError } from '../shared/errors.js'
+import { pairScore } from '../shared/mix.js'
+import { createBalancerChannels, createBalancerEvents } from './events.js'
+import { type BalancerOptions, type BalancerStrategy, balancerOptionsSchema } from './options.js'
+import { balancerStats } from './stats.js'
 import { buildPools, type Pool } from './target-pools.js'
 import { decayedEwma, recordLatency, type TargetState } from './target-state.js'
+import type { Balancer, PickContext } from './types.js'
 
 /**
  * A balancer for replicas or backends: round-robin, least-connections, power-of-two

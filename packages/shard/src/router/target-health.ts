@@ -1,9 +1,9 @@
 // Manual health of targets: ejecting and readmitting a primary or a replica for a
 // reason, replica lag, and the health query. Runs on health signals, not per route.
 import type { Emitter, Logger } from '@headroom/core'
-import type { RouterChannels, ShardRouterEvents } from './router-events.js'
-import type { ShardRouter } from './router-types.js'
+import type { RouterChannels, ShardRouterEvents } from './events.js'
 import { type TargetRef, targetServes } from './target-index.js'
+import type { ShardRouter } from './types.js'
 
 /** What target health needs of the router. */
 export interface TargetHealthDeps<T> {

@@ -1,7 +1,7 @@
 import { murmur3 } from '@headroom/core'
-import { buildPlacement } from './build-placement.js'
-import { NoShardError } from './errors.js'
-import type { OwnerTable } from './placement.js'
+import { buildPlacement } from '../placement/build-placement.js'
+import type { OwnerTable } from '../placement/placement.js'
+import { NoShardError } from '../shared/errors.js'
 import { indexOfShard, type ShardStrategy } from './strategy.js'
 
 /** Options of {@link compositeStrategy}. */

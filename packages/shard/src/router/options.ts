@@ -1,10 +1,10 @@
 import { type Clock, createCallOptionsCheck, type Logger } from '@headroom/core'
 import { z } from 'zod'
-import { type BalancerStrategy, balancerStrategySchema, fn, objectLike } from './balancer-options.js'
-import type { ShardLayout } from './layout.js'
-import { MAX_LOGICAL_SHARDS } from './placement.js'
-import type { ShardStrategy } from './strategy.js'
-import { type ShardSpec, topologySchema } from './topology.js'
+import { type BalancerStrategy, balancerStrategySchema, fn, objectLike } from '../balancer/options.js'
+import type { ShardLayout } from '../placement/layout.js'
+import { MAX_LOGICAL_SHARDS } from '../placement/placement.js'
+import type { ShardStrategy } from '../strategies/strategy.js'
+import { type ShardSpec, topologySchema } from './shard-spec.js'
 
 /** Options of {@link createShardRouter}. */
 export interface ShardRouterOptions<T, K> {

@@ -1,6 +1,6 @@
 // Shrinking a placement: the removed shards' logical shards go to the survivors by
 // weighted rendezvous, so the result does not depend on the order of removals.
-import { beats, pairScore, weightedScore } from './mix.js'
+import { beats, pairScore, weightedScore } from '../shared/mix.js'
 import { ownerTable, type Placement } from './placement.js'
 import { mergeByPriority, sortByPriority } from './priority.js'
 

@@ -1,7 +1,7 @@
 // The balancer's public shape: what a pick may depend on and what a balancer offers.
 import type { Subscribable } from '@headroom/core'
-import type { BalancerEvents } from './balancer-events.js'
-import type { BalancerStats } from './balancer-stats.js'
+import type { BalancerEvents } from './events.js'
+import type { BalancerStats } from './stats.js'
 
 /** What a pick may depend on. */
 export interface PickContext {

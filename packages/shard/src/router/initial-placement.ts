@@ -2,10 +2,10 @@
 // list, or the canonical placement of the list. Runs once, at construction.
 import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
-import { buildPlacement } from './build-placement.js'
-import { decodeLayout, layoutSchema } from './layout.js'
-import type { Placement, PlacementShard } from './placement.js'
-import { nextPlacement } from './plan.js'
+import { buildPlacement } from '../placement/build-placement.js'
+import { decodeLayout, layoutSchema } from '../placement/layout.js'
+import type { Placement, PlacementShard } from '../placement/placement.js'
+import { nextPlacement } from '../placement/plan.js'
 
 /** The placement options as given and as defaulted: a layout fixes `logicalShards` and `seed`. */
 export interface PlacementSettings {

@@ -1,5 +1,5 @@
 // The snapshot `stats()` returns. Built only when stats are read, never on a pick.
-import type { BalancerStrategy } from './balancer-options.js'
+import type { BalancerStrategy } from './options.js'
 import { decayedEwma, type TargetState } from './target-state.js'
 
 /** A snapshot of a {@link Balancer}. */

@@ -1,11 +1,11 @@
 // The router's public contract, apart from the factory, so each piece of the
 // implementation can name the shapes it fills in without importing the router.
 import type { Subscribable } from '@headroom/core'
-import type { ImbalanceReport } from './imbalance.js'
-import type { ShardLayout } from './layout.js'
-import type { ShardRouterEvents } from './router-events.js'
-import type { ShardRouterStats } from './router-stats.js'
-import type { Shard, ShardSpec } from './topology.js'
+import type { ImbalanceReport } from '../placement/imbalance.js'
+import type { ShardLayout } from '../placement/layout.js'
+import type { ShardRouterEvents } from './events.js'
+import type { Shard, ShardSpec } from './shard-spec.js'
+import type { ShardRouterStats } from './stats.js'
 import type { TopologyPlan } from './topology-plan.js'
 
 /** How to route one call. */

@@ -1,8 +1,8 @@
 import type { Clock, Logger } from '@headroom/core'
-import { createBalancer } from './balancer.js'
-import type { BalancerStrategy } from './balancer-options.js'
-import type { Balancer } from './balancer-types.js'
-import type { Shard } from './topology.js'
+import { createBalancer } from '../balancer/balancer.js'
+import type { BalancerStrategy } from '../balancer/options.js'
+import type { Balancer } from '../balancer/types.js'
+import type { Shard } from './shard-spec.js'
 
 /** A shard with its routing state: primary health and the replicas' balancer. */
 export interface ShardEntry<T> {

@@ -1,6 +1,6 @@
 // Growing a placement by one shard: the newcomer takes its quota from the shards
 // furthest above their targets, and nothing else moves.
-import { shardSeed } from './mix.js'
+import { shardSeed } from '../shared/mix.js'
 import type { Placement, PlacementShard } from './placement.js'
 import { sortByPriority } from './priority.js'
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import pg from 'pg'
-import { createShardRouter } from '../router.js'
+import { createShardRouter } from '../router/router.js'
 import { controlSchemaSql, readTopology, type StoredShard, type StoredTopology } from './control.js'
 
 /** Options of {@link createTopologyStore}. */

@@ -2,13 +2,13 @@
 // code: it validates, plans, then hands the new placement to the router's `install`,
 // the only place the lookup tables are swapped.
 import { type Emitter, type LatencyHistogram, type Logger, parseOptions } from '@headroom/core'
-import { StalePlanError } from './errors.js'
-import type { Placement } from './placement.js'
-import type { RouterChannels, ShardRouterEvents } from './router-events.js'
-import type { RouterCounters } from './router-stats.js'
-import type { ShardRouter } from './router-types.js'
-import { type Shard, topologySchema, toShard } from './topology.js'
+import type { Placement } from '../placement/placement.js'
+import { StalePlanError } from '../shared/errors.js'
+import type { RouterChannels, ShardRouterEvents } from './events.js'
+import { type Shard, topologySchema, toShard } from './shard-spec.js'
+import type { RouterCounters } from './stats.js'
 import { createPlanner } from './topology-plan.js'
+import type { ShardRouter } from './types.js'
 
 /** The router as topology changes see it: its current tables, and the way to swap them. */
 export interface TopologyHost<T> {

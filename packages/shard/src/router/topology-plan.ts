@@ -2,9 +2,9 @@
 // before anything changes. The detail a caller may inspect (moves, loads, layout) is
 // built lazily; what `apply` needs is kept aside, keyed by the plan object.
 
-import { addShard } from './add-shard.js'
-import { encodeLayout, type ShardLayout } from './layout.js'
-import type { Placement } from './placement.js'
+import { addShard } from '../placement/add-shard.js'
+import { encodeLayout, type ShardLayout } from '../placement/layout.js'
+import type { Placement } from '../placement/placement.js'
 import {
   describeMoves,
   loadsOf,
@@ -14,8 +14,8 @@ import {
   type ShardLoad,
   type ShardMove,
   type ShardTransfer,
-} from './plan.js'
-import type { Shard } from './topology.js'
+} from '../placement/plan.js'
+import type { Shard } from './shard-spec.js'
 
 /** The exact effect of a topology change, computed before anything changes. */
 export interface TopologyPlan<T> {

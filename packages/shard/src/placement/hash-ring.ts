@@ -1,7 +1,7 @@
 import { murmur3, parseOptions } from '@headroom/core'
 import { z } from 'zod'
-import { UnknownShardError } from './errors.js'
-import { beats, pairScore, shardSeed, weightedScore } from './mix.js'
+import { UnknownShardError } from '../shared/errors.js'
+import { beats, pairScore, shardSeed, weightedScore } from '../shared/mix.js'
 import { MAX_LOGICAL_SHARDS } from './placement.js'
 
 /** A node of a {@link HashRing}: an id, or an id and a weight. */

@@ -1,4 +1,4 @@
-import { NoShardError } from './errors.js'
+import { NoShardError } from '../shared/errors.js'
 import { indexOfShard, type ShardStrategy } from './strategy.js'
 
 /** Options of {@link directoryStrategy}. */

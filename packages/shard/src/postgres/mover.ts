@@ -7,8 +7,8 @@
 // idempotent and its state is committed, so a restarted mover resumes where it stopped.
 import { type Logger, silentLogger } from '@headroom/core'
 import pg from 'pg'
-import { decodeLayout, encodeLayout } from '../layout.js'
-import { createShardRouter } from '../router.js'
+import { decodeLayout, encodeLayout } from '../placement/layout.js'
+import { createShardRouter } from '../router/router.js'
 import {
   controlSchemaSql,
   type Move,

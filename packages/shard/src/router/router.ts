@@ -11,31 +11,31 @@ import {
   silentLogger,
   systemClock,
 } from '@headroom/core'
-import type { PickContext } from './balancer-types.js'
-import { ShardUnavailableError, UnknownShardError, UnsupportedOperationError } from './errors.js'
+import type { PickContext } from '../balancer/types.js'
+import { imbalanceOf } from '../placement/imbalance.js'
+import { encodeLayout } from '../placement/layout.js'
+import type { OwnerTable, Placement } from '../placement/placement.js'
+import { ShardUnavailableError, UnknownShardError, UnsupportedOperationError } from '../shared/errors.js'
+import type { ShardStrategy } from '../strategies/strategy.js'
+import { createRouterChannels, createRouterEvents } from './events.js'
 import { fanOut } from './fan-out.js'
-import { imbalanceOf } from './imbalance.js'
 import { initialPlacement } from './initial-placement.js'
-import { encodeLayout } from './layout.js'
-import type { OwnerTable, Placement } from './placement.js'
-import { createRouterChannels, createRouterEvents } from './router-events.js'
 import {
   checkForEachShardOptions,
   checkRouteOptions,
   checkRunOptions,
   routerOptionsSchema,
   type ShardRouterOptions,
-} from './router-options.js'
-import { createRouterCounters, createStatsReader } from './router-stats.js'
-import type { Route, RouteOptions, ShardRouter } from './router-types.js'
+} from './options.js'
 import { createSessionTable } from './sessions.js'
 import { carryEntries, createEntry, type EntrySettings, type ShardEntry } from './shard-entry.js'
-import type { ShardStrategy } from './strategy.js'
+import { type Shard, toShard } from './shard-spec.js'
+import { createRouterCounters, createStatsReader } from './stats.js'
 import { createTargetHealth } from './target-health.js'
 import { createTargetIndex } from './target-index.js'
-import { type Shard, toShard } from './topology.js'
-import { createTopologyChanges } from './topology-changes.js'
+import { createTopologyChanges } from './topology.js'
 import { type RunTraceContext, runTrace } from './trace.js'
+import type { Route, RouteOptions, ShardRouter } from './types.js'
 
 /**
  * Creates a shard router.

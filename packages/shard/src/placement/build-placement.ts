@@ -1,7 +1,8 @@
 // Placements made from scratch: the canonical one for a shard list, and the one a
 // stored owners table describes. Both run at construction, never per lookup.
+
+import { shardSeed } from '../shared/mix.js'
 import { addToLists } from './add-shard.js'
-import { shardSeed } from './mix.js'
 import {
   emptyPlacement,
   type OwnerTable,

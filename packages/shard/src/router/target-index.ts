@@ -1,8 +1,8 @@
 // Target → the shards holding it (as primary or replica). Only health calls and stats
 // need it, so it is rebuilt lazily on first use after a topology change, never on the
 // routing path.
-import { describeTarget } from './describe-target.js'
-import { UnknownTargetError } from './errors.js'
+import { describeTarget } from '../shared/describe-target.js'
+import { UnknownTargetError } from '../shared/errors.js'
 import type { ShardEntry } from './shard-entry.js'
 
 /** One place a target serves: a shard's entry and its role there. */

@@ -1,4 +1,4 @@
-import { UnknownShardError } from './errors.js'
+import { UnknownShardError } from '../shared/errors.js'
 
 /** What a strategy is bound to: the router's shards and placement settings. */
 export interface StrategyContext {

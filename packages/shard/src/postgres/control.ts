@@ -2,7 +2,7 @@
 // restarted mover resumes where it stopped and every app process routes by the same
 // committed version. Topology and batch state change in one transaction at cut-over.
 import type pg from 'pg'
-import type { ShardLayout } from '../layout.js'
+import type { ShardLayout } from '../placement/layout.js'
 
 export const controlSchemaSql = `
 CREATE TABLE IF NOT EXISTS headroom_shard_topology (

@@ -1,7 +1,7 @@
 // The fixed pseudo-random order of logical shards. A shard gives away its
 // highest-priority logical shards first, so every list is kept in this order.
 import { fmix32 } from '@headroom/core'
-import { pairScore } from './mix.js'
+import { pairScore } from '../shared/mix.js'
 
 /** Priority tables are pure functions of (size, seed): share them between placements. */
 const priorityCache = new Map<string, Uint32Array>()

@@ -16,7 +16,7 @@ import {
   type TimerHandle,
 } from '@headroom/core'
 import { z } from 'zod'
-import type { ShardRouter } from './router-types.js'
+import type { ShardRouter } from '../router/types.js'
 
 type Row = Record<string, unknown>
 

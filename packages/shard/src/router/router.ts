@@ -1,25 +1,12 @@
-// The shard router: its lookup tables and the routing path (shardFor, route, run,
-// forEachShard) live here, in one closure, so a lookup is a few array reads with no
-// indirection. Construction details, topology changes, target health and stats are
-// cold and live in their own files.
-import {
-  type Clock,
-  createLatencyHistogram,
-  type Logger,
-  murmur3,
-  parseOptions,
-  silentLogger,
-  systemClock,
-} from '@headroom/core'
+// The shard router: the routing path (route, run, forEachShard) and its counters. The
+// topology owns the shards and lookup tables, target health owns ejections and lag, the
+// session table owns read-your-writes; the router asks each through its verbs.
+import { type Clock, type Logger, parseOptions, silentLogger, systemClock } from '@headroom/core'
 import type { PickContext } from '../balancer/types.js'
-import { imbalanceOf } from '../placement/imbalance.js'
-import { encodeLayout } from '../placement/layout.js'
-import type { OwnerTable, Placement } from '../placement/placement.js'
-import { ShardUnavailableError, UnknownShardError, UnsupportedOperationError } from '../shared/errors.js'
+import { ShardUnavailableError } from '../shared/errors.js'
 import type { ShardStrategy } from '../strategies/strategy.js'
 import { createRouterChannels, createRouterEvents } from './events.js'
 import { fanOut } from './fan-out.js'
-import { initialPlacement } from './initial-placement.js'
 import {
   checkForEachShardOptions,
   checkRouteOptions,
@@ -28,12 +15,10 @@ import {
   type ShardRouterOptions,
 } from './options.js'
 import { createSessionTable } from './sessions.js'
-import { carryEntries, createEntry, type EntrySettings, type ShardEntry } from './shard-entry.js'
-import { type Shard, toShard } from './shard-spec.js'
-import { createRouterCounters, createStatsReader } from './stats.js'
+import type { ShardEntry } from './shard-entry.js'
+import { toShard } from './shard-spec.js'
 import { createTargetHealth } from './target-health.js'
-import { createTargetIndex } from './target-index.js'
-import { createTopologyChanges } from './topology.js'
+import { createTopology } from './topology.js'
 import { type RunTraceContext, runTrace } from './trace.js'
 import type { Route, RouteOptions, ShardRouter } from './types.js'
 
@@ -55,119 +40,51 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
   const options = parseOptions('createShardRouter', routerOptionsSchema, input)
   const clock: Clock = (options.clock as Clock | undefined) ?? systemClock
   const logger = (options.logger as Logger | undefined) ?? silentLogger
-  const strategy = options.strategy as 'hash' | ShardStrategy<K>
-  const isHash = strategy === 'hash'
-  const L = options.logicalShards
-  const seed = options.seed
   const events = createRouterEvents<T>(logger)
   const channels = createRouterChannels()
-  const settings: EntrySettings<T> = {
-    balancer: options.balancer,
-    reserved: options.reserved as Record<string, readonly T[]>,
-    clock,
-    logger,
-    random: options.random as (() => number) | undefined,
-  }
   // A session's entry outlives its window by maxReplicaLagMs: a replica in rotation lags at
   // most that much, so past it any replica has replayed the write.
-  const sessions = createSessionTable(
-    options.readYourWritesMs,
-    options.maxReplicaLagMs,
-    options.maxSessions,
+  const sessions = createSessionTable({
+    windowMs: options.readYourWritesMs,
+    retainMs: options.maxReplicaLagMs,
+    max: options.maxSessions,
     clock,
-  )
-  const changeTimes = createLatencyHistogram()
-  const counters = createRouterCounters()
-
-  let version = 0
-  let listOrder: Shard<T>[] = options.shards.map((spec) => toShard<T>(spec))
-  let placement: Placement | undefined
-  /** Hash strategy: the lookup table (logical shard → slot). */
-  let owners: OwnerTable = new Uint16Array(0)
-  /** Shards and entries by slot (hash) or by list index (other strategies). */
-  let bySlot: Shard<T>[] = []
-  let entriesBySlot: ShardEntry<T>[] = []
-  let entries = new Map<string, ShardEntry<T>>()
-  let resolve: (key: K) => number
-  const targets = createTargetIndex<T>(() => entries)
-
-  const install = (shards: Shard<T>[], next: Placement | undefined) => {
-    const keep = carryEntries(entries, shards, settings)
-    const slotEntries = next ? next.shards.map((s) => keep.get(s.id)!) : shards.map((s) => keep.get(s.id)!)
-    // Each variable is one assignment, with no await between: a lookup sees the old or the new table.
-    entries = keep
-    entriesBySlot = slotEntries
-    bySlot = slotEntries.map((e) => e.shard)
-    if (next) owners = next.owners
-    placement = next
-    listOrder = shards
-    targets.invalidate()
-    version++
-  }
-
-  const installAppended = (shard: Shard<T>, next: Placement) => {
-    const entry = createEntry(shard, settings)
-    // Nothing routes to the newcomer before `owners` is swapped, so registering it first is safe.
-    entries.set(shard.id, entry)
-    entriesBySlot = [...entriesBySlot, entry]
-    bySlot = [...bySlot, shard]
-    owners = next.owners
-    placement = next
-    listOrder = [...listOrder, shard]
-    targets.invalidate()
-    version++
-  }
-
-  if (isHash) {
-    const specs = listOrder.map((s) => ({ id: s.id, weight: s.weight }))
-    install(
-      listOrder,
-      initialPlacement(specs, {
-        layout: options.layout,
-        logicalShards: L,
-        seed,
-        givenLogicalShards: input.logicalShards,
-        givenSeed: input.seed,
-      }),
-    )
-    resolve = () => 0
-  } else {
-    install(listOrder, undefined)
-    resolve = (strategy as ShardStrategy<K>).bind({
-      ids: listOrder.map((s) => s.id),
-      weights: listOrder.map((s) => s.weight),
-      logicalShards: L,
-      seed,
-    })
-  }
-  const logicalShards = placement?.logicalShards ?? L
-  const hashSeed = placement?.seed ?? seed
-
-  // Multiply-shift maps the 32-bit hash onto the logical shards; a power of two is a plain shift.
-  const pow2 = logicalShards >= 2 && (logicalShards & (logicalShards - 1)) === 0
-  const shift = 32 - Math.log2(logicalShards)
-  const slotFor: (key: K) => number = !isHash
-    ? (key) => resolve(key)
-    : pow2
-      ? (key) => owners[murmur3(key as string, hashSeed) >>> shift]!
-      : (key) => owners[Math.floor((murmur3(key as string, hashSeed) * logicalShards) / 4294967296)]!
-
-  const shardFor: (key: K) => Shard<T> = !isHash
-    ? (key) => bySlot[resolve(key)]!
-    : pow2
-      ? (key) => bySlot[owners[murmur3(key as string, hashSeed) >>> shift]!]!
-      : (key) => bySlot[owners[Math.floor((murmur3(key as string, hashSeed) * logicalShards) / 4294967296)]!]!
-
-  const needHash = (operation: string) => {
-    if (!isHash || !placement)
-      throw new UnsupportedOperationError(
-        `${operation} needs the hash strategy; this router uses "${(strategy as ShardStrategy<K>).kind}"`,
-      )
-    return placement
-  }
+  })
+  const topology = createTopology<T, K>({
+    shards: options.shards.map((spec) => toShard<T>(spec)),
+    strategy: options.strategy as 'hash' | ShardStrategy<K>,
+    logicalShards: options.logicalShards,
+    seed: options.seed,
+    layout: options.layout,
+    givenLogicalShards: input.logicalShards,
+    givenSeed: input.seed,
+    entries: {
+      balancer: options.balancer,
+      reserved: options.reserved as Record<string, readonly T[]>,
+      clock,
+      logger,
+      random: options.random as (() => number) | undefined,
+    },
+    logger,
+    events,
+    channels,
+  })
+  const health = createTargetHealth<T>({
+    placesOf: topology.placesOf,
+    maxReplicaLagMs: options.maxReplicaLagMs,
+    logger,
+    events,
+    channels,
+  })
+  // Bumped on the routing path, read by stats().
+  let reads = 0
+  let writes = 0
+  let readYourWrites = 0
+  let primaryFallbacks = 0
+  let unavailableCount = 0
 
   const unavailable = (entry: ShardEntry<T>, write: boolean, why: string): never => {
-    counters.unavailable++
+    unavailableCount++
     events.emit('unavailable', { shard: entry.shard.id, write })
     channels.unavailable.publish({ shard: entry.shard.id, write })
     throw new ShardUnavailableError(
@@ -178,17 +95,17 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
   const routeEntry = (entry: ShardEntry<T>, key: K | undefined, opts: RouteOptions | undefined): Route<T> => {
     const shard = entry.shard
     if (opts?.write) {
-      if (entry.primaryDown.size > 0)
-        unavailable(entry, true, `its primary is ejected (${[...entry.primaryDown].join(', ')})`)
-      counters.writes++
+      if (!entry.primaryUp)
+        unavailable(entry, true, `its primary is ejected (${entry.primaryReasons().join(', ')})`)
+      writes++
       if (opts.session !== undefined) sessions.markWrite(opts.session, shard.id)
       return { shard, target: shard.primary, role: 'primary' }
     }
-    counters.reads++
-    const primaryUp = entry.primaryDown.size === 0
+    reads++
+    const primaryUp = entry.primaryUp
     const windowEnd = opts?.session !== undefined ? sessions.windowEnd(opts.session, shard.id) : undefined
     if (primaryUp && windowEnd !== undefined && clock.now() < windowEnd) {
-      counters.readYourWrites++
+      readYourWrites++
       return { shard, target: shard.primary, role: 'primary' }
     }
     if (entry.replicas) {
@@ -203,14 +120,14 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
         if (primaryUp && windowEnd !== undefined && health.tracksReplay) {
           const replayedAt = health.replayedAt(replica)
           if (replayedAt !== undefined && replayedAt < windowEnd) {
-            counters.readYourWrites++
+            readYourWrites++
             return { shard, target: shard.primary, role: 'primary' }
           }
         }
         return { shard, target: replica, role: 'replica' }
       }
       if (options.fallbackToPrimary && primaryUp) {
-        counters.primaryFallbacks++
+        primaryFallbacks++
         return { shard, target: shard.primary, role: 'primary' }
       }
       return unavailable(
@@ -223,47 +140,20 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
     return unavailable(entry, false, 'its primary is ejected and it has no replica')
   }
 
-  const shard = (id: string) => {
-    const entry = entries.get(id)
-    if (!entry) throw new UnknownShardError(`Unknown shard id "${id}"`)
-    return entry.shard
-  }
-  const imbalance = () => imbalanceOf(needHash('imbalance()'), options.imbalanceThreshold)
-
-  const topology = createTopologyChanges<T>(
-    {
-      placement: needHash,
-      version: () => version,
-      shards: () => listOrder,
-      has: (id) => entries.has(id),
-      shard,
-      install,
-      installAppended,
-    },
-    { logger, events, channels, changeTimes, counters },
-  )
-  const health = createTargetHealth<T>({
-    refsOf: targets.refsOf,
-    maxReplicaLagMs: options.maxReplicaLagMs,
-    logger,
-    events,
-    channels,
-  })
-
   const router: ShardRouter<T, K> = {
     on: events.on,
     get shards() {
-      return listOrder
+      return topology.shards()
     },
-    shardFor,
-    shard,
+    shardFor: topology.shardFor,
+    shard: (id) => topology.entryOf(id).shard,
     route: (key, opts) => {
       if (opts !== undefined) checkRouteOptions(opts)
-      return routeEntry(entriesBySlot[slotFor(key)]!, key, opts)
+      return routeEntry(topology.entryFor(key), key, opts)
     },
     async run(key, fn, opts) {
       if (opts !== undefined) checkRunOptions(opts)
-      const entry = entriesBySlot[slotFor(key)]!
+      const entry = topology.entryFor(key)
       const route = routeEntry(entry, key, opts)
       if (opts?.write && opts.session !== undefined) {
         // The window restarts when the write settles, so it covers the commit.
@@ -293,38 +183,46 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
           return Promise.reject(error)
         }
       }
-      const shards = listOrder
+      const entries = topology.entriesInOrder()
       return fanOut(
-        shards.length,
-        opts?.concurrency ?? shards.length,
+        entries.length,
+        opts?.concurrency ?? entries.length,
         async (i) => {
-          const route = routeEntry(entries.get(shards[i]!.id)!, undefined, opts)
+          const route = routeEntry(entries[i]!, undefined, opts)
           return fn(route.target, route.shard)
         },
-        (i) => shards[i]!.id,
+        (i) => entries[i]!.shard.id,
       )
     },
     plan: topology.plan,
     apply: topology.apply,
     addShard: topology.addShard,
     removeShard: topology.removeShard,
-    layout: () => encodeLayout(needHash('layout()')),
-    imbalance,
+    layout: topology.layout,
+    imbalance: () => topology.imbalance(options.imbalanceThreshold),
     eject: health.eject,
     readmit: health.readmit,
     reportLag: health.reportLag,
     isHealthy: health.isHealthy,
-    stats: createStatsReader<T>({
-      strategy: isHash ? 'hash' : (strategy as ShardStrategy<K>).kind,
-      logicalShards,
-      counters,
-      sessions,
-      changeTimes,
-      version: () => version,
-      shardCount: () => listOrder.length,
-      targets: targets.all,
-      maxImbalance: () => (isHash ? imbalance().maxRatio : 1),
-    }),
+    stats() {
+      const changes = topology.changeStats()
+      return {
+        strategy: topology.strategyKind,
+        version: topology.version(),
+        shards: topology.shards().length,
+        logicalShards: topology.logicalShards,
+        reads,
+        writes,
+        readYourWrites,
+        primaryFallbacks,
+        unavailable: unavailableCount,
+        sessions: sessions.size,
+        ejected: topology.ejectedTargets(),
+        topologyChanges: changes.count,
+        topologyChangeMs: changes.ms,
+        maxImbalance: topology.isHash ? topology.imbalance(options.imbalanceThreshold).maxRatio : 1,
+      }
+    },
   }
 
   // The span point wraps `run` from outside: untraced, a call is `run` itself behind one

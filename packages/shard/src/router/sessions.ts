@@ -19,12 +19,17 @@ export interface SessionTable {
   clear(): void
 }
 
-export function createSessionTable(
-  windowMs: number,
-  retainMs: number,
-  max: number,
-  clock: Clock,
-): SessionTable {
+export interface SessionTableOptions {
+  /** The read-your-writes window after a write, ms; 0 turns the table off. */
+  windowMs: number
+  /** How long an entry is kept past its window, ms. */
+  retainMs: number
+  /** Most entries; the oldest is dropped first. */
+  max: number
+  clock: Clock
+}
+
+export function createSessionTable({ windowMs, retainMs, max, clock }: SessionTableOptions): SessionTable {
   const until = new Map<string, number>()
   return {
     markWrite(session, shardId) {

@@ -1,14 +1,14 @@
 // Manual health of targets: ejecting and readmitting a primary or a replica for a
 // reason, replica lag, and the health query. Runs on health signals, not per route.
-import type { Emitter, Logger } from '@headroom/core'
+import { createCallOptionsCheck, type Emitter, type Logger } from '@headroom/core'
 import type { RouterChannels, ShardRouterEvents } from './events.js'
-import { type TargetRef, targetServes } from './target-index.js'
+import type { TargetPlace } from './topology.js'
 import type { ShardRouter } from './types.js'
 
 /** What target health needs of the router. */
 export interface TargetHealthDeps<T> {
-  /** The places a target serves; throws for an unknown target. */
-  refsOf(target: T): TargetRef<T>[]
+  /** The places a target serves (the topology's verb); throws for an unknown target. */
+  placesOf(target: T): readonly TargetPlace<T>[]
   maxReplicaLagMs: number
   logger: Logger
   events: Emitter<ShardRouterEvents<T>>
@@ -28,8 +28,10 @@ export type TargetHealth<T> = Pick<
   readonly tracksReplay: boolean
 }
 
+const checkReportLagOptions = createCallOptionsCheck('reportLag', { replayedAt: 'a time in ms' })
+
 export function createTargetHealth<T>(deps: TargetHealthDeps<T>): TargetHealth<T> {
-  const { refsOf, logger, events, channels } = deps
+  const { placesOf, logger, events, channels } = deps
   const replayed = new Map<T, number>()
   return {
     replayedAt: (target) => replayed.get(target),
@@ -37,45 +39,34 @@ export function createTargetHealth<T>(deps: TargetHealthDeps<T>): TargetHealth<T
       return replayed.size > 0
     },
     eject(target, reason = 'unhealthy') {
-      for (const { entry, role } of refsOf(target)) {
-        if (role === 'primary') {
-          if (entry.primaryDown.has(reason)) continue
-          entry.primaryDown.add(reason)
-          channels.eject.publish({ id: `${entry.shard.id}:primary`, reason })
-        } else {
-          if (entry.replicas!.reasons(target).includes(reason)) continue
-          entry.replicas!.eject(target, reason)
-        }
+      for (const { entry, role } of placesOf(target)) {
+        if (!entry.eject(target, role, reason)) continue
+        if (role === 'primary') channels.eject.publish({ id: `${entry.shard.id}:primary`, reason })
         logger.warn({ shard: entry.shard.id, role, reason }, 'shard target ejected')
         events.emit('eject', { shard: entry.shard.id, target, role, reason })
       }
     },
     readmit(target, reason = 'unhealthy') {
-      for (const { entry, role } of refsOf(target)) {
-        if (role === 'primary') {
-          if (!entry.primaryDown.delete(reason)) continue
-          channels.readmit.publish({ id: `${entry.shard.id}:primary` })
-        } else {
-          if (!entry.replicas!.reasons(target).includes(reason)) continue
-          entry.replicas!.readmit(target, reason)
-        }
+      for (const { entry, role } of placesOf(target)) {
+        if (!entry.readmit(target, role, reason)) continue
+        if (role === 'primary') channels.readmit.publish({ id: `${entry.shard.id}:primary` })
         events.emit('readmit', { shard: entry.shard.id, target, role, reason })
       }
     },
     reportLag(target, lagMs, options) {
       if (typeof lagMs !== 'number' || Number.isNaN(lagMs))
         throw new TypeError(`reportLag: expected the lag as a number of ms (received ${String(lagMs)})`)
+      checkReportLagOptions(options)
       const replayedAt = options?.replayedAt
       if (replayedAt !== undefined && typeof replayedAt !== 'number')
         throw new TypeError(
           `reportLag: expected options.replayedAt as a time in ms (received ${String(replayedAt)})`,
         )
-      for (const { entry, role } of refsOf(target)) {
+      for (const { entry, role } of placesOf(target)) {
         if (role !== 'replica') continue
         const lagging = lagMs > deps.maxReplicaLagMs
-        if (lagging === entry.replicas!.reasons(target).includes('lag')) continue
-        if (lagging) entry.replicas!.eject(target, 'lag')
-        else entry.replicas!.readmit(target, 'lag')
+        const changed = lagging ? entry.eject(target, role, 'lag') : entry.readmit(target, role, 'lag')
+        if (!changed) continue
         logger[lagging ? 'warn' : 'info'](
           { shard: entry.shard.id, lagMs, maxReplicaLagMs: deps.maxReplicaLagMs },
           lagging ? 'replica lagging: out of read rotation' : 'replica caught up: back in read rotation',
@@ -85,7 +76,7 @@ export function createTargetHealth<T>(deps: TargetHealthDeps<T>): TargetHealth<T
       if (replayedAt !== undefined) replayed.set(target, replayedAt)
     },
     isHealthy(target) {
-      return refsOf(target).every((ref) => targetServes(target, ref))
+      return placesOf(target).every(({ entry, role }) => entry.serves(target, role))
     },
   }
 }

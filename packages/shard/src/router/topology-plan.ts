@@ -1,6 +1,5 @@
 // Plans of topology changes: what a new shard list does to the hash placement, computed
-// before anything changes. The detail a caller may inspect (moves, loads, layout) is
-// built lazily; what `apply` needs is kept aside, keyed by the plan object.
+// before anything changes. Pure functions: the topology keeps the plans it issued.
 
 import { addShard } from '../placement/add-shard.js'
 import { encodeLayout, type ShardLayout } from '../placement/layout.js'
@@ -40,121 +39,101 @@ export interface TopologyPlan<T> {
   readonly layout: ShardLayout
 }
 
-/** What `apply` needs of a plan, kept out of the public object. */
-export interface PlanInternals<T> {
-  placement: Placement
+/** A change computed against a placement: what `describePlan` shows and `apply` installs. */
+export interface PlannedChange<T> {
+  /** The router version the change was computed against. */
+  version: number
+  current: Placement
+  next: Placement
+  /** The next shard list. */
   shards: Shard<T>[]
-  /** Time spent computing the plan, counted in the change's duration. */
-  ms: number
-  /** Set when the plan only appends this shard (installed without rebuilding the maps). */
-  appended: Shard<T> | undefined
-}
-
-interface PlanFacts {
   added: string[]
   removed: string[]
   reweighted: string[]
+  /** Logical shards whose owner changes. */
   moved: Uint32Array
   optimalFraction: number
 }
 
-export interface Planner<T> {
-  /** The plan from `current` to the shard list `shards`, made at router `version`. */
-  plan(version: number, current: Placement, shards: Shard<T>[], started: number): TopologyPlan<T>
-  /** The plan appending `shard` to `listOrder`: the common change, made cheaply. */
-  append(
-    version: number,
-    current: Placement,
-    listOrder: Shard<T>[],
-    shard: Shard<T>,
-    started: number,
-  ): TopologyPlan<T>
-  /** The internals of a plan this planner made, else undefined. */
-  internalsOf(plan: TopologyPlan<T>): PlanInternals<T> | undefined
+/** The change from `current` to the shard list `shards`, made at router `version`. */
+export function planChange<T>(version: number, current: Placement, shards: Shard<T>[]): PlannedChange<T> {
+  const next = nextPlacement(
+    current,
+    shards.map((s) => ({ id: s.id, weight: s.weight })),
+  )
+  const was = new Map(current.shards.map((s) => [s.id, s.weight]))
+  const now = new Set(shards.map((s) => s.id))
+  const reweighted = shards.filter((s) => was.has(s.id) && was.get(s.id) !== s.weight).map((s) => s.id)
+  return {
+    version,
+    current,
+    next,
+    shards,
+    added: shards.filter((s) => !was.has(s.id)).map((s) => s.id),
+    removed: current.shards.filter((s) => !now.has(s.id)).map((s) => s.id),
+    reweighted,
+    moved: movedLogicalShards(current, next, reweighted.length > 0),
+    optimalFraction: optimalMovedFraction(current.shards, next.shards),
+  }
 }
 
-export function createPlanner<T>(): Planner<T> {
-  const internals = new WeakMap<TopologyPlan<T>, PlanInternals<T>>()
-
-  const describePlan = (
-    version: number,
-    current: Placement,
-    next: Placement,
-    shards: Shard<T>[],
-    facts: PlanFacts,
-    started: number,
-    appended: Shard<T> | undefined,
-  ): TopologyPlan<T> => {
-    // The detail is computed on first read: apply() needs none of it.
-    let layout: ShardLayout | undefined
-    let described: ReturnType<typeof describeMoves> | undefined
-    let loads: { before: ShardLoad[]; after: ShardLoad[] } | undefined
-    const plan: TopologyPlan<T> = {
-      version,
-      shards,
-      added: facts.added,
-      removed: facts.removed,
-      reweighted: facts.reweighted,
-      get moves() {
-        described ??= describeMoves(current, next, facts.moved)
-        return described.moves
-      },
-      get transfers() {
-        described ??= describeMoves(current, next, facts.moved)
-        return described.transfers
-      },
-      movedFraction: facts.moved.length / current.logicalShards,
-      optimalFraction: facts.optimalFraction,
-      get before() {
-        loads ??= { before: loadsOf(current), after: loadsOf(next) }
-        return loads.before
-      },
-      get after() {
-        loads ??= { before: loadsOf(current), after: loadsOf(next) }
-        return loads.after
-      },
-      get layout() {
-        layout ??= encodeLayout(next)
-        return layout
-      },
-    }
-    internals.set(plan, { placement: next, shards, appended, ms: performance.now() - started })
-    return plan
-  }
-
+/** Appending one shard, the common change: O(N) array work and one table copy, no maps of ids. */
+export function planAppend<T>(
+  version: number,
+  current: Placement,
+  listOrder: readonly Shard<T>[],
+  shard: Shard<T>,
+): PlannedChange<T> {
+  const next = addShard(current, { id: shard.id, weight: shard.weight })
+  let total = 0
+  for (const s of next.shards) total += s.weight
   return {
-    plan(version, current, shards, started) {
-      const next = nextPlacement(
-        current,
-        shards.map((s) => ({ id: s.id, weight: s.weight })),
-      )
-      const was = new Map(current.shards.map((s) => [s.id, s.weight]))
-      const now = new Set(shards.map((s) => s.id))
-      const reweighted = shards.filter((s) => was.has(s.id) && was.get(s.id) !== s.weight).map((s) => s.id)
-      const facts: PlanFacts = {
-        added: shards.filter((s) => !was.has(s.id)).map((s) => s.id),
-        removed: current.shards.filter((s) => !now.has(s.id)).map((s) => s.id),
-        reweighted,
-        moved: movedLogicalShards(current, next, reweighted.length > 0),
-        optimalFraction: optimalMovedFraction(current.shards, next.shards),
-      }
-      return describePlan(version, current, next, shards, facts, started, undefined)
+    version,
+    current,
+    next,
+    shards: [...listOrder, shard],
+    added: [shard.id],
+    removed: [],
+    reweighted: [],
+    // Everything that moves goes to the newcomer: its list is the move set.
+    moved: next.lists[next.shards.length - 1]!,
+    optimalFraction: shard.weight / total,
+  }
+}
+
+/** The public view of a change; the detail a caller may inspect is computed on first read. */
+export function describePlan<T>(change: PlannedChange<T>): TopologyPlan<T> {
+  const { current, next, moved } = change
+  let layout: ShardLayout | undefined
+  let described: ReturnType<typeof describeMoves> | undefined
+  let loads: { before: ShardLoad[]; after: ShardLoad[] } | undefined
+  return {
+    version: change.version,
+    shards: change.shards,
+    added: change.added,
+    removed: change.removed,
+    reweighted: change.reweighted,
+    get moves() {
+      described ??= describeMoves(current, next, moved)
+      return described.moves
     },
-    /** Appending one shard, the common change: O(N) array work and one table copy, no maps of ids. */
-    append(version, current, listOrder, shard, started) {
-      const next = addShard(current, { id: shard.id, weight: shard.weight })
-      let total = 0
-      for (const s of next.shards) total += s.weight
-      const facts: PlanFacts = {
-        added: [shard.id],
-        removed: [],
-        reweighted: [],
-        // Everything that moves goes to the newcomer: its list is the move set.
-        moved: next.lists[next.shards.length - 1]!,
-        optimalFraction: shard.weight / total,
-      }
-      return describePlan(version, current, next, [...listOrder, shard], facts, started, shard)
+    get transfers() {
+      described ??= describeMoves(current, next, moved)
+      return described.transfers
     },
-    internalsOf: (plan) => internals.get(plan),
+    movedFraction: moved.length / current.logicalShards,
+    optimalFraction: change.optimalFraction,
+    get before() {
+      loads ??= { before: loadsOf(current), after: loadsOf(next) }
+      return loads.before
+    },
+    get after() {
+      loads ??= { before: loadsOf(current), after: loadsOf(next) }
+      return loads.after
+    },
+    get layout() {
+      layout ??= encodeLayout(next)
+      return layout
+    },
   }
 }

@@ -1,13 +1,19 @@
-import { type Clock, murmur3, parseOptions, silentLogger, systemClock } from '@headroom/core'
+import { murmur3, parseOptions } from '@headroom/core'
 import { describeTarget } from '../shared/describe-target.js'
 import { NoHealthyTargetError, UnknownTargetError } from '../shared/errors.js'
 import { pairScore } from '../shared/mix.js'
 import { createBalancerChannels, createBalancerEvents } from './events.js'
-import { type BalancerOptions, type BalancerStrategy, balancerOptionsSchema } from './options.js'
-import { balancerStats } from './stats.js'
-import { buildPools, type Pool } from './target-pools.js'
-import { decayedEwma, recordLatency, type TargetState } from './target-state.js'
+import { type BalancerOptions, balancerOptionsSchema } from './options.js'
+import { TargetState } from './target-state.js'
 import type { Balancer, PickContext } from './types.js'
+
+/** Targets a pick chooses among: the shared ones, or one tier's reserved ones. */
+interface Pool<T> {
+  readonly all: TargetState<T>[]
+  /** Refreshed on eject and readmit. */
+  healthy: TargetState<T>[]
+  cursor: number
+}
 
 /**
  * A balancer for replicas or backends: round-robin, least-connections, power-of-two
@@ -21,22 +27,15 @@ import type { Balancer, PickContext } from './types.js'
  */
 export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
   const options = parseOptions('createBalancer', balancerOptionsSchema, input)
-  const strategy = options.strategy as BalancerStrategy
-  const clock: Clock = (options.clock as Clock | undefined) ?? systemClock
-  const random = (options.random as (() => number) | undefined) ?? Math.random
-  const idOf =
-    (options.idOf as ((target: T, index: number) => string) | undefined) ??
-    ((target: T, index: number) =>
-      typeof target === 'string' || typeof target === 'number' ? String(target) : `#${index}`)
-  const logger = (input.logger ?? silentLogger) as typeof silentLogger
+  const { strategy, clock, random, logger } = options
   const events = createBalancerEvents<T>(logger)
   const channels = createBalancerChannels()
-  const { states, shared, tiers } = buildPools(input.targets, options.reserved, idOf)
+  const { states, shared, tiers } = buildPools(input.targets, options)
   let picks = 0
   let exhausted = 0
 
   const refresh = (pool: Pool<T>) => {
-    pool.healthy = pool.all.filter((s) => s.reasons.size === 0)
+    pool.healthy = pool.all.filter((s) => s.healthy)
   }
   const poolOf = (state: TargetState<T>) => (state.tier === undefined ? shared : tiers.get(state.tier)!)
   const stateOf = (target: T) => {
@@ -72,9 +71,7 @@ export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
         const a = pool[i]!
         const b = pool[j]!
         const now = clock.now()
-        const costA = decayedEwma(a, now, options.decayMs) * (a.inflight + 1)
-        const costB = decayedEwma(b, now, options.decayMs) * (b.inflight + 1)
-        return costB < costA ? b : a
+        return b.cost(now) < a.cost(now) ? b : a
       }
       case 'ip-hash': {
         if (context?.key === undefined) return pool[owner.cursor++ % n]!
@@ -105,7 +102,7 @@ export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
       return undefined
     }
     const state = choose(owner.healthy, owner, context)
-    state.picks++
+    state.picked()
     picks++
     return state.target
   }
@@ -125,19 +122,13 @@ export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
     begin(target) {
       const state = stateOf(target)
       const started = clock.now()
-      state.inflight++
+      state.start()
       let ended = false
       return (ok = true) => {
         if (ended) return
         ended = true
-        state.inflight--
         const now = clock.now()
-        let ms = now - started
-        if (!ok) {
-          state.failures++
-          ms = Math.max(ms, options.failurePenaltyMs)
-        }
-        recordLatency(state, ms, now, options.decayMs)
+        state.finish(now - started, now, ok ? undefined : options.failurePenaltyMs)
       }
     },
     async run(fn, context) {
@@ -154,8 +145,7 @@ export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
     },
     eject(target, reason = 'unhealthy') {
       const state = stateOf(target)
-      if (state.reasons.has(reason)) return
-      state.reasons.add(reason)
+      if (!state.eject(reason)) return
       refresh(poolOf(state))
       logger.warn({ target: state.id, reason }, 'target ejected')
       events.emit('eject', { target, id: state.id, reason })
@@ -163,18 +153,78 @@ export function createBalancer<T>(input: BalancerOptions<T>): Balancer<T> {
     },
     readmit(target, reason = 'unhealthy') {
       const state = stateOf(target)
-      if (!state.reasons.delete(reason)) return
+      if (!state.readmit(reason)) return
       refresh(poolOf(state))
-      if (state.reasons.size > 0) return
+      if (!state.healthy) return
       logger.info({ target: state.id }, 'target readmitted')
       events.emit('readmit', { target, id: state.id })
       channels.readmit.publish({ id: state.id })
     },
-    isHealthy: (target) => stateOf(target).reasons.size === 0,
-    reasons: (target) => [...stateOf(target).reasons],
+    isHealthy: (target) => stateOf(target).healthy,
+    reasons: (target) => stateOf(target).reasons(),
     has: (target) => states.has(target),
-    healthy: () => [...states.values()].filter((s) => s.reasons.size === 0).map((s) => s.target),
-    stats: () => balancerStats(strategy, states, picks, exhausted, clock.now(), options.decayMs),
+    healthy: () => [...states.values()].filter((s) => s.healthy).map((s) => s.target),
+    stats() {
+      const now = clock.now()
+      const perTarget = [...states.values()].map((s) => s.stats(now))
+      return {
+        strategy,
+        targets: states.size,
+        healthy: perTarget.filter((t) => t.healthy).length,
+        picks,
+        exhausted,
+        perTarget,
+      }
+    },
   }
   return balancer
+}
+
+/**
+ * One state per target, each in the pool of the tier that reserved it (or the shared
+ * pool). Throws on a reserved target missing from `targets`, a target reserved twice,
+ * and a duplicate target, naming the option.
+ */
+function buildPools<T>(
+  targets: readonly T[],
+  options: {
+    reserved: Record<string, readonly unknown[]>
+    idOf: (target: never, index: number) => string
+    decayMs: number
+  },
+) {
+  const idOf = options.idOf as (target: T, index: number) => string
+  const tierOf = new Map<T, string>()
+  for (const [tier, reservedTargets] of Object.entries(options.reserved)) {
+    for (const target of reservedTargets as T[]) {
+      if (!targets.includes(target))
+        throw new TypeError(
+          `Invalid createBalancer option "reserved.${tier}": a reserved target is not in targets`,
+        )
+      if (tierOf.has(target))
+        throw new TypeError(
+          `Invalid createBalancer option "reserved.${tier}": a target is reserved by two tiers`,
+        )
+      tierOf.set(target, tier)
+    }
+  }
+  const states = new Map<T, TargetState<T>>()
+  const shared: Pool<T> = { all: [], healthy: [], cursor: 0 }
+  const tiers = new Map<string, Pool<T>>()
+  targets.forEach((target, index) => {
+    if (states.has(target))
+      throw new TypeError(`Invalid createBalancer option "targets.${index}": duplicate target`)
+    const id = idOf(target, index)
+    const tier = tierOf.get(target)
+    const state = new TargetState(target, { id, seed: murmur3(id), tier }, options.decayMs)
+    states.set(target, state)
+    let pool = shared
+    if (tier !== undefined) {
+      pool = tiers.get(tier) ?? { all: [], healthy: [], cursor: 0 }
+      tiers.set(tier, pool)
+    }
+    pool.all.push(state)
+    pool.healthy.push(state)
+  })
+  return { states, shared, tiers }
 }

@@ -1,5 +1,6 @@
-import type { Clock, Logger } from '@headroom/core'
+import { type Clock, type Logger, silentLogger, systemClock } from '@headroom/core'
 import { z } from 'zod'
+import { clockSchema, fnSchema, loggerSchema, optionsSchema } from '../shared/options.js'
 
 /** How a balancer picks among healthy targets. */
 export type BalancerStrategy = 'round-robin' | 'least-connections' | 'p2c-ewma' | 'ip-hash'
@@ -43,27 +44,28 @@ export interface BalancerOptions<T> {
   logger?: Logger
 }
 
-/** A function-valued option. */
-export const fn = z.custom<(...args: never[]) => unknown>(
-  (v) => typeof v === 'function',
-  'expected a function',
-)
-/** An object-valued option (clock, logger). */
-export const objectLike = z.custom<object>((v) => typeof v === 'object' && v !== null, 'expected an object')
-
 export const balancerStrategySchema = z.enum(['round-robin', 'least-connections', 'p2c-ewma', 'ip-hash'], {
   error: 'expected one of round-robin, least-connections, p2c-ewma, ip-hash',
 })
 
-export const balancerOptionsSchema = z.object({
-  targets: z.array(z.any(), { error: 'expected an array of targets' }),
-  strategy: balancerStrategySchema.default('round-robin'),
-  reserved: z.record(z.string(), z.array(z.any())).default({}),
-  spill: z.boolean().default(true),
-  idOf: fn.optional(),
-  decayMs: z.number().positive('expected a positive number of ms').finite().default(10_000),
-  failurePenaltyMs: z.number().min(0, 'expected 0 or more ms').finite().default(1000),
-  random: fn.optional(),
-  clock: objectLike.optional(),
-  logger: objectLike.optional(),
-})
+/** A target's default name: itself for strings and numbers, else its position. */
+const defaultIdOf = (target: unknown, index: number) =>
+  typeof target === 'string' || typeof target === 'number' ? String(target) : `#${index}`
+
+/** The options once parsed: every default filled in. */
+export type ResolvedBalancerOptions = Required<BalancerOptions<unknown>>
+
+export const balancerOptionsSchema = optionsSchema<BalancerOptions<unknown>, ResolvedBalancerOptions>()(
+  z.object({
+    targets: z.array(z.any(), { error: 'expected an array of targets' }),
+    strategy: balancerStrategySchema.default('round-robin'),
+    reserved: z.record(z.string(), z.array(z.any())).default({}),
+    spill: z.boolean().default(true),
+    idOf: fnSchema<(target: unknown, index: number) => string>().default(() => defaultIdOf),
+    decayMs: z.number().positive('expected a positive number of ms').finite().default(10_000),
+    failurePenaltyMs: z.number().min(0, 'expected 0 or more ms').finite().default(1000),
+    random: fnSchema<() => number>().default(() => Math.random),
+    clock: clockSchema.default(() => systemClock),
+    logger: loggerSchema.default(() => silentLogger),
+  }),
+)

@@ -1,7 +1,8 @@
 import { murmur3, parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import { UnknownShardError } from '../shared/errors.js'
-import { beats, pairScore, shardSeed, weightedScore } from '../shared/mix.js'
+import { pairScore, shardSeed, weightedScore, winsTie } from '../shared/mix.js'
+import { optionsSchema } from '../shared/options.js'
 import { MAX_LOGICAL_SHARDS } from './placement.js'
 
 /** A node of a {@link HashRing}: an id, or an id and a weight. */
@@ -40,11 +41,13 @@ const nodeSchema = z.union([
   }),
 ])
 
-const ringSchema = z.object({
-  nodes: z.array(nodeSchema).min(1, 'expected at least one node'),
-  logicalShards: z.number().int().min(1).max(MAX_LOGICAL_SHARDS).default(65_536),
-  seed: z.number().int().default(0),
-})
+const ringSchema = optionsSchema<HashRingOptions, Required<HashRingOptions>>()(
+  z.object({
+    nodes: z.array(nodeSchema).min(1, 'expected at least one node'),
+    logicalShards: z.number().int().min(1).max(MAX_LOGICAL_SHARDS).default(65_536),
+    seed: z.number().int().default(0),
+  }),
+)
 
 /**
  * The direct consistent-hash mode, for caches and backends whose members come and go:
@@ -76,7 +79,8 @@ export function createHashRing(input: HashRingOptions): HashRing {
   const claim = (b: number, slot: number) => {
     const raw = pairScore(b, seeds[slot]!)
     const s = score(raw, weights[slot]!)
-    if (beats(s, raw, seeds[slot]!, bestScore[b]!, bestRaw[b]!, seeds[owners[b]!]!)) {
+    const best = bestScore[b]!
+    if (s > best || (s === best && winsTie(raw, seeds[slot]!, bestRaw[b]!, seeds[owners[b]!]!))) {
       owners[b] = slot
       bestRaw[b] = raw
       bestScore[b] = s

@@ -1,6 +1,6 @@
 // Shrinking a placement: the removed shards' logical shards go to the survivors by
 // weighted rendezvous, so the result does not depend on the order of removals.
-import { beats, pairScore, weightedScore } from '../shared/mix.js'
+import { pairScore, weightedScore, winsTie } from '../shared/mix.js'
 import { ownerTable, type Placement } from './placement.js'
 import { mergeByPriority, sortByPriority } from './priority.js'
 
@@ -81,7 +81,7 @@ function bestWeighted(b: number, seeds: Uint32Array, weights: Float64Array): num
   for (let i = 1; i < seeds.length; i++) {
     const raw = pairScore(b, seeds[i]!)
     const score = weightedScore(raw, weights[i]!)
-    if (beats(score, raw, seeds[i]!, bestScore, bestRaw, seeds[best]!)) {
+    if (score > bestScore || (score === bestScore && winsTie(raw, seeds[i]!, bestRaw, seeds[best]!))) {
       best = i
       bestRaw = raw
       bestScore = score

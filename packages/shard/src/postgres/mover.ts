@@ -5,10 +5,12 @@
 // catches up to the source's WAL position, counts and checksums are compared, and the
 // topology row flips in the same transaction that marks the batch done. Every step is
 // idempotent and its state is committed, so a restarted mover resumes where it stopped.
-import { type Logger, silentLogger } from '@headroom/core'
+import { createCallOptionsCheck, type Logger, parseOptions, silentLogger } from '@headroom/core'
 import pg from 'pg'
+import { z } from 'zod'
 import { decodeLayout, encodeLayout } from '../placement/layout.js'
 import { createShardRouter } from '../router/router.js'
+import { fnSchema, loggerSchema, optionsSchema } from '../shared/options.js'
 import {
   controlSchemaSql,
   type Move,
@@ -59,8 +61,39 @@ export interface ShardMoverOptions {
   subscriptionConnection?: (sourceUrl: string) => string
   /** Called after each step with the whole move. */
   onProgress?: (move: Move) => void
+  /** @default silentLogger */
   logger?: Logger
 }
+
+type ResolvedShardMoverOptions = Required<Omit<ShardMoverOptions, 'onProgress'>> &
+  Pick<ShardMoverOptions, 'onProgress'>
+
+const moverOptionsSchema = optionsSchema<ShardMoverOptions, ResolvedShardMoverOptions>()(
+  z.object({
+    connectionString: z.string().min(1, 'expected a connection string'),
+    name: z.string().min(1, 'expected a non-empty name').default('default'),
+    tables: z.array(z.string().min(1, 'expected a table name')).min(1, 'expected at least one table'),
+    column: z.string().min(1, 'expected a column name').default('logical_shard'),
+    maxPauseMs: z.number().positive('expected a positive number of ms').default(2_000),
+    maxCutoverAttempts: z.number().int('expected an integer').positive('expected at least 1').default(5),
+    catchUpBytes: z.number().min(0, 'expected 0 or more bytes').default(1_048_576),
+    pollMs: z.number().positive('expected a positive number of ms').default(100),
+    readerTtlMs: z.number().positive('expected a positive number of ms').default(5_000),
+    readersTimeoutMs: z.number().positive('expected a positive number of ms').default(60_000),
+    subscriptionConnection: fnSchema<(sourceUrl: string) => string>().default(() => (url: string) => url),
+    onProgress: fnSchema<(move: Move) => void>().optional(),
+    logger: loggerSchema.default(() => silentLogger),
+  }),
+)
+
+/** The shard `addShard` takes. */
+const newShardSchema = z.object({
+  id: z.string().min(1, 'expected a non-empty id'),
+  url: z.string().min(1, 'expected a connection string'),
+  weight: z.number().finite().positive('expected a weight above 0').default(1),
+})
+
+const checkRunOptions = createCallOptionsCheck('run', { signal: 'an AbortSignal' })
 
 /** Runs shard moves, resumably. */
 export interface ShardMover {
@@ -98,19 +131,11 @@ const qualified = (table: string) => {
   return { schema: schema!, rel: rel!, sql: `${ident(schema!)}.${ident(rel!)}` }
 }
 
-export function createShardMover(options: ShardMoverOptions): ShardMover {
-  if (options.tables.length === 0)
-    throw new TypeError('createShardMover: expected at least one table in "tables"')
-  const name = options.name ?? 'default'
-  const column = options.column ?? 'logical_shard'
-  const maxPauseMs = options.maxPauseMs ?? 2_000
-  const maxAttempts = options.maxCutoverAttempts ?? 5
-  const catchUpBytes = options.catchUpBytes ?? 1_048_576
-  const pollMs = options.pollMs ?? 100
-  const readerTtlMs = options.readerTtlMs ?? 5_000
-  const readersTimeoutMs = options.readersTimeoutMs ?? 60_000
-  const logger = options.logger ?? silentLogger
-  const connectionFor = options.subscriptionConnection ?? ((url: string) => url)
+export function createShardMover(input: ShardMoverOptions): ShardMover {
+  const options = parseOptions('createShardMover', moverOptionsSchema, input)
+  const { name, column, maxPauseMs, catchUpBytes, pollMs, readerTtlMs, readersTimeoutMs, logger } = options
+  const maxAttempts = options.maxCutoverAttempts
+  const connectionFor = options.subscriptionConnection
   const control = new pg.Pool({ connectionString: options.connectionString, max: 3 })
   control.on('error', () => {})
   const pools = new Map<string, pg.Pool>()
@@ -139,7 +164,8 @@ export function createShardMover(options: ShardMoverOptions): ShardMover {
     return rows[0] ? readMove(control, Number(rows[0].id)) : undefined
   }
 
-  const addShard: ShardMover['addShard'] = async (shard) => {
+  const addShard: ShardMover['addShard'] = async (input) => {
+    const shard = parseOptions('addShard', newShardSchema, input)
     await ready()
     const existing = await running()
     if (existing) return existing
@@ -151,7 +177,7 @@ export function createShardMover(options: ShardMoverOptions): ShardMover {
       if (!topology) throw new Error(`No shard topology named "${name}" in the control database`)
       if (topology.shards.some((s) => s.id === shard.id))
         throw new Error(`Shard "${shard.id}" is already in the topology "${name}"`)
-      const spec: StoredShard = { id: shard.id, url: shard.url, weight: shard.weight ?? 1 }
+      const spec: StoredShard = { id: shard.id, url: shard.url, weight: shard.weight }
       const router = createShardRouter({
         shards: topology.shards.map((s) => ({ id: s.id, weight: s.weight, primary: s.url })),
         layout: topology.layout,
@@ -226,11 +252,14 @@ export function createShardMover(options: ShardMoverOptions): ShardMover {
     return out
   }
 
-  const run: ShardMover['run'] = async (moveId, runOptions = {}) => {
+  const run: ShardMover['run'] = async (moveId, runOptions) => {
+    checkRunOptions(runOptions)
+    if (runOptions?.signal !== undefined && !(runOptions.signal instanceof AbortSignal))
+      throw new TypeError('Invalid run option "signal": expected an AbortSignal')
     await ready()
     const id = moveId ?? (await running())?.id
     if (id === undefined) throw new Error(`No running shard move for topology "${name}"`)
-    const signal = runOptions.signal
+    const signal = runOptions?.signal
     // One mover per topology at a time; a crashed mover's session ends and frees the lock.
     const lock = await control.connect()
     try {

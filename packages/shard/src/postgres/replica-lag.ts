@@ -17,6 +17,7 @@ import {
 } from '@headroom/core'
 import { z } from 'zod'
 import type { ShardRouter } from '../router/types.js'
+import { clockSchema, fnSchema, loggerSchema, optionsSchema } from '../shared/options.js'
 
 type Row = Record<string, unknown>
 
@@ -64,19 +65,33 @@ export interface ReplicaLagProbe<T> {
   close(): void
 }
 
-const optionsSchema = z.strictObject({
-  intervalMs: z
-    .number()
-    .int('expected an integer')
-    .positive('expected a positive number of ms')
-    .default(1000),
-  timeoutMs: z.number().int('expected an integer').positive('expected a positive number of ms').optional(),
-  query: z
-    .custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'expected a function')
-    .optional(),
-  clock: z.custom<object>((v) => typeof v === 'object' && v !== null, 'expected an object').optional(),
-  logger: z.custom<object>((v) => typeof v === 'object' && v !== null, 'expected an object').optional(),
-})
+type ResolvedReplicaLagOptions = Required<ReplicaLagOptions<unknown>>
+
+const replicaLagSchema = optionsSchema<ReplicaLagOptions<unknown>, ResolvedReplicaLagOptions>()(
+  z
+    .object({
+      intervalMs: z
+        .number()
+        .int('expected an integer')
+        .positive('expected a positive number of ms')
+        .default(1000),
+      timeoutMs: z
+        .number()
+        .int('expected an integer')
+        .positive('expected a positive number of ms')
+        .optional(),
+      query: fnSchema<(target: unknown, sql: string) => Promise<readonly Row[]>>().default(
+        () => defaultQuery,
+      ),
+      clock: clockSchema.default(() => systemClock),
+      logger: loggerSchema.default(() => silentLogger),
+    })
+    // The timeout's default follows the interval: a probe may take as long as the gap it fills.
+    .transform((options) => ({
+      ...options,
+      timeoutMs: options.timeoutMs ?? Math.max(options.intervalMs, 2000),
+    })),
+)
 
 const PRIMARY_SQL = 'SELECT pg_current_wal_lsn()::text AS lsn'
 const REPLICA_SQL =
@@ -110,12 +125,12 @@ export function watchReplicaLag<T>(
   router: ShardRouter<T, any>,
   input: ReplicaLagOptions<T> = {},
 ): ReplicaLagProbe<T> {
-  const options = parseOptions('watchReplicaLag', optionsSchema, input)
-  const clock = (options.clock as Clock | undefined) ?? systemClock
-  const logger = (options.logger as Logger | undefined) ?? silentLogger
-  const intervalMs = options.intervalMs
-  const timeoutMs = options.timeoutMs ?? Math.max(intervalMs, 2000)
-  const query = (options.query as ReplicaLagOptions<T>['query']) ?? defaultQuery
+  const { clock, logger, intervalMs, timeoutMs, ...options } = parseOptions(
+    'watchReplicaLag',
+    replicaLagSchema,
+    input,
+  )
+  const query = options.query as (target: T, sql: string) => Promise<readonly Row[]>
   const history = new Map<string, Sample[]>()
   let last: ReplicaLag<T>[] = []
   let timer: TimerHandle | undefined

@@ -1,6 +1,9 @@
 import { hostname } from 'node:os'
+import { parseOptions } from '@headroom/core'
 import pg from 'pg'
+import { z } from 'zod'
 import { createShardRouter } from '../router/router.js'
+import { fnSchema, optionsSchema } from '../shared/options.js'
 import { controlSchemaSql, readTopology, type StoredShard, type StoredTopology } from './control.js'
 
 /** Options of {@link createTopologyStore}. */
@@ -36,8 +39,49 @@ export interface TopologyStore {
   close(): Promise<void>
 }
 
-export function createTopologyStore(options: TopologyStoreOptions): TopologyStore {
-  const name = options.name ?? 'default'
+const storeOptionsSchema = optionsSchema<TopologyStoreOptions, Required<TopologyStoreOptions>>()(
+  z.object({
+    connectionString: z.string().min(1, 'expected a connection string'),
+    name: z.string().min(1, 'expected a non-empty name').default('default'),
+  }),
+)
+
+type InitInput = Parameters<TopologyStore['init']>[0]
+const initSchema = optionsSchema<InitInput, InitInput & { shards: StoredShard[] }>()(
+  z.object({
+    shards: z
+      .array(
+        z.object({
+          id: z.string().min(1, 'expected a non-empty id'),
+          url: z.string().min(1, 'expected a connection string'),
+          weight: z.number().finite().positive('expected a weight above 0').default(1),
+        }),
+      )
+      .min(1, 'expected at least one shard'),
+    logicalShards: z.number().int('expected an integer').optional(),
+    seed: z.number().int('expected an integer').optional(),
+  }),
+)
+
+type WatchOptions = NonNullable<Parameters<TopologyStore['watch']>[1]>
+const watchSchema = optionsSchema<
+  WatchOptions,
+  Required<Omit<WatchOptions, 'onError'>> & Pick<WatchOptions, 'onError'>
+>()(
+  z.object({
+    intervalMs: z.number().positive('expected a positive number of ms').default(500),
+    reader: z
+      .string()
+      .min(1, 'expected a non-empty name')
+      .default(() => `${hostname()}:${process.pid}`),
+    current: z.number().int('expected an integer').min(0, 'expected 0 or more').default(0),
+    onError: fnSchema<(error: unknown) => void>().optional(),
+  }),
+)
+
+export function createTopologyStore(input: TopologyStoreOptions): TopologyStore {
+  const options = parseOptions('createTopologyStore', storeOptionsSchema, input)
+  const name = options.name
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 2, allowExitOnIdle: true })
   pool.on('error', () => {})
   const load = async () => {
@@ -47,13 +91,11 @@ export function createTopologyStore(options: TopologyStoreOptions): TopologyStor
     return topology
   }
   return {
-    async init(initial) {
+    async init(input) {
+      const initial = parseOptions('init', initSchema, input)
       await pool.query(controlSchemaSql)
-      const shards: StoredShard[] = initial.shards.map((s) => ({
-        id: s.id,
-        url: s.url,
-        weight: s.weight ?? 1,
-      }))
+      const shards: StoredShard[] = initial.shards.map((s) => ({ id: s.id, url: s.url, weight: s.weight }))
+      // The router's own defaults apply to what is not given.
       const layout = createShardRouter({
         shards: shards.map((s) => ({ id: s.id, weight: s.weight, primary: s.url })),
         ...(initial.logicalShards === undefined ? {} : { logicalShards: initial.logicalShards }),
@@ -67,10 +109,10 @@ export function createTopologyStore(options: TopologyStoreOptions): TopologyStor
       return load()
     },
     load,
-    watch(onChange, watchOptions = {}) {
-      const reader = watchOptions.reader ?? `${hostname()}:${process.pid}`
-      const intervalMs = watchOptions.intervalMs ?? 500
-      let current = watchOptions.current ?? 0
+    watch(onChange, input) {
+      const watchOptions = parseOptions('watch', watchSchema, input ?? {})
+      const { reader, intervalMs } = watchOptions
+      let current = watchOptions.current
       let stopped = false
       let running: Promise<void> | undefined
       const tick = async () => {

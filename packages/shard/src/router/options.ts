@@ -1,8 +1,9 @@
-import { type Clock, createCallOptionsCheck, type Logger } from '@headroom/core'
+import { type Clock, createCallOptionsCheck, type Logger, silentLogger, systemClock } from '@headroom/core'
 import { z } from 'zod'
-import { type BalancerStrategy, balancerStrategySchema, fn, objectLike } from '../balancer/options.js'
-import type { ShardLayout } from '../placement/layout.js'
+import { type BalancerStrategy, balancerStrategySchema } from '../balancer/options.js'
+import { layoutSchema, type ShardLayout } from '../placement/layout.js'
 import { MAX_LOGICAL_SHARDS } from '../placement/placement.js'
+import { clockSchema, fnSchema, loggerSchema, optionsSchema } from '../shared/options.js'
 import type { ShardStrategy } from '../strategies/strategy.js'
 import { type ShardSpec, topologySchema } from './shard-spec.js'
 
@@ -69,36 +70,45 @@ export interface ShardRouterOptions<T, K> {
   random?: () => number
 }
 
-export const routerOptionsSchema = z.object({
-  shards: topologySchema,
-  strategy: z
-    .union([
-      z.literal('hash'),
-      z.custom<ShardStrategy<unknown>>(
-        (v) => typeof v === 'object' && v !== null && typeof (v as { bind?: unknown }).bind === 'function',
-        "expected 'hash' or a strategy from rangeStrategy/directoryStrategy/compositeStrategy",
-      ),
-    ])
-    .default('hash'),
-  logicalShards: z
-    .number()
-    .int('expected an integer')
-    .min(1, 'expected at least 1')
-    .max(MAX_LOGICAL_SHARDS, `expected at most ${MAX_LOGICAL_SHARDS}`)
-    .default(65_536),
-  seed: z.number().int('expected an integer').default(0),
-  layout: z.any().optional(),
-  balancer: balancerStrategySchema.default('round-robin'),
-  reserved: z.record(z.string(), z.array(z.any())).default({}),
-  readYourWritesMs: z.number().finite().min(0, 'expected 0 or more ms').default(1000),
-  maxSessions: z.number().int().positive('expected a positive integer').default(100_000),
-  maxReplicaLagMs: z.number().min(0, 'expected 0 or more ms').default(5000),
-  fallbackToPrimary: z.boolean().default(true),
-  imbalanceThreshold: z.number().min(1, 'expected 1 or more').default(1.05),
-  clock: objectLike.optional(),
-  logger: objectLike.optional(),
-  random: fn.optional(),
-})
+/** The options once parsed: every default filled in. */
+export type ResolvedShardRouterOptions = Required<Omit<ShardRouterOptions<unknown, unknown>, 'layout'>> &
+  Pick<ShardRouterOptions<unknown, unknown>, 'layout'> & { shards: Required<ShardSpec<unknown>>[] }
+
+export const routerOptionsSchema = optionsSchema<
+  ShardRouterOptions<unknown, unknown>,
+  ResolvedShardRouterOptions
+>()(
+  z.object({
+    shards: topologySchema,
+    strategy: z
+      .union([
+        z.literal('hash'),
+        z.custom<ShardStrategy<unknown>>(
+          (v) => typeof v === 'object' && v !== null && typeof (v as { bind?: unknown }).bind === 'function',
+          "expected 'hash' or a strategy from rangeStrategy/directoryStrategy/compositeStrategy",
+        ),
+      ])
+      .default('hash'),
+    logicalShards: z
+      .number()
+      .int('expected an integer')
+      .min(1, 'expected at least 1')
+      .max(MAX_LOGICAL_SHARDS, `expected at most ${MAX_LOGICAL_SHARDS}`)
+      .default(65_536),
+    seed: z.number().int('expected an integer').default(0),
+    layout: layoutSchema.optional(),
+    balancer: balancerStrategySchema.default('round-robin'),
+    reserved: z.record(z.string(), z.array(z.any())).default({}),
+    readYourWritesMs: z.number().finite().min(0, 'expected 0 or more ms').default(1000),
+    maxSessions: z.number().int().positive('expected a positive integer').default(100_000),
+    maxReplicaLagMs: z.number().min(0, 'expected 0 or more ms').default(5000),
+    fallbackToPrimary: z.boolean().default(true),
+    imbalanceThreshold: z.number().min(1, 'expected 1 or more').default(1.05),
+    clock: clockSchema.default(() => systemClock),
+    logger: loggerSchema.default(() => silentLogger),
+    random: fnSchema<() => number>().default(() => Math.random),
+  }),
+)
 
 // Per-call options sit on the routing hot path: a typeof and a loop over the keys given, no zod.
 const routeShape = { write: 'boolean', session: 'string', tier: 'string', clientKey: 'string' } as const

@@ -1,7 +1,7 @@
 // The shard router: the routing path (route, run, forEachShard) and its counters. The
 // topology owns the shards and lookup tables, target health owns ejections and lag, the
 // session table owns read-your-writes; the router asks each through its verbs.
-import { type Clock, type Logger, parseOptions, silentLogger, systemClock } from '@headroom/core'
+import { parseOptions } from '@headroom/core'
 import type { PickContext } from '../balancer/types.js'
 import { ShardUnavailableError } from '../shared/errors.js'
 import type { ShardStrategy } from '../strategies/strategy.js'
@@ -38,8 +38,7 @@ import type { Route, RouteOptions, ShardRouter } from './types.js'
  */
 export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>): ShardRouter<T, K> {
   const options = parseOptions('createShardRouter', routerOptionsSchema, input)
-  const clock: Clock = (options.clock as Clock | undefined) ?? systemClock
-  const logger = (options.logger as Logger | undefined) ?? silentLogger
+  const { clock, logger } = options
   const events = createRouterEvents<T>(logger)
   const channels = createRouterChannels()
   // A session's entry outlives its window by maxReplicaLagMs: a replica in rotation lags at
@@ -63,7 +62,7 @@ export function createShardRouter<T, K = string>(input: ShardRouterOptions<T, K>
       reserved: options.reserved as Record<string, readonly T[]>,
       clock,
       logger,
-      random: options.random as (() => number) | undefined,
+      random: options.random,
     },
     logger,
     events,

@@ -12,7 +12,7 @@ export interface EntrySettings<T> {
   reserved: Record<string, readonly T[]>
   clock: Clock
   logger: Logger
-  random: (() => number) | undefined
+  random: () => number
 }
 
 /** Where a target serves in a shard. */
@@ -47,7 +47,7 @@ export class ShardEntry<T> {
         typeof target === 'string' || typeof target === 'number' ? String(target) : `${shard.id}#${index}`,
       clock: settings.clock,
       logger: settings.logger,
-      ...(settings.random ? { random: settings.random } : {}),
+      random: settings.random,
     })
     return new ShardEntry(shard, replicas, new Set())
   }

@@ -11,10 +11,9 @@ import {
   murmur3,
   parseOptions,
 } from '@headroom/core'
-import { z } from 'zod'
 import { buildPlacement } from '../placement/build-placement.js'
 import { type ImbalanceReport, imbalanceOf } from '../placement/imbalance.js'
-import { decodeLayout, encodeLayout, layoutSchema, type ShardLayout } from '../placement/layout.js'
+import { decodeLayout, encodeLayout, type ShardLayout } from '../placement/layout.js'
 import type { OwnerTable, Placement } from '../placement/placement.js'
 import { nextPlacement } from '../placement/plan.js'
 import { describeTarget } from '../shared/describe-target.js'
@@ -48,8 +47,8 @@ export interface TopologySettings<T, K> {
   strategy: 'hash' | ShardStrategy<K>
   logicalShards: number
   seed: number
-  /** The unvalidated `layout` option. */
-  layout: unknown
+  /** A stored placement to start from. */
+  layout: ShardLayout | undefined
   /** What the caller passed, to refuse a value that contradicts the layout. */
   givenLogicalShards: number | undefined
   givenSeed: number | undefined
@@ -282,9 +281,7 @@ export function createTopology<T, K>(settings: TopologySettings<T, K>) {
 function initialPlacement<T, K>(shards: readonly Shard<T>[], settings: TopologySettings<T, K>): Placement {
   const specs = shards.map((s) => ({ id: s.id, weight: s.weight }))
   if (settings.layout === undefined) return buildPlacement(specs, settings.logicalShards, settings.seed)
-  const { layout } = parseOptions('createShardRouter', z.object({ layout: layoutSchema }), {
-    layout: settings.layout,
-  })
+  const layout = settings.layout
   if (settings.givenLogicalShards !== undefined && settings.givenLogicalShards !== layout.logicalShards)
     throw new TypeError(
       `Invalid createShardRouter option "logicalShards": the layout has ${layout.logicalShards} (received ${settings.givenLogicalShards})`,

@@ -23,18 +23,10 @@ export function weightedScore(raw: number, weight: number): number {
 }
 
 /**
- * Compares two weighted candidates; ties (equal floats) fall to the higher raw score,
- * then to the smaller seed, so the answer never depends on iteration order.
+ * Breaks a tie between two equal weighted scores: the higher raw score wins, then the
+ * smaller seed, so the answer never depends on iteration order.
  */
-export function beats(
-  score: number,
-  raw: number,
-  seed: number,
-  bestScore: number,
-  bestRaw: number,
-  bestSeed: number,
-): boolean {
-  if (score !== bestScore) return score > bestScore
+export function winsTie(raw: number, seed: number, bestRaw: number, bestSeed: number): boolean {
   if (raw !== bestRaw) return raw > bestRaw
   return seed < bestSeed
 }

@@ -1,14 +1,30 @@
 // prom-client collectors for shard routers and balancers. Values are read from `stats()`
 // when Prometheus scrapes (prom-client `collect()`): a route pays nothing for being exported.
+import { parseOptions } from '@headroom/core'
 import { Counter, Gauge, type Registry } from 'prom-client'
+import { z } from 'zod'
 import type { BalancerStats } from '../balancer/stats.js'
 import type { ShardRouterStats } from '../router/stats.js'
+import { optionsSchema } from '../shared/options.js'
 
 /** What {@link registerShardMetrics} exports, each by name (the `router` / `balancer` label). */
 export interface ShardMetricsSources {
   routers?: Readonly<Record<string, { stats(): ShardRouterStats }>>
   balancers?: Readonly<Record<string, { stats(): BalancerStats }>>
 }
+
+const withStats = <S>() =>
+  z.custom<{ stats(): S }>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as { stats?: unknown }).stats === 'function',
+    'expected an object with stats()',
+  )
+
+const sourcesSchema = optionsSchema<ShardMetricsSources, Required<ShardMetricsSources>>()(
+  z.object({
+    routers: z.record(z.string(), withStats<ShardRouterStats>()).default({}),
+    balancers: z.record(z.string(), withStats<BalancerStats>()).default({}),
+  }),
+)
 
 type Read<S> = (stats: S, name: string) => void
 type Aggregator = 'sum' | 'max' | 'min'
@@ -31,8 +47,9 @@ type Aggregator = 'sum' | 'max' | 'min'
  */
 export function registerShardMetrics(registry: Registry, sources: ShardMetricsSources): () => void {
   const before = new Set(registry.getMetricsAsArray().map((metric) => metric.name))
-  const routers = Object.entries(sources.routers ?? {})
-  const balancers = Object.entries(sources.balancers ?? {})
+  const parsed = parseOptions('registerShardMetrics', sourcesSchema, sources)
+  const routers = Object.entries(parsed.routers)
+  const balancers = Object.entries(parsed.balancers)
   // stats() is an in-memory snapshot: each family reads it once per source per scrape.
   const eachRouter = (read: Read<ShardRouterStats>) => {
     for (const [name, router] of routers) read(router.stats(), name)

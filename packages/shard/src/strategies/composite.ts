@@ -1,7 +1,9 @@
-import { murmur3 } from '@headroom/core'
+import { murmur3, parseOptions } from '@headroom/core'
+import { z } from 'zod'
 import { buildPlacement } from '../placement/build-placement.js'
 import type { OwnerTable } from '../placement/placement.js'
 import { NoShardError } from '../shared/errors.js'
+import { fnSchema, optionsSchema } from '../shared/options.js'
 import { indexOfShard, type ShardStrategy } from './strategy.js'
 
 /** Options of {@link compositeStrategy}. */
@@ -15,6 +17,24 @@ export interface CompositeStrategyOptions<K> {
   /** The group of keys whose group is not listed; without it they throw {@link NoShardError}. @default undefined */
   fallback?: string
 }
+
+const compositeOptionsSchema = optionsSchema<
+  CompositeStrategyOptions<unknown>,
+  Required<Omit<CompositeStrategyOptions<unknown>, 'fallback'>> &
+    Pick<CompositeStrategyOptions<unknown>, 'fallback'>
+>()(
+  z.object({
+    group: fnSchema<(key: unknown) => string>(),
+    hashKey: fnSchema<(key: unknown) => string>(),
+    groups: z
+      .record(
+        z.string(),
+        z.array(z.string().min(1, 'expected a shard id')).min(1, 'expected at least one shard'),
+      )
+      .refine((groups) => Object.keys(groups).length > 0, 'expected at least one group'),
+    fallback: z.string().min(1, 'expected a group name').optional(),
+  }),
+)
 
 /**
  * Composite sharding: a directory step (region) then consistent hashing within the
@@ -31,22 +51,19 @@ export interface CompositeStrategyOptions<K> {
  * })
  * router.shardFor({ region: 'eu', userId: '42' }).id // 'eu-1' or 'eu-2', always the same
  */
-export function compositeStrategy<K>(options: CompositeStrategyOptions<K>): ShardStrategy<K> {
-  if (typeof options?.group !== 'function' || typeof options.hashKey !== 'function')
-    throw new TypeError('Invalid compositeStrategy options: "group" and "hashKey" must be functions')
-  const names = Object.keys(options.groups ?? {})
-  if (names.length === 0)
-    throw new TypeError('Invalid compositeStrategy option "groups": expected at least one group')
+export function compositeStrategy<K>(input: CompositeStrategyOptions<K>): ShardStrategy<K> {
+  const options = parseOptions(
+    'compositeStrategy',
+    compositeOptionsSchema,
+    input,
+  ) as CompositeStrategyOptions<K>
+  const names = Object.keys(options.groups)
   return {
     kind: 'composite',
     bind({ ids, weights, logicalShards, seed }) {
       const tables = new Map<string, { owners: OwnerTable; indexes: Int32Array }>()
       for (const name of names) {
         const members = options.groups[name]!
-        if (members.length === 0)
-          throw new TypeError(
-            `Invalid compositeStrategy option "groups.${name}": expected at least one shard`,
-          )
         const indexes = Int32Array.from(members, (id) =>
           indexOfShard(ids, id, `compositeStrategy group "${name}"`),
         )

@@ -1,4 +1,7 @@
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
 import { NoShardError } from '../shared/errors.js'
+import { fnSchema, optionsSchema } from '../shared/options.js'
 import { indexOfShard, type ShardStrategy } from './strategy.js'
 
 /** Options of {@link directoryStrategy}. */
@@ -11,6 +14,21 @@ export interface DirectoryStrategyOptions<K> {
   keyOf?: (key: K) => string
 }
 
+const directoryOptionsSchema = optionsSchema<
+  DirectoryStrategyOptions<unknown>,
+  Required<Omit<DirectoryStrategyOptions<unknown>, 'fallback'>> &
+    Pick<DirectoryStrategyOptions<unknown>, 'fallback'>
+>()(
+  z.object({
+    entries: z.union(
+      [z.instanceof(Map<string, string>), z.record(z.string(), z.string().min(1, 'expected a shard id'))],
+      { error: 'expected an object or a Map' },
+    ),
+    fallback: z.string().min(1, 'expected a shard id').optional(),
+    keyOf: fnSchema<(key: unknown) => string>().default(() => (key: unknown) => String(key)),
+  }),
+)
+
 /**
  * Directory sharding: an explicit table from a key (region, content type) to a shard.
  *
@@ -21,11 +39,10 @@ export interface DirectoryStrategyOptions<K> {
  * })
  * router.shardFor('fr').id // 'eu'
  */
-export function directoryStrategy<K = string>(options: DirectoryStrategyOptions<K>): ShardStrategy<K> {
-  if (options?.entries === null || typeof options?.entries !== 'object')
-    throw new TypeError('Invalid directoryStrategy option "entries": expected an object or a Map')
+export function directoryStrategy<K = string>(input: DirectoryStrategyOptions<K>): ShardStrategy<K> {
+  const options = parseOptions('directoryStrategy', directoryOptionsSchema, input)
   const entries = options.entries instanceof Map ? [...options.entries] : Object.entries(options.entries)
-  const keyOf = options.keyOf ?? ((key: K) => String(key))
+  const keyOf = options.keyOf as (key: K) => string
   return {
     kind: 'directory',
     bind({ ids }) {

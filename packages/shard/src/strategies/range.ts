@@ -1,4 +1,7 @@
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
 import { NoShardError } from '../shared/errors.js'
+import { fnSchema, optionsSchema } from '../shared/options.js'
 import { indexOfShard, type ShardStrategy } from './strategy.js'
 
 /** A point in time (or any number) a range starts or ends at. */
@@ -36,6 +39,29 @@ function defaultValue(key: unknown): number {
   return Number.NaN
 }
 
+const boundSchema = z.union([z.date(), z.number(), z.string()], {
+  error: 'expected a date, a number or a string',
+})
+
+const rangeOptionsSchema = optionsSchema<
+  RangeStrategyOptions<unknown>,
+  Required<Omit<RangeStrategyOptions<unknown>, 'fallback'>> & Pick<RangeStrategyOptions<unknown>, 'fallback'>
+>()(
+  z.object({
+    ranges: z
+      .array(
+        z.object({
+          from: boundSchema,
+          to: boundSchema.optional(),
+          shard: z.string().min(1, 'expected a shard id'),
+        }),
+      )
+      .min(1, 'expected at least one range'),
+    fallback: z.string().min(1, 'expected a shard id').optional(),
+    toValue: fnSchema<(key: unknown) => number>().default(() => defaultValue),
+  }),
+)
+
 /**
  * Range sharding, e.g. one shard per quarter: a key (a date) goes to the shard whose
  * range holds it. Binary search, no allocation.
@@ -50,11 +76,8 @@ function defaultValue(key: unknown): number {
  * })
  * router.shardFor(new Date('2025-05-02')).id // '2025q2'
  */
-export function rangeStrategy<K = Date | number | string>(
-  options: RangeStrategyOptions<K>,
-): ShardStrategy<K> {
-  if (!Array.isArray(options?.ranges) || options.ranges.length === 0)
-    throw new TypeError('Invalid rangeStrategy option "ranges": expected at least one range')
+export function rangeStrategy<K = Date | number | string>(input: RangeStrategyOptions<K>): ShardStrategy<K> {
+  const options = parseOptions('rangeStrategy', rangeOptionsSchema, input)
   const sorted = options.ranges
     .map((range, index) => {
       const from = toNumber(range.from)
@@ -82,7 +105,7 @@ export function rangeStrategy<K = Date | number | string>(
     froms[i] = range.from
     tos[i] = to
   })
-  const toValue = options.toValue ?? (defaultValue as (key: K) => number)
+  const toValue = options.toValue as (key: K) => number
   return {
     kind: 'range',
     bind({ ids }) {

@@ -1,10 +1,26 @@
-export { createBalancer } from './balancer.js'
-export type { BalancerEvents } from './balancer-events.js'
-export type { BalancerOptions, BalancerStrategy } from './balancer-options.js'
-export type { BalancerStats } from './balancer-stats.js'
-export type { Balancer, PickContext } from './balancer-types.js'
-export { type CompositeStrategyOptions, compositeStrategy } from './composite-strategy.js'
-export { type DirectoryStrategyOptions, directoryStrategy } from './directory-strategy.js'
+export { createBalancer } from './balancer/balancer.js'
+export type { BalancerEvents } from './balancer/events.js'
+export type { BalancerOptions, BalancerStrategy } from './balancer/options.js'
+export type { BalancerStats } from './balancer/stats.js'
+export type { Balancer, PickContext } from './balancer/types.js'
+export { createHashRing, type HashRing, type HashRingOptions, type RingNode } from './placement/hash-ring.js'
+export type { ImbalanceReport } from './placement/imbalance.js'
+export type { ShardLayout } from './placement/layout.js'
+export type { ShardLoad, ShardMove, ShardTransfer } from './placement/plan.js'
+export {
+  type ReplicaLag,
+  type ReplicaLagOptions,
+  type ReplicaLagProbe,
+  watchReplicaLag,
+} from './postgres/replica-lag.js'
+export type { ShardRouterEvents } from './router/events.js'
+export { mergeSorted } from './router/merge.js'
+export type { ShardRouterOptions } from './router/options.js'
+export { createShardRouter } from './router/router.js'
+export type { Shard, ShardSpec } from './router/shard-spec.js'
+export type { ShardRouterStats } from './router/stats.js'
+export type { TopologyPlan } from './router/topology-plan.js'
+export type { Route, RouteOptions, ShardRouter } from './router/types.js'
 export {
   errors,
   isNoShardError,
@@ -17,29 +33,13 @@ export {
   UnknownShardError,
   UnknownTargetError,
   UnsupportedOperationError,
-} from './errors.js'
-export { createHashRing, type HashRing, type HashRingOptions, type RingNode } from './hash-ring.js'
-export type { ImbalanceReport } from './imbalance.js'
-export type { ShardLayout } from './layout.js'
-export { mergeSorted } from './merge.js'
-export type { ShardLoad, ShardMove, ShardTransfer } from './plan.js'
+} from './shared/errors.js'
+export { type CompositeStrategyOptions, compositeStrategy } from './strategies/composite.js'
+export { type DirectoryStrategyOptions, directoryStrategy } from './strategies/directory.js'
 export {
   type RangeBound,
   type RangeSpec,
   type RangeStrategyOptions,
   rangeStrategy,
-} from './range-strategy.js'
-export {
-  type ReplicaLag,
-  type ReplicaLagOptions,
-  type ReplicaLagProbe,
-  watchReplicaLag,
-} from './replica-lag.js'
-export { createShardRouter } from './router.js'
-export type { ShardRouterEvents } from './router-events.js'
-export type { ShardRouterOptions } from './router-options.js'
-export type { ShardRouterStats } from './router-stats.js'
-export type { Route, RouteOptions, ShardRouter } from './router-types.js'
-export type { ShardStrategy, StrategyContext } from './strategy.js'
-export type { Shard, ShardSpec } from './topology.js'
-export type { TopologyPlan } from './topology-plan.js'
+} from './strategies/range.js'
+export type { ShardStrategy, StrategyContext } from './strategies/strategy.js'

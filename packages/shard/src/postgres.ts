@@ -6,13 +6,17 @@ export {
   type MoveState,
   type StoredShard,
   type StoredTopology,
-} from './move/control.js'
-export { bitmapLiteral, logicalShardFunctionSql, logicalShardOf } from './move/logical-shard.js'
+} from './postgres/control.js'
+export { bitmapLiteral, logicalShardFunctionSql, logicalShardOf } from './postgres/logical-shard.js'
 export {
   createShardMover,
   isShardMovingError,
   SHARD_MOVING_SQLSTATE,
   type ShardMover,
   type ShardMoverOptions,
-} from './move/mover.js'
-export { createTopologyStore, type TopologyStore, type TopologyStoreOptions } from './move/topology-store.js'
+} from './postgres/mover.js'
+export {
+  createTopologyStore,
+  type TopologyStore,
+  type TopologyStoreOptions,
+} from './postgres/topology-store.js'

@@ -1,5 +1,16 @@
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createBalancer, createHashRing, createShardRouter, type ShardSpec } from '../src/index.js'
+import {
+  compositeStrategy,
+  createBalancer,
+  createHashRing,
+  createShardRouter,
+  directoryStrategy,
+  rangeStrategy,
+  type ShardSpec,
+} from '../src/index.js'
+import { createShardMover, createTopologyStore } from '../src/postgres.js'
+import { registerShardMetrics } from '../src/prometheus.js'
 
 const shards: ShardSpec<string>[] = [1, 2].map((i) => ({
   id: `users-${i}`,
@@ -54,5 +65,38 @@ describe('options: unknown keys and per-call shapes', () => {
       'Invalid forEachShard option "concurency": unknown option; did you mean "concurrency"?',
     )
     expect(await router.forEachShard(() => 1, { write: true, concurrency: 1 })).toEqual([1, 1])
+  })
+
+  it('the strategies, reportLag, the metrics and the Postgres mover and store refuse unknown keys too', async () => {
+    expect(() => rangeStrategy({ ranges: [{ from: 0, shard: 'a' }], fallbak: 'a' } as never)).toThrow(
+      'Invalid rangeStrategy option "fallbak": unknown option; did you mean "fallback"?',
+    )
+    expect(() => directoryStrategy({ entries: { fr: 'a' }, keyof: String } as never)).toThrow(
+      /Invalid directoryStrategy option "keyof": unknown option/,
+    )
+    expect(() =>
+      compositeStrategy({ group: String, hashKey: String, groups: { eu: ['a'] }, fallbacks: 'eu' } as never),
+    ).toThrow(/Invalid compositeStrategy option "fallbacks": unknown option/)
+    const router = createShardRouter({ shards: [{ id: 'a', primary: 'p', replicas: ['r'] }] })
+    expect(() => router.reportLag('r', 10, { replayed: 1 } as never)).toThrow(
+      /Invalid reportLag option "replayed": unknown option/,
+    )
+    expect(() => registerShardMetrics(new Registry(), { router: { a: router } } as never)).toThrow(
+      /Invalid registerShardMetrics option "router": unknown option; did you mean "routers"\?/,
+    )
+    expect(() =>
+      createShardMover({ connectionString: 'postgres://x', tables: ['t'], maxPause: 10 } as never),
+    ).toThrow(/Invalid createShardMover option "maxPause": unknown option; did you mean "maxPauseMs"\?/)
+    expect(() => createShardMover({ connectionString: 'postgres://x', tables: [] })).toThrow(
+      /Invalid createShardMover option "tables": expected at least one table/,
+    )
+    expect(() => createTopologyStore({ connectionString: 'postgres://x', nmae: 'x' } as never)).toThrow(
+      /Invalid createTopologyStore option "nmae": unknown option; did you mean "name"\?/,
+    )
+    const mover = createShardMover({ connectionString: 'postgres://127.0.0.1:1/none', tables: ['t'] })
+    await expect(mover.run(1, { sginal: undefined } as never)).rejects.toThrow(
+      /Invalid run option "sginal": unknown option; did you mean "signal"\?/,
+    )
+    await mover.close()
   })
 })

@@ -1,13 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { addShard } from '../src/add-shard.js'
-import { apportion } from '../src/apportion.js'
-import { buildPlacement } from '../src/build-placement.js'
-import { decodeLayout, encodeLayout } from '../src/layout.js'
-import type { Placement, PlacementShard } from '../src/placement.js'
-import { nextPlacement, optimalMovedFraction } from '../src/plan.js'
-import { removeShards } from '../src/remove-shards.js'
-import { reweight } from '../src/reweight.js'
+import { addShard } from '../src/placement/add-shard.js'
+import { apportion } from '../src/placement/apportion.js'
+import { buildPlacement } from '../src/placement/build-placement.js'
+import { decodeLayout, encodeLayout } from '../src/placement/layout.js'
+import type { Placement, PlacementShard } from '../src/placement/placement.js'
+import { nextPlacement, optimalMovedFraction } from '../src/placement/plan.js'
+import { removeShards } from '../src/placement/remove-shards.js'
+import { reweight } from '../src/placement/reweight.js'
 
 /** Small tables keep each property run fast; the algorithm does not depend on the size. */
 const L = 8192

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createBalancer, createShardRouter } from '../src/index.js'
-import { registerShardMetrics } from '../src/prometheus.js'
+import { registerShardMetrics } from '../src/prometheus/metrics.js'
 
 async function family(registry: Registry, name: string) {
   const metric = (await registry.getMetricsAsJSON()).find((candidate) => candidate.name === name)

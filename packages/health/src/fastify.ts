@@ -1,28 +1,33 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import type { HealthJsonInfo } from './health-json.js'
-import { SHED } from './http-types.js'
-import type { HealthMonitor } from './monitor-types.js'
-import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import type { HealthJsonInfo } from './http/health-json.js'
+import { type ProbeAnswer, type ProbePaths, probeRoutes } from './http/probe-answers.js'
 import {
   createTimingRecord,
   type RequestTiming,
   type RequestTimingOptions,
   reportIfSlow,
   resolveTiming,
-} from './request-timing.js'
-import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
+} from './http/request-timing.js'
 import {
   closedOutcome,
   markDependencyFailure as markResponse,
   requestTiming as requestTimingOf,
   timeResponse,
-} from './track-requests.js'
+} from './http/track-requests.js'
+import { SHED } from './http/types.js'
+import type { HealthMonitor } from './monitor/types.js'
+import {
+  createShedGate,
+  PROBLEM_JSON,
+  type ShedLoadCommonOptions,
+  type ShedLoadStats,
+} from './shedding/shed-gate.js'
 
-export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './http/request-timing.js'
 
-export type { ShedLoadStats } from './shed-gate.js'
+export type { ShedLoadStats } from './shedding/shed-gate.js'
 
 /** Options of the Fastify {@link healthRoutes} plugin. */
 export interface HealthRoutesPluginOptions extends HealthJsonInfo, ProbePaths {

@@ -1,9 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { type FetchMiddleware, toFetchMiddleware, withHeaders } from '@headroom/core'
-import type { HealthJsonInfo } from './health-json.js'
-import { DEPENDENCY_FAILURE, SHED } from './http-types.js'
-import type { HealthMonitor } from './monitor-types.js'
-import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import type { HealthJsonInfo } from './http/health-json.js'
+import { type ProbeAnswer, type ProbePaths, probeRoutes } from './http/probe-answers.js'
 import {
   createTimingRecord,
   type RequestTiming,
@@ -11,12 +9,19 @@ import {
   reportIfSlow,
   resolveTiming,
   type TimingRecord,
-} from './request-timing.js'
-import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
+} from './http/request-timing.js'
+import { DEPENDENCY_FAILURE, SHED } from './http/types.js'
+import type { HealthMonitor } from './monitor/types.js'
+import {
+  createShedGate,
+  PROBLEM_JSON,
+  type ShedLoadCommonOptions,
+  type ShedLoadStats,
+} from './shedding/shed-gate.js'
 
 export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
-export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
-export type { ShedLoadStats } from './shed-gate.js'
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './http/request-timing.js'
+export type { ShedLoadStats } from './shedding/shed-gate.js'
 
 // Marks go on the Request: it is the one object every middleware of the chain shares
 // (under Hono a returned Response may be copied into another when headers are merged).

@@ -1,10 +1,10 @@
 import { createManualClock } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CheckResult } from '../src/checks.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { healthRoutes } from '../src/probes.js'
+import { healthRoutes } from '../src/http/probes.js'
+import type { CheckResult } from '../src/monitor/checks.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
 import { listen, median, scriptedSampler, timed } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []

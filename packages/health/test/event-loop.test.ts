@@ -1,8 +1,8 @@
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { createProcessSampler } from '../src/process-sampler.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
+import { createProcessSampler } from '../src/process/sampler.js'
 
 const busy = (ms: number) => {
   const end = performance.now() + ms

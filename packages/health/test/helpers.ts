@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { ProcessReadings, Sampler } from '../src/process-sampler.js'
+import type { ProcessReadings, Sampler } from '../src/process/sampler.js'
 
 /** Calm readings: nothing near any default threshold. */
 export const calm: ProcessReadings = {

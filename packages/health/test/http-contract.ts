@@ -1,9 +1,9 @@
 import { createManualClock } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { HealthJson } from '../src/health-json.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { RequestTimingOptions, SlowRequestReport } from '../src/request-timing.js'
+import type { HealthJson } from '../src/http/health-json.js'
+import type { RequestTimingOptions, SlowRequestReport } from '../src/http/request-timing.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
 import { scriptedSampler } from './helpers.js'
 import type { HealthServerFactory } from './http-servers.js'
 

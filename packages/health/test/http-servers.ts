@@ -8,12 +8,12 @@ import { Hono } from 'hono'
 import { afterEach } from 'vitest'
 import * as fastifyAdapter from '../src/fastify.js'
 import * as fetchAdapter from '../src/fetch.js'
-import type { HealthJsonInfo } from '../src/health-json.js'
+import type { HealthJsonInfo } from '../src/http/health-json.js'
+import type { RequestTimingOptions } from '../src/http/request-timing.js'
 import { healthRoutes, markDependencyFailure, requestTiming, shedLoad, trackRequests } from '../src/http.js'
-import type { Priority } from '../src/load-shedder.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import type { RequestTimingOptions } from '../src/request-timing.js'
-import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shed-gate.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
+import type { Priority } from '../src/shedding/load-shedder.js'
+import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shedding/shed-gate.js'
 
 /**
  * The probes, request tracking (label `route`: the path) and the shedder in front of the

@@ -2,12 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createManualClock } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { HealthJson } from '../src/health-json.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { health, healthRoutes } from '../src/probes.js'
-import { shedLoad } from '../src/shed-load.js'
-import { trackRequests } from '../src/track-requests.js'
+import type { HealthJson } from '../src/http/health-json.js'
+import { health, healthRoutes } from '../src/http/probes.js'
+import { shedLoad } from '../src/http/shed-load.js'
+import { trackRequests } from '../src/http/track-requests.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
 import { listen, type ScriptedSampler, scriptedSampler } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []
@@ -222,7 +222,7 @@ describe('probes', () => {
 
 describe('createLoadShedder', () => {
   it('sheds the lowest priorities first and never critical work', async () => {
-    const { createLoadShedder } = await import('../src/load-shedder.js')
+    const { createLoadShedder } = await import('../src/shedding/load-shedder.js')
     const source = { status: 'healthy' as 'healthy' | 'degraded' | 'critical' }
     const shedder = createLoadShedder(source)
     const shed = () => (['critical', 'high', 'medium', 'low'] as const).filter((p) => shedder.shouldShed(p))

@@ -1,8 +1,8 @@
 import { createTestDatabase, postgresAvailable, type TestDatabase, waitUntil } from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHealthMonitor } from '../src/monitor.js'
-import { readyz } from '../src/probes.js'
+import { readyz } from '../src/http/probes.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
 import { listen, median, timed } from './helpers.js'
 
 describe.runIf(postgresAvailable())('a Postgres dependency check', () => {

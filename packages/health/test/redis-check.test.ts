@@ -1,9 +1,9 @@
 import { describeRedis, startRedisServer, waitUntil } from '@headroom/testing'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { readyz } from '../src/probes.js'
+import { readyz } from '../src/http/probes.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
 import { listen, median, timed } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []

@@ -4,9 +4,9 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { gracefulShutdown } from '../src/graceful-shutdown.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import { healthRoutes } from '../src/probes.js'
+import { healthRoutes } from '../src/http/probes.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import { gracefulShutdown } from '../src/shutdown/graceful-shutdown.js'
 import { listen } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []

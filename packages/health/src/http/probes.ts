@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { HealthMonitor } from '../monitor/types.js'
 import type { HealthJsonInfo } from './health-json.js'
-import { type Handler, type Next, sendJson } from './http-types.js'
-import type { HealthMonitor } from './monitor-types.js'
 import {
   healthAnswer,
   livezAnswer,
@@ -10,6 +9,7 @@ import {
   probeRoutes,
   readyzAnswer,
 } from './probe-answers.js'
+import { type Handler, type Next, sendJson } from './types.js'
 
 const send = (req: IncomingMessage, res: ServerResponse, answer: ProbeAnswer) =>
   sendJson(res, answer.status, answer.contentType, answer.body, req.method === 'HEAD')

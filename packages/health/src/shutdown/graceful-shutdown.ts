@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import { childLogger, type Logger } from '@headroom/core'
-import { MAX_TIMER_MS } from './timer-range.js'
+import { MAX_TIMER_MS } from '../shared/timer-ms.js'
 
 /** Options of {@link gracefulShutdown}. */
 export interface GracefulShutdownOptions {

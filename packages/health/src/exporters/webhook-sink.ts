@@ -8,9 +8,9 @@ import {
 } from '@headroom/core'
 import pRetry, { AbortError } from 'p-retry'
 import { z } from 'zod'
-import type { AlertSink, StatusChange } from './alerts.js'
-import { type HealthStatus, severity } from './status.js'
-import { MAX_TIMER_MS, timerMs } from './timer-range.js'
+import { MAX_TIMER_MS, timerMs } from '../shared/timer-ms.js'
+import type { AlertSink, StatusChange } from '../status/change.js'
+import { type HealthStatus, severity } from '../status/status.js'
 
 /** Options of {@link createWebhookSink}. */
 export interface WebhookSinkOptions {

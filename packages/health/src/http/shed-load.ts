@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type Handler, type Next, SHED } from './http-types.js'
-import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
+import {
+  createShedGate,
+  PROBLEM_JSON,
+  type ShedLoadCommonOptions,
+  type ShedLoadStats,
+} from '../shedding/shed-gate.js'
+import { type Handler, type Next, SHED } from './types.js'
 
 /** Options of {@link shedLoad}. */
 export type ShedLoadOptions = ShedLoadCommonOptions<IncomingMessage>

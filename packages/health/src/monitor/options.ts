@@ -1,10 +1,10 @@
 import type { Clock, Logger } from '@headroom/core'
 import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
-import type { AlertSink } from './alerts.js'
-import type { CheckDefinition, CheckFn } from './checks.js'
-import type { MemoryPressureOptions } from './memory-pressure.js'
-import type { Sampler } from './process-sampler.js'
+import type { MemoryPressureOptions } from '../process/memory-pressure.js'
+import type { Sampler } from '../process/sampler.js'
+import { timerMs } from '../shared/timer-ms.js'
+import type { AlertSink } from '../status/change.js'
 import {
   DEFAULT_THRESHOLDS,
   type MetricAlerts,
@@ -12,8 +12,8 @@ import {
   THRESHOLD_METRICS,
   type ThresholdMetric,
   type Thresholds,
-} from './thresholds.js'
-import { timerMs } from './timer-range.js'
+} from '../status/thresholds.js'
+import type { CheckDefinition, CheckFn } from './checks.js'
 
 /** Options of `createHealthMonitor`. */
 export interface HealthMonitorOptions {

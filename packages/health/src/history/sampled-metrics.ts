@@ -1,7 +1,8 @@
 // The series fed once per sample: one list of names shared by the monitor (which
 // creates a series per name) and the public export (so callers can enumerate them).
-import type { MetricStore } from './metric-store.js'
+
 import type { Series } from './series.js'
+import type { MetricStore } from './store.js'
 
 /** Sampled series names (one point per sample). */
 export const SAMPLED_METRICS = [

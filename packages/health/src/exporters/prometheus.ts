@@ -1,6 +1,6 @@
 import type { LatencySummary } from '@headroom/core'
-import type { HealthStats } from './monitor-types.js'
-import { STATUSES } from './status.js'
+import type { HealthStats } from '../monitor/types.js'
+import { STATUSES } from '../status/status.js'
 
 /** One exported value. `suffix` is appended to the family name (`_sum`, `_count` of a summary). */
 export interface MetricSample {

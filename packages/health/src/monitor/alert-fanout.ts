@@ -1,7 +1,7 @@
 // Hands each status change to every alert sink, and closes them, so that one sink
 // that throws (despite the contract) neither stops the others nor the monitor.
 import type { Logger } from '@headroom/core'
-import type { AlertSink, StatusChange } from './alerts.js'
+import type { AlertSink, StatusChange } from '../status/change.js'
 
 export interface AlertFanout {
   send(change: StatusChange): void

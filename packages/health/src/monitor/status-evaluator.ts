@@ -2,16 +2,16 @@
 // raw status, lets the status machine apply dwell time, and announces each change
 // (log, `change` event, diagnostics channel, alert sinks).
 import type { Clock, Emitter, Logger } from '@headroom/core'
+import type { StatusChange, StatusReason } from '../status/change.js'
+import type { StatusMachine } from '../status/machine.js'
+import type { MetricLevels } from '../status/metric-levels.js'
+import { collectReasons } from '../status/reasons.js'
+import { type HealthStatus, severity, worse } from '../status/status.js'
+import { type ResolvedThresholds, THRESHOLD_METRICS } from '../status/thresholds.js'
 import type { AlertFanout } from './alert-fanout.js'
-import type { StatusChange, StatusReason } from './alerts.js'
+import { channels } from './channels.js'
 import type { CheckRunner } from './checks.js'
-import { channels } from './health-channels.js'
-import type { MetricLevels } from './metric-levels.js'
-import type { HealthEvents, HealthInput } from './monitor-types.js'
-import { type HealthStatus, severity, worse } from './status.js'
-import type { StatusMachine } from './status-machine.js'
-import { collectReasons } from './status-reasons.js'
-import { type ResolvedThresholds, THRESHOLD_METRICS } from './thresholds.js'
+import type { HealthEvents, HealthInput } from './types.js'
 
 export interface StatusEvaluatorOptions {
   service: string

@@ -1,8 +1,8 @@
 // External inputs (e.g. a circuit breaker reporting a dependency down): validated,
 // kept by name, announced as `input` events, and fed straight into the status.
 import { type Clock, ClosedError, type Emitter } from '@headroom/core'
-import type { HealthEvents, HealthInput } from './monitor-types.js'
-import type { HealthStatus } from './status.js'
+import type { HealthStatus } from '../status/status.js'
+import type { HealthEvents, HealthInput } from './types.js'
 
 export interface HealthInputs {
   readonly entries: ReadonlyMap<string, HealthInput>

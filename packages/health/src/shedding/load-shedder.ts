@@ -1,6 +1,6 @@
 import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
-import type { HealthStatus } from './status.js'
+import type { HealthStatus } from '../status/status.js'
 
 /**
  * Request or job priority, most important first. With the default policy `low` is

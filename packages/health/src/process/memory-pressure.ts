@@ -1,5 +1,5 @@
 import { type MemoryLimit, resolveMemoryLimit } from './memory-limit.js'
-import type { ProcessReadings } from './process-sampler.js'
+import type { ProcessReadings } from './sampler.js'
 
 /** How hard memory presses: `moderate` asks caches to trim, `critical` to shed much more. */
 export type MemoryPressureLevel = 'none' | 'moderate' | 'critical'

@@ -1,13 +1,13 @@
 // The shapes a health monitor hands out, kept apart from the factory so the HTTP
 // glue, the Prometheus export and the status code can name them without importing it.
 import type { LatencySummary, Subscribable } from '@headroom/core'
-import type { AggregatedPoint, Aggregation } from './aggregate.js'
-import type { StatusChange, StatusReason } from './alerts.js'
+import type { AggregatedPoint, Aggregation } from '../history/aggregate.js'
+import type { MetricFilter, MetricPoint } from '../history/series.js'
+import type { MemoryPressureEvent, MemoryPressureLevel } from '../process/memory-pressure.js'
+import type { ProcessReadings } from '../process/sampler.js'
+import type { StatusChange, StatusReason } from '../status/change.js'
+import type { HealthStatus } from '../status/status.js'
 import type { CheckResult } from './checks.js'
-import type { MemoryPressureEvent, MemoryPressureLevel } from './memory-pressure.js'
-import type { ProcessReadings } from './process-sampler.js'
-import type { MetricFilter, MetricPoint } from './series.js'
-import type { HealthStatus } from './status.js'
 
 /**
  * How a request ended: `ok`, `error` (the service failed it), or `dependency` (refused

@@ -1,10 +1,10 @@
 // Queries (by op and model) and named timings: each new pair or name costs a series
 // and a histogram, so together they share one `maxSeries` budget and count what it refuses.
 import { createLatencyHistogram, type LatencyHistogram } from '@headroom/core'
-import type { MetricStore } from './metric-store.js'
-import { assertDuration } from './monitor-arguments.js'
-import type { HealthStats } from './monitor-types.js'
+import { assertDuration } from '../monitor/arguments.js'
+import type { HealthStats } from '../monitor/types.js'
 import type { Series } from './series.js'
+import type { MetricStore } from './store.js'
 
 export interface QueryTimingSeries {
   recordQuery(op: string, model: string, durationMs: number, ok?: boolean): void

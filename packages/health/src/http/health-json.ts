@@ -1,7 +1,7 @@
-import type { CheckResult } from './checks.js'
-import type { HealthMonitor } from './monitor-types.js'
-import { type HealthJsonStatus, toHealthJsonStatus } from './status.js'
-import type { ThresholdMetric } from './thresholds.js'
+import type { CheckResult } from '../monitor/checks.js'
+import type { HealthMonitor } from '../monitor/types.js'
+import { type HealthJsonStatus, toHealthJsonStatus } from '../status/status.js'
+import type { ThresholdMetric } from '../status/thresholds.js'
 
 /** One entry of `checks` in `application/health+json`. */
 export interface HealthJsonCheck {

@@ -1,6 +1,6 @@
 import { createChannels } from '@headroom/core'
+import type { HealthStatus } from '../status/status.js'
 import { createLoadShedder, type Priority, type ShedPolicy, type StatusSource } from './load-shedder.js'
-import type { HealthStatus } from './status.js'
 
 /** The options of `shedLoad()` every framework adapter shares; `Req` is the framework's request. */
 export interface ShedLoadCommonOptions<Req> extends ShedPolicy {

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { DEPENDENCY_FAILURE, type Handler, type Next, SHED, TIMING } from './http-types.js'
-import type { HealthMonitor } from './monitor-types.js'
+import type { HealthMonitor } from '../monitor/types.js'
 import {
   createTimingRecord,
   type RequestTiming,
@@ -11,6 +10,7 @@ import {
   resolveTiming,
   type TimingRecord,
 } from './request-timing.js'
+import { DEPENDENCY_FAILURE, type Handler, type Next, SHED, TIMING } from './types.js'
 
 type Marked = Record<symbol, boolean | undefined>
 

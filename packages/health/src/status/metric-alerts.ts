@@ -1,11 +1,12 @@
 // Alerts by metric: each rule has its own hysteresis level and its own dwell (a status
 // machine), apart from the overall status, so a metric crossing or recovering is
 // announced even while another one already holds the status where it is.
-import type { StatusChange } from './alerts.js'
-import type { HealthSample } from './monitor-types.js'
+
+import type { HealthSample } from '../monitor/types.js'
+import type { StatusChange } from './change.js'
+import { createStatusMachine, type StatusMachine } from './machine.js'
+import { metricReason } from './reasons.js'
 import type { HealthStatus } from './status.js'
-import { createStatusMachine, type StatusMachine } from './status-machine.js'
-import { metricReason } from './status-reasons.js'
 import {
   levelOf,
   type MetricAlerts,

@@ -1,5 +1,5 @@
 import type { Clock, Logger, TimerHandle } from '@headroom/core'
-import type { HealthStatus } from './status.js'
+import type { HealthStatus } from '../status/status.js'
 
 /**
  * A dependency check: resolve (with anything but `false`) when the dependency works;

@@ -1,5 +1,5 @@
+import type { HealthMonitor } from '../monitor/types.js'
 import { type HealthJsonInfo, healthJson } from './health-json.js'
-import type { HealthMonitor } from './monitor-types.js'
 
 /** A probe's answer, for an adapter to write in its framework's terms (always `Cache-Control: no-store`). */
 export interface ProbeAnswer {

@@ -1,10 +1,11 @@
 // Explains a status: one reason per metric, failed check or external input that asks
 // for worse than healthy. Built only on a change and on request (reasons(), stats()).
-import type { StatusReason } from './alerts.js'
-import type { CheckResult } from './checks.js'
+
+import type { CheckResult } from '../monitor/checks.js'
+import type { HealthInput } from '../monitor/types.js'
+import type { StatusReason } from './change.js'
 import { formatValue } from './format-metric-value.js'
 import type { MetricLevels } from './metric-levels.js'
-import type { HealthInput } from './monitor-types.js'
 import type { HealthStatus } from './status.js'
 import {
   bandFor,

@@ -1,6 +1,6 @@
 // Argument checks of the monitor's public methods: a bad value fails at the call
 // with a TypeError that names the method, the argument and what was received.
-import { AGGREGATIONS, type Aggregation } from './aggregate.js'
+import { AGGREGATIONS, type Aggregation } from '../history/aggregate.js'
 
 export function assertDuration(method: string, ms: number): void {
   if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY)

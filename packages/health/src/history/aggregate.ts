@@ -1,4 +1,4 @@
-import type { MetricPoint } from './series.js'
+import type { MetricFilter, MetricPoint } from './series.js'
 
 /** How {@link aggregate} reduces the points of one interval. */
 export type Aggregation = 'avg' | 'sum' | 'min' | 'max' | 'count' | 'p50' | 'p90' | 'p95' | 'p99' | 'rate'
@@ -60,17 +60,37 @@ function reduce(values: number[], how: Aggregation, intervalMs: number): number 
   }
 }
 
+/** What `getAggregated()` asks for: the range, the reduction and the interval. */
+export interface AggregateQuery {
+  from: number
+  to: number
+  aggregation: Aggregation
+  intervalMs: number
+  filter?: MetricFilter | undefined
+}
+
+/** Checks a query, including a cap on the number of intervals it would build. */
+export function assertAggregateQuery({ aggregation, intervalMs, from, to }: AggregateQuery): void {
+  if (!AGGREGATIONS.includes(aggregation))
+    throw new TypeError(
+      `getAggregated: aggregation must be one of ${AGGREGATIONS.join(', ')} (received ${String(aggregation)})`,
+    )
+  if (!(intervalMs > 0) || !Number.isFinite(intervalMs))
+    throw new TypeError(
+      `getAggregated: intervalMs must be a positive number (received ${String(intervalMs)})`,
+    )
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to < from)
+    throw new TypeError(`getAggregated: from and to must be finite with from <= to (received ${from}, ${to})`)
+  if ((to - from) / intervalMs > 100_000)
+    throw new TypeError(`getAggregated: more than 100000 intervals requested; use a larger intervalMs`)
+}
+
 /**
  * Buckets points into consecutive intervals of `intervalMs` starting at `from`
  * (the last one is cut at `to`) and reduces each one; `rate` is points per second.
  */
-export function aggregate(
-  points: readonly MetricPoint[],
-  from: number,
-  to: number,
-  how: Aggregation,
-  intervalMs: number,
-): AggregatedPoint[] {
+export function aggregate(points: readonly MetricPoint[], query: AggregateQuery): AggregatedPoint[] {
+  const { from, to, aggregation: how, intervalMs } = query
   const buckets = Math.max(0, Math.ceil((to - from) / intervalMs))
   const values: number[][] = Array.from({ length: buckets }, () => [])
   for (const point of points) {

@@ -1,18 +1,16 @@
 // Queries (by op and model) and named timings: each new pair or name costs a series
 // and a histogram, so together they share one `maxSeries` budget and count what it refuses.
-import { createLatencyHistogram, type LatencyHistogram } from '@headroom/core'
-import { assertDuration } from '../monitor/arguments.js'
-import type { HealthStats } from '../monitor/types.js'
-import type { Series } from './series.js'
+import { createLatencyHistogram, type LatencyHistogram, type LatencySummary } from '@headroom/core'
+import { assertDuration, type Series } from './series.js'
 import type { MetricStore } from './store.js'
 
 export interface QueryTimingSeries {
   recordQuery(op: string, model: string, durationMs: number, ok?: boolean): void
   recordTiming(name: string, durationMs: number): void
   /** Latency summaries by `"<op> <model>"` (for stats()). */
-  queries(): HealthStats['queries']
+  queries(): Record<string, { op: string; model: string; errors: number; latency: LatencySummary }>
   /** Latency summaries by timing name (for stats()). */
-  timings(): HealthStats['timings']
+  timings(): Record<string, LatencySummary>
   /** Query pairs and timing names refused because `maxSeries` was reached. */
   readonly dropped: number
 }
@@ -92,7 +90,7 @@ export function createQueryTimingSeries(
       entry.series.push(stamp(), durationMs)
     },
     queries() {
-      const queries: HealthStats['queries'] = {}
+      const queries: ReturnType<QueryTimingSeries['queries']> = {}
       for (const byModel of queryStats.values())
         for (const entry of byModel.values())
           queries[`${entry.op} ${entry.model}`] = {
@@ -104,7 +102,7 @@ export function createQueryTimingSeries(
       return queries
     },
     timings() {
-      const timings: HealthStats['timings'] = {}
+      const timings: Record<string, LatencySummary> = {}
       for (const [name, entry] of timingStats) timings[name] = entry.histogram.summary()
       return timings
     },

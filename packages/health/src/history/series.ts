@@ -31,6 +31,12 @@ export interface Series {
   clear(): void
 }
 
+/** Throws unless `ms` is a finite duration >= 0, naming the method that received it. */
+export function assertDuration(method: string, ms: number): void {
+  if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY)
+    throw new TypeError(`${method}: durationMs must be a finite number >= 0 (received ${String(ms)})`)
+}
+
 const OK_UNSET = 0
 const OK_TRUE = 1
 const OK_FALSE = 2

@@ -1,4 +1,4 @@
-import { type AggregatedPoint, type Aggregation, aggregate } from './aggregate.js'
+import { type AggregatedPoint, type AggregateQuery, aggregate } from './aggregate.js'
 import { createSeries, type MetricFilter, type MetricPoint, type Series } from './series.js'
 
 /** Every series the monitor keeps, by name, within a fixed budget. */
@@ -7,14 +7,7 @@ export interface MetricStore {
   add(name: string, capacity: number): Series
   names(): string[]
   points(name: string, from: number, to: number, filter?: MetricFilter): MetricPoint[]
-  aggregated(
-    name: string,
-    from: number,
-    to: number,
-    how: Aggregation,
-    intervalMs: number,
-    filter?: MetricFilter,
-  ): AggregatedPoint[]
+  aggregated(name: string, query: AggregateQuery): AggregatedPoint[]
 }
 
 export function createMetricStore(): MetricStore {
@@ -34,8 +27,8 @@ export function createMetricStore(): MetricStore {
     },
     names: () => [...all.keys()],
     points,
-    aggregated(name, from, to, how, intervalMs, filter) {
-      return aggregate(points(name, from, to, filter), from, to, how, intervalMs)
+    aggregated(name, query) {
+      return aggregate(points(name, query.from, query.to, query.filter), query)
     },
   }
 }

@@ -1,5 +1,6 @@
 import type { Clock, Logger, TimerHandle } from '@headroom/core'
-import type { HealthStatus } from '../status/status.js'
+import type { StatusReason } from '../status/change.js'
+import { type HealthStatus, worse } from '../status/status.js'
 
 /**
  * A dependency check: resolve (with anything but `false`) when the dependency works;
@@ -54,18 +55,34 @@ export interface CheckResult {
   componentType: string
 }
 
+/** A check definition with every setting resolved (the options schema fills them). */
+export type ResolvedCheckDefinition = Required<CheckDefinition>
+
 /** Runs the checks on their intervals and keeps the last result of each. */
 export interface CheckRunner {
   results(): CheckResult[]
-  get(name: string): CheckResult | undefined
   /** Runs one check now (joining a run in progress) and resolves with its result. */
   run(name: string): Promise<CheckResult>
   runAll(): Promise<CheckResult[]>
+  /** True when every critical check passed its last run. */
+  criticalPassing(): boolean
+  /** The worst status the failing checks ask for. */
+  worst(): HealthStatus
+  /** One reason per failing check that asks for worse than healthy. */
+  reasons(): StatusReason[]
   close(): void
 }
 
+export interface CheckRunnerOptions {
+  checks: Readonly<Record<string, ResolvedCheckDefinition>>
+  clock: Clock
+  logger: Logger
+  /** Receives each finished run and the result before it. */
+  onResult: (result: CheckResult, previous: CheckResult) => void
+}
+
 interface CheckState {
-  definition: Required<Omit<CheckDefinition, 'componentType'>> & { componentType: string }
+  definition: ResolvedCheckDefinition
   result: CheckResult
   running?: Promise<CheckResult>
   timer?: TimerHandle
@@ -76,35 +93,27 @@ interface CheckState {
   generation: number
 }
 
+/** One run: which generation it belongs to and when it started. */
+interface Run {
+  state: CheckState
+  generation: number
+  started: number
+}
+
 function describeError(error: unknown): string {
   if (error instanceof Error) return error.message || error.name
   return String(error)
 }
 
-export function createCheckRunner(
-  checks: Record<string, CheckFn | CheckDefinition>,
-  defaults: { timeoutMs: number; intervalMs: number },
-  clock: Clock,
-  logger: Logger,
-  onResult: (result: CheckResult, previous: CheckResult) => void,
-): CheckRunner {
+export function createCheckRunner({ checks, clock, logger, onResult }: CheckRunnerOptions): CheckRunner {
   const states = new Map<string, CheckState>()
   let closed = false
   // Read on every sample and probe: rebuilt only when a result changes.
   let cached: CheckResult[] | undefined
 
-  for (const [name, input] of Object.entries(checks)) {
-    const definition = typeof input === 'function' ? { check: input } : input
-    const full = {
-      check: definition.check,
-      timeoutMs: definition.timeoutMs ?? defaults.timeoutMs,
-      intervalMs: definition.intervalMs ?? defaults.intervalMs,
-      critical: definition.critical ?? false,
-      status: definition.status ?? 'healthy',
-      componentType: definition.componentType ?? 'component',
-    }
+  for (const [name, definition] of Object.entries(checks)) {
     states.set(name, {
-      definition: full,
+      definition,
       generation: 0,
       result: {
         name,
@@ -112,9 +121,9 @@ export function createCheckRunner(
         durationMs: 0,
         checkedAt: 0,
         consecutiveFailures: 0,
-        critical: full.critical,
-        impact: full.status,
-        componentType: full.componentType,
+        critical: definition.critical,
+        impact: definition.status,
+        componentType: definition.componentType,
       },
     })
   }
@@ -127,13 +136,7 @@ export function createCheckRunner(
     }, state.definition.intervalMs)
   }
 
-  const finish = (
-    state: CheckState,
-    generation: number,
-    started: number,
-    error: unknown,
-    failed: boolean,
-  ) => {
+  const finish = ({ state, generation, started }: Run, error: unknown, failed: boolean) => {
     if (generation !== state.generation || closed) return state.result
     const previous = state.result
     const result: CheckResult = {
@@ -158,8 +161,8 @@ export function createCheckRunner(
     if (closed) return Promise.resolve(state.result)
     if (state.timer !== undefined) clock.clearTimeout(state.timer)
     state.timer = undefined
-    const generation = state.generation
-    const started = clock.now()
+    const run: Run = { state, generation: state.generation, started: clock.now() }
+    const { generation } = run
     const controller = new AbortController()
     const { timeoutMs, check } = state.definition
     state.running = new Promise<CheckResult>((resolve) => {
@@ -168,14 +171,14 @@ export function createCheckRunner(
         state.timeout = undefined
         const error = new Error(`Check timed out after ${timeoutMs} ms`)
         controller.abort(error)
-        resolve(finish(state, generation, started, error, true))
+        resolve(finish(run, error, true))
       }, timeoutMs)
       const settle = (error: unknown, failed: boolean) => {
         if (generation === state.generation && state.timeout !== undefined) {
           clock.clearTimeout(state.timeout)
           state.timeout = undefined
         }
-        resolve(finish(state, generation, started, error, failed))
+        resolve(finish(run, error, failed))
       }
       try {
         Promise.resolve(check(controller.signal)).then(
@@ -194,18 +197,41 @@ export function createCheckRunner(
     return state.running
   }
 
+  const results = () => {
+    cached ??= [...states.values()].map((state) => state.result)
+    return cached
+  }
+
   return {
-    results() {
-      cached ??= [...states.values()].map((state) => state.result)
-      return cached
-    },
-    get: (name) => states.get(name)?.result,
+    results,
     run(name) {
       const state = states.get(name)
       if (!state) return Promise.reject(new TypeError(`Unknown health check "${name}"`))
       return runState(state)
     },
     runAll: () => Promise.all([...states.values()].map(runState)),
+    criticalPassing() {
+      for (const result of results()) if (result.critical && result.status !== 'pass') return false
+      return true
+    },
+    worst() {
+      let status: HealthStatus = 'healthy'
+      for (const result of results()) if (result.status === 'fail') status = worse(status, result.impact)
+      return status
+    },
+    reasons() {
+      const list: StatusReason[] = []
+      for (const result of results()) {
+        if (result.status !== 'fail' || result.impact === 'healthy') continue
+        list.push({
+          kind: 'check',
+          name: result.name,
+          status: result.impact,
+          message: `check ${result.name} failed: ${result.error ?? 'unknown error'}`,
+        })
+      }
+      return list
+    },
     close() {
       closed = true
       for (const state of states.values()) {

@@ -1,50 +1,59 @@
-// External inputs (e.g. a circuit breaker reporting a dependency down): validated,
-// kept by name, announced as `input` events, and fed straight into the status.
-import { type Clock, ClosedError, type Emitter } from '@headroom/core'
-import type { HealthStatus } from '../status/status.js'
-import type { HealthEvents, HealthInput } from './types.js'
+// External inputs (e.g. a circuit breaker reporting a dependency down), kept by name.
+import type { StatusReason } from '../status/change.js'
+import { type HealthStatus, worse } from '../status/status.js'
+import type { HealthInput } from './types.js'
 
-export interface HealthInputs {
-  readonly entries: ReadonlyMap<string, HealthInput>
-  report(name: string, status: HealthStatus, detail?: string): void
-  clear(name: string): void
+/** Throws unless `status` is one of the three statuses (reportInput takes it from callers). */
+export function assertInputStatus(status: unknown): asserts status is HealthStatus {
+  if (status !== 'healthy' && status !== 'degraded' && status !== 'critical')
+    throw new TypeError(
+      `reportInput: status must be healthy, degraded or critical (received ${String(status)})`,
+    )
 }
 
-export interface HealthInputsOptions {
-  clock: Clock
-  events: Pick<Emitter<HealthEvents>, 'emit'>
-  /** True once the monitor is closed: reporting then throws. */
-  isClosed: () => boolean
-  /** Re-evaluates the status after an input changed. */
-  onChange: () => void
-}
+/** The inputs of one monitor: each one's status, detail and since when it holds. */
+export class HealthInputs {
+  readonly #inputs = new Map<string, HealthInput>()
 
-export function createHealthInputs({ clock, events, isClosed, onChange }: HealthInputsOptions): HealthInputs {
-  const inputs = new Map<string, HealthInput>()
-  return {
-    entries: inputs,
-    report(name, status, detail) {
-      if (status !== 'healthy' && status !== 'degraded' && status !== 'critical')
-        throw new TypeError(
-          `reportInput: status must be healthy, degraded or critical (received ${String(status)})`,
-        )
-      if (isClosed()) throw new ClosedError('The health monitor is closed')
-      const previous = inputs.get(name)
-      if (previous?.status === status && previous.detail === detail) return
-      const entry: HealthInput = {
-        name,
-        status,
-        since: previous?.status === status ? previous.since : clock.now(),
-      }
-      if (detail !== undefined) entry.detail = detail
-      inputs.set(name, entry)
-      events.emit('input', { name, status, ...(detail === undefined ? {} : { detail }) })
-      onChange()
-    },
-    clear(name) {
-      if (!inputs.delete(name)) return
-      events.emit('input', { name, status: undefined })
-      onChange()
-    },
+  /** Sets an input; false when it already said exactly this (nothing to announce). */
+  set(name: string, status: HealthStatus, detail: string | undefined, now: number): boolean {
+    const previous = this.#inputs.get(name)
+    if (previous?.status === status && previous.detail === detail) return false
+    const entry: HealthInput = { name, status, since: previous?.status === status ? previous.since : now }
+    if (detail !== undefined) entry.detail = detail
+    this.#inputs.set(name, entry)
+    return true
+  }
+
+  /** Removes an input; false when there was none. */
+  delete(name: string): boolean {
+    return this.#inputs.delete(name)
+  }
+
+  /** The worst status any input reports. */
+  worst(): HealthStatus {
+    let status: HealthStatus = 'healthy'
+    for (const entry of this.#inputs.values()) status = worse(status, entry.status)
+    return status
+  }
+
+  /** A copy of every input. */
+  list(): HealthInput[] {
+    return [...this.#inputs.values()]
+  }
+
+  /** One reason per input worse than healthy. */
+  reasons(): StatusReason[] {
+    const list: StatusReason[] = []
+    for (const entry of this.#inputs.values()) {
+      if (entry.status === 'healthy') continue
+      list.push({
+        kind: 'input',
+        name: entry.name,
+        status: entry.status,
+        message: `${entry.name} is ${entry.status}${entry.detail ? ` (${entry.detail})` : ''}`,
+      })
+    }
+    return list
   }
 }

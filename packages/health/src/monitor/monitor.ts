@@ -1,28 +1,21 @@
-import {
-  ClosedError,
-  childLogger,
-  createEmitter,
-  createLatencyHistogram,
-  systemClock,
-  type TimerHandle,
-} from '@headroom/core'
+import { ClosedError, childLogger, createEmitter, systemClock, type TimerHandle } from '@headroom/core'
+import { assertAggregateQuery } from '../history/aggregate.js'
 import { createQueryTimingSeries } from '../history/query-timing-series.js'
-import { createSampledSeries } from '../history/sampled-metrics.js'
+import { SAMPLED_METRICS, type SampledMetric } from '../history/sampled-metrics.js'
+import { assertDuration, type Series } from '../history/series.js'
 import { createMetricStore } from '../history/store.js'
 import { createMemoryPressureDetector } from '../process/memory-pressure.js'
 import { createProcessSampler } from '../process/sampler.js'
+import type { StatusChange, StatusReason } from '../status/change.js'
 import { createStatusMachine } from '../status/machine.js'
 import { createMetricAlerts } from '../status/metric-alerts.js'
-import { createMetricLevels } from '../status/metric-levels.js'
-import type { HealthStatus } from '../status/status.js'
-import { levelOf } from '../status/thresholds.js'
-import { createAlertFanout } from './alert-fanout.js'
-import { assertAggregatedArguments, assertDuration, outcomeCode } from './arguments.js'
+import { MetricLevels } from '../status/metric-levels.js'
+import { type HealthStatus, severity, worse } from '../status/status.js'
 import { channels } from './channels.js'
 import { createCheckRunner } from './checks.js'
-import { createHealthInputs } from './inputs.js'
+import { assertInputStatus, HealthInputs } from './inputs.js'
 import { type HealthMonitorOptions, resolveOptions } from './options.js'
-import { createStatusEvaluator } from './status-evaluator.js'
+import { outcomeCode, RequestWindow } from './request-window.js'
 import type { HealthEvents, HealthMonitor, HealthSample } from './types.js'
 
 /**
@@ -75,25 +68,17 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
 
   // Series are created in the order metricNames() lists them: request, query, sampled metrics.
   const store = createMetricStore()
-  const requestSeries = store.add('request', options.historySize)
+  const requests = new RequestWindow(
+    store.add('request', options.historySize),
+    options.minRequests,
+    clock.now(),
+  )
   const recorded = createQueryTimingSeries(store, options.historySize, options.maxSeries, stamp)
-  const sampled = createSampledSeries(store, options.sampleHistorySize)
+  const sampled = {} as Record<SampledMetric, Series>
+  for (const name of SAMPLED_METRICS) sampled[name] = store.add(name, options.sampleHistorySize)
 
-  // The request window: what happened since the last sample. Requests refused because a
-  // dependency is unavailable count in the rate but not in the error rate or latency:
-  // they are not overload, and shedding healthy traffic would not bring the dependency back.
-  const windowLatency = createLatencyHistogram()
-  let windowCount = 0
-  let windowErrors = 0
-  let windowDependency = 0
-  let windowStart = clock.now()
-  const lifetimeLatency = createLatencyHistogram()
-  let totalRequests = 0
-  let totalErrors = 0
-  let totalDependency = 0
-  let durationSum = 0
-
-  const { enabledThresholds, metricLevels, metricValues } = createMetricLevels(options.thresholds)
+  const levels = new MetricLevels(options.thresholds)
+  const inputs = new HealthInputs()
   // Mirrors machine.status: the getter is on every request's path (load shedding).
   let status: HealthStatus = machine.status
   let lastSample: HealthSample | undefined
@@ -103,67 +88,74 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
   let closed = false
   let timer: TimerHandle | undefined
 
-  // The check runner and the inputs call evaluate() only after construction.
-  const inputs = createHealthInputs({ clock, events, isClosed: () => closed, onChange: () => evaluate() })
-  const runner = createCheckRunner(
-    options.checks,
-    { timeoutMs: options.checkTimeoutMs, intervalMs: options.checkIntervalMs },
+  // One sink that throws (despite the contract) stops neither the others nor the monitor.
+  const sendToSinks = (change: StatusChange) => {
+    for (const sink of options.alerts) {
+      try {
+        sink.send(change)
+      } catch (error) {
+        logger.error({ err: error }, 'health alert sink threw')
+      }
+    }
+  }
+
+  const reasons = (): StatusReason[] => [...levels.reasons(), ...runner.reasons(), ...inputs.reasons()]
+
+  // Folds metric levels, failed checks and external inputs into a raw status, lets the
+  // status machine apply dwell time, and announces each change (log, `change` event,
+  // diagnostics channel, alert sinks): once per sample, and when a check or input changes.
+  const evaluate = () => {
+    if (closed) return
+    const from = machine.status
+    const now = clock.now()
+    // Inputs are reported by components that decided already (a breaker opened): they
+    // take effect at once; sampled metrics and checks go through the enter dwell.
+    const fromInputs = inputs.worst()
+    const to = machine.update(worse(worse(fromInputs, levels.worst()), runner.worst()), now, fromInputs)
+    if (to === undefined) return
+    // Set before the change is announced, so listeners read the new status.
+    status = to
+    statusChanges++
+    const change: StatusChange = { from, to, at: now, reasons: reasons(), service: options.service }
+    const fields = { from, to, reasons: change.reasons.map((reason) => reason.message) }
+    // Called as methods: pino's log functions read `this`.
+    if (severity(to) > severity(from)) logger.warn(fields, 'health status changed')
+    else logger.info(fields, 'health status changed')
+    events.emit('change', change)
+    channels.change.publish(change)
+    sendToSinks(change)
+  }
+
+  const runner = createCheckRunner({
+    checks: options.checks,
     clock,
     logger,
-    (result, previous) => {
+    onResult(result, previous) {
       events.emit('check', result)
       channels.check.publish(result)
       if (result.status !== previous.status) evaluate()
     },
-  )
-  const alerts = createAlertFanout(options.alerts, logger)
+  })
   const metricAlerts = createMetricAlerts({
     service: options.service,
     rules: options.metricAlerts,
-    enterDwellMs: options.enterDwellMs,
-    exitDwellMs: options.exitDwellMs,
     start: clock.now(),
-    announce(alert) {
-      const fields = {
-        metric: alert.metric,
-        from: alert.from,
-        to: alert.to,
-        reason: alert.reasons[0]?.message,
-      }
-      // Called as methods: pino's log functions read `this`.
-      if (alert.to === 'healthy') logger.info(fields, 'health metric alert recovered')
-      else logger.warn(fields, 'health metric alert')
-      events.emit('alert', alert)
-      channels.alert.publish(alert)
-      alerts.send(alert)
-    },
   })
-  const { evaluate, reasons } = createStatusEvaluator({
-    service: options.service,
-    thresholds: options.thresholds,
-    machine,
-    clock,
-    logger,
-    events,
-    alerts,
-    metricLevels,
-    metricValues,
-    checks: runner,
-    inputs: inputs.entries,
-    isClosed: () => closed,
-    onChange(to) {
-      status = to
-      statusChanges++
-    },
-  })
+
+  const announceAlert = (alert: StatusChange) => {
+    const fields = { metric: alert.metric, from: alert.from, to: alert.to, reason: alert.reasons[0]?.message }
+    if (alert.to === 'healthy') logger.info(fields, 'health metric alert recovered')
+    else logger.warn(fields, 'health metric alert')
+    events.emit('alert', alert)
+    channels.alert.publish(alert)
+    sendToSinks(alert)
+  }
 
   const takeSample = (): HealthSample => {
     const now = clock.now()
     coarseNow = now
     const readings = sampler.read()
-    const elapsed = Math.max(1, now - windowStart)
-    const served = windowCount - windowDependency
-    const enough = served > 0 && served >= options.minRequests
+    const window = requests.close(now)
     // A literal, not a spread of `readings`: V8 builds a spread of this size on a slow
     // path that cost more than all the process reads together.
     const sample: HealthSample = {
@@ -177,19 +169,13 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
       eventLoopDelayMax: readings.eventLoopDelayMax,
       eventLoopUtilization: readings.eventLoopUtilization,
       at: now,
-      requests: windowCount,
-      errors: windowErrors,
-      dependencyFailures: windowDependency,
-      requestRate: (windowCount * 1000) / elapsed,
-      errorRate: enough ? windowErrors / served : undefined,
-      latencyP99: enough ? windowLatency.quantile(0.99) : undefined,
+      requests: window.requests,
+      errors: window.errors,
+      dependencyFailures: window.dependencyFailures,
+      requestRate: window.requestRate,
+      errorRate: window.errorRate,
+      latencyP99: window.latencyP99,
     }
-    lifetimeLatency.merge(windowLatency)
-    windowLatency.reset()
-    windowCount = 0
-    windowErrors = 0
-    windowDependency = 0
-    windowStart = now
 
     // Unrolled: a loop over names makes every property access a megamorphic keyed load.
     sampled.cpu.push(now, sample.cpu)
@@ -203,15 +189,11 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
     sampled.requestRate.push(now, sample.requestRate)
     if (sample.errorRate !== undefined) sampled.errorRate.push(now, sample.errorRate)
     if (sample.latencyP99 !== undefined) sampled.latencyP99.push(now, sample.latencyP99)
-    for (const { metric, levels } of enabledThresholds) {
-      const value = sample[metric]
-      metricValues[metric] = value
-      metricLevels[metric] = levelOf(metricLevels[metric], value, levels)
-    }
+    levels.update(sample)
     samples++
     lastSample = sample
     evaluate()
-    metricAlerts?.update(sample, now)
+    if (metricAlerts !== undefined) for (const alert of metricAlerts.update(sample, now)) announceAlert(alert)
     const event = pressure?.update(readings, now)
     if (event) {
       logger.warn({ level: event.level, ratio: event.ratio }, 'memory pressure')
@@ -236,11 +218,7 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
   timer = clock.setTimeout(tick, options.sampleIntervalMs)
   void runner.runAll()
 
-  const isReady = () => {
-    if (draining || closed) return false
-    for (const result of runner.results()) if (result.critical && result.status !== 'pass') return false
-    return true
-  }
+  const isReady = () => !draining && !closed && runner.criticalPassing()
 
   return {
     on: events.on,
@@ -257,25 +235,22 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
       assertDuration('recordRequest', durationMs)
       // Booleans first: the common call, decided without a function call.
       const code = outcome === true ? 0 : outcome === false ? 1 : outcomeCode(outcome)
-      requestSeries.push(stamp(), durationMs, code === 0, labels)
-      windowCount++
-      totalRequests++
-      durationSum += durationMs
-      if (code === 2) {
-        windowDependency++
-        totalDependency++
-        return
-      }
-      windowLatency.record(durationMs)
-      if (code === 1) {
-        windowErrors++
-        totalErrors++
-      }
+      requests.record(stamp(), durationMs, code, labels)
     },
     recordQuery: recorded.recordQuery,
     recordTiming: recorded.recordTiming,
-    reportInput: inputs.report,
-    clearInput: inputs.clear,
+    reportInput(name, inputStatus, detail) {
+      assertInputStatus(inputStatus)
+      if (closed) throw new ClosedError('The health monitor is closed')
+      if (!inputs.set(name, inputStatus, detail, clock.now())) return
+      events.emit('input', { name, status: inputStatus, ...(detail === undefined ? {} : { detail }) })
+      evaluate()
+    },
+    clearInput(name) {
+      if (!inputs.delete(name)) return
+      events.emit('input', { name, status: undefined })
+      evaluate()
+    },
     sample() {
       if (closed) throw new ClosedError('The health monitor is closed')
       return takeSample()
@@ -284,8 +259,9 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
       return store.points(metric, from, to, filter)
     },
     getAggregated(metric, from, to, aggregation, intervalMs, filter) {
-      assertAggregatedArguments(aggregation, intervalMs, from, to)
-      return store.aggregated(metric, from, to, aggregation, intervalMs, filter)
+      const query = { from, to, aggregation, intervalMs, filter }
+      assertAggregateQuery(query)
+      return store.aggregated(metric, query)
     },
     metricNames: () => store.names(),
     checks: () => [...runner.results()],
@@ -295,9 +271,6 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
       draining = value
     },
     stats() {
-      const lifetime = createLatencyHistogram()
-      lifetime.merge(lifetimeLatency)
-      lifetime.merge(windowLatency)
       return {
         service: options.service,
         status: machine.status,
@@ -306,17 +279,11 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
         draining,
         reasons: reasons(),
         process: lastSample,
-        requests: {
-          total: totalRequests,
-          errors: totalErrors,
-          dependencyFailures: totalDependency,
-          durationSumMs: durationSum,
-          latency: lifetime.summary(),
-        },
+        requests: requests.totals(),
         queries: recorded.queries(),
         timings: recorded.timings(),
         checks: [...runner.results()],
-        inputs: [...inputs.entries.values()],
+        inputs: inputs.list(),
         memoryPressure: pressure?.level ?? 'none',
         samples,
         statusChanges,
@@ -330,7 +297,13 @@ export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMon
       timer = undefined
       runner.close()
       if (ownSampler) sampler.close()
-      alerts.close()
+      for (const sink of options.alerts) {
+        try {
+          sink.close()
+        } catch (error) {
+          logger.error({ err: error }, 'health alert sink close threw')
+        }
+      }
       events.clear()
     },
   }

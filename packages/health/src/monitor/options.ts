@@ -3,8 +3,10 @@ import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import type { MemoryPressureOptions } from '../process/memory-pressure.js'
 import type { Sampler } from '../process/sampler.js'
+import { tiedTo } from '../shared/tie.js'
 import { timerMs } from '../shared/timer-ms.js'
 import type { AlertSink } from '../status/change.js'
+import type { ResolvedMetricAlertRule } from '../status/metric-alerts.js'
 import {
   DEFAULT_THRESHOLDS,
   type MetricAlerts,
@@ -13,7 +15,7 @@ import {
   type ThresholdMetric,
   type Thresholds,
 } from '../status/thresholds.js'
-import type { CheckDefinition, CheckFn } from './checks.js'
+import type { CheckDefinition, CheckFn, ResolvedCheckDefinition } from './checks.js'
 
 /** Options of `createHealthMonitor`. */
 export interface HealthMonitorOptions {
@@ -139,13 +141,15 @@ const thresholdsShape = Object.fromEntries(
   THRESHOLD_METRICS.map((metric) => [metric, z.union([levelsByMetric[metric], z.literal(false)]).optional()]),
 ) as Record<ThresholdMetric, z.ZodOptional<z.ZodUnion<[Levels, z.ZodLiteral<false>]>>>
 
+// timeoutMs and intervalMs default to the monitor's checkTimeoutMs and checkIntervalMs,
+// which the schema's transform fills in.
 const checkDefinition = z.strictObject({
   check: checkFn,
   timeoutMs: timerMs(1).optional(),
   intervalMs: timerMs(1).optional(),
-  critical: z.boolean().optional(),
-  status: z.enum(['healthy', 'degraded', 'critical']).optional(),
-  componentType: z.string().optional(),
+  critical: z.boolean().default(false),
+  status: z.enum(['healthy', 'degraded', 'critical']).default('healthy'),
+  componentType: z.string().default('component'),
 })
 
 const ratio = z.number().positive().max(1)
@@ -161,44 +165,62 @@ const memoryPressureSchema = z.strictObject({
   memoryLimitBytes: z.number().int().positive().optional(),
 })
 
-const schema = z.strictObject({
-  service: z.string().min(1).default('service'),
-  sampleIntervalMs: timerMs(10).default(1000),
-  eventLoopResolutionMs: z.number().int().min(1).max(1000).default(20),
-  thresholds: z.strictObject(thresholdsShape).default({}),
-  enterDwellMs: timerMs().default(2000),
-  exitDwellMs: timerMs().default(10_000),
-  minRequests: z.number().int().nonnegative().default(20),
-  // A bare function is a definition with only `check`: one object schema, so an error
-  // names the field at fault rather than "invalid input" for the whole check.
-  checks: z
-    .record(
-      z.string().min(1),
-      z.preprocess((value) => (typeof value === 'function' ? { check: value } : value), checkDefinition),
-    )
-    .default({}),
-  checkTimeoutMs: timerMs(1).default(2000),
-  checkIntervalMs: timerMs(1).default(10_000),
-  historySize: z.number().int().min(1).max(10_000_000).default(10_000),
-  sampleHistorySize: z.number().int().min(1).max(10_000_000).default(3600),
-  maxSeries: z.number().int().min(1).default(100),
-  memoryPressure: z
-    .union([z.literal(false), memoryPressureSchema])
-    .default({
-      moderate: 0.8,
-      critical: 0.92,
-      hysteresis: 0.05,
-      moderateFraction: 0.2,
-      criticalFraction: 0.5,
-      repeatMs: 10_000,
+const schema = tiedTo<HealthMonitorOptions>()(
+  z
+    .strictObject({
+      service: z.string().min(1).default('service'),
+      sampleIntervalMs: timerMs(10).default(1000),
+      eventLoopResolutionMs: z.number().int().min(1).max(1000).default(20),
+      thresholds: z.strictObject(thresholdsShape).default({}),
+      enterDwellMs: timerMs().default(2000),
+      exitDwellMs: timerMs().default(10_000),
+      minRequests: z.number().int().nonnegative().default(20),
+      // A bare function is a definition with only `check`: one object schema, so an error
+      // names the field at fault rather than "invalid input" for the whole check.
+      checks: z
+        .record(
+          z.string().min(1),
+          z.preprocess((value) => (typeof value === 'function' ? { check: value } : value), checkDefinition),
+        )
+        .default({}),
+      checkTimeoutMs: timerMs(1).default(2000),
+      checkIntervalMs: timerMs(1).default(10_000),
+      historySize: z.number().int().min(1).max(10_000_000).default(10_000),
+      sampleHistorySize: z.number().int().min(1).max(10_000_000).default(3600),
+      maxSeries: z.number().int().min(1).default(100),
+      // Absent, it is `{}` parsed by memoryPressureSchema: its own defaults, written once.
+      memoryPressure: z
+        .union([z.literal(false), memoryPressureSchema])
+        .prefault({})
+        .refine((m) => m === false || m.critical >= m.moderate, 'Expected critical >= moderate'),
+      alerts: z.array(object<AlertSink>('an alert sink ({ send, close })')).default([]),
+      metricAlerts: z.strictObject(metricAlertsShape).default({}),
+      logger: object<Logger>('a pino-compatible logger').optional(),
+      clock: object<Clock>('a Clock').optional(),
+      sampler: object<Sampler>('a sampler ({ read, close })').optional(),
     })
-    .refine((m) => m === false || m.critical >= m.moderate, 'Expected critical >= moderate'),
-  alerts: z.array(object<AlertSink>('an alert sink ({ send, close })')).default([]),
-  metricAlerts: z.strictObject(metricAlertsShape).default({}),
-  logger: object<Logger>('a pino-compatible logger').optional(),
-  clock: object<Clock>('a Clock').optional(),
-  sampler: object<Sampler>('a sampler ({ read, close })').optional(),
-})
+    // A check or an alert rule without its own timing takes the monitor's.
+    .transform(({ checks, metricAlerts, ...rest }) => {
+      const fullChecks: Record<string, ResolvedCheckDefinition> = {}
+      for (const [name, definition] of Object.entries(checks))
+        fullChecks[name] = {
+          ...definition,
+          timeoutMs: definition.timeoutMs ?? rest.checkTimeoutMs,
+          intervalMs: definition.intervalMs ?? rest.checkIntervalMs,
+        }
+      const rules: Partial<Record<ThresholdMetric, ResolvedMetricAlertRule>> = {}
+      for (const metric of THRESHOLD_METRICS) {
+        const rule = metricAlerts[metric]
+        if (rule)
+          rules[metric] = {
+            ...rule,
+            enterDwellMs: rule.enterDwellMs ?? rest.enterDwellMs,
+            exitDwellMs: rule.exitDwellMs ?? rest.exitDwellMs,
+          }
+      }
+      return { ...rest, checks: fullChecks, metricAlerts: rules }
+    }),
+)
 
 export type ResolvedOptions = Omit<z.output<typeof schema>, 'thresholds'> & {
   thresholds: ResolvedThresholds

@@ -1,34 +1,31 @@
 // Alerts by metric: each rule has its own hysteresis level and its own dwell (a status
 // machine), apart from the overall status, so a metric crossing or recovering is
 // announced even while another one already holds the status where it is.
-
-import type { HealthSample } from '../monitor/types.js'
 import type { StatusChange } from './change.js'
 import { createStatusMachine, type StatusMachine } from './machine.js'
 import { metricReason } from './reasons.js'
 import type { HealthStatus } from './status.js'
 import {
   levelOf,
-  type MetricAlerts,
+  type MetricAlertRule,
+  type MetricValues,
   THRESHOLD_METRICS,
   type ThresholdLevels,
   type ThresholdMetric,
 } from './thresholds.js'
 
+/** A rule with its dwell times settled (the monitor's where the rule names none). */
+export type ResolvedMetricAlertRule = MetricAlertRule & { enterDwellMs: number; exitDwellMs: number }
+
 export interface MetricAlertsOptions {
   service: string
-  rules: MetricAlerts
-  /** The monitor's dwell times: a rule without its own uses them. */
-  enterDwellMs: number
-  exitDwellMs: number
+  rules: Partial<Record<ThresholdMetric, ResolvedMetricAlertRule>>
   start: number
-  /** Receives each alert (log, event, channel, sinks). */
-  announce: (alert: StatusChange) => void
 }
 
 export interface MetricAlerter {
-  /** Feeds one sample; announces the alerts whose level changed after their dwell. */
-  update(sample: HealthSample, now: number): void
+  /** Feeds one sample; returns the alerts whose level changed after their dwell. */
+  update(values: MetricValues, now: number): StatusChange[]
 }
 
 interface Watch {
@@ -38,6 +35,8 @@ interface Watch {
   raw: HealthStatus
   machine: StatusMachine
 }
+
+const NONE: StatusChange[] = []
 
 /** Undefined when there is no rule: the sample tick then skips the call. */
 export function createMetricAlerts(options: MetricAlertsOptions): MetricAlerter | undefined {
@@ -49,10 +48,7 @@ export function createMetricAlerts(options: MetricAlertsOptions): MetricAlerter 
     if (rule.degraded) levels.degraded = rule.degraded
     if (rule.critical) levels.critical = rule.critical
     const machine = createStatusMachine(
-      {
-        enterDwellMs: rule.enterDwellMs ?? options.enterDwellMs,
-        exitDwellMs: rule.exitDwellMs ?? options.exitDwellMs,
-      },
+      { enterDwellMs: rule.enterDwellMs, exitDwellMs: rule.exitDwellMs },
       options.start,
     )
     watches.push({ metric, levels, raw: 'healthy', machine })
@@ -60,9 +56,10 @@ export function createMetricAlerts(options: MetricAlertsOptions): MetricAlerter 
   if (watches.length === 0) return undefined
 
   return {
-    update(sample, now) {
+    update(values, now) {
+      let alerts = NONE
       for (const watch of watches) {
-        const value = sample[watch.metric]
+        const value = values[watch.metric]
         // No reading (a window below minRequests): nothing is known, so neither a
         // crossing nor a recovery can be claimed; the dwell in progress waits too.
         if (value === undefined || Number.isNaN(value)) continue
@@ -70,8 +67,9 @@ export function createMetricAlerts(options: MetricAlertsOptions): MetricAlerter 
         const from = watch.machine.status
         const to = watch.machine.update(watch.raw, now)
         if (to === undefined) continue
-        const reason = metricReason(watch.metric, to, value, watch.levels, from)
-        options.announce({
+        const reason = metricReason({ metric: watch.metric, level: to, value, levels: watch.levels, from })
+        if (alerts === NONE) alerts = []
+        alerts.push({
           from,
           to,
           at: now,
@@ -80,6 +78,7 @@ export function createMetricAlerts(options: MetricAlertsOptions): MetricAlerter 
           metric: watch.metric,
         })
       }
+      return alerts
     },
   }
 }

@@ -39,6 +39,9 @@ export interface MetricAlertRule extends ThresholdLevels {
 /** Alert rules by metric, independent of the status thresholds. */
 export type MetricAlerts = Partial<Record<ThresholdMetric, MetricAlertRule>>
 
+/** One sample's value of each threshold metric (undefined: no reading, e.g. too few requests). */
+export type MetricValues = Readonly<Record<ThresholdMetric, number | undefined>>
+
 /** Thresholds with every metric set: the defaults merged with the caller's. */
 export type ResolvedThresholds = Required<Thresholds>
 

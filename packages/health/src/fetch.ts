@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks'
-import { type FetchMiddleware, toFetchMiddleware, withHeaders } from '@headroom/core'
+import { type FetchMiddleware, parseOptions, toFetchMiddleware, withHeaders } from '@headroom/core'
+import { z } from 'zod'
 import type { HealthJsonInfo } from './http/health-json.js'
+import { isDependencyFailure, isShed, markDependency, markShed } from './http/marks.js'
+import { fn, probedMonitor, probeRoutesSchema, recorderOption, timingSchema } from './http/options.js'
 import { type ProbeAnswer, type ProbePaths, probeRoutes } from './http/probe-answers.js'
 import {
   createTimingRecord,
@@ -10,8 +13,8 @@ import {
   resolveTiming,
   type TimingRecord,
 } from './http/request-timing.js'
-import { DEPENDENCY_FAILURE, SHED } from './http/types.js'
 import type { HealthMonitor } from './monitor/types.js'
+import { tiedTo } from './shared/tie.js'
 import {
   createShedGate,
   PROBLEM_JSON,
@@ -25,7 +28,6 @@ export type { ShedLoadStats } from './shedding/shed-gate.js'
 
 // Marks go on the Request: it is the one object every middleware of the chain shares
 // (under Hono a returned Response may be copied into another when headers are merged).
-type Marked = Record<symbol, boolean | undefined>
 
 /** Options of the fetch {@link healthRoutes}. */
 export interface FetchHealthRoutesOptions extends HealthJsonInfo, ProbePaths {}
@@ -51,11 +53,11 @@ export function healthRoutes(
   monitor: HealthMonitor,
   options: FetchHealthRoutesOptions = {},
 ): FetchMiddleware {
-  if (!monitor || typeof monitor.checks !== 'function')
+  if (!probedMonitor.safeParse(monitor).success)
     throw new TypeError(
       'Invalid healthRoutes argument "monitor": expected a monitor from createHealthMonitor()',
     )
-  const routes = probeRoutes(monitor, options)
+  const routes = probeRoutes(monitor, parseOptions('healthRoutes', probeRoutesSchema, options))
   return toFetchMiddleware(async (request, next) => {
     const answer = routes.get(new URL(request.url).pathname)
     if (answer === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) return next()
@@ -78,10 +80,9 @@ export function shedLoad(options: FetchShedLoadOptions): FetchShedLoad {
   const gate = createShedGate(options)
   const middleware = toFetchMiddleware(async (request, next) => {
     const refusal = gate.refuse(request, request.url)
-    if (refusal === undefined)
-      return next()
-      // trackRequests leaves refusals out: counting them would feed the overload that caused them.
-    ;(request as unknown as Marked)[SHED] = true
+    if (refusal === undefined) return next()
+    // trackRequests leaves refusals out: counting them would feed the overload that caused them.
+    markShed(request)
     return new Response(refusal.body, {
       status: refusal.status,
       headers: {
@@ -115,6 +116,15 @@ export interface FetchTrackRequestsOptions {
   timing?: RequestTimingOptions
 }
 
+const trackSchema = tiedTo<FetchTrackRequestsOptions>()(
+  z.strictObject({
+    monitor: recorderOption,
+    ok: fn<(response: Response) => boolean>().default(() => (response: Response) => response.status < 500),
+    labels: fn<FetchTrackRequestsOptions['labels']>().optional(),
+    timing: timingSchema.optional(),
+  }),
+)
+
 const timings = new WeakMap<Request, TimingRecord>()
 
 /**
@@ -139,7 +149,7 @@ export function requestTiming(request: Request): RequestTiming | undefined {
  * return c.json({ title: 'Service Unavailable' }, 503, { 'retry-after': '5' })
  */
 export function markDependencyFailure(request: Request): void {
-  ;(request as unknown as Marked)[DEPENDENCY_FAILURE] = true
+  markDependency(request)
 }
 
 /**
@@ -154,13 +164,13 @@ export function markDependencyFailure(request: Request): void {
  * app.use(shedLoad({ monitor, priority }))
  */
 export function trackRequests(options: FetchTrackRequestsOptions): FetchMiddleware {
-  const { monitor, labels } = options
-  if (!monitor || typeof monitor.recordRequest !== 'function')
-    throw new TypeError(
-      'Invalid trackRequests option "monitor": expected a monitor from createHealthMonitor()',
-    )
-  const isOk = options.ok ?? ((response: Response) => response.status < 500)
-  const timing = resolveTiming('trackRequests', options.timing)
+  const {
+    monitor,
+    labels,
+    ok: isOk,
+    timing: timingOptions,
+  } = parseOptions('trackRequests', trackSchema, options)
+  const timing = resolveTiming(timingOptions)
   return toFetchMiddleware(async (request, next) => {
     const timed = timing === undefined ? undefined : createTimingRecord()
     if (timed !== undefined) timings.set(request, timed)
@@ -169,9 +179,8 @@ export function trackRequests(options: FetchTrackRequestsOptions): FetchMiddlewa
     const record = (response: Response | undefined) => {
       if (recorded) return
       recorded = true
-      const marks = request as unknown as Marked
-      if (marks[SHED]) return
-      const outcome = marks[DEPENDENCY_FAILURE]
+      if (isShed(request)) return
+      const outcome = isDependencyFailure(request)
         ? 'dependency'
         : response !== undefined && !request.signal.aborted && isOk(response)
       const totalMs = performance.now() - started

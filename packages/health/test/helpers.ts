@@ -77,9 +77,3 @@ export function timed(handler: RequestListener): { handler: RequestListener; tim
     },
   }
 }
-
-/** The median of some durations: one GC pause or preemption on the shared machine does not move it. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-}

@@ -8,6 +8,7 @@ import {
 } from '@headroom/core'
 import pRetry, { AbortError } from 'p-retry'
 import { z } from 'zod'
+import { tiedTo } from '../shared/tie.js'
 import { MAX_TIMER_MS, timerMs } from '../shared/timer-ms.js'
 import type { AlertSink, StatusChange } from '../status/change.js'
 import { type HealthStatus, severity } from '../status/status.js'
@@ -48,18 +49,24 @@ export interface WebhookSink extends AlertSink {
   flush(): Promise<void>
 }
 
-const schema = z.object({
-  url: z.url({ message: 'Expected an http(s) URL' }),
-  minIntervalMs: timerMs().default(60_000),
-  format: z.enum(['slack', 'json']).default('slack'),
-  retries: z.number().int().nonnegative().max(20).default(3),
-  retryDelayMs: z.number().nonnegative().max(MAX_TIMER_MS).default(1000),
-  timeoutMs: timerMs(1).default(5000),
-  headers: z.record(z.string(), z.string()).default({}),
-  fetch: z.custom<typeof fetch>((v) => typeof v === 'function', 'Expected a function').optional(),
-  clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null, 'Expected a Clock').optional(),
-  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger').optional(),
-})
+const schema = tiedTo<WebhookSinkOptions>()(
+  z.strictObject({
+    url: z.url({ message: 'Expected an http(s) URL' }),
+    minIntervalMs: timerMs().default(60_000),
+    format: z.enum(['slack', 'json']).default('slack'),
+    retries: z.number().int().nonnegative().max(20).default(3),
+    retryDelayMs: z.number().nonnegative().max(MAX_TIMER_MS).default(1000),
+    timeoutMs: timerMs(1).default(5000),
+    headers: z.record(z.string(), z.string()).default({}),
+    fetch: z
+      .custom<typeof fetch>((v) => typeof v === 'function', 'Expected a function')
+      .default(() => globalThis.fetch),
+    clock: z
+      .custom<Clock>((v) => typeof v === 'object' && v !== null, 'Expected a Clock')
+      .default(() => systemClock),
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger').optional(),
+  }),
+)
 
 /** The announcement state of one subject: the overall status, or one metric's alert. */
 interface Lane {
@@ -100,9 +107,9 @@ export function formatChange(change: StatusChange, folded = 0): string {
  */
 export function createWebhookSink(input: WebhookSinkOptions): WebhookSink {
   const options = parseOptions('createWebhookSink', schema, input)
-  const clock = options.clock ?? systemClock
+  const { clock } = options
   const logger = childLogger(options.logger, { component: 'health-webhook' })
-  const doFetch = options.fetch ?? globalThis.fetch
+  const doFetch = options.fetch
   const controller = new AbortController()
   const inFlight = new Set<Promise<void>>()
   // One lane per subject (the overall status, and each metric alert): a metric crossing

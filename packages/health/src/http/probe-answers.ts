@@ -54,11 +54,11 @@ export interface ProbePaths {
 /** Each probe path with the function answering it. */
 export function probeRoutes(
   monitor: HealthMonitor,
-  options: ProbePaths & HealthJsonInfo,
+  options: Required<ProbePaths> & HealthJsonInfo,
 ): Map<string, () => ProbeAnswer> {
   return new Map([
-    [options.livez ?? '/livez', () => livezAnswer(monitor)],
-    [options.readyz ?? '/readyz', () => readyzAnswer(monitor)],
-    [options.health ?? '/health', () => healthAnswer(monitor, options)],
+    [options.livez, () => livezAnswer(monitor)],
+    [options.readyz, () => readyzAnswer(monitor)],
+    [options.health, () => healthAnswer(monitor, options)],
   ])
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseOptions } from '@headroom/core'
 import type { HealthMonitor } from '../monitor/types.js'
 import type { HealthJsonInfo } from './health-json.js'
+import { probeRoutesSchema } from './options.js'
 import {
   healthAnswer,
   livezAnswer,
@@ -12,7 +14,7 @@ import {
 import { type Handler, type Next, sendJson } from './types.js'
 
 const send = (req: IncomingMessage, res: ServerResponse, answer: ProbeAnswer) =>
-  sendJson(res, answer.status, answer.contentType, answer.body, req.method === 'HEAD')
+  sendJson(res, answer, req.method === 'HEAD')
 
 /**
  * Liveness (`/livez`): 200 while the process can answer at all. It deliberately
@@ -64,13 +66,13 @@ export interface HealthRoutesOptions extends HealthJsonInfo, ProbePaths {}
  * http.createServer((req, res) => probes(req, res, () => app(req, res)))
  */
 export function healthRoutes(monitor: HealthMonitor, options: HealthRoutesOptions = {}): Handler {
-  const routes = probeRoutes(monitor, options)
+  const routes = probeRoutes(monitor, parseOptions('healthRoutes', probeRoutesSchema, options))
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const route = routes.get(query === -1 ? url : url.slice(0, query))
     if (route && (req.method === 'GET' || req.method === 'HEAD')) return send(req, res, route())
     if (next) return next()
-    sendJson(res, 404, 'application/json', { status: 404, title: 'Not Found' })
+    sendJson(res, { status: 404, contentType: 'application/json', body: { status: 404, title: 'Not Found' } })
   }
 }

@@ -5,7 +5,8 @@ import {
   type ShedLoadCommonOptions,
   type ShedLoadStats,
 } from '../shedding/shed-gate.js'
-import { type Handler, type Next, SHED } from './types.js'
+import { markShed } from './marks.js'
+import type { Handler, Next } from './types.js'
 
 /** Options of {@link shedLoad}. */
 export type ShedLoadOptions = ShedLoadCommonOptions<IncomingMessage>
@@ -31,7 +32,7 @@ export function shedLoad(options: ShedLoadOptions): ShedLoadHandler {
   const handler = (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const refusal = gate.refuse(req, req.url)
     if (refusal === undefined) return next?.()
-    ;(res as unknown as Record<symbol, boolean>)[SHED] = true
+    markShed(res)
     res.statusCode = refusal.status
     res.setHeader('retry-after', refusal.retryAfter)
     res.setHeader('content-type', PROBLEM_JSON)

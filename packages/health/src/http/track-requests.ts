@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
 import type { HealthMonitor } from '../monitor/types.js'
+import { tiedTo } from '../shared/tie.js'
+import { isDependencyFailure, isShed, markDependency, setTiming, timingOf } from './marks.js'
+import { fn, recorderOption, timingSchema } from './options.js'
 import {
   createTimingRecord,
   type RequestTiming,
@@ -10,9 +15,7 @@ import {
   resolveTiming,
   type TimingRecord,
 } from './request-timing.js'
-import { DEPENDENCY_FAILURE, type Handler, type Next, SHED, TIMING } from './types.js'
-
-type Marked = Record<symbol, boolean | undefined>
+import type { Handler, Next } from './types.js'
 
 /**
  * Marks a response as refused because a dependency is unavailable (its shard, Redis,
@@ -30,7 +33,7 @@ type Marked = Record<symbol, boolean | undefined>
  * })
  */
 export function markDependencyFailure(res: ServerResponse): void {
-  ;(res as unknown as Marked)[DEPENDENCY_FAILURE] = true
+  markDependency(res)
 }
 
 /**
@@ -42,9 +45,8 @@ export function closedOutcome(
   res: ServerResponse,
   isOk: (res: ServerResponse) => boolean,
 ): boolean | 'dependency' | undefined {
-  const marks = res as unknown as Marked
-  if (marks[SHED]) return undefined
-  if (marks[DEPENDENCY_FAILURE]) return 'dependency'
+  if (isShed(res)) return undefined
+  if (isDependencyFailure(res)) return 'dependency'
   return res.writableFinished && isOk(res)
 }
 
@@ -68,6 +70,15 @@ export interface TrackRequestsOptions {
   timing?: RequestTimingOptions
 }
 
+const trackSchema = tiedTo<TrackRequestsOptions>()(
+  z.strictObject({
+    monitor: recorderOption,
+    ok: fn<(res: ServerResponse) => boolean>().default(() => (res: ServerResponse) => res.statusCode < 500),
+    labels: fn<TrackRequestsOptions['labels']>().optional(),
+    timing: timingSchema.optional(),
+  }),
+)
+
 /**
  * The timing handle of a response tracked with `timing` (undefined otherwise): mark the
  * phases of the request as they end.
@@ -77,7 +88,7 @@ export interface TrackRequestsOptions {
  * requestTiming(res)?.mark('db')
  */
 export function requestTiming(res: ServerResponse): RequestTiming | undefined {
-  return (res as unknown as Record<symbol, TimingRecord | undefined>)[TIMING]
+  return timingOf(res)
 }
 
 /**
@@ -85,7 +96,7 @@ export function requestTiming(res: ServerResponse): RequestTiming | undefined {
  * Fastify, `res.end()`): Node calls `writeHead` for an implicit header too.
  */
 export function timeResponse(res: ServerResponse, record: TimingRecord, serverTiming: boolean): void {
-  ;(res as unknown as Record<symbol, TimingRecord>)[TIMING] = record
+  setTiming(res, record)
   if (!serverTiming) return
   const writeHead = res.writeHead
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
@@ -103,12 +114,8 @@ function routeOf(req: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query)
 }
 
-function trackWithTiming(
-  options: TrackRequestsOptions,
-  timing: ResolvedTiming,
-  isOk: (res: ServerResponse) => boolean,
-): Handler {
-  const { monitor } = options
+function trackWithTiming(options: z.output<typeof trackSchema>, timing: ResolvedTiming): Handler {
+  const { monitor, ok: isOk } = options
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const record = createTimingRecord()
     timeResponse(res, record, timing.serverTiming)
@@ -140,11 +147,11 @@ function trackWithTiming(
  * app.use(trackRequests({ monitor }))
  * app.use(shedLoad({ monitor, priority }))
  */
-export function trackRequests(options: TrackRequestsOptions): Handler {
-  const { monitor } = options
-  const isOk = options.ok ?? ((res: ServerResponse) => res.statusCode < 500)
-  const timing = resolveTiming('trackRequests', options.timing)
-  if (timing !== undefined) return trackWithTiming(options, timing, isOk)
+export function trackRequests(input: TrackRequestsOptions): Handler {
+  const options = parseOptions('trackRequests', trackSchema, input)
+  const { monitor, ok: isOk } = options
+  const timing = resolveTiming(options.timing)
+  if (timing !== undefined) return trackWithTiming(options, timing)
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const started = performance.now()
     // One listener: a response emits 'close' after 'finish' when it completed, and alone
@@ -152,11 +159,10 @@ export function trackRequests(options: TrackRequestsOptions): Handler {
     // their removal cost more than the rest of the recording.
     // The rules of closedOutcome, inlined: this is every request's path when timing is off.
     res.once('close', () => {
-      const marks = res as unknown as Marked
-      if (marks[SHED]) return
+      if (isShed(res)) return
       monitor.recordRequest(
         performance.now() - started,
-        marks[DEPENDENCY_FAILURE] ? 'dependency' : res.writableFinished && isOk(res),
+        isDependencyFailure(res) ? 'dependency' : res.writableFinished && isOk(res),
         options.labels?.(req, res),
       )
     })

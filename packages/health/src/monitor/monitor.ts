@@ -36,7 +36,7 @@ import type { HealthEvents, HealthMonitor, HealthSample } from './types.js'
  */
 export function createHealthMonitor(input: HealthMonitorOptions = {}): HealthMonitor {
   const options = resolveOptions(input)
-  const clock = options.clock ?? systemClock
+  const { clock } = options
   const logger = childLogger(options.logger, { component: 'health' })
   const events = createEmitter<HealthEvents>((error, event) =>
     logger.error({ err: error, event }, 'health listener threw'),

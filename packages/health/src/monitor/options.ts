@@ -1,8 +1,8 @@
 import type { Clock, Logger } from '@headroom/core'
-import { parseOptions } from '@headroom/core'
+import { parseOptions, systemClock } from '@headroom/core'
 import { z } from 'zod'
 import type { MemoryPressureOptions } from '../process/memory-pressure.js'
-import type { Sampler } from '../process/sampler.js'
+import { eventLoopResolutionMs, type Sampler } from '../process/sampler.js'
 import { tiedTo } from '../shared/tie.js'
 import { timerMs } from '../shared/timer-ms.js'
 import type { AlertSink } from '../status/change.js'
@@ -170,7 +170,7 @@ const schema = tiedTo<HealthMonitorOptions>()(
     .strictObject({
       service: z.string().min(1).default('service'),
       sampleIntervalMs: timerMs(10).default(1000),
-      eventLoopResolutionMs: z.number().int().min(1).max(1000).default(20),
+      eventLoopResolutionMs,
       thresholds: z.strictObject(thresholdsShape).default({}),
       enterDwellMs: timerMs().default(2000),
       exitDwellMs: timerMs().default(10_000),
@@ -196,7 +196,7 @@ const schema = tiedTo<HealthMonitorOptions>()(
       alerts: z.array(object<AlertSink>('an alert sink ({ send, close })')).default([]),
       metricAlerts: z.strictObject(metricAlertsShape).default({}),
       logger: object<Logger>('a pino-compatible logger').optional(),
-      clock: object<Clock>('a Clock').optional(),
+      clock: object<Clock>('a Clock').default(() => systemClock),
       sampler: object<Sampler>('a sampler ({ read, close })').optional(),
     })
     // A check or an alert rule without its own timing takes the monitor's.

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import { tiedTo } from '../shared/tie.js'
 import { createRssReader } from './rss-reader.js'
 
 /** Where the memory limit came from. */
@@ -54,6 +57,10 @@ export interface MemoryGaugeOptions {
   memoryLimitBytes?: number
 }
 
+const gaugeSchema = tiedTo<MemoryGaugeOptions>()(
+  z.strictObject({ memoryLimitBytes: z.number().int().positive().optional() }),
+)
+
 /** RSS against the memory limit, read on demand. */
 export interface MemoryGauge {
   /** RSS / limit now (above 1 past the limit). */
@@ -73,13 +80,8 @@ export interface MemoryGauge {
  * const cache = createCache({ prefix: 'app', memoryPressure: { signal: () => memory.ratio() } })
  */
 export function createMemoryGauge(options: MemoryGaugeOptions = {}): MemoryGauge {
-  const configured = options.memoryLimitBytes
-  if (configured !== undefined && !(Number.isSafeInteger(configured) && configured > 0)) {
-    throw new TypeError(
-      `Invalid createMemoryGauge option "memoryLimitBytes": expected a positive integer of bytes (received ${String(configured)})`,
-    )
-  }
-  const limit = resolveMemoryLimit(configured)
+  const { memoryLimitBytes } = parseOptions('createMemoryGauge', gaugeSchema, options)
+  const limit = resolveMemoryLimit(memoryLimitBytes)
   const rss = createRssReader()
   return {
     ratio: () => rss.read() / limit.bytes,

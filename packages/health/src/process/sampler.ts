@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import { tiedTo } from '../shared/tie.js'
 import { createEventLoopProbe } from './event-loop-probe.js'
 import { createRssReader } from './rss-reader.js'
 
@@ -39,6 +42,16 @@ export interface ProcessSamplerOptions {
   onTick?: () => void
 }
 
+/** The probe period, ms; the monitor's `eventLoopResolutionMs` is this same field. */
+export const eventLoopResolutionMs = z.number().int().min(1).max(1000).default(20)
+
+const schema = tiedTo<ProcessSamplerOptions>()(
+  z.strictObject({
+    eventLoopResolutionMs,
+    onTick: z.custom<() => void>((v) => typeof v === 'function', 'Expected a function').optional(),
+  }),
+)
+
 /**
  * The default {@link Sampler}: CPU from `process.cpuUsage()` deltas, RSS from
  * `/proc/self/statm` (or `process.memoryUsage.rss()` off Linux), the heap from `v8.getHeapStatistics()`, event-loop
@@ -50,13 +63,9 @@ export interface ProcessSamplerOptions {
  * sampler.read().eventLoopDelay
  * sampler.close()
  */
-export function createProcessSampler(options: ProcessSamplerOptions = {}): Sampler {
-  const resolutionMs = options.eventLoopResolutionMs ?? 20
-  if (!(Number.isInteger(resolutionMs) && resolutionMs >= 1 && resolutionMs <= 1000))
-    throw new TypeError(
-      `Invalid createProcessSampler option "eventLoopResolutionMs": expected an integer from 1 to 1000 (received ${resolutionMs})`,
-    )
-  const probe = createEventLoopProbe(resolutionMs, options.onTick)
+export function createProcessSampler(input: ProcessSamplerOptions = {}): Sampler {
+  const options = parseOptions('createProcessSampler', schema, input)
+  const probe = createEventLoopProbe(options.eventLoopResolutionMs, options.onTick)
   const rss = createRssReader()
   let lastCpu = process.cpuUsage()
   let lastWall = performance.now()

@@ -1,5 +1,6 @@
 import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
+import { tiedTo } from '../shared/tie.js'
 import type { HealthStatus } from '../status/status.js'
 
 /**
@@ -30,21 +31,26 @@ export interface LoadShedder {
 }
 
 const priority = z.enum(['critical', 'high', 'medium', 'low'])
-const schema = z
-  .strictObject({
-    degraded: z
-      .array(priority)
-      .default(['low'])
-      .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
-    critical: z
-      .array(priority)
-      .default(['low', 'medium'])
-      .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
-  })
-  .refine((policy) => policy.degraded.every((shed) => policy.critical.includes(shed)), {
-    message: 'Expected critical to refuse every priority degraded refuses (a worse status never sheds less)',
-    path: ['critical'],
-  })
+const schema = tiedTo<ShedPolicy>()(
+  z
+    .strictObject({
+      degraded: z
+        .array(priority)
+        .readonly()
+        .default(['low'])
+        .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
+      critical: z
+        .array(priority)
+        .readonly()
+        .default(['low', 'medium'])
+        .refine((list) => !list.includes('critical'), 'Critical work is never shed'),
+    })
+    .refine((policy) => policy.degraded.every((shed) => policy.critical.includes(shed)), {
+      message:
+        'Expected critical to refuse every priority degraded refuses (a worse status never sheds less)',
+      path: ['critical'],
+    }),
+)
 
 /**
  * Decides which work to refuse from the monitor's status: lowest priority first

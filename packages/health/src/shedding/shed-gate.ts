@@ -1,4 +1,6 @@
-import { createChannels } from '@headroom/core'
+import { createChannels, parseOptions } from '@headroom/core'
+import { z } from 'zod'
+import { tiedTo } from '../shared/tie.js'
 import type { HealthStatus } from '../status/status.js'
 import { createLoadShedder, type Priority, type ShedPolicy, type StatusSource } from './load-shedder.js'
 
@@ -25,6 +27,29 @@ export interface ShedRefusal {
   body: string
 }
 
+const schema = tiedTo<ShedLoadCommonOptions<never>>()(
+  z.strictObject({
+    monitor: z.custom<StatusSource>(
+      (v) => typeof v === 'object' && v !== null && 'status' in v,
+      'Expected a monitor (or anything with a status)',
+    ),
+    priority: z
+      .custom<(req: never) => Priority>((v) => typeof v === 'function', 'Expected a function')
+      .default(() => () => 'low' as const),
+    // HTTP delay-seconds: recipients are only required to handle values up to 2^31 - 1.
+    retryAfterSeconds: z.number().int().min(0).max(2_147_483_647).default(5),
+    // The policy is the load shedder's: it validates it and holds its defaults.
+    degraded: z
+      .array(z.custom<Priority>(() => true))
+      .readonly()
+      .optional(),
+    critical: z
+      .array(z.custom<Priority>(() => true))
+      .readonly()
+      .optional(),
+  }),
+)
+
 const channels = createChannels<{
   shed: { priority: Priority; status: HealthStatus; url: string | undefined }
 }>('health', ['shed'])
@@ -37,21 +62,18 @@ export const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
  * request decides from its priority and the current status whether it is refused, counts,
  * and publishes `headroom:health:shed`.
  */
-export function createShedGate<Req>(options: ShedLoadCommonOptions<Req>): {
+export function createShedGate<Req>(input: ShedLoadCommonOptions<Req>): {
   refuse(req: Req, url: string | undefined): ShedRefusal | undefined
   stats(): ShedLoadStats
 } {
-  const shedder = createLoadShedder(options.monitor, {
-    ...(options.degraded ? { degraded: options.degraded } : {}),
-    ...(options.critical ? { critical: options.critical } : {}),
-  })
-  const priorityOf = options.priority ?? (() => 'low' as const)
-  const retryAfter = options.retryAfterSeconds ?? 5
-  // HTTP delay-seconds: recipients are only required to handle values up to 2^31 - 1.
-  if (!(Number.isInteger(retryAfter) && retryAfter >= 0 && retryAfter <= 2_147_483_647))
-    throw new TypeError(
-      `Invalid shedLoad option "retryAfterSeconds": expected an integer from 0 to 2147483647 (received ${retryAfter})`,
-    )
+  const {
+    monitor,
+    priority,
+    retryAfterSeconds: retryAfter,
+    ...policy
+  } = parseOptions('shedLoad', schema, input)
+  const shedder = createLoadShedder(monitor, policy)
+  const priorityOf = priority as (req: Req) => Priority
   const counts = { passed: 0, shed: { critical: 0, high: 0, medium: 0, low: 0 } as Record<Priority, number> }
   return {
     refuse(req, url) {
@@ -61,7 +83,7 @@ export function createShedGate<Req>(options: ShedLoadCommonOptions<Req>): {
         return undefined
       }
       counts.shed[priority] = (counts.shed[priority] ?? 0) + 1
-      const status = options.monitor.status
+      const status = monitor.status
       if (channels.shed.hasSubscribers) channels.shed.publish({ priority, status, url })
       return {
         status: 503,

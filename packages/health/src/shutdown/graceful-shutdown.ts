@@ -1,6 +1,8 @@
 import type { Server } from 'node:http'
-import { childLogger, type Logger } from '@headroom/core'
-import { MAX_TIMER_MS } from '../shared/timer-ms.js'
+import { type Clock, childLogger, type Logger, parseOptions, sleep, systemClock } from '@headroom/core'
+import { z } from 'zod'
+import { tiedTo } from '../shared/tie.js'
+import { timerMs } from '../shared/timer-ms.js'
 
 /** Options of {@link gracefulShutdown}. */
 export interface GracefulShutdownOptions {
@@ -18,6 +20,8 @@ export interface GracefulShutdownOptions {
   signals?: readonly NodeJS.Signals[]
   /** @default silent */
   logger?: Logger
+  /** Times the drain delay and `timeoutMs` (tests drive it by hand). @default systemClock */
+  clock?: Clock
 }
 
 /** A registered shutdown sequence. */
@@ -29,7 +33,26 @@ export interface GracefulShutdown {
   dispose(): void
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const object = <T>(what: string) =>
+  z.custom<T>((v) => typeof v === 'object' && v !== null, `Expected ${what}`)
+
+const schema = tiedTo<GracefulShutdownOptions>()(
+  z.strictObject({
+    server: object<Server>('an http.Server'),
+    monitor: object<NonNullable<GracefulShutdownOptions['monitor']>>(
+      'a monitor ({ setDraining, close })',
+    ).optional(),
+    drainDelayMs: timerMs().default(5000),
+    timeoutMs: timerMs().default(30_000),
+    onShutdown: z.custom<() => unknown>((v) => typeof v === 'function', 'Expected a function').optional(),
+    signals: z
+      .array(z.custom<NodeJS.Signals>((v) => typeof v === 'string', 'Expected a signal name'))
+      .readonly()
+      .default(['SIGTERM', 'SIGINT']),
+    logger: object<Logger>('a pino-compatible logger').optional(),
+    clock: object<Clock>('a Clock').default(systemClock),
+  }),
+)
 
 /**
  * Stops a server the way Kubernetes expects: readiness goes to 503, the listener
@@ -40,36 +63,26 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * @example
  * gracefulShutdown({ server, monitor, onShutdown: () => Promise.all([pool.end(), redis.quit()]) })
  */
-export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShutdown {
-  const { server, monitor } = options
-  const drainDelayMs = options.drainDelayMs ?? 5000
-  const timeoutMs = options.timeoutMs ?? 30_000
+export function gracefulShutdown(input: GracefulShutdownOptions): GracefulShutdown {
+  const options = parseOptions('gracefulShutdown', schema, input)
+  const { server, monitor, drainDelayMs, timeoutMs, signals, clock } = options
   const logger = childLogger(options.logger, { component: 'health-shutdown' })
-  const signals = options.signals ?? ['SIGTERM', 'SIGINT']
-  for (const [name, value] of [
-    ['drainDelayMs', drainDelayMs],
-    ['timeoutMs', timeoutMs],
-  ] as const) {
-    if (!(Number.isFinite(value) && value >= 0 && value <= MAX_TIMER_MS))
-      throw new TypeError(
-        `Invalid gracefulShutdown option "${name}": expected a number from 0 to ${MAX_TIMER_MS} (received ${value})`,
-      )
-  }
   let running: Promise<void> | undefined
 
   const closeServer = () =>
     new Promise<void>((resolve) => {
       if (!server.listening) return resolve()
-      const force = setTimeout(() => {
+      const force = clock.setTimeout(() => {
         logger.warn({ timeoutMs }, 'in-flight requests did not finish in time; closing their connections')
         server.closeAllConnections()
       }, timeoutMs)
       // Keep-alive connections with no request in flight would hold close() open until
       // their keep-alive timeout; those whose last request finishes later become idle
-      // too, so they are swept until the server has closed.
+      // too, so they are swept until the server has closed (a poll of the sockets, not a
+      // deadline: it runs on real time whatever the clock).
       const sweep = setInterval(() => server.closeIdleConnections(), 50)
       server.close(() => {
-        clearTimeout(force)
+        clock.clearTimeout(force)
         clearInterval(sweep)
         resolve()
       })
@@ -82,7 +95,7 @@ export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShut
       monitor?.setDraining(true)
       // Responses from now on ask clients not to reuse the connection.
       server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'))
-      if (drainDelayMs > 0) await delay(drainDelayMs)
+      if (drainDelayMs > 0) await sleep(drainDelayMs, clock)
       await closeServer()
       try {
         await options.onShutdown?.()

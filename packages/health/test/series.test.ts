@@ -58,10 +58,10 @@ describe('aggregate', () => {
         ),
         fc.integer({ min: 50, max: 3000 }),
         (points, intervalMs) => {
-          const buckets = aggregate(points, { from: 0, to: 10_000, aggregation: 'count', intervalMs })
+          const buckets = aggregate(points, 0, 10_000, 'count', intervalMs)
           expect(buckets.reduce((sum, bucket) => sum + (bucket.value ?? 0), 0)).toBe(points.length)
-          const maxima = aggregate(points, { from: 0, to: 10_000, aggregation: 'max', intervalMs })
-          const p50 = aggregate(points, { from: 0, to: 10_000, aggregation: 'p50', intervalMs })
+          const maxima = aggregate(points, 0, 10_000, 'max', intervalMs)
+          const p50 = aggregate(points, 0, 10_000, 'p50', intervalMs)
           maxima.forEach((bucket, i) => {
             const inside = points
               .filter((point) => point.timestamp >= bucket.start && point.timestamp < bucket.end)

@@ -89,8 +89,13 @@ export function assertAggregateQuery({ aggregation, intervalMs, from, to }: Aggr
  * Buckets points into consecutive intervals of `intervalMs` starting at `from`
  * (the last one is cut at `to`) and reduces each one; `rate` is points per second.
  */
-export function aggregate(points: readonly MetricPoint[], query: AggregateQuery): AggregatedPoint[] {
-  const { from, to, aggregation: how, intervalMs } = query
+export function aggregate(
+  points: readonly MetricPoint[],
+  from: number,
+  to: number,
+  how: Aggregation,
+  intervalMs: number,
+): AggregatedPoint[] {
   const buckets = Math.max(0, Math.ceil((to - from) / intervalMs))
   const values: number[][] = Array.from({ length: buckets }, () => [])
   for (const point of points) {

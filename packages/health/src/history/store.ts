@@ -28,7 +28,8 @@ export function createMetricStore(): MetricStore {
     names: () => [...all.keys()],
     points,
     aggregated(name, query) {
-      return aggregate(points(name, query.from, query.to, query.filter), query)
+      const { from, to, aggregation, intervalMs, filter } = query
+      return aggregate(points(name, from, to, filter), from, to, aggregation, intervalMs)
     },
   }
 }

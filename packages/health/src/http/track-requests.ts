@@ -147,11 +147,11 @@ function trackWithTiming(options: z.output<typeof trackSchema>, timing: Resolved
  * app.use(trackRequests({ monitor }))
  * app.use(shedLoad({ monitor, priority }))
  */
-export function trackRequests(input: TrackRequestsOptions): Handler {
-  const options = parseOptions('trackRequests', trackSchema, input)
-  const { monitor, ok: isOk } = options
-  const timing = resolveTiming(options.timing)
-  if (timing !== undefined) return trackWithTiming(options, timing)
+export function trackRequests(options: TrackRequestsOptions): Handler {
+  const resolved = parseOptions('trackRequests', trackSchema, options)
+  const { monitor, ok: isOk, labels } = resolved
+  const timing = resolveTiming(resolved.timing)
+  if (timing !== undefined) return trackWithTiming(resolved, timing)
   return (req: IncomingMessage, res: ServerResponse, next?: Next) => {
     const started = performance.now()
     // One listener: a response emits 'close' after 'finish' when it completed, and alone
@@ -163,7 +163,7 @@ export function trackRequests(input: TrackRequestsOptions): Handler {
       monitor.recordRequest(
         performance.now() - started,
         isDependencyFailure(res) ? 'dependency' : res.writableFinished && isOk(res),
-        options.labels?.(req, res),
+        labels?.(req, res),
       )
     })
     next?.()

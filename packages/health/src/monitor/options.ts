@@ -2,7 +2,7 @@ import type { Clock, Logger } from '@headroom/core'
 import { parseOptions, systemClock } from '@headroom/core'
 import { z } from 'zod'
 import type { MemoryPressureOptions } from '../process/memory-pressure.js'
-import { eventLoopResolutionMs, type Sampler } from '../process/sampler.js'
+import { eventLoopResolutionSchema, type Sampler } from '../process/sampler.js'
 import { tiedTo } from '../shared/tie.js'
 import { timerMs } from '../shared/timer-ms.js'
 import type { AlertSink } from '../status/change.js'
@@ -170,7 +170,7 @@ const schema = tiedTo<HealthMonitorOptions>()(
     .strictObject({
       service: z.string().min(1).default('service'),
       sampleIntervalMs: timerMs(10).default(1000),
-      eventLoopResolutionMs,
+      eventLoopResolutionMs: eventLoopResolutionSchema,
       thresholds: z.strictObject(thresholdsShape).default({}),
       enterDwellMs: timerMs().default(2000),
       exitDwellMs: timerMs().default(10_000),

@@ -43,11 +43,11 @@ export interface ProcessSamplerOptions {
 }
 
 /** The probe period, ms; the monitor's `eventLoopResolutionMs` is this same field. */
-export const eventLoopResolutionMs = z.number().int().min(1).max(1000).default(20)
+export const eventLoopResolutionSchema = z.number().int().min(1).max(1000).default(20)
 
 const schema = tiedTo<ProcessSamplerOptions>()(
   z.strictObject({
-    eventLoopResolutionMs,
+    eventLoopResolutionMs: eventLoopResolutionSchema,
     onTick: z.custom<() => void>((v) => typeof v === 'function', 'Expected a function').optional(),
   }),
 )
@@ -63,9 +63,9 @@ const schema = tiedTo<ProcessSamplerOptions>()(
  * sampler.read().eventLoopDelay
  * sampler.close()
  */
-export function createProcessSampler(input: ProcessSamplerOptions = {}): Sampler {
-  const options = parseOptions('createProcessSampler', schema, input)
-  const probe = createEventLoopProbe(options.eventLoopResolutionMs, options.onTick)
+export function createProcessSampler(options: ProcessSamplerOptions = {}): Sampler {
+  const { eventLoopResolutionMs, onTick } = parseOptions('createProcessSampler', schema, options)
+  const probe = createEventLoopProbe(eventLoopResolutionMs, onTick)
   const rss = createRssReader()
   let lastCpu = process.cpuUsage()
   let lastWall = performance.now()

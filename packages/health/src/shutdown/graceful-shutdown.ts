@@ -63,10 +63,13 @@ const schema = tiedTo<GracefulShutdownOptions>()(
  * @example
  * gracefulShutdown({ server, monitor, onShutdown: () => Promise.all([pool.end(), redis.quit()]) })
  */
-export function gracefulShutdown(input: GracefulShutdownOptions): GracefulShutdown {
-  const options = parseOptions('gracefulShutdown', schema, input)
-  const { server, monitor, drainDelayMs, timeoutMs, signals, clock } = options
-  const logger = childLogger(options.logger, { component: 'health-shutdown' })
+export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShutdown {
+  const { server, monitor, drainDelayMs, timeoutMs, signals, clock, onShutdown, ...rest } = parseOptions(
+    'gracefulShutdown',
+    schema,
+    options,
+  )
+  const logger = childLogger(rest.logger, { component: 'health-shutdown' })
   let running: Promise<void> | undefined
 
   const closeServer = () =>
@@ -98,7 +101,7 @@ export function gracefulShutdown(input: GracefulShutdownOptions): GracefulShutdo
       if (drainDelayMs > 0) await sleep(drainDelayMs, clock)
       await closeServer()
       try {
-        await options.onShutdown?.()
+        await onShutdown?.()
       } catch (error) {
         logger.error({ err: error }, 'onShutdown failed')
       }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { type FetchMiddleware, parseOptions, toFetchMiddleware, withHeaders } from '@headroom/core'
 import { z } from 'zod'
 import type { HealthJsonInfo } from './http/health-json.js'
-import { isDependencyFailure, isShed, markDependency, markShed } from './http/marks.js'
+import { isDependencyFailure, isShed, markDependency, markShed, setTiming, timingOf } from './http/marks.js'
 import { fn, probedMonitor, probeRoutesSchema, recorderOption, timingSchema } from './http/options.js'
 import { type ProbeAnswer, type ProbePaths, probeRoutes } from './http/probe-answers.js'
 import {
@@ -11,7 +11,6 @@ import {
   type RequestTimingOptions,
   reportIfSlow,
   resolveTiming,
-  type TimingRecord,
 } from './http/request-timing.js'
 import type { HealthMonitor } from './monitor/types.js'
 import { tiedTo } from './shared/tie.js'
@@ -125,8 +124,6 @@ const trackSchema = tiedTo<FetchTrackRequestsOptions>()(
   }),
 )
 
-const timings = new WeakMap<Request, TimingRecord>()
-
 /**
  * The timing handle of a request tracked with `timing` (undefined otherwise); under Hono
  * pass `c.req.raw`.
@@ -136,7 +133,7 @@ const timings = new WeakMap<Request, TimingRecord>()
  * requestTiming(c.req.raw)?.mark('db')
  */
 export function requestTiming(request: Request): RequestTiming | undefined {
-  return timings.get(request)
+  return timingOf(request)
 }
 
 /**
@@ -173,7 +170,7 @@ export function trackRequests(options: FetchTrackRequestsOptions): FetchMiddlewa
   const timing = resolveTiming(timingOptions)
   return toFetchMiddleware(async (request, next) => {
     const timed = timing === undefined ? undefined : createTimingRecord()
-    if (timed !== undefined) timings.set(request, timed)
+    if (timed !== undefined) setTiming(request, timed)
     const started = timed?.started ?? performance.now()
     let recorded = false
     const record = (response: Response | undefined) => {

@@ -5,7 +5,7 @@ import type { HealthJson } from '../src/http/health-json.js'
 import type { RequestTimingOptions, SlowRequestReport } from '../src/http/request-timing.js'
 import { createHealthMonitor } from '../src/monitor/monitor.js'
 import { scriptedSampler } from './helpers.js'
-import type { HealthServerFactory } from './http-servers.js'
+import { type HealthServerFactory, slowArrived } from './http-servers.js'
 
 /**
  * What every health adapter promises, whatever the framework: /livez, /readyz (critical
@@ -202,8 +202,12 @@ export function describeHealthContract(server: HealthServerFactory) {
     it('trackRequests counts a client that goes away before the response as a failure', async () => {
       const { monitor, base } = await setup()
       const controller = new AbortController()
+      const arrivedBefore = slowArrived()
       const request = fetch(`${base}/slow`, { signal: controller.signal }).catch(() => 'aborted')
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await waitUntil(() => slowArrived() > arrivedBefore, {
+        timeoutMs: 10_000,
+        what: 'the request at the app',
+      })
       controller.abort()
       expect(await request).toBe('aborted')
       await waitUntil(() => monitor.stats().requests.total === 1, {

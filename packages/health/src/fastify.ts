@@ -1,28 +1,37 @@
 import { performance } from 'node:perf_hooks'
+import { parseOptions } from '@headroom/core'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import type { HealthJsonInfo } from './health-json.js'
-import { SHED } from './http-types.js'
-import type { HealthMonitor } from './monitor-types.js'
-import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import { z } from 'zod'
+import type { HealthJsonInfo } from './http/health-json.js'
+import { markShed } from './http/marks.js'
+import { fn, probedMonitor, probeRoutesShape, recorderOption, timingSchema } from './http/options.js'
+import { type ProbeAnswer, type ProbePaths, probeRoutes } from './http/probe-answers.js'
 import {
   createTimingRecord,
   type RequestTiming,
   type RequestTimingOptions,
   reportIfSlow,
   resolveTiming,
-} from './request-timing.js'
-import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
+} from './http/request-timing.js'
 import {
   closedOutcome,
   markDependencyFailure as markResponse,
   requestTiming as requestTimingOf,
   timeResponse,
-} from './track-requests.js'
+} from './http/track-requests.js'
+import type { HealthMonitor } from './monitor/types.js'
+import { tiedTo } from './shared/tie.js'
+import {
+  createShedGate,
+  PROBLEM_JSON,
+  type ShedLoadCommonOptions,
+  type ShedLoadStats,
+} from './shedding/shed-gate.js'
 
-export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './http/request-timing.js'
 
-export type { ShedLoadStats } from './shed-gate.js'
+export type { ShedLoadStats } from './shedding/shed-gate.js'
 
 /** Options of the Fastify {@link healthRoutes} plugin. */
 export interface HealthRoutesPluginOptions extends HealthJsonInfo, ProbePaths {
@@ -35,6 +44,27 @@ export type ShedLoadPluginOptions = ShedLoadCommonOptions<FastifyRequest>
 /** Route config key that marks the probe routes. */
 const PROBE = 'headroomProbe'
 
+/**
+ * A plugin's own options: Fastify hands a plugin the options of `register()` too
+ * (`prefix`, `logLevel`, `logSerializers`), which are its, not ours to refuse.
+ */
+function ownOptions<T extends object>(options: T): T {
+  const {
+    prefix: _prefix,
+    logLevel: _logLevel,
+    logSerializers: _logSerializers,
+    ...own
+  } = options as T & {
+    prefix?: unknown
+    logLevel?: unknown
+    logSerializers?: unknown
+  }
+  return own as T
+}
+
+const isProbe = (request: FastifyRequest) =>
+  (request.routeOptions.config as { [PROBE]?: boolean } | undefined)?.[PROBE] === true
+
 const send = (reply: FastifyReply, answer: ProbeAnswer) =>
   reply
     .code(answer.status)
@@ -43,11 +73,7 @@ const send = (reply: FastifyReply, answer: ProbeAnswer) =>
     .send(JSON.stringify(answer.body))
 
 const probesPlugin: FastifyPluginAsync<HealthRoutesPluginOptions> = async (fastify, options) => {
-  const { monitor, ...rest } = options
-  if (!monitor || typeof monitor.checks !== 'function')
-    throw new TypeError(
-      'Invalid healthRoutes option "monitor": expected a monitor from createHealthMonitor()',
-    )
+  const { monitor, ...rest } = parseOptions('healthRoutes', probesSchema, ownOptions(options))
   // GET routes answer HEAD too (Fastify's exposeHeadRoutes), without a body. The config
   // flag keeps the probes out of shedding: a hook registered in the same context runs
   // on every route of it, and an overloaded instance must still answer its probes.
@@ -77,12 +103,10 @@ export interface ShedLoadHook extends onRequestAsyncHookHandler {
 export function shedLoadHook(options: ShedLoadPluginOptions): ShedLoadHook {
   const gate = createShedGate(options)
   const hook: onRequestAsyncHookHandler = async function headroomShedLoad(request, reply) {
-    if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[PROBE] === true)
-      return
+    if (isProbe(request)) return
     const refusal = gate.refuse(request, request.url)
-    if (refusal === undefined)
-      return // trackRequests leaves refusals out: counting them would feed the overload that caused them.
-    ;(reply.raw as unknown as Record<symbol, boolean>)[SHED] = true
+    if (refusal === undefined) return // trackRequests leaves refusals out: counting them would feed the overload that caused them.
+    markShed(reply.raw)
     return reply
       .code(refusal.status)
       .header('retry-after', refusal.retryAfter)
@@ -101,7 +125,7 @@ declare module 'fastify' {
 }
 
 const shedPlugin: FastifyPluginAsync<ShedLoadPluginOptions> = async (fastify, options) => {
-  const hook = shedLoadHook(options)
+  const hook = shedLoadHook(ownOptions(options))
   fastify.addHook('onRequest', hook)
   fastify.decorate('shedLoadStats', hook.stats)
 }
@@ -136,6 +160,19 @@ export interface TrackRequestsPluginOptions {
   timing?: RequestTimingOptions
 }
 
+const trackSchema = tiedTo<TrackRequestsPluginOptions>()(
+  z.strictObject({
+    monitor: recorderOption,
+    ok: fn<(reply: FastifyReply) => boolean>().default(() => (reply: FastifyReply) => reply.statusCode < 500),
+    labels: fn<TrackRequestsPluginOptions['labels']>().optional(),
+    timing: timingSchema.optional(),
+  }),
+)
+
+const probesSchema = tiedTo<HealthRoutesPluginOptions>()(
+  z.strictObject({ monitor: probedMonitor, ...probeRoutesShape }),
+)
+
 /**
  * The timing handle of a reply tracked with `timing` (undefined otherwise).
  *
@@ -166,25 +203,19 @@ export function markDependencyFailure(reply: FastifyReply): void {
  * replies refused by `shedLoad` are not recorded, marked ones are `dependency` outcomes.
  */
 export function trackRequestsHook(options: TrackRequestsPluginOptions): onRequestAsyncHookHandler {
-  const { monitor, labels } = options
-  if (!monitor || typeof monitor.recordRequest !== 'function')
-    throw new TypeError(
-      'Invalid trackRequests option "monitor": expected a monitor from createHealthMonitor()',
-    )
-  const ok = options.ok
-  const timing = resolveTiming('trackRequests', options.timing)
+  const { monitor, labels, ok, timing: timingOptions } = parseOptions('trackRequests', trackSchema, options)
+  const timing = resolveTiming(timingOptions)
   // The raw response is what closes; the reply is what the callbacks are written against.
   return async function headroomTrackRequests(request, reply) {
     // The probes are the orchestrator's traffic, not the service's: left out, as they are
     // by the node:http and fetch adapters mounted after the probe routes.
-    if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[PROBE] === true)
-      return
+    if (isProbe(request)) return
     const record = timing === undefined ? undefined : createTimingRecord()
     const started = record?.started ?? performance.now()
     if (record !== undefined) timeResponse(reply.raw, record, timing!.serverTiming)
     reply.raw.once('close', () => {
       const totalMs = performance.now() - started
-      const outcome = closedOutcome(reply.raw, ok ? () => ok(reply) : (res) => res.statusCode < 500)
+      const outcome = closedOutcome(reply.raw, () => ok(reply))
       if (outcome !== undefined) monitor.recordRequest(totalMs, outcome, labels?.(request, reply))
       if (record !== undefined) {
         const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '/'
@@ -200,7 +231,7 @@ export function trackRequestsHook(options: TrackRequestsPluginOptions): onReques
 }
 
 const trackPlugin: FastifyPluginAsync<TrackRequestsPluginOptions> = async (fastify, options) => {
-  fastify.addHook('onRequest', trackRequestsHook(options))
+  fastify.addHook('onRequest', trackRequestsHook(ownOptions(options)))
 }
 
 /**

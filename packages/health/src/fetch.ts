@@ -1,26 +1,32 @@
 import { performance } from 'node:perf_hooks'
-import { type FetchMiddleware, toFetchMiddleware, withHeaders } from '@headroom/core'
-import type { HealthJsonInfo } from './health-json.js'
-import { DEPENDENCY_FAILURE, SHED } from './http-types.js'
-import type { HealthMonitor } from './monitor-types.js'
-import { type ProbeAnswer, type ProbePaths, probeRoutes } from './probe-answers.js'
+import { type FetchMiddleware, parseOptions, toFetchMiddleware, withHeaders } from '@headroom/core'
+import { z } from 'zod'
+import type { HealthJsonInfo } from './http/health-json.js'
+import { isDependencyFailure, isShed, markDependency, markShed, setTiming, timingOf } from './http/marks.js'
+import { fn, probedMonitor, probeRoutesSchema, recorderOption, timingSchema } from './http/options.js'
+import { type ProbeAnswer, type ProbePaths, probeRoutes } from './http/probe-answers.js'
 import {
   createTimingRecord,
   type RequestTiming,
   type RequestTimingOptions,
   reportIfSlow,
   resolveTiming,
-  type TimingRecord,
-} from './request-timing.js'
-import { createShedGate, PROBLEM_JSON, type ShedLoadCommonOptions, type ShedLoadStats } from './shed-gate.js'
+} from './http/request-timing.js'
+import type { HealthMonitor } from './monitor/types.js'
+import { tiedTo } from './shared/tie.js'
+import {
+  createShedGate,
+  PROBLEM_JSON,
+  type ShedLoadCommonOptions,
+  type ShedLoadStats,
+} from './shedding/shed-gate.js'
 
 export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
-export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './request-timing.js'
-export type { ShedLoadStats } from './shed-gate.js'
+export type { RequestTiming, RequestTimingOptions, SlowRequestReport } from './http/request-timing.js'
+export type { ShedLoadStats } from './shedding/shed-gate.js'
 
 // Marks go on the Request: it is the one object every middleware of the chain shares
 // (under Hono a returned Response may be copied into another when headers are merged).
-type Marked = Record<symbol, boolean | undefined>
 
 /** Options of the fetch {@link healthRoutes}. */
 export interface FetchHealthRoutesOptions extends HealthJsonInfo, ProbePaths {}
@@ -46,11 +52,11 @@ export function healthRoutes(
   monitor: HealthMonitor,
   options: FetchHealthRoutesOptions = {},
 ): FetchMiddleware {
-  if (!monitor || typeof monitor.checks !== 'function')
+  if (!probedMonitor.safeParse(monitor).success)
     throw new TypeError(
       'Invalid healthRoutes argument "monitor": expected a monitor from createHealthMonitor()',
     )
-  const routes = probeRoutes(monitor, options)
+  const routes = probeRoutes(monitor, parseOptions('healthRoutes', probeRoutesSchema, options))
   return toFetchMiddleware(async (request, next) => {
     const answer = routes.get(new URL(request.url).pathname)
     if (answer === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) return next()
@@ -73,10 +79,9 @@ export function shedLoad(options: FetchShedLoadOptions): FetchShedLoad {
   const gate = createShedGate(options)
   const middleware = toFetchMiddleware(async (request, next) => {
     const refusal = gate.refuse(request, request.url)
-    if (refusal === undefined)
-      return next()
-      // trackRequests leaves refusals out: counting them would feed the overload that caused them.
-    ;(request as unknown as Marked)[SHED] = true
+    if (refusal === undefined) return next()
+    // trackRequests leaves refusals out: counting them would feed the overload that caused them.
+    markShed(request)
     return new Response(refusal.body, {
       status: refusal.status,
       headers: {
@@ -110,7 +115,14 @@ export interface FetchTrackRequestsOptions {
   timing?: RequestTimingOptions
 }
 
-const timings = new WeakMap<Request, TimingRecord>()
+const trackSchema = tiedTo<FetchTrackRequestsOptions>()(
+  z.strictObject({
+    monitor: recorderOption,
+    ok: fn<(response: Response) => boolean>().default(() => (response: Response) => response.status < 500),
+    labels: fn<FetchTrackRequestsOptions['labels']>().optional(),
+    timing: timingSchema.optional(),
+  }),
+)
 
 /**
  * The timing handle of a request tracked with `timing` (undefined otherwise); under Hono
@@ -121,7 +133,7 @@ const timings = new WeakMap<Request, TimingRecord>()
  * requestTiming(c.req.raw)?.mark('db')
  */
 export function requestTiming(request: Request): RequestTiming | undefined {
-  return timings.get(request)
+  return timingOf(request)
 }
 
 /**
@@ -134,7 +146,7 @@ export function requestTiming(request: Request): RequestTiming | undefined {
  * return c.json({ title: 'Service Unavailable' }, 503, { 'retry-after': '5' })
  */
 export function markDependencyFailure(request: Request): void {
-  ;(request as unknown as Marked)[DEPENDENCY_FAILURE] = true
+  markDependency(request)
 }
 
 /**
@@ -149,24 +161,23 @@ export function markDependencyFailure(request: Request): void {
  * app.use(shedLoad({ monitor, priority }))
  */
 export function trackRequests(options: FetchTrackRequestsOptions): FetchMiddleware {
-  const { monitor, labels } = options
-  if (!monitor || typeof monitor.recordRequest !== 'function')
-    throw new TypeError(
-      'Invalid trackRequests option "monitor": expected a monitor from createHealthMonitor()',
-    )
-  const isOk = options.ok ?? ((response: Response) => response.status < 500)
-  const timing = resolveTiming('trackRequests', options.timing)
+  const {
+    monitor,
+    labels,
+    ok: isOk,
+    timing: timingOptions,
+  } = parseOptions('trackRequests', trackSchema, options)
+  const timing = resolveTiming(timingOptions)
   return toFetchMiddleware(async (request, next) => {
     const timed = timing === undefined ? undefined : createTimingRecord()
-    if (timed !== undefined) timings.set(request, timed)
+    if (timed !== undefined) setTiming(request, timed)
     const started = timed?.started ?? performance.now()
     let recorded = false
     const record = (response: Response | undefined) => {
       if (recorded) return
       recorded = true
-      const marks = request as unknown as Marked
-      if (marks[SHED]) return
-      const outcome = marks[DEPENDENCY_FAILURE]
+      if (isShed(request)) return
+      const outcome = isDependencyFailure(request)
         ? 'dependency'
         : response !== undefined && !request.signal.aborted && isOk(response)
       const totalMs = performance.now() - started

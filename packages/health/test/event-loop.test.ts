@@ -1,8 +1,8 @@
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { createProcessSampler } from '../src/process-sampler.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
+import { createProcessSampler } from '../src/process/sampler.js'
 
 const busy = (ms: number) => {
   const end = performance.now() + ms
@@ -36,7 +36,6 @@ describe('real event loop', () => {
     })
     changes.length = 0
     busy(200)
-    const stallEnded = performance.now()
     const samplesBefore = monitor.stats().samples
     await waitUntil(() => monitor?.status !== 'healthy', {
       timeoutMs: 5000,
@@ -44,11 +43,9 @@ describe('real event loop', () => {
     })
     const entered = changes[0]!
     expect(['degraded', 'critical']).toContain(entered.to)
-    // The first sample after the stall already sees it: that is "within one sample interval".
+    // The first sample after the stall already sees it: that is "within one sample interval",
+    // counted in samples rather than in wall time, which a loaded machine stretches.
     expect(entered.sample).toBe(samplesBefore + 1)
-    // And in wall time, with wide margin: the shared machine (load average above 20) can
-    // delay any timer by hundreds of milliseconds; the sample count above is the exact check.
-    expect(entered.at - stallEnded).toBeLessThan(sampleIntervalMs + 900)
     const reasons = monitor.reasons()
     expect(reasons.some((reason) => reason.name === 'eventLoopDelay' && (reason.value ?? 0) >= 100)).toBe(
       true,

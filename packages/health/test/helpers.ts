@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { ProcessReadings, Sampler } from '../src/process-sampler.js'
+import type { ProcessReadings, Sampler } from '../src/process/sampler.js'
 
 /** Calm readings: nothing near any default threshold. */
 export const calm: ProcessReadings = {
@@ -76,10 +76,4 @@ export function timed(handler: RequestListener): { handler: RequestListener; tim
       times.push(performance.now() - started)
     },
   }
-}
-
-/** The median of some durations: one GC pause or preemption on the shared machine does not move it. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }

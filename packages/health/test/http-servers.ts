@@ -8,12 +8,12 @@ import { Hono } from 'hono'
 import { afterEach } from 'vitest'
 import * as fastifyAdapter from '../src/fastify.js'
 import * as fetchAdapter from '../src/fetch.js'
-import type { HealthJsonInfo } from '../src/health-json.js'
+import type { HealthJsonInfo } from '../src/http/health-json.js'
+import type { RequestTimingOptions } from '../src/http/request-timing.js'
 import { healthRoutes, markDependencyFailure, requestTiming, shedLoad, trackRequests } from '../src/http.js'
-import type { Priority } from '../src/load-shedder.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import type { RequestTimingOptions } from '../src/request-timing.js'
-import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shed-gate.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
+import type { Priority } from '../src/shedding/load-shedder.js'
+import type { ShedLoadCommonOptions, ShedLoadStats } from '../src/shedding/shed-gate.js'
 
 /**
  * The probes, request tracking (label `route`: the path) and the shedder in front of the
@@ -52,6 +52,10 @@ const pathOf = (url: string | undefined) => new URL(url ?? '/', 'http://localhos
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+let slowArrivals = 0
+/** How many `/slow` requests reached an app: a test aborts one only once it is there. */
+export const slowArrived = (): number => slowArrivals
+
 const tier = (value: string | null | undefined): Priority =>
   value === 'critical' ? 'critical' : value === 'premium' ? 'high' : 'low'
 
@@ -80,6 +84,7 @@ const expressServer: HealthServerFactory = {
     })
     app.get('/slow', () => {
       // Never answers: the client gives up first.
+      slowArrivals++
     })
     app.get('/marked', async (_req, res) => {
       await sleep(30)
@@ -110,7 +115,10 @@ const fastifyServer: HealthServerFactory = {
       fastifyAdapter.markDependencyFailure(reply)
       return reply.code(503).send('shard down')
     })
-    app.get('/slow', () => new Promise(() => {}))
+    app.get('/slow', () => {
+      slowArrivals++
+      return new Promise(() => {})
+    })
     app.get('/marked', async (_request, reply) => {
       await sleep(30)
       fastifyAdapter.requestTiming(reply)?.mark('db')
@@ -144,7 +152,10 @@ const honoServer: HealthServerFactory = {
       fetchAdapter.markDependencyFailure(c.req.raw)
       return c.text('shard down', 503)
     })
-    app.get('/slow', () => new Promise<Response>(() => {}))
+    app.get('/slow', () => {
+      slowArrivals++
+      return new Promise<Response>(() => {})
+    })
     app.get('/marked', async (c) => {
       await sleep(30)
       fetchAdapter.requestTiming(c.req.raw)?.mark('db')
@@ -175,7 +186,10 @@ const plainFetchServer: HealthServerFactory = {
         fetchAdapter.markDependencyFailure(request)
         return new Response('shard down', { status: 503 })
       }
-      if (path === '/slow') return new Promise<Response>(() => {})
+      if (path === '/slow') {
+        slowArrivals++
+        return new Promise<Response>(() => {})
+      }
       if (path === '/marked') {
         await sleep(30)
         fetchAdapter.requestTiming(request)?.mark('db')

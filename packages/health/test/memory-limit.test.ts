@@ -3,8 +3,8 @@ import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryGauge, readCgroupMemoryLimit, resolveMemoryLimit } from '../src/index.js'
-import { createMemoryPressureDetector } from '../src/memory-pressure.js'
-import type { ProcessReadings } from '../src/process-sampler.js'
+import { createMemoryPressureDetector } from '../src/process/memory-pressure.js'
+import type { ProcessReadings } from '../src/process/sampler.js'
 
 const roots: string[] = []
 afterEach(() => {

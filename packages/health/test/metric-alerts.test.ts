@@ -1,9 +1,9 @@
 import { createManualClock } from '@headroom/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { StatusChange } from '../src/alerts.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitorOptions } from '../src/options.js'
-import { createWebhookSink } from '../src/webhook-sink.js'
+import { createWebhookSink } from '../src/exporters/webhook-sink.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitorOptions } from '../src/monitor/options.js'
+import type { StatusChange } from '../src/status/change.js'
 import { listen, scriptedSampler } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []

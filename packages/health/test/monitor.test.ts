@@ -1,11 +1,11 @@
 import { createManualClock, isHeadroomError } from '@headroom/core'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { StatusChange } from '../src/alerts.js'
-import type { MemoryPressureEvent } from '../src/memory-pressure.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import type { HealthMonitorOptions } from '../src/options.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitorOptions } from '../src/monitor/options.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
+import type { MemoryPressureEvent } from '../src/process/memory-pressure.js'
+import type { StatusChange } from '../src/status/change.js'
 import { scriptedSampler } from './helpers.js'
 
 const monitors: HealthMonitor[] = []

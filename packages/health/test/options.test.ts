@@ -2,13 +2,13 @@
 // TypeError naming the option and the value received. Timer delays above 2^31 - 1 ms
 // are refused, since Node fires such a timer at once instead of waiting.
 import { describe, expect, it } from 'vitest'
-import { gracefulShutdown } from '../src/graceful-shutdown.js'
-import { createLoadShedder } from '../src/load-shedder.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitorOptions } from '../src/options.js'
-import { createProcessSampler } from '../src/process-sampler.js'
-import { shedLoad } from '../src/shed-load.js'
-import { createWebhookSink, type WebhookSinkOptions } from '../src/webhook-sink.js'
+import { createWebhookSink, type WebhookSinkOptions } from '../src/exporters/webhook-sink.js'
+import { shedLoad } from '../src/http/shed-load.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitorOptions } from '../src/monitor/options.js'
+import { createProcessSampler } from '../src/process/sampler.js'
+import { createLoadShedder } from '../src/shedding/load-shedder.js'
+import { gracefulShutdown } from '../src/shutdown/graceful-shutdown.js'
 import { scriptedSampler } from './helpers.js'
 
 const TOO_LONG = 2 ** 31

@@ -1,8 +1,8 @@
 import { createManualClock } from '@headroom/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { formatPrometheus, toMetricFamilies } from '../src/prometheus.js'
+import { formatPrometheus, toMetricFamilies } from '../src/exporters/prometheus.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
 import { scriptedSampler } from './helpers.js'
 
 let monitor: HealthMonitor | undefined

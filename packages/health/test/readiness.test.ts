@@ -13,10 +13,10 @@ import {
 } from '@headroom/testing'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { HealthJson } from '../src/health-json.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import type { HealthMonitor } from '../src/monitor-types.js'
-import { healthRoutes } from '../src/probes.js'
+import type { HealthJson } from '../src/http/health-json.js'
+import { healthRoutes } from '../src/http/probes.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import type { HealthMonitor } from '../src/monitor/types.js'
 import { listen, scriptedSampler } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createRssReader } from '../src/rss-reader.js'
+import { createRssReader } from '../src/process/rss-reader.js'
 
 describe('rss reader', () => {
   it('agrees with process.memoryUsage.rss() and follows allocations', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { aggregate } from '../src/aggregate.js'
-import { createSeries, type MetricPoint } from '../src/series.js'
+import { aggregate } from '../src/history/aggregate.js'
+import { createSeries, type MetricPoint } from '../src/history/series.js'
 
 describe('series ring buffer', () => {
   it('property: keeps exactly the last `capacity` points, oldest first', () => {

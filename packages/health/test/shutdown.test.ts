@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { createManualClock } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { gracefulShutdown } from '../src/graceful-shutdown.js'
-import { createHealthMonitor } from '../src/monitor.js'
-import { healthRoutes } from '../src/probes.js'
+import { healthRoutes } from '../src/http/probes.js'
+import { createHealthMonitor } from '../src/monitor/monitor.js'
+import { gracefulShutdown } from '../src/shutdown/graceful-shutdown.js'
 import { listen } from './helpers.js'
 
 const cleanups: (() => unknown)[] = []
@@ -16,14 +17,26 @@ afterEach(async () => {
 
 describe('gracefulShutdown', () => {
   it('stops readiness first, lets in-flight requests finish, then closes and cleans up', async () => {
+    // The drain delay and the timeout run on a manual clock: the test decides when the
+    // drain ends, so "during the drain" holds however slow the machine is.
+    const clock = createManualClock(Date.now())
     const monitor = createHealthMonitor({})
     cleanups.push(() => monitor.close())
     const probes = healthRoutes(monitor)
     const steps: string[] = []
+    let started!: () => void
+    const slowStarted = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
     const server = await listen((req, res) =>
       probes(req, res, () => {
-        // A slow request that is in flight when the shutdown starts.
-        setTimeout(() => res.end('slow done'), 300)
+        // A slow request that is in flight when the shutdown starts, answered when the test says.
+        started()
+        void released.then(() => res.end('slow done'))
       }),
     )
     cleanups.push(() => server.close())
@@ -33,6 +46,7 @@ describe('gracefulShutdown', () => {
       drainDelayMs: 200,
       timeoutMs: 5000,
       signals: [],
+      clock,
       onShutdown: () => {
         steps.push('onShutdown')
       },
@@ -40,7 +54,7 @@ describe('gracefulShutdown', () => {
     cleanups.push(() => shutdown.dispose())
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
     const slow = fetch(`${server.url}/slow`).then((response) => response.text())
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await slowStarted
     const done = shutdown.shutdown().then(() => steps.push('done'))
     expect(shutdown.shuttingDown).toBe(true)
     expect(shutdown.shutdown()).toBe(shutdown.shutdown())
@@ -48,26 +62,54 @@ describe('gracefulShutdown', () => {
     const ready = await fetch(`${server.url}/readyz`)
     expect(ready.status).toBe(503)
     expect(ready.headers.get('connection')).toBe('close')
+    expect(server.server.listening).toBe(true)
+    await clock.advanceAsync(200)
+    // The drain is over: the listener closes, the request in flight still finishes.
+    await waitUntil(() => !server.server.listening, { timeoutMs: 10_000, what: 'the listener closed' })
+    expect(steps).toEqual([])
+    release()
     expect(await slow).toBe('slow done')
     await done
     expect(steps).toEqual(['onShutdown', 'done'])
-    expect(server.server.listening).toBe(false)
     await expect(fetch(`${server.url}/livez`)).rejects.toThrow()
   })
 
-  it('cuts connections still busy after timeoutMs', async () => {
+  it('cuts connections still busy after timeoutMs, not before', async () => {
+    const clock = createManualClock(0)
+    let arrived!: () => void
+    const requestArrived = new Promise<void>((resolve) => {
+      arrived = resolve
+    })
     const server = await listen(() => {
       // Never answers.
+      arrived()
     })
     cleanups.push(() => server.close())
-    const shutdown = gracefulShutdown({ server: server.server, drainDelayMs: 0, timeoutMs: 200, signals: [] })
+    const shutdown = gracefulShutdown({
+      server: server.server,
+      drainDelayMs: 0,
+      timeoutMs: 200,
+      signals: [],
+      clock,
+    })
+    let outcome: string | undefined
     const hanging = fetch(`${server.url}/hang`).then(
-      () => 'answered',
-      () => 'cut',
+      () => {
+        outcome = 'answered'
+      },
+      () => {
+        outcome = 'cut'
+      },
     )
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    await shutdown.shutdown()
-    expect(await hanging).toBe('cut')
+    await requestArrived
+    const done = shutdown.shutdown()
+    await clock.advanceAsync(199)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(outcome).toBeUndefined()
+    await clock.advanceAsync(1)
+    await done
+    await hanging
+    expect(outcome).toBe('cut')
   })
 
   it('validates its options', () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type HealthStatus, severity } from '../src/status.js'
-import { createStatusMachine } from '../src/status-machine.js'
-import { levelOf, type ThresholdLevels } from '../src/thresholds.js'
+import { createStatusMachine } from '../src/status/machine.js'
+import { type HealthStatus, severity } from '../src/status/status.js'
+import { levelOf, type ThresholdLevels } from '../src/status/thresholds.js'
 
 const levels: ThresholdLevels = { degraded: { enter: 100, exit: 50 }, critical: { enter: 500, exit: 200 } }
 const statusArb = fc.constantFrom<HealthStatus>('healthy', 'degraded', 'critical')

@@ -1,7 +1,7 @@
 import { createManualClock } from '@headroom/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { StatusChange } from '../src/alerts.js'
-import { createWebhookSink, type WebhookSink } from '../src/webhook-sink.js'
+import { createWebhookSink, type WebhookSink } from '../src/exporters/webhook-sink.js'
+import type { StatusChange } from '../src/status/change.js'
 import { listen } from './helpers.js'
 
 interface Received {

@@ -14,6 +14,7 @@ import {
   silentLogger,
   systemClock,
   type TimerHandle,
+  withTimeout,
 } from '@headroom/core'
 import { z } from 'zod'
 import type { ShardRouter } from '../router/types.js'
@@ -137,7 +138,8 @@ export function watchReplicaLag<T>(
   let closed = false
   let running: Promise<ReplicaLag<T>[]> | undefined
 
-  const ask = (target: T, sql: string) => withTimeout(query(target, sql), timeoutMs, clock)
+  const ask = (target: T, sql: string) =>
+    withTimeout(query(target, sql), timeoutMs, { clock, message: `no answer within ${timeoutMs} ms` })
 
   const measureShard = async (id: string, primary: T, replicas: readonly T[]): Promise<ReplicaLag<T>[]> => {
     let samples = history.get(id)
@@ -308,20 +310,4 @@ async function defaultQuery(target: unknown, sql: string): Promise<readonly Row[
   const result = await queryable.query(sql)
   if (Array.isArray(result)) return result as Row[]
   return ((result as { rows?: Row[] } | undefined)?.rows ?? []) as Row[]
-}
-
-function withTimeout<V>(promise: Promise<V>, ms: number, clock: Clock): Promise<V> {
-  return new Promise<V>((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    promise.then(
-      (value) => {
-        clock.clearTimeout(timer)
-        resolve(value)
-      },
-      (error) => {
-        clock.clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
 }

@@ -138,11 +138,22 @@ function exportedMutables(source) {
         COLLECTIONS.has(init.expression.text)
       )
         out.push(`a mutable ${init.expression.text} \`${name}\``)
-      else if (ts.isArrayLiteralExpression(init) && !isConstAsserted(declaration.initializer))
+      else if (
+        ts.isArrayLiteralExpression(init) &&
+        !isConstAsserted(declaration.initializer) &&
+        !isReadonlyType(declaration.type)
+      )
         out.push(`a mutable array \`${name}\` (freeze it or declare it \`as const\`)`)
     }
   }
   return out
+}
+
+/** `readonly T[]` or `ReadonlyArray<T>`: the compiler refuses writes through the export. */
+function isReadonlyType(type) {
+  if (!type) return false
+  if (ts.isTypeOperatorNode(type) && type.operator === ts.SyntaxKind.ReadonlyKeyword) return true
+  return ts.isTypeReferenceNode(type) && type.typeName.getText() === 'ReadonlyArray'
 }
 
 function unwrap(node) {

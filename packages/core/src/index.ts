@@ -38,7 +38,7 @@ export {
 export { childLogger, type LogFn, type Logger, silentLogger } from './logger.js'
 export { type CallOptionsCheck, type CallOptionType, createCallOptionsCheck } from './options/call-options.js'
 export { closestKey } from './options/closest-key.js'
-export { describeValue, type OptionsSchemaMatch, parseOptions } from './options/validate.js'
+export { describeValue, type OptionsSchemaMatch, parseOptions, tiedTo } from './options/validate.js'
 export { assertKeyPrefix, hashTaggedKey } from './redis/keys.js'
 export {
   type AcquireLockOptions,

@@ -52,10 +52,10 @@ export function parseOptions<Schema extends z.ZodType>(
 
 /**
  * Ties a documented options interface to its zod schema at compile time: `true` when the
- * schema's input has exactly the interface's keys and every input it accepts is a valid
- * `Options`; otherwise an object type saying what differs. `true satisfies
- * OptionsSchemaMatch<...>` fails to compile the moment a key is added to one side only,
- * or a key's type drifts.
+ * schema's input has exactly the interface's keys, every input it accepts is a valid
+ * `Options` and every `Options` is an input it accepts; otherwise an object type saying
+ * what differs. `true satisfies OptionsSchemaMatch<...>` fails to compile the moment a
+ * key is added to one side only, or a key's type drifts.
  *
  * @example
  * const schema = z.object({ max: z.number().default(100) })
@@ -65,13 +65,28 @@ export type OptionsSchemaMatch<Schema extends z.ZodType, Options> = [
   Exclude<keyof z.input<Schema>, keyof Options>,
   Exclude<keyof Options, keyof z.input<Schema>>,
 ] extends [never, never]
-  ? z.input<Schema> extends Options
-    ? true
+  ? [z.input<Schema>] extends [Options]
+    ? [Options] extends [z.input<Schema>]
+      ? true
+      : { schemaRefusesAValueTheInterfaceAllows: Options }
     : { schemaInputNotAssignableTo: Options }
   : {
       onlyInSchema: Exclude<keyof z.input<Schema>, keyof Options>
       onlyInInterface: Exclude<keyof Options, keyof z.input<Schema>>
     }
+
+/**
+ * The same tie as {@link OptionsSchemaMatch}, at the schema's declaration: returns the
+ * schema unchanged, and compiles only when it matches `Options`.
+ *
+ * @example
+ * const shedPolicySchema = tiedTo<ShedPolicy>()(z.strictObject({ degraded: ..., critical: ... }))
+ */
+export function tiedTo<Options>() {
+  return <Schema extends z.ZodType>(
+    schema: Schema & (OptionsSchemaMatch<Schema, Options> extends true ? unknown : OptionsSchemaMatch<Schema, Options>),
+  ): Schema => schema
+}
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input

@@ -1,25 +1,25 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { ipKey } from './ip-key.js'
+import { ipKey } from './http/ip-key.js'
 import {
   createRequestLimit,
   PROBLEM_JSON,
   type RateLimitCommonOptions,
   type RateLimitInfo,
-} from './request-limit.js'
+} from './http/request-limit.js'
+import type { Decision } from './limiter/decision.js'
 import {
   createSlowDown,
   hold,
   SLOW_DOWN_PROBLEM_JSON,
   type SlowDownCommonOptions,
   type SlowDownInfo,
-} from './slow-down.js'
-import type { Decision } from './types.js'
+} from './slow-down/slow-down.js'
 
-export { type HeaderStyle, writeHeaders } from './headers.js'
-export { expandIPv6, ipKey } from './ip-key.js'
-export type { RateLimitInfo } from './request-limit.js'
-export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down.js'
+export { type HeaderStyle, writeHeaders } from './http/headers.js'
+export { expandIPv6, ipKey } from './http/ip-key.js'
+export type { RateLimitInfo } from './http/request-limit.js'
+export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down/slow-down.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,20 +1,20 @@
 import { type FetchMiddleware, type HonoLikeContext, toFetchMiddleware, withHeaders } from '@headroom/core'
-import { ipKey } from './ip-key.js'
-import { createRequestLimit, PROBLEM_JSON, type RateLimitCommonOptions } from './request-limit.js'
+import { ipKey } from './http/ip-key.js'
+import { createRequestLimit, PROBLEM_JSON, type RateLimitCommonOptions } from './http/request-limit.js'
+import type { Decision } from './limiter/decision.js'
 import {
   createSlowDown,
   hold,
   SLOW_DOWN_PROBLEM_JSON,
   type SlowDownCommonOptions,
   type SlowDownInfo,
-} from './slow-down.js'
-import type { Decision } from './types.js'
+} from './slow-down/slow-down.js'
 
 export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
-export { type HeaderStyle, writeHeaders } from './headers.js'
-export { expandIPv6, ipKey } from './ip-key.js'
-export type { RateLimitInfo } from './request-limit.js'
-export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down.js'
+export { type HeaderStyle, writeHeaders } from './http/headers.js'
+export { expandIPv6, ipKey } from './http/ip-key.js'
+export type { RateLimitInfo } from './http/request-limit.js'
+export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down/slow-down.js'
 
 /** Options of the fetch {@link rateLimit}. */
 export interface FetchRateLimitOptions extends RateLimitCommonOptions<Request> {

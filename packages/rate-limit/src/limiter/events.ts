@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { channelName, createChannels } from '@headroom/core'
+import type { Decision } from './decision.js'
 import type { StoreErrorMode } from './options.js'
-import type { Decision } from './types.js'
 
 /** Events of a rate limiter, for `limiter.on(event, fn)`. */
 export interface RateLimiterEvents {

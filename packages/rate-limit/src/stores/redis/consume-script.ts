@@ -1,5 +1,5 @@
 import { defineScript } from '@headroom/core'
-import { LUA_NOW } from './redis-script-format.js'
+import { LUA_NOW } from './script-format.js'
 
 /**
  * The hot path: a batch of `consume` calls against one GCRA or fixed-window policy (the

@@ -12,13 +12,14 @@ import {
   TimeoutError,
   type TimerHandle,
 } from '@headroom/core'
-import { asStoreUnavailable, type Reply, scriptSenders } from './redis-commands.js'
-import { batchScript } from './redis-script-batch.js'
-import { consumeScript } from './redis-script-consume.js'
-import { ALGORITHM_CODES, OP_CODES } from './redis-script-format.js'
-import { newPlan, type Plan, samePolicy } from './redis-script-plan.js'
+import type { ResolvedPolicy } from '../../algorithms/policy.js'
+import type { StoreResult } from '../store.js'
+import { batchScript } from './batch-script.js'
+import { asStoreUnavailable, type Reply, scriptSenders } from './commands.js'
+import { consumeScript } from './consume-script.js'
 import type { Flight, RedisStore, RedisStoreOptions, Waiting } from './redis-store-types.js'
-import type { ResolvedPolicy, StoreResult } from './types.js'
+import { ALGORITHM_CODES, OP_CODES } from './script-format.js'
+import { newPlan, type Plan, samePolicy } from './script-plan.js'
 
 /** With `time: 'client'` keys live this much longer: Redis expires them on its own clock, which may run apart. */
 const CLIENT_TIME_PAD_MS = 60_000

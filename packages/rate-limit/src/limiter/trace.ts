@@ -1,6 +1,6 @@
 // The `consume` span point: `tracing:headroom:rate-limit:consume:*` (see core's createTracingChannel).
 import { createTracingChannel } from '@headroom/core'
-import type { DecisionSource } from './types.js'
+import type { DecisionSource } from './decision.js'
 
 /**
  * The context of a traced `consume`; the decision arrives as the context's `result`.

@@ -1,7 +1,7 @@
 import { defineScript } from '@headroom/core'
-import { LUA_ALGORITHMS } from './redis-script-algorithms.js'
-import { LUA_DECIDE } from './redis-script-decide.js'
-import { LUA_NOW } from './redis-script-format.js'
+import { LUA_ALGORITHMS } from './lua-algorithms.js'
+import { LUA_DECIDE } from './lua-decide.js'
+import { LUA_NOW } from './script-format.js'
 
 /** The script's head: the clock, the shared locals and helpers, and the policy sets from ARGV. */
 const head = `${LUA_NOW}-- With a client clock, Redis expires keys on its own clock: pad lifetimes so drift never drops live state.

@@ -1,4 +1,5 @@
-import type { Decision, ResolvedPolicy } from './types.js'
+import type { ResolvedPolicy } from '../algorithms/policy.js'
+import type { Decision } from './decision.js'
 
 interface Blocked {
   until: number

@@ -1,8 +1,8 @@
 import type { Clock } from '@headroom/core'
-import { createMemoryStore, type MemoryStoreOptions } from './memory-store.js'
+import { createMemoryStore, type MemoryStoreOptions } from '../stores/memory/memory-store.js'
+import { createRedisStore } from '../stores/redis/redis-store.js'
+import type { RateLimitStore } from '../stores/store.js'
 import type { ParsedOptions } from './options.js'
-import { createRedisStore } from './redis-store.js'
-import type { RateLimitStore } from './types.js'
 
 /** The store a limiter decides with: the one given, else Redis when a client is given, else memory. */
 export function createLimiterStore(

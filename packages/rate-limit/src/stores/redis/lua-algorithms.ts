@@ -1,4 +1,4 @@
-import { MAX_LOG_ENTRIES } from './algorithms.js'
+import { MAX_LOG_ENTRIES } from '../../algorithms/evaluate.js'
 
 /**
  * The five algorithms in Lua, a piece of the batch script (`redis-script-batch.ts`):

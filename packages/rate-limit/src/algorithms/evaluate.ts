@@ -1,4 +1,4 @@
-import type { ResolvedPolicy } from './types.js'
+import type { ResolvedPolicy } from './policy.js'
 import { fill, newVerdict, type PolicyState, round6, type Verdict } from './verdict.js'
 
 /*

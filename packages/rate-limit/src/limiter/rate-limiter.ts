@@ -6,18 +6,20 @@ import {
   StoreUnavailableError,
   systemClock,
 } from '@headroom/core'
+import type { ResolvedPolicy } from '../algorithms/policy.js'
+import type { MemoryStore } from '../stores/memory/memory-store.js'
+import type { RedisStore } from '../stores/redis/redis-store-types.js'
+import type { StoreOp, StoreResult } from '../stores/store.js'
 import { type BlockedCache, createBlockedCache } from './blocked-cache.js'
+import { validateCall } from './call-options.js'
+import type { Decision, DecisionSource } from './decision.js'
 import { channels, decisionChannel, type RateLimiterEvents } from './events.js'
 import { createLimiterStore } from './limiter-store.js'
-import type { MemoryStore } from './memory-store.js'
 import { optionsSchema, type RateLimiterOptions, resolvePolicies } from './options.js'
-import { newCounters, snapshotStats } from './rate-limiter-stats.js'
 import type { ConsumeOptions, RateLimiter } from './rate-limiter-types.js'
-import type { RedisStore } from './redis-store-types.js'
+import { newCounters, snapshotStats } from './stats.js'
 import { createStoreFallback, type ToDecision } from './store-fallback.js'
 import { consumeTrace } from './trace.js'
-import type { Decision, DecisionSource, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
-import { validateCall } from './validate-call.js'
 
 /**
  * Creates a rate limiter: GCRA by default, or token bucket, sliding or fixed window;

@@ -1,5 +1,5 @@
-import { ALGORITHM_CODES } from './redis-script-format.js'
-import type { ResolvedPolicy } from './types.js'
+import type { ResolvedPolicy } from '../../algorithms/policy.js'
+import { ALGORITHM_CODES } from './script-format.js'
 
 /** How a policy set is sent: by the single-policy consume script (with these leading arguments) or not. */
 export interface Plan {

@@ -1,8 +1,9 @@
 import { type Clock, systemClock, type TimerHandle } from '@headroom/core'
-import { evaluate } from './algorithms.js'
+import { evaluate } from '../../algorithms/evaluate.js'
+import type { ResolvedPolicy } from '../../algorithms/policy.js'
+import { newVerdict, type PolicyState } from '../../algorithms/verdict.js'
+import type { RateLimitStore, StoreOp, StoreResult } from '../store.js'
 import { decide } from './decide.js'
-import type { RateLimitStore, ResolvedPolicy, StoreOp, StoreResult } from './types.js'
-import { newVerdict, type PolicyState } from './verdict.js'
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {

@@ -1,9 +1,15 @@
 import type { Emitter, Logger } from '@headroom/core'
+import type { ResolvedPolicy } from '../algorithms/policy.js'
+import {
+  createMemoryStore,
+  type MemoryStore,
+  type MemoryStoreOptions,
+} from '../stores/memory/memory-store.js'
+import type { StoreOp, StoreOpKind, StoreResult } from '../stores/store.js'
+import type { Decision, DecisionSource } from './decision.js'
 import { channels, type RateLimiterEvents } from './events.js'
-import { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './memory-store.js'
 import type { StoreErrorMode } from './options.js'
-import type { Counters } from './rate-limiter-stats.js'
-import type { Decision, DecisionSource, ResolvedPolicy, StoreOp, StoreOpKind, StoreResult } from './types.js'
+import type { Counters } from './stats.js'
 
 /** The limiter's conversion of a store result into a counted decision. */
 export type ToDecision = (

@@ -1,7 +1,8 @@
 import type { Clock, FailureGateOptions, Logger, RedisClient } from '@headroom/core'
 import { z } from 'zod'
+import type { Algorithm, ResolvedPolicy } from '../algorithms/policy.js'
+import type { RateLimitStore } from '../stores/store.js'
 import { type Duration, formatMs, toMs } from './duration.js'
-import type { Algorithm, RateLimitStore, ResolvedPolicy } from './types.js'
 
 /** One policy of a multi-policy limiter (e.g. 10 per second and 1,000 per day). */
 export interface PolicyOptions {

@@ -1,6 +1,7 @@
-import { evaluate, refundState } from './algorithms.js'
-import type { ResolvedPolicy, StoreResult } from './types.js'
-import { type PolicyState, round6 } from './verdict.js'
+import { evaluate, refundState } from '../../algorithms/evaluate.js'
+import type { ResolvedPolicy } from '../../algorithms/policy.js'
+import { type PolicyState, round6 } from '../../algorithms/verdict.js'
+import type { StoreResult } from '../store.js'
 
 /** What {@link decide} wants written back: the state per policy (same order) and the key's lifetime. */
 export interface Outcome {

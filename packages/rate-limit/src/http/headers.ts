@@ -1,4 +1,5 @@
-import type { Decision, ResolvedPolicy } from './types.js'
+import type { ResolvedPolicy } from '../algorithms/policy.js'
+import type { Decision } from '../limiter/decision.js'
 
 /** Which header flavour `rateLimit()` sends. */
 export type HeaderStyle = 'draft-11' | 'draft-8' | 'draft-7' | 'legacy'

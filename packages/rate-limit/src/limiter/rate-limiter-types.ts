@@ -1,7 +1,8 @@
 import type { Subscribable } from '@headroom/core'
+import type { ResolvedPolicy } from '../algorithms/policy.js'
+import type { Decision } from './decision.js'
 import type { RateLimiterEvents } from './events.js'
-import type { RateLimiterStats } from './rate-limiter-stats.js'
-import type { Decision, ResolvedPolicy } from './types.js'
+import type { RateLimiterStats } from './stats.js'
 
 /** Per-call options of `consume`, `peek` and `refund`. */
 export interface ConsumeOptions {

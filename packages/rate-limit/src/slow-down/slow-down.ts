@@ -1,7 +1,7 @@
 // The framework-neutral core of slowDown: validates the options once and turns a request
 // into a verdict (skip, a 503 when the counter is unavailable and the limiter refuses,
 // or how long to hold it). The Express, Fastify and fetch adapters only wait and answer.
-import type { RateLimiter } from './rate-limiter-types.js'
+import type { RateLimiter } from '../limiter/rate-limiter-types.js'
 
 /**
  * Options of slowDown, whatever the framework. When the limiter's store fails, its

@@ -1,5 +1,5 @@
 import type { Clock, FailureGate, FailureGateOptions, RedisClient } from '@headroom/core'
-import type { RateLimitStore, StoreOp, StoreResult } from './types.js'
+import type { RateLimitStore, StoreOp, StoreResult } from '../store.js'
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {

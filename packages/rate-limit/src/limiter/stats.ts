@@ -1,5 +1,5 @@
 import type { LatencySummary } from '@headroom/core'
-import type { RedisStoreStats } from './redis-store-types.js'
+import type { RedisStoreStats } from '../stores/redis/redis-store-types.js'
 
 /** A snapshot of a limiter's counters. */
 export interface RateLimiterStats {

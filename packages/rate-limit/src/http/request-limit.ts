@@ -1,6 +1,7 @@
+import type { ResolvedPolicy } from '../algorithms/policy.js'
+import type { Decision } from '../limiter/decision.js'
+import type { RateLimiter } from '../limiter/rate-limiter-types.js'
 import { type HeaderStyle, writeHeaders } from './headers.js'
-import type { RateLimiter } from './rate-limiter-types.js'
-import type { Decision, ResolvedPolicy } from './types.js'
 
 /** The options of `rateLimit()` every framework adapter shares; `Req` is the framework's request. */
 export interface RateLimitCommonOptions<Req> {

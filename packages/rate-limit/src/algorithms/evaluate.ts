@@ -1,5 +1,5 @@
 import type { ResolvedPolicy } from './policy.js'
-import { fill, newVerdict, type PolicyState, round6, type Verdict } from './verdict.js'
+import { type Attempt, newVerdict, type PolicyState, round6, type Verdict } from './verdict.js'
 
 /*
  * The four algorithms, in TypeScript. `redis-script-algorithms.ts` holds the same arithmetic in
@@ -18,21 +18,20 @@ const EPSILON = 1e-9
 export function evaluate(
   policy: ResolvedPolicy,
   state: PolicyState | undefined,
-  now: number,
-  cost: number,
+  attempt: Attempt,
   out: Verdict = newVerdict(),
 ): Verdict {
   switch (policy.algorithm) {
     case 'gcra':
-      return gcra(policy, state, now, cost, out)
+      return gcra(policy, state, attempt, out)
     case 'token-bucket':
-      return tokenBucket(policy, state, now, cost, out)
+      return tokenBucket(policy, state, attempt, out)
     case 'fixed-window':
-      return fixedWindow(policy, state, now, cost, out)
+      return fixedWindow(policy, state, attempt, out)
     case 'sliding-window':
-      return slidingWindow(policy, state, now, cost, out)
+      return slidingWindow(policy, state, attempt, out)
     case 'sliding-log':
-      return slidingLog(policy, state, now, cost, out)
+      return slidingLog(policy, state, attempt, out)
   }
 }
 
@@ -56,8 +55,7 @@ const LOG_START = 3
 function slidingLog(
   p: ResolvedPolicy,
   state: PolicyState | undefined,
-  now: number,
-  cost: number,
+  { now, cost }: Attempt,
   out: Verdict,
 ): Verdict {
   const w = p.windowMs
@@ -120,7 +118,15 @@ function slidingLog(
     }
   }
   const reset = end > first ? state![end - 2]! + w - now : 0
-  return fill(out, false, Math.max(0, round6(p.limit - used)), reset, retry, 0, 0, 0, 0)
+  out.allowed = false
+  out.remaining = Math.max(0, round6(p.limit - used))
+  out.resetMs = reset
+  out.retryAfterMs = retry
+  out.next[0] = 0
+  out.next[1] = 0
+  out.next[2] = 0
+  out.ttlMs = 0
+  return out
 }
 
 /** The sliding-log state after giving `cost` back, taken from the newest entries (the request being refunded). */
@@ -164,8 +170,7 @@ function gcraTat(state: PolicyState | undefined, now: number, interval: number):
 function gcra(
   p: ResolvedPolicy,
   state: PolicyState | undefined,
-  now: number,
-  cost: number,
+  { now, cost }: Attempt,
   out: Verdict,
 ): Verdict {
   const interval = p.windowMs / p.limit
@@ -174,37 +179,32 @@ function gcra(
   const newTat = tat + cost * interval
   const allowAt = newTat - capacity
   if (cost > 0 && allowAt > now) {
-    return fill(
-      out,
-      false,
-      Math.max(0, round6(p.burst - (tat - now) / interval)),
-      Math.ceil(tat - now),
-      cost > p.burst ? -1 : Math.ceil(allowAt - now),
-      tat,
-      interval,
-      0,
-      0,
-    )
+    out.allowed = false
+    out.remaining = Math.max(0, round6(p.burst - (tat - now) / interval))
+    out.resetMs = Math.ceil(tat - now)
+    out.retryAfterMs = cost > p.burst ? -1 : Math.ceil(allowAt - now)
+    out.next[0] = tat
+    out.next[1] = interval
+    out.next[2] = 0
+    out.ttlMs = 0
+    return out
   }
   const reset = Math.ceil(newTat - now)
-  return fill(
-    out,
-    true,
-    Math.max(0, round6(p.burst - (newTat - now) / interval)),
-    reset,
-    0,
-    newTat,
-    interval,
-    0,
-    Math.max(p.windowMs, reset),
-  )
+  out.allowed = true
+  out.remaining = Math.max(0, round6(p.burst - (newTat - now) / interval))
+  out.resetMs = reset
+  out.retryAfterMs = 0
+  out.next[0] = newTat
+  out.next[1] = interval
+  out.next[2] = 0
+  out.ttlMs = Math.max(p.windowMs, reset)
+  return out
 }
 
 function tokenBucket(
   p: ResolvedPolicy,
   state: PolicyState | undefined,
-  now: number,
-  cost: number,
+  { now, cost }: Attempt,
   out: Verdict,
 ): Verdict {
   const rate = p.limit / p.windowMs
@@ -216,55 +216,56 @@ function tokenBucket(
   if (tokens + EPSILON * (p.burst + 1) >= cost) {
     const left = Math.max(0, tokens - cost)
     const reset = Math.ceil((p.burst - left) / rate)
-    return fill(out, true, round6(left), reset, 0, left, now, 0, Math.max(p.windowMs, reset))
+    out.allowed = true
+    out.remaining = round6(left)
+    out.resetMs = reset
+    out.retryAfterMs = 0
+    out.next[0] = left
+    out.next[1] = now
+    out.next[2] = 0
+    out.ttlMs = Math.max(p.windowMs, reset)
+    return out
   }
-  return fill(
-    out,
-    false,
-    Math.max(0, round6(tokens)),
-    Math.ceil((p.burst - tokens) / rate),
-    cost > p.burst ? -1 : Math.max(1, Math.ceil((cost - tokens) / rate)),
-    tokens,
-    now,
-    0,
-    0,
-  )
+  out.allowed = false
+  out.remaining = Math.max(0, round6(tokens))
+  out.resetMs = Math.ceil((p.burst - tokens) / rate)
+  out.retryAfterMs = cost > p.burst ? -1 : Math.max(1, Math.ceil((cost - tokens) / rate))
+  out.next[0] = tokens
+  out.next[1] = now
+  out.next[2] = 0
+  out.ttlMs = 0
+  return out
 }
 
 function fixedWindow(
   p: ResolvedPolicy,
   state: PolicyState | undefined,
-  now: number,
-  cost: number,
+  { now, cost }: Attempt,
   out: Verdict,
 ): Verdict {
   const start = now - (now % p.windowMs)
   const count = state !== undefined && state[0] === start ? state[1] : 0
   const reset = start + p.windowMs - now
   if (count + cost <= p.limit + EPSILON * (p.limit + 1)) {
-    return fill(
-      out,
-      true,
-      Math.max(0, round6(p.limit - count - cost)),
-      reset,
-      0,
-      start,
-      count + cost,
-      0,
-      reset,
-    )
+    out.allowed = true
+    out.remaining = Math.max(0, round6(p.limit - count - cost))
+    out.resetMs = reset
+    out.retryAfterMs = 0
+    out.next[0] = start
+    out.next[1] = count + cost
+    out.next[2] = 0
+    out.ttlMs = reset
+    return out
   }
-  return fill(
-    out,
-    false,
-    Math.max(0, round6(p.limit - count)),
-    reset,
-    cost > p.limit ? -1 : reset,
-    start,
-    count,
-    0,
-    0,
-  )
+  out.allowed = false
+  out.remaining = Math.max(0, round6(p.limit - count))
+  out.resetMs = reset
+  out.retryAfterMs = cost > p.limit ? -1 : reset
+  out.next[0] = start
+  out.next[1] = count
+  out.next[2] = 0
+  out.ttlMs = 0
+  return out
 }
 
 /**
@@ -276,8 +277,7 @@ function fixedWindow(
 function slidingWindow(
   p: ResolvedPolicy,
   state: PolicyState | undefined,
-  now: number,
-  cost: number,
+  { now, cost }: Attempt,
   out: Verdict,
 ): Verdict {
   const w = p.windowMs
@@ -297,17 +297,15 @@ function slidingWindow(
   const reset = w - elapsed
   const tolerance = EPSILON * (p.limit + 1)
   if (estimate + cost <= p.limit + tolerance) {
-    return fill(
-      out,
-      true,
-      Math.max(0, round6(p.limit - estimate - cost)),
-      reset,
-      0,
-      start,
-      current + cost,
-      previous,
-      reset + w,
-    )
+    out.allowed = true
+    out.remaining = Math.max(0, round6(p.limit - estimate - cost))
+    out.resetMs = reset
+    out.retryAfterMs = 0
+    out.next[0] = start
+    out.next[1] = current + cost
+    out.next[2] = previous
+    out.ttlMs = reset + w
+    return out
   }
   let retry: number
   if (cost > p.limit) retry = -1
@@ -318,7 +316,15 @@ function slidingWindow(
     // In the next window, where this window's count becomes the decaying one.
     retry = reset + Math.max(0, Math.ceil(w - ((p.limit - cost) * w) / current))
   }
-  return fill(out, false, Math.max(0, round6(p.limit - estimate)), reset, retry, start, current, previous, 0)
+  out.allowed = false
+  out.remaining = Math.max(0, round6(p.limit - estimate))
+  out.resetMs = reset
+  out.retryAfterMs = retry
+  out.next[0] = start
+  out.next[1] = current
+  out.next[2] = previous
+  out.ttlMs = 0
+  return out
 }
 
 /** The state after giving `cost` back (a request that should not count), or undefined when nothing is stored. */

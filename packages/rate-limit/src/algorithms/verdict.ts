@@ -12,6 +12,12 @@
  */
 export type PolicyState = [number, number, number, ...number[]]
 
+/** One attempt: `cost` units at `now` (integer milliseconds). Callers on a hot path reuse one. */
+export interface Attempt {
+  now: number
+  cost: number
+}
+
 /** One policy's verdict; `next` is the state to write when every policy allows. */
 export interface Verdict {
   allowed: boolean
@@ -36,27 +42,4 @@ export function round6(value: number): number {
 /** A blank verdict, for callers that reuse one across calls (the memory store's hot path). */
 export function newVerdict(): Verdict {
   return { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, next: [0, 0, 0], ttlMs: 0 }
-}
-
-/** Writes a verdict field by field: the algorithms fill a caller's reused verdict instead of allocating one. */
-export function fill(
-  out: Verdict,
-  allowed: boolean,
-  remaining: number,
-  resetMs: number,
-  retryAfterMs: number,
-  n0: number,
-  n1: number,
-  n2: number,
-  ttlMs: number,
-): Verdict {
-  out.allowed = allowed
-  out.remaining = remaining
-  out.resetMs = resetMs
-  out.retryAfterMs = retryAfterMs
-  out.next[0] = n0
-  out.next[1] = n1
-  out.next[2] = n2
-  out.ttlMs = ttlMs
-  return out
 }

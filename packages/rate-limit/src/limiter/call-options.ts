@@ -10,7 +10,7 @@ const describe = (value: unknown): string => {
  * method's name). Runs on every call, so it sticks to `typeof` checks and one `for...in`
  * over the options' (at most two) keys: no schema, no allocation.
  */
-export function validateCall(
+export function checkCall(
   method: string,
   key: unknown,
   opts: ConsumeOptions | undefined,

@@ -1,8 +1,18 @@
 import type { Clock, FailureGateOptions, Logger, RedisClient } from '@headroom/core'
 import { z } from 'zod'
 import type { Algorithm, ResolvedPolicy } from '../algorithms/policy.js'
+import { type Duration, formatMs, toMs } from '../shared/duration.js'
+import {
+  clockSchema,
+  loggerSchema,
+  positive,
+  prefixSchema,
+  redisSchema,
+  type SameShape,
+} from '../shared/schema.js'
+import { memoryBoundsSchema } from '../stores/memory/memory-store.js'
+import { redisStoreFields } from '../stores/redis/redis-store-types.js'
 import type { RateLimitStore } from '../stores/store.js'
-import { type Duration, formatMs, toMs } from './duration.js'
 
 /** One policy of a multi-policy limiter (e.g. 10 per second and 1,000 per day). */
 export interface PolicyOptions {
@@ -73,18 +83,19 @@ export interface RateLimiterOptions {
 }
 
 const algorithm = z.enum(['gcra', 'token-bucket', 'sliding-window', 'fixed-window', 'sliding-log'])
-const positive = z.number().finite().positive()
-const windowSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const ms = toMs(value)
-  if (!Number.isInteger(ms) || ms < 1) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'Expected a whole number of milliseconds >= 1, or a string like "15m"',
-    })
-    return z.NEVER
-  }
-  return ms
-})
+const windowSchema = z
+  .custom<Duration>((value) => typeof value === 'number' || typeof value === 'string')
+  .transform((value, ctx) => {
+    const ms = toMs(value)
+    if (!Number.isInteger(ms) || ms < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'Expected a whole number of milliseconds >= 1, or a string like "15m"',
+      })
+      return z.NEVER
+    }
+    return ms
+  })
 const policySchema = z.object({
   name: z.string().min(1).optional(),
   algorithm: algorithm.optional(),
@@ -93,25 +104,21 @@ const policySchema = z.object({
   burst: positive.optional(),
 })
 
+/**
+ * The limiter's options. `timeout`, `time` and `maxBatch` are the Redis store's fields
+ * and `memory` the memory store's bounds, defaults included; core's failure gate holds
+ * the defaults of `failureGate`.
+ */
 export const optionsSchema = z
   .object({
-    redis: z
-      .custom<RedisClient>(
-        (v) => v === undefined || (typeof v === 'object' && v !== null),
-        'Expected an ioredis client',
-      )
-      .optional(),
+    redis: redisSchema.optional(),
     store: z
       .custom<RateLimitStore>(
-        (v) => v === undefined || typeof (v as RateLimitStore)?.run === 'function',
+        (v) => typeof (v as RateLimitStore)?.run === 'function',
         'Expected a store with run()',
       )
       .optional(),
-    prefix: z
-      .string()
-      .min(1)
-      .regex(/^[^{}]*$/, 'May not contain "{" or "}"')
-      .default('rl'),
+    prefix: prefixSchema.default('rl'),
     algorithm: algorithm.default('gcra'),
     limit: positive.optional(),
     window: windowSchema.optional(),
@@ -120,20 +127,16 @@ export const optionsSchema = z
     onStoreError: z.enum(['open', 'closed', 'local']).default('local'),
     instances: z.number().int().positive().default(1),
     closedRetryMs: z.number().int().positive().default(1000),
-    timeout: positive.default(50),
-    time: z.enum(['server', 'client']).default('server'),
-    maxBatch: z.number().int().positive().max(4096).default(128),
+    timeout: redisStoreFields.timeoutMs,
+    time: redisStoreFields.time,
+    maxBatch: redisStoreFields.maxBatch,
     blockedCache: z
-      .union([z.literal(false), z.object({ max: z.number().int().positive().optional() })])
-      .default({}),
-    memory: z
-      .object({ maxKeys: z.number().int().positive().optional(), sweepIntervalMs: positive.optional() })
-      .default({}),
-    failureGate: z.custom<FailureGateOptions>((v) => v === undefined || typeof v === 'object').optional(),
-    clock: z
-      .custom<Clock>((v) => v === undefined || typeof (v as Clock)?.now === 'function', 'Expected a Clock')
-      .optional(),
-    logger: z.custom<Logger>((v) => v === undefined || typeof v === 'object', 'Expected a logger').optional(),
+      .union([z.literal(false), z.object({ max: z.number().int().positive().default(10_000) })])
+      .prefault({}),
+    memory: memoryBoundsSchema.optional(),
+    failureGate: z.custom<FailureGateOptions>((v) => typeof v === 'object' && v !== null).optional(),
+    clock: clockSchema,
+    logger: loggerSchema.optional(),
   })
   .superRefine((o, ctx) => {
     if (o.policies === undefined) {
@@ -147,6 +150,9 @@ export const optionsSchema = z
         ctx.addIssue({ code: 'custom', path: ['window'], message: 'Expected a window such as 60000 or "1m"' })
     }
   })
+
+true satisfies SameShape<z.input<typeof optionsSchema>, RateLimiterOptions>
+true satisfies SameShape<z.input<typeof policySchema>, PolicyOptions>
 
 export type ParsedOptions = z.output<typeof optionsSchema>
 

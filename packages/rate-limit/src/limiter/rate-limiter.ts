@@ -4,21 +4,24 @@ import {
   createLatencyHistogram,
   parseOptions,
   StoreUnavailableError,
-  systemClock,
 } from '@headroom/core'
 import type { ResolvedPolicy } from '../algorithms/policy.js'
-import type { MemoryStore } from '../stores/memory/memory-store.js'
+import {
+  createMemoryStore,
+  type MemoryStore,
+  type MemoryStoreOptions,
+} from '../stores/memory/memory-store.js'
+import { createRedisStore } from '../stores/redis/redis-store.js'
 import type { RedisStore } from '../stores/redis/redis-store-types.js'
-import type { StoreOp, StoreResult } from '../stores/store.js'
-import { type BlockedCache, createBlockedCache } from './blocked-cache.js'
-import { validateCall } from './call-options.js'
+import type { RateLimitStore, StoreOp, StoreResult } from '../stores/store.js'
+import { BlockedCache } from './blocked-cache.js'
+import { checkCall } from './call-options.js'
 import type { Decision, DecisionSource } from './decision.js'
 import { channels, decisionChannel, type RateLimiterEvents } from './events.js'
-import { createLimiterStore } from './limiter-store.js'
 import { optionsSchema, type RateLimiterOptions, resolvePolicies } from './options.js'
 import type { ConsumeOptions, RateLimiter } from './rate-limiter-types.js'
-import { newCounters, snapshotStats } from './stats.js'
-import { createStoreFallback, type ToDecision } from './store-fallback.js'
+import { DecisionCounters } from './stats.js'
+import { StoreFallback } from './store-fallback.js'
 import { consumeTrace } from './trace.js'
 
 /**
@@ -44,23 +47,43 @@ import { consumeTrace } from './trace.js'
 export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
   const options = parseOptions('createRateLimiter', optionsSchema, input)
   const policies = resolvePolicies(options)
-  const clock = options.clock ?? systemClock
+  const { clock } = options
   const logger = childLogger(options.logger, { component: 'rate-limit', prefix: options.prefix })
   const events = createEmitter<RateLimiterEvents>((error, event) =>
     logger.error({ err: error, event }, 'rate-limit listener threw'),
   )
   const latency = createLatencyHistogram()
-  const memoryOptions = { ...options.memory, clock }
+  const memoryOptions: MemoryStoreOptions = { ...options.memory, clock }
 
-  const store = createLimiterStore(options, clock, memoryOptions)
-  const memory = 'runSync' in store ? (store as MemoryStore) : undefined
-  const redisStore = options.store === undefined && options.redis ? (store as RedisStore) : undefined
-  if (redisStore) redisStore.onRoundTrip = (ms) => latency.record(ms)
+  // The store: the one given, else Redis when a client is given, else memory. A memory
+  // store (made here or given) is called synchronously.
+  let memory: MemoryStore | undefined
+  let redisStore: RedisStore | undefined
+  let store: RateLimitStore
+  if (options.store !== undefined) {
+    store = options.store
+    if ('runInto' in store) memory = store as MemoryStore
+  } else if (options.redis !== undefined) {
+    store = redisStore = createRedisStore({
+      redis: options.redis,
+      prefix: options.prefix,
+      timeoutMs: options.timeout,
+      time: options.time,
+      maxBatch: options.maxBatch,
+      failureGate: options.failureGate,
+      clock,
+    })
+    redisStore.onRoundTrip = (ms) => latency.record(ms)
+  } else store = memory = createMemoryStore(memoryOptions)
   const source: DecisionSource = store.kind
-  const blocked: BlockedCache | undefined =
-    options.blockedCache === false ? undefined : createBlockedCache(options.blockedCache.max ?? 10_000)
-
-  const counters = newCounters()
+  const blocked = options.blockedCache === false ? undefined : new BlockedCache(options.blockedCache.max)
+  const counters = new DecisionCounters()
+  const fallback = new StoreFallback({
+    mode: options.onStoreError,
+    instances: options.instances,
+    closedRetryMs: options.closedRetryMs,
+    memoryOptions,
+  })
 
   // Per-request limits (tiers) reuse one policy array per distinct value, so a
   // batch sends each distinct set once and the fast path can compare by reference.
@@ -78,7 +101,14 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     return set
   }
 
-  const toDecision: ToDecision = (key, cost, result, set, from, kind) => {
+  const refused = (key: string, decision: Decision) => {
+    if (events.has('limited')) events.emit('limited', { key, decision })
+    channels.limited.publish({ key, decision })
+  }
+
+  /** A store's result as a decision, counted, published, and a refusal remembered by the blocked cache. */
+  const toDecision = (op: StoreOp, result: StoreResult, from: DecisionSource): Decision => {
+    const set = op.policies
     const policy = result.policyIndex >= 0 ? set[result.policyIndex] : undefined
     const decision: Decision = {
       allowed: result.allowed,
@@ -89,36 +119,45 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
       policy: policy === undefined ? 'block' : policy.name,
       source: from,
     }
-    if (kind === 'refund') return decision
-    counters.decisions++
-    if (decision.allowed) counters.allowed++
-    else {
-      counters.limited++
+    if (op.kind === 'refund') return decision
+    counters.decided(decision.allowed)
+    if (!decision.allowed) {
       if (
         blocked !== undefined &&
-        kind === 'consume' &&
+        op.kind === 'consume' &&
         decision.retryAfterMs !== Number.POSITIVE_INFINITY &&
         decision.retryAfterMs > 0
       )
-        blocked.set(key, cost, set, clock.now() + decision.retryAfterMs, decision)
-      if (events.has('limited')) events.emit('limited', { key, decision })
-      channels.limited.publish({ key, decision })
+        blocked.set(op.key, {
+          until: clock.now() + decision.retryAfterMs,
+          cost: op.cost,
+          policies: set,
+          decision,
+        })
+      refused(op.key, decision)
     }
-    if (decisionChannel.hasSubscribers) decisionChannel.publish({ key, decision })
+    if (decisionChannel.hasSubscribers) decisionChannel.publish({ key: op.key, decision })
     return decision
   }
 
-  const { decide: fallback, localStore } = createStoreFallback({
-    mode: options.onStoreError,
-    instances: options.instances,
-    closedRetryMs: options.closedRetryMs,
-    memoryOptions,
-    counters,
-    logger,
-    events,
-    toDecision,
-  })
+  /** Decides `op` as `onStoreError` says, the store having failed with `error`. */
+  const decideWithoutStore = (op: StoreOp, error: unknown): Decision | Promise<Decision> => {
+    counters.fellBack()
+    const mode = fallback.mode
+    logger.warn({ err: error, fallback: mode }, 'rate-limit store failed; deciding with the fallback')
+    if (events.has('storeError')) events.emit('storeError', { error, fallback: mode })
+    channels['store-error'].publish({ error, fallback: mode })
+    if (mode === 'local')
+      return fallback
+        .local(op)
+        .then(({ result, policies }) => toDecision({ ...op, policies }, result, 'local'))
+    const decision = fallback.fixed(op)
+    if (op.kind !== 'refund') counters.decided(decision.allowed)
+    return decision
+  }
 
+  // The memory path is synchronous: one operation and one result object serve every call
+  // (toDecision copies the result out).
   const memoryOp: StoreOp = { kind: 'consume', key: '', cost: 1, policies, blockMs: 0 }
   const memoryResult: StoreResult = {
     allowed: false,
@@ -128,7 +167,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     retryAfterMs: 0,
   }
   const run = (kind: 'consume' | 'peek' | 'refund', key: string, opts: ConsumeOptions | undefined) => {
-    const invalid = validateCall(kind, key, opts)
+    const invalid = checkCall(kind, key, opts)
     if (invalid !== undefined) return Promise.reject(new TypeError(`rate limiter ${kind}(): ${invalid}`))
     const cost = opts?.cost ?? 1
     const set = opts?.limit === undefined ? policies : policiesFor(opts.limit)
@@ -137,27 +176,23 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
       else {
         const hit = blocked.get(key, cost, set, clock.now())
         if (hit !== undefined) {
-          counters.decisions++
-          counters.limited++
-          counters.fastPathRefusals++
-          if (events.has('limited')) events.emit('limited', { key, decision: hit })
-          channels.limited.publish({ key, decision: hit })
+          counters.refusedLocally()
+          refused(key, hit)
           return Promise.resolve(hit)
         }
       }
     }
     if (memory !== undefined) {
-      // Synchronous: one op and one result object serve every call (toDecision copies the result out).
       memoryOp.kind = kind
       memoryOp.key = key
       memoryOp.cost = cost
       memoryOp.policies = set
-      return Promise.resolve(toDecision(key, cost, memory.runInto(memoryOp, memoryResult), set, source, kind))
+      return Promise.resolve(toDecision(memoryOp, memory.runInto(memoryOp, memoryResult), source))
     }
     const op: StoreOp = { kind, key, cost, policies: set, blockMs: 0 }
     return store.run(op).then(
-      (result) => toDecision(key, cost, result, set, source, kind),
-      (error: unknown) => fallback(op, error),
+      (result) => toDecision(op, result, source),
+      (error: unknown) => decideWithoutStore(op, error),
     )
   }
 
@@ -170,10 +205,15 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     if (typeof key !== 'string' || key.length === 0 || (blocked !== undefined && !blocked.isEmpty()))
       return run('consume', key, undefined)
     const result = memoryOne!.consumeInto(key, first, 1, memoryResult)
-    if (!result.allowed) return Promise.resolve(toDecision(key, 1, result, policies, source, 'consume'))
+    if (!result.allowed) {
+      memoryOp.kind = 'consume'
+      memoryOp.key = key
+      memoryOp.cost = 1
+      memoryOp.policies = policies
+      return Promise.resolve(toDecision(memoryOp, result, source))
+    }
     // toDecision's allowed branch, inlined.
-    counters.decisions++
-    counters.allowed++
+    counters.decided(true)
     const decision: Decision = {
       allowed: true,
       limit: first.limit,
@@ -191,7 +231,7 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     opts === undefined && memoryOne !== undefined ? consumeMemory(key) : run('consume', key, opts)
 
   const admin = async (kind: 'block' | 'reset', key: string, ms: number) => {
-    const invalid = validateCall(kind, key, undefined)
+    const invalid = checkCall(kind, key, undefined)
     if (invalid !== undefined) throw new TypeError(`rate limiter ${kind}(): ${invalid}`)
     if (kind === 'block' && !(typeof ms === 'number' && ms > 0 && Number.isFinite(ms)))
       throw new TypeError(
@@ -199,24 +239,27 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
       )
     const op: StoreOp = { kind, key, cost: 0, policies, blockMs: Math.ceil(ms) }
     if (kind === 'block') {
-      const until = clock.now() + op.blockMs
-      blocked?.set(key, 0, undefined, until, {
-        allowed: false,
-        limit: policies[0]!.limit,
-        remaining: 0,
-        resetMs: op.blockMs,
-        retryAfterMs: op.blockMs,
-        policy: 'block',
-        source: 'blocked',
+      blocked?.set(key, {
+        until: clock.now() + op.blockMs,
+        cost: 0,
+        policies: undefined,
+        decision: {
+          allowed: false,
+          limit: policies[0]!.limit,
+          remaining: 0,
+          resetMs: op.blockMs,
+          retryAfterMs: op.blockMs,
+          policy: 'block',
+          source: 'blocked',
+        },
       })
       if (events.has('blocked')) events.emit('blocked', { key, ms: op.blockMs })
     } else blocked?.delete(key)
-    const local = localStore()
-    if (local !== undefined) await local.run(op)
+    await fallback.mirror(op)
     try {
       await store.run(op)
     } catch (error) {
-      counters.storeErrors++
+      counters.storeFailed()
       throw error instanceof StoreUnavailableError
         ? error
         : new StoreUnavailableError(`rate limiter ${kind}() failed`, { cause: error })
@@ -236,10 +279,15 @@ export function createRateLimiter(input: RateLimiterOptions): RateLimiter {
     refund: (key, opts) => run('refund', key, opts),
     block: (key, ms) => admin('block', key, ms),
     reset: (key) => admin('reset', key, 0),
-    stats: () => snapshotStats(counters, blocked?.size ?? 0, redisStore?.stats(), latency.summary()),
+    stats: () =>
+      counters.snapshot({
+        blockedKeys: blocked?.size ?? 0,
+        redis: redisStore?.stats(),
+        latency: latency.summary(),
+      }),
     async close() {
       store.close()
-      localStore()?.close()
+      fallback.close()
       blocked?.clear()
       events.clear()
     },

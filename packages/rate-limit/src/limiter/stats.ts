@@ -21,36 +21,61 @@ export interface RateLimiterStats {
   latency: LatencySummary
 }
 
-/** The limiter's own counters; a snapshot adds the blocked cache's and the Redis store's. */
-export type Counters = Pick<
-  RateLimiterStats,
-  'decisions' | 'allowed' | 'limited' | 'fastPathRefusals' | 'storeErrors' | 'fallbackDecisions'
->
-
-export function newCounters(): Counters {
-  return {
-    decisions: 0,
-    allowed: 0,
-    limited: 0,
-    fastPathRefusals: 0,
-    storeErrors: 0,
-    fallbackDecisions: 0,
-  }
+/** What a snapshot adds to the limiter's own counters. */
+export interface StatsSources {
+  blockedKeys: number
+  /** The Redis store's batches and gate; undefined without one. */
+  redis: RedisStoreStats | undefined
+  latency: LatencySummary
 }
 
-/** The `stats()` of a limiter: its counters, the blocked keys, the Redis store's batches and gate (none without one). */
-export function snapshotStats(
-  counters: Counters,
-  blockedKeys: number,
-  redis: RedisStoreStats | undefined,
-  latency: LatencySummary,
-): RateLimiterStats {
-  return {
-    ...counters,
-    blockedKeys,
-    batches: redis?.batches ?? 0,
-    batchedOperations: redis?.batchedOperations ?? 0,
-    gate: redis?.gate ?? 'none',
-    latency,
+/** The limiter's decision counters: every count goes through a verb, so `decisions` always equals `allowed + limited`. */
+export class DecisionCounters {
+  #decisions = 0
+  #allowed = 0
+  #limited = 0
+  #fastPathRefusals = 0
+  #storeErrors = 0
+  #fallbackDecisions = 0
+
+  /** A decision of the store or of the `open` / `closed` fallback. */
+  decided(allowed: boolean): void {
+    this.#decisions++
+    if (allowed) this.#allowed++
+    else this.#limited++
+  }
+
+  /** A refusal answered by the blocked-key cache. */
+  refusedLocally(): void {
+    this.#decisions++
+    this.#limited++
+    this.#fastPathRefusals++
+  }
+
+  /** A store call failed (a `block` or `reset`: nothing decided it instead). */
+  storeFailed(): void {
+    this.#storeErrors++
+  }
+
+  /** A store call failed and `onStoreError` decides in its place. */
+  fellBack(): void {
+    this.#storeErrors++
+    this.#fallbackDecisions++
+  }
+
+  snapshot({ blockedKeys, redis, latency }: StatsSources): RateLimiterStats {
+    return {
+      decisions: this.#decisions,
+      allowed: this.#allowed,
+      limited: this.#limited,
+      fastPathRefusals: this.#fastPathRefusals,
+      storeErrors: this.#storeErrors,
+      fallbackDecisions: this.#fallbackDecisions,
+      blockedKeys,
+      batches: redis?.batches ?? 0,
+      batchedOperations: redis?.batchedOperations ?? 0,
+      gate: redis?.gate ?? 'none',
+      latency,
+    }
   }
 }

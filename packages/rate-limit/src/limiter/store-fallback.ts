@@ -1,25 +1,12 @@
-import type { Emitter, Logger } from '@headroom/core'
 import type { ResolvedPolicy } from '../algorithms/policy.js'
 import {
   createMemoryStore,
   type MemoryStore,
   type MemoryStoreOptions,
 } from '../stores/memory/memory-store.js'
-import type { StoreOp, StoreOpKind, StoreResult } from '../stores/store.js'
-import type { Decision, DecisionSource } from './decision.js'
-import { channels, type RateLimiterEvents } from './events.js'
+import type { StoreOp, StoreResult } from '../stores/store.js'
+import type { Decision } from './decision.js'
 import type { StoreErrorMode } from './options.js'
-import type { Counters } from './stats.js'
-
-/** The limiter's conversion of a store result into a counted decision. */
-export type ToDecision = (
-  key: string,
-  cost: number,
-  result: StoreResult,
-  set: readonly ResolvedPolicy[],
-  from: DecisionSource,
-  kind: StoreOpKind,
-) => Decision
 
 export interface StoreFallbackOptions {
   mode: StoreErrorMode
@@ -27,66 +14,73 @@ export interface StoreFallbackOptions {
   instances: number
   closedRetryMs: number
   memoryOptions: MemoryStoreOptions
-  counters: Counters
-  logger: Logger
-  events: Emitter<RateLimiterEvents>
-  toDecision: ToDecision
 }
 
-export interface StoreFallback {
-  /** Decides `op` as `onStoreError` says, the store having failed with `error`. */
-  decide(op: StoreOp, error: unknown): Decision | Promise<Decision>
-  /** The `local` fallback's in-process store, once a failure created it (blocks and resets go to it too). */
-  localStore(): MemoryStore | undefined
+/** A `local` decision: the store's result against the policies it was decided with (the scaled ones). */
+export interface LocalResult {
+  result: StoreResult
+  policies: readonly ResolvedPolicy[]
 }
 
-/** What a limiter does when its store fails or times out: `open`, `closed`, or decide `local`ly. */
-export function createStoreFallback(options: StoreFallbackOptions): StoreFallback {
-  const { mode: fallbackMode, memoryOptions, counters, logger, events, toDecision } = options
-  let local: MemoryStore | undefined
+/**
+ * What a limiter decides with when its store fails or times out: `open` and `closed`
+ * answer at once, `local` decides in an in-process store (created at the first
+ * failure) holding each limit divided by `instances`. The limiter counts and reports
+ * these decisions; this class owns the local store and the scaled policy sets.
+ */
+export class StoreFallback {
+  readonly mode: StoreErrorMode
+  readonly #instances: number
+  readonly #closedRetryMs: number
+  readonly #memoryOptions: MemoryStoreOptions
+  readonly #scaled = new WeakMap<readonly ResolvedPolicy[], readonly ResolvedPolicy[]>()
+  #local: MemoryStore | undefined
 
-  const scaledForLocal = new WeakMap<readonly ResolvedPolicy[], readonly ResolvedPolicy[]>()
-  const localPolicies = (set: readonly ResolvedPolicy[]) => {
-    let scaled = scaledForLocal.get(set)
-    if (scaled === undefined) {
-      const n = options.instances
-      scaled = set.map((p) => ({ ...p, limit: p.limit / n, burst: p.burst / n }))
-      scaledForLocal.set(set, scaled)
-    }
-    return scaled
+  constructor(options: StoreFallbackOptions) {
+    this.mode = options.mode
+    this.#instances = options.instances
+    this.#closedRetryMs = options.closedRetryMs
+    this.#memoryOptions = options.memoryOptions
   }
 
-  const decide = (op: StoreOp, error: unknown): Decision | Promise<Decision> => {
-    counters.storeErrors++
-    counters.fallbackDecisions++
-    logger.warn({ err: error, fallback: fallbackMode }, 'rate-limit store failed; deciding with the fallback')
-    if (events.has('storeError')) events.emit('storeError', { error, fallback: fallbackMode })
-    channels['store-error'].publish({ error, fallback: fallbackMode })
+  /** The `open` or `closed` answer to `op`. */
+  fixed(op: StoreOp): Decision {
     const first = op.policies[0]!
-    if (fallbackMode === 'local') {
-      local ??= createMemoryStore(memoryOptions)
-      const scaled = localPolicies(op.policies)
-      return local
-        .run({ ...op, policies: scaled })
-        .then((result) => toDecision(op.key, op.cost, result, scaled, 'local', op.kind))
-    }
-    const open = fallbackMode === 'open'
-    const decision: Decision = {
+    const open = this.mode === 'open'
+    return {
       allowed: open,
       limit: first.limit,
       remaining: open ? first.limit : 0,
-      resetMs: open ? 0 : options.closedRetryMs,
-      retryAfterMs: open ? 0 : options.closedRetryMs,
+      resetMs: open ? 0 : this.#closedRetryMs,
+      retryAfterMs: open ? 0 : this.#closedRetryMs,
       policy: first.name,
-      source: fallbackMode,
+      source: this.mode,
     }
-    if (op.kind !== 'refund') {
-      counters.decisions++
-      if (open) counters.allowed++
-      else counters.limited++
-    }
-    return decision
   }
 
-  return { decide, localStore: () => local }
+  /** Decides `op` in this process against the scaled limits. */
+  async local(op: StoreOp): Promise<LocalResult> {
+    this.#local ??= createMemoryStore(this.#memoryOptions)
+    const policies = this.#scaledOf(op.policies)
+    return { result: await this.#local.run({ ...op, policies }), policies }
+  }
+
+  /** A `block` or `reset` also goes to the local store once a failure created it. */
+  async mirror(op: StoreOp): Promise<void> {
+    if (this.#local !== undefined) await this.#local.run(op)
+  }
+
+  close(): void {
+    this.#local?.close()
+  }
+
+  #scaledOf(set: readonly ResolvedPolicy[]): readonly ResolvedPolicy[] {
+    let scaled = this.#scaled.get(set)
+    if (scaled === undefined) {
+      const n = this.#instances
+      scaled = set.map((p) => ({ ...p, limit: p.limit / n, burst: p.burst / n }))
+      this.#scaled.set(set, scaled)
+    }
+    return scaled
+  }
 }

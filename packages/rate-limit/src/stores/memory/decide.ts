@@ -3,6 +3,19 @@ import type { ResolvedPolicy } from '../../algorithms/policy.js'
 import { type PolicyState, round6 } from '../../algorithms/verdict.js'
 import type { StoreResult } from '../store.js'
 
+/** A decision to make: its kind, the key's policies, and the cost. */
+export interface DecideOp {
+  kind: 'consume' | 'peek' | 'refund'
+  policies: readonly ResolvedPolicy[]
+  cost: number
+}
+
+/** What is stored for the key: each policy's state (same order as the policies) and the end of a `block()`. */
+export interface Stored {
+  states: readonly (PolicyState | undefined)[]
+  blockedUntil: number
+}
+
 /** What {@link decide} wants written back: the state per policy (same order) and the key's lifetime. */
 export interface Outcome {
   result: StoreResult
@@ -16,15 +29,10 @@ export interface Outcome {
  * is any state written, so a refusal by one policy consumes nothing from the others.
  * The memory store runs this; the Redis script mirrors it.
  */
-export function decide(
-  kind: 'consume' | 'peek' | 'refund',
-  policies: readonly ResolvedPolicy[],
-  states: readonly (PolicyState | undefined)[],
-  blockedUntil: number,
-  now: number,
-  cost: number,
-): Outcome {
-  if (kind === 'refund') return refund(policies, states, blockedUntil, now, cost)
+export function decide(op: DecideOp, stored: Stored, now: number): Outcome {
+  const { kind, policies, cost } = op
+  const { states, blockedUntil } = stored
+  if (kind === 'refund') return refund(op, stored, now)
   if (blockedUntil > now) {
     return {
       result: {
@@ -45,8 +53,9 @@ export function decide(
   let chosenReset = 0
   let ttl = 0
   const next: (PolicyState | undefined)[] = []
+  const attempt = { now, cost }
   for (let i = 0; i < policies.length; i++) {
-    const v = evaluate(policies[i]!, states[i], now, cost)
+    const v = evaluate(policies[i]!, states[i], attempt)
     next.push(v.next)
     if (v.ttlMs > ttl) ttl = v.ttlMs
     if (!v.allowed) {
@@ -78,13 +87,7 @@ export function decide(
   }
 }
 
-function refund(
-  policies: readonly ResolvedPolicy[],
-  states: readonly (PolicyState | undefined)[],
-  blockedUntil: number,
-  now: number,
-  cost: number,
-): Outcome {
+function refund({ policies, cost }: DecideOp, { states, blockedUntil }: Stored, now: number): Outcome {
   const writes: (PolicyState | undefined)[] = []
   const after: (PolicyState | undefined)[] = []
   let ttl = blockedUntil > now ? blockedUntil - now : 0
@@ -99,6 +102,6 @@ function refund(
     }
   }
   // Report the state after the refund as a peek of one unit would.
-  const view = decide('peek', policies, after, blockedUntil, now, 1)
+  const view = decide({ kind: 'peek', policies, cost: 1 }, { states: after, blockedUntil }, now)
   return { result: view.result, writes: any ? writes : undefined, ttlMs: ttl }
 }

@@ -1,7 +1,9 @@
-import { type Clock, systemClock, type TimerHandle } from '@headroom/core'
+import { type Clock, parseOptions, type TimerHandle } from '@headroom/core'
+import { z } from 'zod'
 import { evaluate } from '../../algorithms/evaluate.js'
 import type { ResolvedPolicy } from '../../algorithms/policy.js'
-import { newVerdict, type PolicyState } from '../../algorithms/verdict.js'
+import { type Attempt, newVerdict, type PolicyState } from '../../algorithms/verdict.js'
+import { clockSchema, positive, type SameShape } from '../../shared/schema.js'
 import type { RateLimitStore, StoreOp, StoreResult } from '../store.js'
 import { decide } from './decide.js'
 
@@ -14,6 +16,15 @@ export interface MemoryStoreOptions {
   /** @default systemClock */
   clock?: Clock
 }
+
+/** The memory store's bounds; the limiter's `memory` option takes the same. */
+export const memoryBoundsSchema = z.object({
+  maxKeys: z.number().int().positive().default(100_000),
+  sweepIntervalMs: positive.default(60_000),
+})
+
+const memoryStoreSchema = memoryBoundsSchema.extend({ clock: clockSchema })
+true satisfies SameShape<z.input<typeof memoryStoreSchema>, MemoryStoreOptions>
 
 interface Entry {
   /**
@@ -79,9 +90,11 @@ const newResult = (): StoreResult => ({
  * const limiter = createRateLimiter({ store: createMemoryStore({ maxKeys: 10_000 }), limit: 10, window: '1s' })
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  const maxKeys = options.maxKeys ?? 100_000
-  const sweepEvery = options.sweepIntervalMs ?? 60_000
-  const clock = options.clock ?? systemClock
+  const {
+    maxKeys,
+    sweepIntervalMs: sweepEvery,
+    clock,
+  } = parseOptions('createMemoryStore', memoryStoreSchema, options)
   const entries = new Map<string, Entry>()
   let sweepTimer: TimerHandle | undefined
   let closed = false
@@ -105,19 +118,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     return undefined
   }
 
-  const result = (
-    out: StoreResult,
-    allowed: boolean,
-    policyIndex: number,
-    remaining: number,
-    resetMs: number,
-    retryAfterMs: number,
-  ): StoreResult => {
-    out.allowed = allowed
-    out.policyIndex = policyIndex
-    out.remaining = remaining
-    out.resetMs = resetMs
-    out.retryAfterMs = retryAfterMs
+  /** A refusal by a running `block()`, `left` milliseconds from its end. */
+  const blockedFor = (out: StoreResult, left: number): StoreResult => {
+    out.allowed = false
+    out.policyIndex = -1
+    out.remaining = 0
+    out.resetMs = left
+    out.retryAfterMs = left
     return out
   }
 
@@ -125,11 +132,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const now = Math.floor(clock.now())
     // The hot path keeps an expired entry to recycle it: short-lived state (a GCRA key
     // with a large limit expires within milliseconds) then costs no delete and re-insert.
-    if (op.kind === 'consume' && op.policies.length === 1)
-      return consumeOne(op.key, op.policies[0]!, op.cost, now, out)
+    if (op.kind === 'consume' && op.policies.length === 1) {
+      attempt.now = now
+      attempt.cost = op.cost
+      return consumeOne(op.key, op.policies[0]!, attempt, out)
+    }
     if (op.kind === 'reset') {
       entries.delete(op.key)
-      return result(out, true, 0, 0, 0, 0)
+      out.allowed = true
+      out.policyIndex = 0
+      out.remaining = 0
+      out.resetMs = 0
+      out.retryAfterMs = 0
+      return out
     }
     let entry = live(op.key, now)
     if (op.kind === 'block') {
@@ -139,13 +154,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         entry.blockedUntil = until
         if (until > entry.expiresAt) entry.expiresAt = until
       }
-      return result(out, false, -1, 0, op.blockMs, op.blockMs)
+      return blockedFor(out, op.blockMs)
     }
     const policies = op.policies
     const states: (PolicyState | undefined)[] = []
     for (let i = 0; i < policies.length; i++)
       states.push(entry === undefined ? undefined : stateOf(entry, policies[i]!.name))
-    const outcome = decide(op.kind, policies, states, entry?.blockedUntil ?? 0, now, op.cost)
+    const outcome = decide(
+      { kind: op.kind, policies, cost: op.cost },
+      { states, blockedUntil: entry?.blockedUntil ?? 0 },
+      now,
+    )
     const writes = outcome.writes
     if (writes !== undefined) {
       if (entry === undefined) entry = insert(op.key, newEntry(0, 0))
@@ -157,27 +176,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       entry.expiresAt = now + outcome.ttlMs
     }
     const r = outcome.result
-    return result(out, r.allowed, r.policyIndex, r.remaining, r.resetMs, r.retryAfterMs)
+    out.allowed = r.allowed
+    out.policyIndex = r.policyIndex
+    out.remaining = r.remaining
+    out.resetMs = r.resetMs
+    out.retryAfterMs = r.retryAfterMs
+    return out
   }
 
   // The hot path (one policy, consume) without per-call arrays or objects: same arithmetic as decide().
   const scratch = newVerdict()
-  const consumeOne = (
-    key: string,
-    policy: ResolvedPolicy,
-    cost: number,
-    now: number,
-    out: StoreResult,
-  ): StoreResult => {
+  const attempt: Attempt = { now: 0, cost: 0 }
+  const consumeOne = (key: string, policy: ResolvedPolicy, at: Attempt, out: StoreResult): StoreResult => {
+    const { now, cost } = at
     let entry = entries.get(key)
     const expired = entry !== undefined && entry.expiresAt <= now
     if (entry !== undefined && !expired && entry.blockedUntil > now) {
-      const left = entry.blockedUntil - now
-      return result(out, false, -1, 0, left, left)
+      return blockedFor(out, entry.blockedUntil - now)
     }
     // An expired entry reads as empty (for every algorithm, expired state equals no state).
     const slot = entry === undefined || expired ? undefined : stateOf(entry, policy.name)
-    const v = evaluate(policy, slot, now, cost, scratch)
+    const v = evaluate(policy, slot, at, scratch)
     if (v.allowed && cost > 0) {
       const next = v.next
       if (entry === undefined) entry = insert(key, newEntry(0, 0))
@@ -198,7 +217,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       }
       entry.expiresAt = now + v.ttlMs
     }
-    return result(out, v.allowed, 0, v.remaining, v.resetMs, v.allowed ? 0 : v.retryAfterMs)
+    out.allowed = v.allowed
+    out.policyIndex = 0
+    out.remaining = v.remaining
+    out.resetMs = v.resetMs
+    out.retryAfterMs = v.allowed ? 0 : v.retryAfterMs
+    return out
   }
 
   const insert = (key: string, entry: Entry): Entry => {
@@ -217,7 +241,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return entries.size
     },
     runInto,
-    consumeInto: (key, policy, cost, out) => consumeOne(key, policy, cost, Math.floor(clock.now()), out),
+    consumeInto(key, policy, cost, out) {
+      attempt.now = Math.floor(clock.now())
+      attempt.cost = cost
+      return consumeOne(key, policy, attempt, out)
+    },
     runSync: (op) => runInto(op, newResult()),
     run(op) {
       try {

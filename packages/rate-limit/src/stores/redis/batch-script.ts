@@ -3,8 +3,22 @@ import { LUA_ALGORITHMS } from './lua-algorithms.js'
 import { LUA_DECIDE } from './lua-decide.js'
 import { LUA_NOW } from './script-format.js'
 
+/** The script's KEYS and ARGV, at its top. */
+const ARGS = `
+-- KEYS[k]   {prefix:id}: operation k
+-- ARGV[1]   now: the caller's time in ms, or '' to read Redis' TIME
+-- ARGV[2]   pad: ms added to every lifetime (client clock only, else 0)
+-- ARGV[3]   S, the number of policy sets; then S sets, each:
+--             P (its number of policies), then P times: algorithm (1 gcra, 2 token-bucket,
+--             3 fixed-window, 4 sliding-window, 5 sliding-log), name, limit, window ms, burst
+-- then per operation k: op code (c consume, p peek, r refund, b block, x reset),
+--             cost (a block's ms), set index (1..S)
+-- Returns five values per operation: allowed (1/0), policy index (-1: a block), remaining
+-- (a string when fractional), reset ms, retry-after ms (-1: never).
+`
+
 /** The script's head: the clock, the shared locals and helpers, and the policy sets from ARGV. */
-const head = `${LUA_NOW}-- With a client clock, Redis expires keys on its own clock: pad lifetimes so drift never drops live state.
+const head = `${ARGS}${LUA_NOW}-- With a client clock, Redis expires keys on its own clock: pad lifetimes so drift never drops live state.
 local pad = tonumber(ARGV[2])
 local EPS = 1e-9
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -121,14 +135,8 @@ return out
 /**
  * One script decides a whole batch: every operation waiting in one tick (and, on a
  * Cluster, sharing one hash slot) in one EVALSHA, with one result per operation.
- * The arithmetic mirrors `algorithms.ts` and `decide.ts` line for line.
- *
- * KEYS[k]: the id of operation k, `{prefix:id}`.
- * ARGV: now (empty: use the server's TIME), lifetime padding in ms (client clock only),
- * the number of policy sets, each set (`n`, then per policy: algorithm, name, limit,
- * window, burst), then per operation: op code, cost (block: milliseconds), set index.
- * Returns five values per operation: allowed (1/0), policy index (-1 for a block),
- * remaining (number, or a string when fractional), reset ms, retry-after ms (-1: never).
+ * The arithmetic mirrors `algorithms/evaluate.ts` and `stores/memory/decide.ts` line for
+ * line. Its KEYS and ARGV are the table at its top.
  */
 // Each piece starts and ends with a newline, so the joins are the blank lines between
 // sections and the script is byte for byte the one Redis has cached under its SHA.

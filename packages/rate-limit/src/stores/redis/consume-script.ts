@@ -3,17 +3,29 @@ import { LUA_NOW } from './script-format.js'
 
 /**
  * The hot path: a batch of `consume` calls against one GCRA or fixed-window policy (the
- * usual shape of API traffic), with the arithmetic of `algorithms.ts` inlined: no
+ * usual shape of API traffic), with the arithmetic of `algorithms/evaluate.ts` inlined: no
  * policy parsing, closures or tables per decision. One MGET reads every key of the
  * batch, then one SET per allowed decision; a key met again in the batch reads what
- * the earlier decision wrote. Results have the batch script's layout.
- *
- * ARGV: now ('' for TIME), padding, algorithm (1 gcra, 3 fixed-window), limit, window,
- * burst, policy key suffix (`:name`), GCRA interval (as written back), then one cost per key.
+ * the earlier decision wrote. Its KEYS and ARGV are the table at its top.
  */
+const ARGS = `
+-- KEYS[k]      {prefix:id}: decision k (its state key appends ARGV[7])
+-- ARGV[1]      now: the caller's time in ms, or '' to read Redis' TIME
+-- ARGV[2]      pad: ms added to every lifetime (client clock only, else 0)
+-- ARGV[3]      algorithm: 1 gcra, 3 fixed-window
+-- ARGV[4]      limit
+-- ARGV[5]      window, ms
+-- ARGV[6]      burst
+-- ARGV[7]      policy key suffix, ':name'
+-- ARGV[8]      GCRA interval, as the state stores it
+-- ARGV[8 + k]  cost of decision k
+-- Returns five values per decision: allowed (1/0), policy index (-1: a block), remaining
+-- (a string when fractional), reset ms, retry-after ms (-1: never).
+`
+
 export const consumeScript = defineScript(
   'headroom-rate-limit-consume',
-  `${LUA_NOW}local pad = tonumber(ARGV[2])
+  `${ARGS}${LUA_NOW}local pad = tonumber(ARGV[2])
 local alg, limit, w, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local sfx, ivs = ARGV[7], ' ' .. ARGV[8]
 local floor, ceil, max, min, format, find, sub, byte, tostr, call =

@@ -1,4 +1,6 @@
 import type { Clock, FailureGate, FailureGateOptions, RedisClient } from '@headroom/core'
+import { z } from 'zod'
+import { clockSchema, positive, prefixSchema, redisSchema, type SameShape } from '../../shared/schema.js'
 import type { RateLimitStore, StoreOp, StoreResult } from '../store.js'
 
 /** Options of {@link createRedisStore}. */
@@ -23,6 +25,21 @@ export interface RedisStoreOptions {
   /** Tests only: always use the general batch script, never the single-policy consume script. @default false */
   generalScriptOnly?: boolean
 }
+
+/** The Redis store's options; the limiter's `timeout`, `time` and `maxBatch` are these fields. */
+export const redisStoreFields = {
+  redis: redisSchema,
+  prefix: prefixSchema,
+  timeoutMs: positive.default(50),
+  time: z.enum(['server', 'client']).default('server'),
+  maxBatch: z.number().int().positive().max(4096).default(128),
+  failureGate: z.custom<FailureGateOptions>((v) => typeof v === 'object' && v !== null).optional(),
+  clock: clockSchema,
+  generalScriptOnly: z.boolean().default(false),
+}
+
+export const redisStoreSchema = z.object(redisStoreFields)
+true satisfies SameShape<z.input<typeof redisStoreSchema>, RedisStoreOptions>
 
 /** Counters of the Redis store, merged into the limiter's `stats()`. */
 export interface RedisStoreStats {

@@ -6,9 +6,9 @@ import {
   isNoScriptError,
   isRedisDown,
   keySlot,
+  parseOptions,
   type RedisScript,
   StoreUnavailableError,
-  systemClock,
   TimeoutError,
   type TimerHandle,
 } from '@headroom/core'
@@ -17,9 +17,14 @@ import type { StoreResult } from '../store.js'
 import { batchScript } from './batch-script.js'
 import { asStoreUnavailable, type Reply, scriptSenders } from './commands.js'
 import { consumeScript } from './consume-script.js'
-import type { Flight, RedisStore, RedisStoreOptions, Waiting } from './redis-store-types.js'
-import { ALGORITHM_CODES, OP_CODES } from './script-format.js'
-import { newPlan, type Plan, samePolicy } from './script-plan.js'
+import {
+  type Flight,
+  type RedisStore,
+  type RedisStoreOptions,
+  redisStoreSchema,
+  type Waiting,
+} from './redis-store-types.js'
+import { batchArgv, consumeArgv, newPlan, type Plan, samePolicy } from './script-args.js'
 
 /** With `time: 'client'` keys live this much longer: Redis expires them on its own clock, which may run apart. */
 const CLIENT_TIME_PAD_MS = 60_000
@@ -33,14 +38,12 @@ const CLIENT_TIME_PAD_MS = 60_000
  * @example
  * const store = createRedisStore({ redis, prefix: 'rl' })
  */
-export function createRedisStore(options: RedisStoreOptions): RedisStore {
-  const { redis, prefix } = options
-  const clock = options.clock ?? systemClock
-  const timeoutMs = options.timeoutMs ?? 50
+export function createRedisStore(input: RedisStoreOptions): RedisStore {
+  const options = parseOptions('createRedisStore', redisStoreSchema, input)
+  const { redis, prefix, clock, timeoutMs, maxBatch } = options
   const gate = createFailureGate({ clock, ...options.failureGate })
   const clientTime = options.time === 'client'
-  const maxBatch = options.maxBatch ?? 128
-  const forceGeneral = options.generalScriptOnly === true
+  const forceGeneral = options.generalScriptOnly
   const cluster = isCluster(redis)
   let pending: Waiting[] = []
   let scheduled = false
@@ -172,43 +175,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       gate.failure()
       return fail(group, new StoreUnavailableError(`Redis connection is ${redis.status}`))
     }
-    const n = group.length
     const first = group[0]!.op.policies
-    const plan = planOf(first)
-    let fast = plan.fast
-    for (let i = 0; fast && i < n; i++) {
+    const policy = planOf(first).consume
+    let fast = policy !== undefined
+    for (let i = 0; fast && i < group.length; i++) {
       const { op } = group[i]!
       if (op.kind !== 'consume' || (op.policies !== first && !samePolicy(op.policies, first[0]!)))
         fast = false
     }
-    // argv: script, key count, keys, then the script's arguments.
-    const argv: (string | number)[] = [fast ? consumeScript.sha : batchScript.sha, n]
-    for (let i = 0; i < n; i++) argv.push(group[i]!.key)
-    argv.push(clientTime ? Math.floor(clock.now()) : '', clientTime ? CLIENT_TIME_PAD_MS : 0)
-    if (fast) {
-      for (const value of plan.head) argv.push(value)
-      for (let i = 0; i < n; i++) argv.push(group[i]!.op.cost)
-      return call(group, consumeScript, argv, piped)
-    }
-    const sets: (string | number)[] = []
-    const ops: (string | number)[] = []
-    const setIndex = new Map<readonly ResolvedPolicy[], number>()
-    for (let i = 0; i < n; i++) {
-      const { op } = group[i]!
-      let index = setIndex.get(op.policies)
-      if (index === undefined) {
-        index = setIndex.size + 1
-        setIndex.set(op.policies, index)
-        sets.push(op.policies.length)
-        for (const p of op.policies)
-          sets.push(ALGORITHM_CODES[p.algorithm], p.name, p.limit, p.windowMs, p.burst)
-      }
-      ops.push(OP_CODES[op.kind], op.kind === 'block' ? op.blockMs : op.cost, index)
-    }
-    argv.push(setIndex.size)
-    for (const value of sets) argv.push(value)
-    for (const value of ops) argv.push(value)
-    call(group, batchScript, argv, piped)
+    const scriptClock = {
+      now: clientTime ? Math.floor(clock.now()) : '',
+      padMs: clientTime ? CLIENT_TIME_PAD_MS : 0,
+    } as const
+    if (fast)
+      return call(group, consumeScript, consumeArgv(consumeScript.sha, group, scriptClock, policy!), piped)
+    call(group, batchScript, batchArgv(batchScript.sha, group, scriptClock), piped)
   }
 
   const call = (group: Waiting[], script: RedisScript, argv: (string | number)[], piped: boolean) => {

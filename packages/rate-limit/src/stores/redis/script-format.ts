@@ -19,15 +19,3 @@ else
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 `
-
-/** Algorithm codes in the script's arguments. */
-export const ALGORITHM_CODES = {
-  gcra: 1,
-  'token-bucket': 2,
-  'fixed-window': 3,
-  'sliding-window': 4,
-  'sliding-log': 5,
-} as const
-
-/** Operation codes in the script's arguments. */
-export const OP_CODES = { consume: 'c', peek: 'p', refund: 'r', block: 'b', reset: 'x' } as const

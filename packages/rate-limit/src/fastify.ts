@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { ipKey } from './http/ip-key.js'
 import {
   createRequestLimit,
+  functionOption,
   PROBLEM_JSON,
   type RateLimitCommonOptions,
   type RateLimitInfo,
@@ -45,7 +46,10 @@ export interface RateLimitPluginOptions extends RateLimitCommonOptions<FastifyRe
  * `request.ip` (set Fastify's `trustProxy` behind a proxy).
  */
 export function rateLimitHook(options: RateLimitPluginOptions): onRequestAsyncHookHandler {
-  const decide = createRequestLimit<FastifyRequest>(options, (request, subnet) => ipKey(request.ip, subnet))
+  const decide = createRequestLimit<FastifyRequest>(options, {
+    defaultKey: (request, subnet) => ipKey(request.ip, subnet),
+    fields: { requestWasSuccessful: functionOption, handler: functionOption },
+  })
   const succeeded =
     options.requestWasSuccessful ??
     ((_request: FastifyRequest, reply: FastifyReply) => reply.statusCode < 400)
@@ -97,7 +101,10 @@ export type SlowDownPluginOptions = SlowDownCommonOptions<FastifyRequest>
  * `request.slowDown` to `{ hits, delayAfter, delayMs }`.
  */
 export function slowDownHook(options: SlowDownPluginOptions): onRequestAsyncHookHandler {
-  const decide = createSlowDown<FastifyRequest>(options, (request, subnet) => ipKey(request.ip, subnet))
+  const decide = createSlowDown<FastifyRequest>(options, {
+    defaultKey: (request, subnet) => ipKey(request.ip, subnet),
+    fields: {},
+  })
   return async function headroomSlowDown(request, reply) {
     const verdict = await decide(request)
     if (verdict === undefined) return

@@ -1,6 +1,11 @@
 import { type FetchMiddleware, type HonoLikeContext, toFetchMiddleware, withHeaders } from '@headroom/core'
 import { ipKey } from './http/ip-key.js'
-import { createRequestLimit, PROBLEM_JSON, type RateLimitCommonOptions } from './http/request-limit.js'
+import {
+  createRequestLimit,
+  functionOption,
+  PROBLEM_JSON,
+  type RateLimitCommonOptions,
+} from './http/request-limit.js'
 import type { Decision } from './limiter/decision.js'
 import {
   createSlowDown,
@@ -54,9 +59,10 @@ export function rateLimit(options: FetchRateLimitOptions): FetchMiddleware {
   // decision, where the core calls the default key before its first await, so concurrent
   // requests never see each other's context.
   let currentContext: HonoLikeContext | undefined
-  const decide = createRequestLimit<Request>(options, (request, subnet) =>
-    ipKey(options.ip?.(request, currentContext), subnet),
-  )
+  const decide = createRequestLimit<Request>(options, {
+    defaultKey: (request, subnet) => ipKey(options.ip?.(request, currentContext), subnet),
+    fields: { ip: functionOption, requestWasSuccessful: functionOption, handler: functionOption },
+  })
   const succeeded =
     options.requestWasSuccessful ?? ((_request: Request, response: Response) => response.status < 400)
 
@@ -119,9 +125,10 @@ export function slowDown(options: FetchSlowDownOptions): FetchMiddleware {
   // As in rateLimit: the Hono context reaches `ip` through this slot, set around the
   // synchronous start of the decision, where the core calls the default key.
   let currentContext: HonoLikeContext | undefined
-  const decide = createSlowDown<Request>(common, (request, subnet) =>
-    ipKey(ip?.(request, currentContext), subnet),
-  )
+  const decide = createSlowDown<Request>(common, {
+    defaultKey: (request, subnet) => ipKey(ip?.(request, currentContext), subnet),
+    fields: { ip: functionOption },
+  })
   return toFetchMiddleware(async (request, next, context) => {
     currentContext = context
     const pending = decide(request)

@@ -1,3 +1,5 @@
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
 import type { ResolvedPolicy } from '../algorithms/policy.js'
 import type { Decision } from '../limiter/decision.js'
 import type { RateLimiter } from '../limiter/rate-limiter-types.js'
@@ -51,6 +53,42 @@ export interface RequestVerdict extends RateLimitInfo {
   settles: boolean
 }
 
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'Expected a function')
+
+/** The fields of `rateLimit()` every adapter shares; an adapter adds its own. */
+const rateLimitFields = {
+  limiter: z.custom<RateLimiter>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as RateLimiter).consume === 'function',
+    'Expected a rate limiter from createRateLimiter()',
+  ),
+  key: fn.optional(),
+  cost: z.union([z.number(), fn]).default(1),
+  limit: fn.optional(),
+  skip: fn.optional(),
+  skipSuccessfulRequests: z.boolean().optional(),
+  skipFailedRequests: z.boolean().optional(),
+  headers: z
+    .union([z.enum(['draft-11', 'draft-8', 'draft-7', 'legacy']), z.literal(false)], {
+      error: "Expected 'draft-11', 'draft-8', 'draft-7', 'legacy' or false",
+    })
+    .default('draft-11'),
+  ipv6Subnet: z.number().default(56),
+  statusCode: z.number().int().default(429),
+  message: z.union([z.string(), fn]).optional(),
+}
+type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never] ? true : false
+true satisfies SameKeys<typeof rateLimitFields, RateLimitCommonOptions<unknown>>
+
+/** What an adapter gives the shared core: the default key of a request, and its own option fields. */
+export interface RequestLimitAdapter<Req> {
+  defaultKey: (req: Req, ipv6Subnet: number) => string
+  /** The adapter's own options (`handler`, `requestWasSuccessful`, ...): unknown keys are refused. */
+  fields: z.ZodRawShape
+}
+
+/** The schema field of an adapter's function option. */
+export const functionOption = fn.optional()
+
 /** Content type of every refusal body. */
 export const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 
@@ -72,27 +110,18 @@ const withLimit = (
  */
 export function createRequestLimit<Req>(
   options: RateLimitCommonOptions<Req>,
-  defaultKey: (req: Req, ipv6Subnet: number) => string,
+  adapter: RequestLimitAdapter<Req>,
 ): (req: Req) => Promise<RequestVerdict | undefined> {
-  const { limiter } = options
-  if (limiter === null || typeof limiter !== 'object' || typeof limiter.consume !== 'function')
-    throw new TypeError(
-      'Invalid rateLimit option "limiter": expected a rate limiter from createRateLimiter()',
-    )
-  const headerStyle = options.headers === undefined ? 'draft-11' : options.headers
-  if (headerStyle !== false && !['draft-11', 'draft-8', 'draft-7', 'legacy'].includes(headerStyle))
-    throw new TypeError(
-      `Invalid rateLimit option "headers": expected 'draft-11', 'draft-8', 'draft-7', 'legacy' or false (received ${JSON.stringify(headerStyle)})`,
-    )
-  const subnet = options.ipv6Subnet ?? 56
-  const keyOf = options.key ?? ((req: Req) => defaultKey(req, subnet))
-  const statusCode = options.statusCode ?? 429
+  const parsed = parseOptions('rateLimit', z.object({ ...rateLimitFields, ...adapter.fields }), options)
+  const { limiter, ipv6Subnet: subnet, statusCode } = parsed
+  const headerStyle = parsed.headers
+  const keyOf = options.key ?? ((req: Req) => adapter.defaultKey(req, subnet))
   const refundWhen = options.skipSuccessfulRequests || options.skipFailedRequests
 
   return async (req) => {
     if (options.skip?.(req)) return undefined
     const key = await keyOf(req)
-    const cost = typeof options.cost === 'function' ? options.cost(req) : (options.cost ?? 1)
+    const cost = typeof options.cost === 'function' ? options.cost(req) : (parsed.cost as number)
     const limit = options.limit?.(req)
     const decision = await limiter.consume(key, { cost, limit })
     const headers: Array<[string, string]> = []

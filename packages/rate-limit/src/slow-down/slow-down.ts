@@ -1,6 +1,8 @@
 // The framework-neutral core of slowDown: validates the options once and turns a request
 // into a verdict (skip, a 503 when the counter is unavailable and the limiter refuses,
 // or how long to hold it). The Express, Fastify and fetch adapters only wait and answer.
+import { parseOptions } from '@headroom/core'
+import { z } from 'zod'
 import type { RateLimiter } from '../limiter/rate-limiter-types.js'
 
 /**
@@ -48,6 +50,32 @@ export type SlowDownVerdict =
 
 export const SLOW_DOWN_PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'Expected a function')
+const atLeastZero = z.custom<number>((v) => typeof v === 'number' && v >= 0, 'Expected a number >= 0')
+
+const slowDownFields = {
+  limiter: z.custom<RateLimiter>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as RateLimiter).consume === 'function',
+    'Expected a rate limiter from createRateLimiter()',
+  ),
+  key: fn.optional(),
+  delayAfter: z.number().int().min(0, 'Expected an integer >= 0'),
+  delayMs: atLeastZero.default(1000),
+  maxDelayMs: atLeastZero.default(Number.POSITIVE_INFINITY),
+  skip: fn.optional(),
+  ipv6Subnet: z.number().default(56),
+}
+type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never] ? true : false
+true satisfies SameKeys<typeof slowDownFields, SlowDownCommonOptions<unknown>>
+
+/** What an adapter gives the shared core: the client address of a request, and its own option fields. */
+export interface SlowDownAdapter<Req> {
+  /** Called before the first await. */
+  defaultKey: (req: Req, ipv6Subnet: number) => string
+  /** The adapter's own options: unknown keys are refused. */
+  fields: z.ZodRawShape
+}
+
 /** The hit counter ceiling slowDown asks for: never reached, so every hit is counted. */
 const COUNT_ALL = 1e9
 /** Node runs a longer `setTimeout` after 1 ms: a delay is capped here so it never turns into none. */
@@ -60,33 +88,19 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1
  */
 export function createSlowDown<Req>(
   options: SlowDownCommonOptions<Req>,
-  defaultKey: (req: Req, subnet: number) => string,
+  adapter: SlowDownAdapter<Req>,
 ): (req: Req) => Promise<SlowDownVerdict | undefined> {
-  const { limiter } = options
-  if (limiter === null || typeof limiter !== 'object' || typeof limiter.consume !== 'function')
-    throw new TypeError('Invalid slowDown option "limiter": expected a rate limiter from createRateLimiter()')
+  const { limiter, delayAfter, delayMs, maxDelayMs, ipv6Subnet } = parseOptions(
+    'slowDown',
+    z.object({ ...slowDownFields, ...adapter.fields }),
+    options,
+  )
   const algorithm = limiter.policies[0]!.algorithm
   if (algorithm !== 'fixed-window' && algorithm !== 'sliding-window')
     throw new TypeError(
       `Invalid slowDown option "limiter": expected a fixed-window or sliding-window limiter (received ${algorithm})`,
     )
-  if (!(Number.isInteger(options.delayAfter) && options.delayAfter >= 0))
-    throw new TypeError(
-      `Invalid slowDown option "delayAfter": expected an integer >= 0 (received ${String(options.delayAfter)})`,
-    )
-  const delayMs = options.delayMs ?? 1000
-  const maxDelayMs = options.maxDelayMs ?? Number.POSITIVE_INFINITY
-  if (!(delayMs >= 0))
-    throw new TypeError(
-      `Invalid slowDown option "delayMs": expected a number >= 0 (received ${String(delayMs)})`,
-    )
-  if (!(maxDelayMs >= 0))
-    throw new TypeError(
-      `Invalid slowDown option "maxDelayMs": expected a number >= 0 (received ${String(maxDelayMs)})`,
-    )
-  const subnet = options.ipv6Subnet ?? 56
-  const keyOf = options.key ?? ((req: Req) => defaultKey(req, subnet))
-  const { delayAfter } = options
+  const keyOf = options.key ?? ((req: Req) => adapter.defaultKey(req, ipv6Subnet))
 
   return async (req) => {
     if (options.skip?.(req)) return undefined

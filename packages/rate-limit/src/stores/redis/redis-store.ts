@@ -38,12 +38,15 @@ const CLIENT_TIME_PAD_MS = 60_000
  * @example
  * const store = createRedisStore({ redis, prefix: 'rl' })
  */
-export function createRedisStore(input: RedisStoreOptions): RedisStore {
-  const options = parseOptions('createRedisStore', redisStoreSchema, input)
-  const { redis, prefix, clock, timeoutMs, maxBatch } = options
-  const gate = createFailureGate({ clock, ...options.failureGate })
-  const clientTime = options.time === 'client'
-  const forceGeneral = options.generalScriptOnly
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  const { redis, prefix, clock, timeoutMs, maxBatch, failureGate, time, generalScriptOnly } = parseOptions(
+    'createRedisStore',
+    redisStoreSchema,
+    options,
+  )
+  const gate = createFailureGate({ clock, ...failureGate })
+  const clientTime = time === 'client'
+  const forceGeneral = generalScriptOnly
   const cluster = isCluster(redis)
   let pending: Waiting[] = []
   let scheduled = false

@@ -1,24 +1,25 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { ipKey } from './ip-key.js'
+import { ipKey } from './http/ip-key.js'
 import {
   createRequestLimit,
+  functionOption,
   PROBLEM_JSON,
   type RateLimitCommonOptions,
   type RateLimitInfo,
-} from './request-limit.js'
+} from './http/request-limit.js'
+import type { Decision } from './limiter/decision.js'
 import {
   createSlowDown,
   hold,
   SLOW_DOWN_PROBLEM_JSON,
   type SlowDownCommonOptions,
   type SlowDownInfo,
-} from './slow-down.js'
-import type { Decision } from './types.js'
+} from './slow-down/slow-down.js'
 
-export { type HeaderStyle, writeHeaders } from './headers.js'
-export { expandIPv6, ipKey } from './ip-key.js'
-export type { RateLimitCommonOptions, RateLimitInfo } from './request-limit.js'
-export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down.js'
+export { type HeaderStyle, writeHeaders } from './http/headers.js'
+export { expandIPv6, ipKey } from './http/ip-key.js'
+export type { RateLimitCommonOptions, RateLimitInfo } from './http/request-limit.js'
+export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down/slow-down.js'
 
 /** Options of {@link rateLimit}. */
 export interface RateLimitMiddlewareOptions extends RateLimitCommonOptions<Request> {
@@ -45,9 +46,10 @@ export interface RateLimitMiddlewareOptions extends RateLimitCommonOptions<Reque
  * app.post('/login', rateLimit({ limiter: logins, key: (req) => `${req.body.email}:${ipKey(req.ip)}`, skipSuccessfulRequests: true }))
  */
 export function rateLimit(options: RateLimitMiddlewareOptions): RequestHandler {
-  const decide = createRequestLimit<Request>(options, (req, subnet) =>
-    ipKey(req.ip ?? req.socket.remoteAddress, subnet),
-  )
+  const decide = createRequestLimit<Request>(options, {
+    defaultKey: (req, subnet) => ipKey(req.ip ?? req.socket.remoteAddress, subnet),
+    fields: { requestWasSuccessful: functionOption, handler: functionOption },
+  })
   const succeeded = options.requestWasSuccessful ?? ((_req: Request, res: Response) => res.statusCode < 400)
 
   const handle = async (req: Request, res: Response, next: NextFunction) => {
@@ -89,9 +91,10 @@ export type SlowDownOptions = SlowDownCommonOptions<Request>
  * app.use('/search', slowDown({ limiter: hits, delayAfter: 50, delayMs: 200, maxDelayMs: 5000 }))
  */
 export function slowDown(options: SlowDownOptions): RequestHandler {
-  const decide = createSlowDown<Request>(options, (req, subnet) =>
-    ipKey(req.ip ?? req.socket.remoteAddress, subnet),
-  )
+  const decide = createSlowDown<Request>(options, {
+    defaultKey: (req, subnet) => ipKey(req.ip ?? req.socket.remoteAddress, subnet),
+    fields: {},
+  })
 
   const handle = async (req: Request, res: Response, next: NextFunction) => {
     const verdict = await decide(req)

@@ -1,25 +1,26 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { ipKey } from './ip-key.js'
+import { ipKey } from './http/ip-key.js'
 import {
   createRequestLimit,
+  functionOption,
   PROBLEM_JSON,
   type RateLimitCommonOptions,
   type RateLimitInfo,
-} from './request-limit.js'
+} from './http/request-limit.js'
+import type { Decision } from './limiter/decision.js'
 import {
   createSlowDown,
   hold,
   SLOW_DOWN_PROBLEM_JSON,
   type SlowDownCommonOptions,
   type SlowDownInfo,
-} from './slow-down.js'
-import type { Decision } from './types.js'
+} from './slow-down/slow-down.js'
 
-export { type HeaderStyle, writeHeaders } from './headers.js'
-export { expandIPv6, ipKey } from './ip-key.js'
-export type { RateLimitInfo } from './request-limit.js'
-export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down.js'
+export { type HeaderStyle, writeHeaders } from './http/headers.js'
+export { expandIPv6, ipKey } from './http/ip-key.js'
+export type { RateLimitInfo } from './http/request-limit.js'
+export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down/slow-down.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,7 +46,10 @@ export interface RateLimitPluginOptions extends RateLimitCommonOptions<FastifyRe
  * `request.ip` (set Fastify's `trustProxy` behind a proxy).
  */
 export function rateLimitHook(options: RateLimitPluginOptions): onRequestAsyncHookHandler {
-  const decide = createRequestLimit<FastifyRequest>(options, (request, subnet) => ipKey(request.ip, subnet))
+  const decide = createRequestLimit<FastifyRequest>(options, {
+    defaultKey: (request, subnet) => ipKey(request.ip, subnet),
+    fields: { requestWasSuccessful: functionOption, handler: functionOption },
+  })
   const succeeded =
     options.requestWasSuccessful ??
     ((_request: FastifyRequest, reply: FastifyReply) => reply.statusCode < 400)
@@ -97,7 +101,10 @@ export type SlowDownPluginOptions = SlowDownCommonOptions<FastifyRequest>
  * `request.slowDown` to `{ hits, delayAfter, delayMs }`.
  */
 export function slowDownHook(options: SlowDownPluginOptions): onRequestAsyncHookHandler {
-  const decide = createSlowDown<FastifyRequest>(options, (request, subnet) => ipKey(request.ip, subnet))
+  const decide = createSlowDown<FastifyRequest>(options, {
+    defaultKey: (request, subnet) => ipKey(request.ip, subnet),
+    fields: {},
+  })
   return async function headroomSlowDown(request, reply) {
     const verdict = await decide(request)
     if (verdict === undefined) return

@@ -1,20 +1,25 @@
 import { type FetchMiddleware, type HonoLikeContext, toFetchMiddleware, withHeaders } from '@headroom/core'
-import { ipKey } from './ip-key.js'
-import { createRequestLimit, PROBLEM_JSON, type RateLimitCommonOptions } from './request-limit.js'
+import { ipKey } from './http/ip-key.js'
+import {
+  createRequestLimit,
+  functionOption,
+  PROBLEM_JSON,
+  type RateLimitCommonOptions,
+} from './http/request-limit.js'
+import type { Decision } from './limiter/decision.js'
 import {
   createSlowDown,
   hold,
   SLOW_DOWN_PROBLEM_JSON,
   type SlowDownCommonOptions,
   type SlowDownInfo,
-} from './slow-down.js'
-import type { Decision } from './types.js'
+} from './slow-down/slow-down.js'
 
 export type { FetchMiddleware, FetchNext, HonoLikeContext } from '@headroom/core'
-export { type HeaderStyle, writeHeaders } from './headers.js'
-export { expandIPv6, ipKey } from './ip-key.js'
-export type { RateLimitInfo } from './request-limit.js'
-export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down.js'
+export { type HeaderStyle, writeHeaders } from './http/headers.js'
+export { expandIPv6, ipKey } from './http/ip-key.js'
+export type { RateLimitInfo } from './http/request-limit.js'
+export type { SlowDownCommonOptions, SlowDownInfo } from './slow-down/slow-down.js'
 
 /** Options of the fetch {@link rateLimit}. */
 export interface FetchRateLimitOptions extends RateLimitCommonOptions<Request> {
@@ -54,9 +59,10 @@ export function rateLimit(options: FetchRateLimitOptions): FetchMiddleware {
   // decision, where the core calls the default key before its first await, so concurrent
   // requests never see each other's context.
   let currentContext: HonoLikeContext | undefined
-  const decide = createRequestLimit<Request>(options, (request, subnet) =>
-    ipKey(options.ip?.(request, currentContext), subnet),
-  )
+  const decide = createRequestLimit<Request>(options, {
+    defaultKey: (request, subnet) => ipKey(options.ip?.(request, currentContext), subnet),
+    fields: { ip: functionOption, requestWasSuccessful: functionOption, handler: functionOption },
+  })
   const succeeded =
     options.requestWasSuccessful ?? ((_request: Request, response: Response) => response.status < 400)
 
@@ -119,9 +125,10 @@ export function slowDown(options: FetchSlowDownOptions): FetchMiddleware {
   // As in rateLimit: the Hono context reaches `ip` through this slot, set around the
   // synchronous start of the decision, where the core calls the default key.
   let currentContext: HonoLikeContext | undefined
-  const decide = createSlowDown<Request>(common, (request, subnet) =>
-    ipKey(ip?.(request, currentContext), subnet),
-  )
+  const decide = createSlowDown<Request>(common, {
+    defaultKey: (request, subnet) => ipKey(ip?.(request, currentContext), subnet),
+    fields: { ip: functionOption },
+  })
   return toFetchMiddleware(async (request, next, context) => {
     currentContext = context
     const pending = decide(request)

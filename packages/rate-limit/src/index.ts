@@ -1,26 +1,19 @@
-export {
-  type ConcurrencyDecision,
-  type ConcurrencyLimiter,
-  type ConcurrencyLimiterOptions,
-  createConcurrencyLimiter,
-  type Lease,
-} from './concurrency-limiter.js'
-export { type Duration, formatMs, toMs } from './duration.js'
-export type { RateLimiterEvents } from './events.js'
-export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './memory-store.js'
-export type { PolicyOptions, RateLimiterOptions, StoreErrorMode } from './options.js'
-export { createRateLimiter } from './rate-limiter.js'
-export type { RateLimiterStats } from './rate-limiter-stats.js'
-export type { ConsumeOptions, RateLimiter } from './rate-limiter-types.js'
-export { createRedisStore } from './redis-store.js'
-export type { RedisStore, RedisStoreOptions, RedisStoreStats } from './redis-store-types.js'
+export type { Algorithm, ResolvedPolicy } from './algorithms/policy.js'
+export { createConcurrencyLimiter } from './concurrency/concurrency-limiter.js'
 export type {
-  Algorithm,
-  Decision,
-  DecisionSource,
-  RateLimitStore,
-  ResolvedPolicy,
-  StoreOp,
-  StoreOpKind,
-  StoreResult,
-} from './types.js'
+  ConcurrencyDecision,
+  ConcurrencyLimiter,
+  ConcurrencyLimiterOptions,
+  Lease,
+} from './concurrency/types.js'
+export type { Decision, DecisionSource } from './limiter/decision.js'
+export type { RateLimiterEvents } from './limiter/events.js'
+export type { PolicyOptions, RateLimiterOptions, StoreErrorMode } from './limiter/options.js'
+export { createRateLimiter } from './limiter/rate-limiter.js'
+export type { ConsumeOptions, RateLimiter } from './limiter/rate-limiter-types.js'
+export type { RateLimiterStats } from './limiter/stats.js'
+export { type Duration, formatMs, toMs } from './shared/duration.js'
+export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory/memory-store.js'
+export { createRedisStore } from './stores/redis/redis-store.js'
+export type { RedisStore, RedisStoreOptions, RedisStoreStats } from './stores/redis/redis-store-types.js'
+export type { RateLimitStore, StoreOp, StoreOpKind, StoreResult } from './stores/store.js'

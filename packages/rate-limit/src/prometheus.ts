@@ -1,7 +1,7 @@
 // prom-client collectors for rate limiters. Values are read from `limiter.stats()` when
 // Prometheus scrapes (prom-client `collect()`): a decision pays nothing for being exported.
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { RateLimiterStats } from './rate-limiter-stats.js'
+import type { RateLimiterStats } from './limiter/stats.js'
 
 /** The gate in front of Redis as a number: 0 closed (healthy), 1 probing, 2 open, -1 no Redis. */
 const GATE_STATE = { none: -1, closed: 0, probing: 1, open: 2 } as const

@@ -81,6 +81,10 @@ describe('rateLimit() over real HTTP (Express only)', () => {
     const limiter = track(createRateLimiter({ limit: 1, window: 1000 }))
     expect(() => rateLimit({ limiter, headers: 'draft-3' as 'draft-8' })).toThrow(/"headers"/)
     expect(() => slowDown({ limiter, delayAfter: 1 })).toThrow(/fixed-window or sliding-window/)
+    // A misspelt option is refused, not ignored.
+    expect(() => rateLimit({ limiter, skipSuccessful: true } as never)).toThrow(/"skipSuccessful"/)
+    const hits = track(createRateLimiter({ algorithm: 'fixed-window', limit: 1, window: 1000 }))
+    expect(() => slowDown({ limiter: hits, delayAfter: 1, delay: 5 } as never)).toThrow(/"delay"/)
   })
 })
 

@@ -9,7 +9,7 @@ import { afterEach } from 'vitest'
 import { rateLimit as expressRateLimit } from '../src/express.js'
 import { rateLimit as fastifyRateLimit } from '../src/fastify.js'
 import { rateLimit as fetchRateLimit } from '../src/fetch.js'
-import type { RateLimitCommonOptions } from '../src/request-limit.js'
+import type { RateLimitCommonOptions } from '../src/http/request-limit.js'
 
 /** What the contract's option callbacks see of a request, whatever the framework. */
 export interface RequestView {

@@ -17,6 +17,10 @@ describe('createRateLimiter options', () => {
       /option "algorithm"/,
     )
     expect(() => createRateLimiter({ limit: 1, window: 1, prefix: 'a{b' })).toThrow(/option "prefix"/)
+    expect(() => createRateLimiter({ limit: 1, window: 1, memory: { maxkeys: 5 } } as never)).toThrow(
+      /option "memory.maxkeys"/,
+    )
+    expect(() => createMemoryStore({ maxKeys: 0 })).toThrow(/createMemoryStore option "maxKeys"/)
     expect(() => createRateLimiter({ limit: 1, window: 1, onStoreError: 'maybe' as 'open' })).toThrow(
       /option "onStoreError"/,
     )

@@ -8,7 +8,7 @@ import { Hono } from 'hono'
 import { slowDown as expressSlowDown } from '../src/express.js'
 import { slowDown as fastifySlowDown } from '../src/fastify.js'
 import { slowDown as fetchSlowDown, slowDownInfo } from '../src/fetch.js'
-import type { RateLimiter } from '../src/rate-limiter-types.js'
+import type { RateLimiter } from '../src/limiter/rate-limiter-types.js'
 
 /** slowDown() options in framework-neutral terms: every request's key is 'client'. */
 export interface NeutralSlowDownOptions {

@@ -140,6 +140,8 @@ function storeStoppedSuite(
         const limiter = counter({
           redis: env.client(),
           prefix: `stop-${server.name}-${mode}-${Object.keys(extra).length}`,
+          // A day-long window: the local counts of one test never straddle a window's end.
+          window: '1d',
           onStoreError: mode,
           instances: 2,
           timeout: 200,

@@ -1,0 +1,35 @@
+import { type Clock, type Logger, type RedisClient, systemClock } from '@headroom/core'
+import { z } from 'zod'
+
+/**
+ * `true` when a schema's input and an options interface have the same keys and accept
+ * each other's values. Each options schema asserts it, so adding a key to one and not
+ * the other stops the build.
+ */
+export type SameShape<A, B> = [A] extends [B]
+  ? [B] extends [A]
+    ? [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never]
+      ? true
+      : false
+    : false
+  : false
+
+/** An ioredis client or Cluster. */
+export const redisSchema = z.custom<RedisClient>(
+  (v) => typeof v === 'object' && v !== null,
+  'Expected an ioredis client',
+)
+
+/** A key prefix: keys are `{prefix:key}`, so braces would break the hash tag. */
+export const prefixSchema = z
+  .string()
+  .min(1)
+  .regex(/^[^{}]*$/, 'May not contain "{" or "}"')
+
+export const clockSchema = z
+  .custom<Clock>((v) => typeof (v as Clock)?.now === 'function', 'Expected a Clock')
+  .default(systemClock)
+
+export const loggerSchema = z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger')
+
+export const positive = z.number().finite().positive()

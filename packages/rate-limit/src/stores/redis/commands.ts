@@ -22,7 +22,11 @@ export interface ScriptSenders {
 export function scriptSenders(redis: RedisClient): ScriptSenders {
   const builtin = (redis as { createBuiltinCommand?: (name: string) => { string: Send } })
     .createBuiltinCommand
-  const piped = (name: 'evalsha' | 'eval') => redis[name] as unknown as Send
+  // ioredis types EVALSHA and EVAL as overloads; the store always passes a flat argv.
+  const piped = (name: 'evalsha' | 'eval'): Send => {
+    const method: (...argv: never[]) => unknown = redis[name]
+    return method as Send
+  }
   const now = (name: 'evalsha' | 'eval') =>
     typeof builtin === 'function' ? builtin.call(redis, name).string : piped(name)
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { childLogger, silentLogger } from '../src/logger.js'
-import { describeValue, parseOptions } from '../src/options/validate.js'
+import { describeValue, type OptionsSchemaMatch, parseOptions, tiedTo } from '../src/options/validate.js'
 
 const schema = z.object({
   prefix: z.string().min(1),
@@ -188,5 +188,34 @@ describe('parseOptions with a union of several strict objects', () => {
     expect(() => parseOptions('createThing', schema, { sink: { url: 'x', retries: 2 } })).toThrow(
       'Invalid createThing option "sink.retries": unknown option',
     )
+  })
+})
+
+describe('OptionsSchemaMatch and tiedTo (checked by pnpm typecheck)', () => {
+  interface ThingOptions {
+    /** @default 10 */
+    max?: number
+    name: string
+  }
+  const thingSchema = z.object({ max: z.number().int().default(10), name: z.string() })
+
+  it('accept a schema with the interface keys that takes every value the interface allows', () => {
+    true satisfies OptionsSchemaMatch<typeof thingSchema, ThingOptions>
+    expect(tiedTo<ThingOptions>()(thingSchema)).toBe(thingSchema)
+  })
+
+  it('refuse a key on one side only, and a schema narrower than the interface', () => {
+    const extraKey = z.object({ max: z.number().optional(), name: z.string(), min: z.number().optional() })
+    const missingKey = z.object({ name: z.string() })
+    const narrower = z.object({ max: z.literal(10).optional(), name: z.string() })
+    // @ts-expect-error: `min` is not an option of ThingOptions
+    true satisfies OptionsSchemaMatch<typeof extraKey, ThingOptions>
+    // @ts-expect-error: `max` is missing from the schema
+    true satisfies OptionsSchemaMatch<typeof missingKey, ThingOptions>
+    // @ts-expect-error: the schema refuses a max the interface allows
+    true satisfies OptionsSchemaMatch<typeof narrower, ThingOptions>
+    // @ts-expect-error: the same at the declaration
+    tiedTo<ThingOptions>()(narrower)
+    expect(parseOptions('thing', narrower, { max: 10, name: 'a' })).toEqual({ max: 10, name: 'a' })
   })
 })

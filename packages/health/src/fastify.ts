@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { parseOptions } from '@headroom/core'
+import { parseOptions, tiedTo } from '@headroom/core'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { z } from 'zod'
@@ -21,7 +21,6 @@ import {
   timeResponse,
 } from './http/track-requests.js'
 import type { HealthMonitor } from './monitor/types.js'
-import { tiedTo } from './shared/tie.js'
 import {
   createShedGate,
   PROBLEM_JSON,

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { type FetchMiddleware, parseOptions, toFetchMiddleware, withHeaders } from '@headroom/core'
+import { type FetchMiddleware, parseOptions, tiedTo, toFetchMiddleware, withHeaders } from '@headroom/core'
 import { z } from 'zod'
 import type { HealthJsonInfo } from './http/health-json.js'
 import { isDependencyFailure, isShed, markDependency, markShed, setTiming, timingOf } from './http/marks.js'
@@ -13,7 +13,6 @@ import {
   resolveTiming,
 } from './http/request-timing.js'
 import type { HealthMonitor } from './monitor/types.js'
-import { tiedTo } from './shared/tie.js'
 import {
   createShedGate,
   PROBLEM_JSON,

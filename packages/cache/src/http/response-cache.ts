@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
-import { childLogger, type Logger, parseOptions } from '@headroom/core'
+import { childLogger, type Logger, type OptionsSchemaMatch, parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import type { Cache } from '../types.js'
 
@@ -58,15 +58,7 @@ const responseCacheSchema = z.strictObject({
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
 })
 
-// Both ways: a key added to the options type but not the schema (or the reverse) fails here.
-type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
-  ? true
-  : never
-const schemaKeysMatch: SameKeys<
-  z.input<typeof responseCacheSchema>,
-  CacheResponseCommonOptions<unknown>
-> = true
-void schemaKeysMatch
+true satisfies OptionsSchemaMatch<typeof responseCacheSchema, CacheResponseCommonOptions<unknown>>
 
 /** How an adapter reads a request of its framework. */
 export interface RequestReader<Req> {

@@ -1,4 +1,10 @@
-import { type Clock, type Logger, type RedisClient, systemClock } from '@headroom/core'
+import {
+  type Clock,
+  type Logger,
+  type OptionsSchemaMatch,
+  type RedisClient,
+  systemClock,
+} from '@headroom/core'
 import { z } from 'zod'
 import type { Serializer } from '../tiers/entry.js'
 import { MAX_TTL_MS } from './call-options.js'
@@ -295,11 +301,4 @@ export const cacheOptionsSchema = z
     keyGroups: options.keyGroups ?? Object.keys(options.tiers),
   })) satisfies z.ZodType<ResolvedCacheOptions, CacheOptions>
 
-// Both ways: a key added to the interface but not the schema (or the reverse) fails here.
-type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
-  ? true
-  : never
-const inputKeysMatch: SameKeys<z.input<typeof cacheOptionsSchema>, CacheOptions> = true
-const outputKeysMatch: SameKeys<z.output<typeof cacheOptionsSchema>, ResolvedCacheOptions> = true
-void inputKeysMatch
-void outputKeysMatch
+true satisfies OptionsSchemaMatch<typeof cacheOptionsSchema, CacheOptions>

@@ -52,10 +52,12 @@ export function parseOptions<Schema extends z.ZodType>(
 
 /**
  * Ties a documented options interface to its zod schema at compile time: `true` when the
- * schema's input has exactly the interface's keys, every input it accepts is a valid
- * `Options` and every `Options` is an input it accepts; otherwise an object type saying
- * what differs. `true satisfies OptionsSchemaMatch<...>` fails to compile the moment a
- * key is added to one side only, or a key's type drifts.
+ * schema's input has exactly the interface's keys and accepts every value the interface
+ * allows; otherwise an object type saying what differs. `true satisfies
+ * OptionsSchemaMatch<...>` fails to compile the moment a key is added to one side only,
+ * or the schema narrows a key's type, so a program that type-checks is never refused an
+ * option it was allowed to write. (A schema may be looser than its interface: a
+ * `z.preprocess` step takes `unknown`.)
  *
  * @example
  * const schema = z.object({ max: z.number().default(100) })
@@ -65,15 +67,17 @@ export type OptionsSchemaMatch<Schema extends z.ZodType, Options> = [
   Exclude<keyof z.input<Schema>, keyof Options>,
   Exclude<keyof Options, keyof z.input<Schema>>,
 ] extends [never, never]
-  ? [z.input<Schema>] extends [Options]
-    ? [Options] extends [z.input<Schema>]
-      ? true
-      : { schemaRefusesAValueTheInterfaceAllows: Options }
-    : { schemaInputNotAssignableTo: Options }
+  ? [WritableArrays<Options>] extends [z.input<Schema>]
+    ? true
+    : { schemaRefusesAValueTheInterfaceAllows: Options }
   : {
       onlyInSchema: Exclude<keyof z.input<Schema>, keyof Options>
       onlyInInterface: Exclude<keyof Options, keyof z.input<Schema>>
     }
+
+/** An interface's `readonly T[]` options as zod types arrays (`T[]`); zod accepts either. */
+type WritableArrays<Options> = { [K in keyof Options]: WritableArray<Options[K]> }
+type WritableArray<Value> = Value extends readonly (infer Item)[] ? Item[] : Value
 
 /**
  * The same tie as {@link OptionsSchemaMatch}, at the schema's declaration: returns the
@@ -84,7 +88,8 @@ export type OptionsSchemaMatch<Schema extends z.ZodType, Options> = [
  */
 export function tiedTo<Options>() {
   return <Schema extends z.ZodType>(
-    schema: Schema & (OptionsSchemaMatch<Schema, Options> extends true ? unknown : OptionsSchemaMatch<Schema, Options>),
+    schema: Schema &
+      (OptionsSchemaMatch<Schema, Options> extends true ? unknown : OptionsSchemaMatch<Schema, Options>),
   ): Schema => schema
 }
 

@@ -5,10 +5,10 @@ import {
   parseOptions,
   systemClock,
   type TimerHandle,
+  tiedTo,
 } from '@headroom/core'
 import pRetry, { AbortError } from 'p-retry'
 import { z } from 'zod'
-import { tiedTo } from '../shared/tie.js'
 import { MAX_TIMER_MS, timerMs } from '../shared/timer-ms.js'
 import type { AlertSink, StatusChange } from '../status/change.js'
 import { type HealthStatus, severity } from '../status/status.js'

@@ -2,9 +2,9 @@
 // options interface to a schema built from these, so every option is checked once, at
 // construction, unknown keys refused.
 import type { Logger } from '@headroom/core'
+import { tiedTo } from '@headroom/core'
 import { z } from 'zod'
 import type { HealthMonitor } from '../monitor/types.js'
-import { tiedTo } from '../shared/tie.js'
 import type { HealthJsonInfo } from './health-json.js'
 import type { ProbePaths } from './probe-answers.js'
 import type { RequestTimingOptions, SlowRequestReport } from './request-timing.js'

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { parseOptions } from '@headroom/core'
+import { parseOptions, tiedTo } from '@headroom/core'
 import { z } from 'zod'
 import type { HealthMonitor } from '../monitor/types.js'
-import { tiedTo } from '../shared/tie.js'
 import { isDependencyFailure, isShed, markDependency, setTiming, timingOf } from './marks.js'
 import { fn, recorderOption, timingSchema } from './options.js'
 import {

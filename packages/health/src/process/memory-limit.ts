@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
-import { parseOptions } from '@headroom/core'
+import { parseOptions, tiedTo } from '@headroom/core'
 import { z } from 'zod'
-import { tiedTo } from '../shared/tie.js'
 import { createRssReader } from './rss-reader.js'
 
 /** Where the memory limit came from. */

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
-import { parseOptions } from '@headroom/core'
+import { parseOptions, tiedTo } from '@headroom/core'
 import { z } from 'zod'
-import { tiedTo } from '../shared/tie.js'
 import { createEventLoopProbe } from './event-loop-probe.js'
 import { createRssReader } from './rss-reader.js'
 

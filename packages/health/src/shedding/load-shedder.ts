@@ -1,6 +1,5 @@
-import { parseOptions } from '@headroom/core'
+import { parseOptions, tiedTo } from '@headroom/core'
 import { z } from 'zod'
-import { tiedTo } from '../shared/tie.js'
 import type { HealthStatus } from '../status/status.js'
 
 /**

@@ -1,6 +1,5 @@
-import { createChannels, parseOptions } from '@headroom/core'
+import { createChannels, parseOptions, tiedTo } from '@headroom/core'
 import { z } from 'zod'
-import { tiedTo } from '../shared/tie.js'
 import type { HealthStatus } from '../status/status.js'
 import { createLoadShedder, type Priority, type ShedPolicy, type StatusSource } from './load-shedder.js'
 

@@ -1,7 +1,14 @@
 import type { Server } from 'node:http'
-import { type Clock, childLogger, type Logger, parseOptions, sleep, systemClock } from '@headroom/core'
+import {
+  type Clock,
+  childLogger,
+  type Logger,
+  parseOptions,
+  sleep,
+  systemClock,
+  tiedTo,
+} from '@headroom/core'
 import { z } from 'zod'
-import { tiedTo } from '../shared/tie.js'
 import { timerMs } from '../shared/timer-ms.js'
 
 /** Options of {@link gracefulShutdown}. */

@@ -1,16 +1,9 @@
-import { type Clock, type Logger, silentLogger, systemClock } from '@headroom/core'
+import { type Clock, type Logger, type OptionsSchemaMatch, silentLogger, systemClock } from '@headroom/core'
 import { z } from 'zod'
 import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
 import { algorithmSchema } from '../algorithms/schema.js'
 import { isDropError } from '../shared/drops.js'
-import {
-  clockSchema,
-  functionOf,
-  loggerSchema,
-  positiveInt,
-  type SameKeys,
-  waitMs,
-} from '../shared/schema.js'
+import { clockSchema, functionOf, loggerSchema, positiveInt, waitMs } from '../shared/schema.js'
 
 /** Options of {@link createAdaptiveLimiter}. */
 export interface AdaptiveLimiterOptions {
@@ -172,8 +165,7 @@ export const adaptiveLimiterOptionsSchema = z
   ) satisfies z.ZodType<ResolvedAdaptiveLimiterOptions, AdaptiveLimiterOptions>
 
 // A key added to the interface but not the schema (or the other way) fails to compile here.
-const sameKeys: SameKeys<z.input<typeof adaptiveLimiterOptionsSchema>, AdaptiveLimiterOptions> = true
-void sameKeys
+true satisfies OptionsSchemaMatch<typeof adaptiveLimiterOptionsSchema, AdaptiveLimiterOptions>
 
 /**
  * @deprecated Use {@link AdaptiveLimiterOptions} (the limiter is `createAdaptiveLimiter`

@@ -1,7 +1,7 @@
-import { createCallOptionsCheck } from '@headroom/core'
+import { createCallOptionsCheck, type OptionsSchemaMatch } from '@headroom/core'
 import { z } from 'zod'
 import type { AdaptiveLimiter } from '../limiter/types.js'
-import { functionOf, type SameKeys } from '../shared/schema.js'
+import { functionOf } from '../shared/schema.js'
 import { isTransientPgError } from './transient.js'
 
 /** The part of `@headroom/cache` (or any cache with tags) the helpers use. */
@@ -68,8 +68,7 @@ export const pgQueriesOptionsSchema = z.strictObject({
 }) satisfies z.ZodType<ResolvedPgQueriesOptions, PgQueriesOptions>
 
 // A key added to the interface but not the schema (or the other way) fails to compile here.
-const sameKeys: SameKeys<z.input<typeof pgQueriesOptionsSchema>, PgQueriesOptions> = true
-void sameKeys
+true satisfies OptionsSchemaMatch<typeof pgQueriesOptionsSchema, PgQueriesOptions>
 
 /** Per-call options of `query`. */
 export interface QueryOptions {

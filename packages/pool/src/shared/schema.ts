@@ -1,15 +1,6 @@
 import type { Clock, Logger } from '@headroom/core'
 import { z } from 'zod'
 
-/**
- * `true` when A and B have the same keys, `never` otherwise. An options schema declares
- * `const keys: SameKeys<z.input<typeof schema>, FooOptions> = true`, so a key added to
- * the interface and not the schema (or the other way) fails to compile.
- */
-export type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
-  ? true
-  : never
-
 /** zod pieces the option schemas share. */
 export const positiveInt = z
   .number({ error: 'expected a number' })

@@ -1,8 +1,8 @@
-import { type Clock, type Logger, silentLogger, systemClock } from '@headroom/core'
+import { type Clock, type Logger, type OptionsSchemaMatch, silentLogger, systemClock } from '@headroom/core'
 import { z } from 'zod'
 import type { LimitAlgorithmSpec } from '../algorithms/limit-algorithm.js'
 import { algorithmSchema } from '../algorithms/schema.js'
-import { clockSchema, loggerSchema, positiveInt, type SameKeys } from '../shared/schema.js'
+import { clockSchema, loggerSchema, positiveInt } from '../shared/schema.js'
 import type { GenericPoolLike } from '../targets/generic-pool-target.js'
 import type { PgPoolLike } from '../targets/pg-pool-target.js'
 import type { PoolTarget } from '../targets/pool-target.js'
@@ -133,5 +133,4 @@ export const poolSizerOptionsSchema = z
   }) satisfies z.ZodType<ResolvedPoolSizerOptions, PoolSizerOptions>
 
 // A key added to the interface but not the schema (or the other way) fails to compile here.
-const sameKeys: SameKeys<z.input<typeof poolSizerOptionsSchema>, PoolSizerOptions> = true
-void sameKeys
+true satisfies OptionsSchemaMatch<typeof poolSizerOptionsSchema, PoolSizerOptions>

@@ -1,6 +1,6 @@
-import { parseOptions } from '@headroom/core'
+import { type OptionsSchemaMatch, parseOptions } from '@headroom/core'
 import { z } from 'zod'
-import { functionOf, positiveInt, type SameKeys } from '../shared/schema.js'
+import { functionOf, positiveInt } from '../shared/schema.js'
 import type { PoolTarget } from './pool-target.js'
 
 /** The part of a generic-pool 3 `Pool` the adapter relies on, structurally, so generic-pool stays optional. */
@@ -46,8 +46,7 @@ const genericPoolTargetOptionsSchema = z.object({
     })
     .optional(),
 }) satisfies z.ZodType<GenericPoolTargetOptions, GenericPoolTargetOptions>
-const sameKeys: SameKeys<z.input<typeof genericPoolTargetOptionsSchema>, GenericPoolTargetOptions> = true
-void sameKeys
+true satisfies OptionsSchemaMatch<typeof genericPoolTargetOptionsSchema, GenericPoolTargetOptions>
 
 /**
  * Adapts a live generic-pool (v3) pool for {@link createPoolSizer}.

@@ -1,7 +1,7 @@
-import { parseOptions } from '@headroom/core'
+import { type OptionsSchemaMatch, parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import { isDropError } from '../shared/drops.js'
-import { functionOf, type SameKeys } from '../shared/schema.js'
+import { functionOf } from '../shared/schema.js'
 import type { CheckoutOutcome, PoolTarget } from './pool-target.js'
 
 /** The part of a pg `Client` the adapter touches. */
@@ -39,8 +39,7 @@ export interface PgPoolTargetOptions {
 const pgPoolTargetOptionsSchema = z.object({
   isDrop: functionOf<(error: unknown) => boolean>().default(() => isDropError),
 }) satisfies z.ZodType<Required<PgPoolTargetOptions>, PgPoolTargetOptions>
-const sameKeys: SameKeys<z.input<typeof pgPoolTargetOptionsSchema>, PgPoolTargetOptions> = true
-void sameKeys
+true satisfies OptionsSchemaMatch<typeof pgPoolTargetOptionsSchema, PgPoolTargetOptions>
 
 /** The error a retired connection is released with, so pg-pool closes it instead of idling it. */
 class RetiredConnection extends Error {

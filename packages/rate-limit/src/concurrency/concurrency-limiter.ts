@@ -4,18 +4,12 @@ import {
   createCommandTimeout,
   createFailureGate,
   hashTaggedKey,
+  type OptionsSchemaMatch,
   parseOptions,
   runScript,
 } from '@headroom/core'
 import { z } from 'zod'
-import {
-  clockSchema,
-  loggerSchema,
-  positive,
-  prefixSchema,
-  redisSchema,
-  type SameShape,
-} from '../shared/schema.js'
+import { clockSchema, loggerSchema, positive, prefixSchema, redisSchema } from '../shared/schema.js'
 import { MemoryLeases } from './memory-leases.js'
 import { acquireArgv, acquireScript, activeScript } from './scripts.js'
 import type { ConcurrencyDecision, ConcurrencyLimiter, ConcurrencyLimiterOptions, Lease } from './types.js'
@@ -31,7 +25,7 @@ const schema = z.object({
   clock: clockSchema,
   logger: loggerSchema.optional(),
 })
-true satisfies SameShape<z.input<typeof schema>, ConcurrencyLimiterOptions>
+true satisfies OptionsSchemaMatch<typeof schema, ConcurrencyLimiterOptions>
 
 /**
  * Creates a concurrency limiter: leases with a TTL, so a crashed holder frees its

@@ -1,15 +1,8 @@
-import type { Clock, FailureGateOptions, Logger, RedisClient } from '@headroom/core'
+import type { Clock, FailureGateOptions, Logger, OptionsSchemaMatch, RedisClient } from '@headroom/core'
 import { z } from 'zod'
 import type { Algorithm, ResolvedPolicy } from '../algorithms/policy.js'
 import { type Duration, formatMs, toMs } from '../shared/duration.js'
-import {
-  clockSchema,
-  loggerSchema,
-  positive,
-  prefixSchema,
-  redisSchema,
-  type SameShape,
-} from '../shared/schema.js'
+import { clockSchema, loggerSchema, positive, prefixSchema, redisSchema } from '../shared/schema.js'
 import { memoryBoundsSchema } from '../stores/memory/memory-store.js'
 import { redisStoreFields } from '../stores/redis/redis-store-types.js'
 import type { RateLimitStore } from '../stores/store.js'
@@ -151,8 +144,8 @@ export const optionsSchema = z
     }
   })
 
-true satisfies SameShape<z.input<typeof optionsSchema>, RateLimiterOptions>
-true satisfies SameShape<z.input<typeof policySchema>, PolicyOptions>
+true satisfies OptionsSchemaMatch<typeof optionsSchema, RateLimiterOptions>
+true satisfies OptionsSchemaMatch<typeof policySchema, PolicyOptions>
 
 export type ParsedOptions = z.output<typeof optionsSchema>
 

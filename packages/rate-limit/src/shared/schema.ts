@@ -1,19 +1,6 @@
 import { type Clock, type Logger, type RedisClient, systemClock } from '@headroom/core'
 import { z } from 'zod'
 
-/**
- * `true` when a schema's input and an options interface have the same keys and accept
- * each other's values. Each options schema asserts it, so adding a key to one and not
- * the other stops the build.
- */
-export type SameShape<A, B> = [A] extends [B]
-  ? [B] extends [A]
-    ? [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never]
-      ? true
-      : false
-    : false
-  : false
-
 /** An ioredis client or Cluster. */
 export const redisSchema = z.custom<RedisClient>(
   (v) => typeof v === 'object' && v !== null,

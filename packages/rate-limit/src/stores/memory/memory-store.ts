@@ -1,9 +1,9 @@
-import { type Clock, parseOptions, type TimerHandle } from '@headroom/core'
+import { type Clock, type OptionsSchemaMatch, parseOptions, type TimerHandle } from '@headroom/core'
 import { z } from 'zod'
 import { evaluate } from '../../algorithms/evaluate.js'
 import type { ResolvedPolicy } from '../../algorithms/policy.js'
 import { type Attempt, newVerdict, type PolicyState } from '../../algorithms/verdict.js'
-import { clockSchema, positive, type SameShape } from '../../shared/schema.js'
+import { clockSchema, positive } from '../../shared/schema.js'
 import type { RateLimitStore, StoreOp, StoreResult } from '../store.js'
 import { decide } from './decide.js'
 
@@ -24,7 +24,7 @@ export const memoryBoundsSchema = z.object({
 })
 
 const memoryStoreSchema = memoryBoundsSchema.extend({ clock: clockSchema })
-true satisfies SameShape<z.input<typeof memoryStoreSchema>, MemoryStoreOptions>
+true satisfies OptionsSchemaMatch<typeof memoryStoreSchema, MemoryStoreOptions>
 
 interface Entry {
   /**

@@ -1,6 +1,6 @@
-import type { Clock, FailureGate, FailureGateOptions, RedisClient } from '@headroom/core'
+import type { Clock, FailureGate, FailureGateOptions, OptionsSchemaMatch, RedisClient } from '@headroom/core'
 import { z } from 'zod'
-import { clockSchema, positive, prefixSchema, redisSchema, type SameShape } from '../../shared/schema.js'
+import { clockSchema, positive, prefixSchema, redisSchema } from '../../shared/schema.js'
 import type { RateLimitStore, StoreOp, StoreResult } from '../store.js'
 
 /** Options of {@link createRedisStore}. */
@@ -39,7 +39,7 @@ export const redisStoreFields = {
 }
 
 export const redisStoreSchema = z.object(redisStoreFields)
-true satisfies SameShape<z.input<typeof redisStoreSchema>, RedisStoreOptions>
+true satisfies OptionsSchemaMatch<typeof redisStoreSchema, RedisStoreOptions>
 
 /** Counters of the Redis store, merged into the limiter's `stats()`. */
 export interface RedisStoreStats {

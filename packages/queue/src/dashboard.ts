@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
-import { type QueueView, renderPage } from './dashboard-page.js'
-import type { Queue } from './queue-types.js'
+import { type QueueView, renderPage } from './dashboard/dashboard-page.js'
+import type { Queue } from './durable/queue-types.js'
 
 /** Options of {@link createDashboard} and {@link dashboardRouter}. */
 export interface DashboardOptions {

@@ -1,8 +1,8 @@
 import type { RedisClient } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
+import { internalsOf } from '../src/durable/queue-internals.js'
 import { createWorker, type Queue, UnrecoverableError } from '../src/index.js'
-import { internalsOf } from '../src/queue-internals.js'
 import { queueFactory } from './helpers.js'
 
 /** Dead-letters `n` jobs (UnrecoverableError), one at a time in add order, and returns their ids. */
@@ -19,7 +19,7 @@ async function failJobs(queue: Queue, n: number, data: (i: number) => unknown = 
   )
   await waitUntil(async () => (await queue.getJobCounts()).failed === n, {
     what: `${n} failed`,
-    timeoutMs: 20_000,
+    timeoutMs: 60_000,
   })
   await worker.close()
   return ids
@@ -162,13 +162,13 @@ export function adminContract(redis: () => RedisClient | undefined, prefix: () =
     )
     await waitUntil(async () => (await queue.getJobCounts()).failed === 1200, {
       what: 'failed again',
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
     })
     await worker.close()
     expect(await queue.clean('failed', 0, 1100)).toHaveLength(1100)
     expect(await queue.clean('failed', 0)).toHaveLength(100)
     expect(await queue.getJobCounts()).toMatchObject({ failed: 0 })
-  })
+  }, 150_000)
 
   it('removes waiting, delayed, completed and failed jobs, and refuses an active one', async () => {
     const queue = factory.make()

@@ -1,9 +1,9 @@
 import type { RedisClient } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
+import { internalsOf } from '../src/durable/queue-internals.js'
 import { createWorker, type Job, type QueueOptions, UnrecoverableError } from '../src/index.js'
-import type { ClaimedJob } from '../src/job.js'
-import { internalsOf } from '../src/queue-internals.js'
+import type { ClaimedJob } from '../src/store/job-store.js'
 import { deferred, queueFactory } from './helpers.js'
 
 /** The behaviour every store must show; run against memory, Redis and Redis Cluster. */

@@ -1,6 +1,7 @@
 import type { RedisClient } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
+import { internalsOf } from '../src/durable/queue-internals.js'
 import {
   createQueueEvents,
   createWorker,
@@ -9,7 +10,6 @@ import {
   type QueueEventsSubscriber,
   UnrecoverableError,
 } from '../src/index.js'
-import { internalsOf } from '../src/queue-internals.js'
 import { deferred, queueFactory } from './helpers.js'
 
 /** Events, progress and waitUntilFinished: the same behaviour on memory, Redis and Redis Cluster. */

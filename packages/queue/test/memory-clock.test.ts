@@ -1,8 +1,8 @@
 import { createManualClock } from '@headroom/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { internalsOf } from '../src/durable/queue-internals.js'
 import { backoffDelay, createQueue, createWorker } from '../src/index.js'
-import { internalsOf } from '../src/queue-internals.js'
 
 const flush = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve()

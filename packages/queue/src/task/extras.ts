@@ -1,0 +1,26 @@
+// The per-task state of the few tasks given a signal or a timeout, kept off plain tasks.
+import type { TimerHandle } from '@headroom/core'
+import type { Settle, TaskFn } from './types.js'
+
+/**
+ * What a task given a signal or a timeout needs besides its fn. A plain task has none:
+ * it is queued as its fn alone, so the options of a few tasks cost nothing to the rest.
+ */
+export class TaskExtras {
+  started = false
+  cancelled = false
+  controller: AbortController | undefined = undefined
+  timer: TimerHandle | undefined = undefined
+  constructor(
+    readonly fn: TaskFn,
+    readonly signal: AbortSignal | undefined,
+    readonly timeout: number | undefined,
+    readonly resolve: Settle,
+    readonly onAbort: (extras: TaskExtras) => void,
+  ) {}
+
+  /** The signal's abort listener: an object listener, so no closure per task. */
+  handleEvent(): void {
+    this.onAbort(this)
+  }
+}

@@ -1,10 +1,9 @@
 import type { RedisClient } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
-import { internalsOf } from '../src/durable/queue-internals.js'
 import { createWorker, type Job, type QueueOptions, UnrecoverableError } from '../src/index.js'
 import type { ClaimedJob } from '../src/store/job-store.js'
-import { deferred, queueFactory } from './helpers.js'
+import { deferred, queueFactory, storeOf } from './helpers.js'
 
 /** The behaviour every store must show; run against memory, Redis and Redis Cluster. */
 export function jobStoreContract(
@@ -141,7 +140,7 @@ export function jobStoreContract(
     const id = await queue.add('stuck', { v: 1 }, { priority: 'HIGH' })
     await queue.add('stuck', { v: 2 }, { priority: 'MEDIUM' })
     // A worker that claims and then dies: it never heart-beats nor settles.
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     const dead = await store.claim({ count: 1, leaseMs: 300, maxPriority: undefined })
     expect(dead.jobs.map((j) => j.id)).toEqual([id])
     const stalled: string[] = []
@@ -169,7 +168,7 @@ export function jobStoreContract(
 
   it('acknowledges and claims in one call, answering each settlement in order (fencing per job)', async () => {
     const queue = factory.make()
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     const ids = await queue.addBulk(Array.from({ length: 6 }, (_, i) => ({ name: 'x', data: { i } })))
     const first = await store.claim({ count: 3, leaseMs: 5_000, maxPriority: undefined })
     const second = await store.claim({ count: 2, leaseMs: 5_000, maxPriority: undefined })
@@ -205,7 +204,7 @@ export function jobStoreContract(
 
   it('a batch shares one lease: a settled job leaves it, heartbeats renew it, it expires as a whole', async () => {
     const queue = factory.make({ leaseMs: 300, heartbeatMs: 100 })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'x', data: { i } })))
     const { jobs } = await store.claim({ count: 3, leaseMs: 300, maxPriority: undefined })
     const [a, b, c] = jobs as [ClaimedJob, ClaimedJob, ClaimedJob]
@@ -224,7 +223,7 @@ export function jobStoreContract(
 
   it('retention keeps the newest finished jobs, even when many finish in the same call', async () => {
     const queue = factory.make({ retention: { completed: { count: 3 } } })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     await queue.addBulk(Array.from({ length: 12 }, (_, i) => ({ name: 'x', data: { i } })))
     const { jobs } = await store.claim({ count: 12, leaseMs: 5_000, maxPriority: undefined })
     // Finished in an order that is neither the ids' numeric nor their lexicographic order.

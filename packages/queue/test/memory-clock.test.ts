@@ -1,8 +1,8 @@
 import { createManualClock } from '@headroom/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { internalsOf } from '../src/durable/queue-internals.js'
 import { backoffDelay, createQueue, createWorker } from '../src/index.js'
+import { storeOf } from './helpers.js'
 
 const flush = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve()
@@ -29,7 +29,7 @@ describe('memory store on a manual clock', () => {
   it('an expired lease is recovered on the next claim, with the original priority and place', async () => {
     const clock = createManualClock()
     const queue = createQueue({ name: 'lease', clock, leaseMs: 2_000 })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     const a = await queue.add('x', {}, { priority: 'HIGH' })
     const b = await queue.add('x', {}, { priority: 'HIGH' })
     const first = await store.claim({ count: 1, leaseMs: 2_000, maxPriority: undefined })
@@ -51,7 +51,7 @@ describe('memory store on a manual clock', () => {
   it('a heartbeat extends the lease; without it the job is recovered', async () => {
     const clock = createManualClock()
     const queue = createQueue({ name: 'hb', clock, leaseMs: 1_000 })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     await queue.add('x', {})
     const [job] = (await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })).jobs
     clock.advance(900)
@@ -68,7 +68,7 @@ describe('memory store on a manual clock', () => {
   it('a job that stalls more than maxStalls times is dead-lettered', async () => {
     const clock = createManualClock()
     const queue = createQueue({ name: 'stalls', clock, leaseMs: 100, maxStalls: 2 })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     const id = await queue.add('x', {})
     for (let i = 0; i < 3; i++) {
       await store.claim({ count: 1, leaseMs: 100, maxPriority: undefined })

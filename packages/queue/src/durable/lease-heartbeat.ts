@@ -3,13 +3,13 @@
 import type { Clock, Logger, TimerHandle } from '@headroom/core'
 import type { JobStore } from '../store/job-store.js'
 import type { Lease } from './lease.js'
+import type { WorkerLeases } from './worker-leases.js'
 
 export interface LeaseHeartbeatOptions {
   clock: Clock
   store: JobStore
   logger: Logger
-  /** The worker's leases by job id. */
-  held: Map<string, Lease>
+  leases: WorkerLeases
   leaseMs: number
   heartbeatMs: number
   /** The job's settlement is still waiting to be sent. */
@@ -19,26 +19,40 @@ export interface LeaseHeartbeatOptions {
 }
 
 /** Renews the worker's leases every `heartbeatMs` from `start()` until `stop()`. */
-export function createLeaseHeartbeat(options: LeaseHeartbeatOptions) {
-  const { clock, store, logger, held, leaseMs, heartbeatMs, unsent, onLost } = options
-  let heartbeatTimer: TimerHandle | undefined
-  let stopped = false
+export class LeaseHeartbeat {
+  readonly #options: LeaseHeartbeatOptions
+  #timer: TimerHandle | undefined
+  #stopped = false
 
-  const heartbeat = () => {
-    heartbeatTimer = undefined
-    if (stopped) return
-    const leases: { id: string; token: string }[] = []
-    for (const lease of held.values()) if (!lease.lost) leases.push({ id: lease.id, token: lease.token })
-    if (leases.length === 0) {
-      heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
+  constructor(options: LeaseHeartbeatOptions) {
+    this.#options = options
+  }
+
+  start(): void {
+    this.#timer = this.#options.clock.setTimeout(this.#beat, this.#options.heartbeatMs)
+  }
+
+  stop(): void {
+    this.#stopped = true
+    if (this.#timer !== undefined) this.#options.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  readonly #beat = (): void => {
+    this.#timer = undefined
+    if (this.#stopped) return
+    const { clock, store, logger, leases, leaseMs, heartbeatMs, unsent, onLost } = this.#options
+    const renewable = leases.renewable()
+    if (renewable.length === 0) {
+      this.#timer = clock.setTimeout(this.#beat, heartbeatMs)
       return
     }
     store
-      .extend(leases, leaseMs)
+      .extend(renewable, leaseMs)
       .then(
         (lost) => {
           for (const id of lost) {
-            const lease = held.get(id)
+            const lease = leases.get(id)
             if (!lease || lease.lost) continue
             // A settlement already sent may have settled it between our snapshot and now: that is no loss.
             if (lease.done && !unsent(id)) continue
@@ -48,18 +62,7 @@ export function createLeaseHeartbeat(options: LeaseHeartbeatOptions) {
         (error: unknown) => logger.warn({ err: error }, 'heartbeat failed'),
       )
       .finally(() => {
-        if (!stopped) heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
+        if (!this.#stopped) this.#timer = clock.setTimeout(this.#beat, heartbeatMs)
       })
-  }
-
-  return {
-    start() {
-      heartbeatTimer = clock.setTimeout(heartbeat, heartbeatMs)
-    },
-    stop() {
-      stopped = true
-      if (heartbeatTimer !== undefined) clock.clearTimeout(heartbeatTimer)
-      heartbeatTimer = undefined
-    },
   }
 }

@@ -10,39 +10,45 @@ const channels = createChannels<{ refused: { queue: string; name: string; priori
   'refused',
 ])
 
-export type Shedding = ReturnType<typeof createShedding>
-
 /** The load shedding of one queue; with no `options.shedding` it never sheds. */
-export function createShedding(options: ResolvedQueueOptions, events: Emitter<QueueEvents>) {
-  const shedFloor = options.shedding ? resolvePriority(options.shedding.minPriority, 100) : undefined
-  let refused = 0
+export class Shedding {
+  readonly #options: ResolvedQueueOptions
+  readonly #events: Emitter<QueueEvents>
+  readonly #floor: number | undefined
+  #refused = 0
 
-  const critical = () => options.shedding !== undefined && options.shedding.status() === 'critical'
+  constructor(options: ResolvedQueueOptions, events: Emitter<QueueEvents>) {
+    this.#options = options
+    this.#events = events
+    this.#floor = options.shedding ? resolvePriority(options.shedding.minPriority, 100) : undefined
+  }
 
-  return {
-    critical,
-    /** Jobs `add` refused so far. */
-    refused: () => refused,
-    /** The least urgent priority workers may claim now, or undefined for all. */
-    claimCeiling(): number | undefined {
-      if (shedFloor === undefined || !critical()) return undefined
-      return shedFloor
-    },
-    /** Throws `E_OVERLOADED` (and reports it) when `add` must refuse this job now. */
-    admit(name: string, priority: number): void {
-      if (
-        shedFloor !== undefined &&
-        priority > shedFloor &&
-        options.shedding?.mode === 'refuse' &&
-        critical()
-      ) {
-        refused++
-        events.emit('refused', { name, priority })
-        channels.refused.publish({ queue: options.name, name, priority })
-        throw new OverloadedError(
-          `Queue "${options.name}" refused job "${name}" (priority ${priority}): the service is critical and sheds work below priority ${shedFloor}`,
-        )
-      }
-    },
+  critical(): boolean {
+    return this.#options.shedding !== undefined && this.#options.shedding.status() === 'critical'
+  }
+
+  /** Jobs `add` refused so far. */
+  refused(): number {
+    return this.#refused
+  }
+
+  /** The least urgent priority workers may claim now, or undefined for all. */
+  claimCeiling(): number | undefined {
+    if (this.#floor === undefined || !this.critical()) return undefined
+    return this.#floor
+  }
+
+  /** Throws `E_OVERLOADED` (and reports it) when `add` must refuse this job now. */
+  admit(name: string, priority: number): void {
+    const floor = this.#floor
+    const options = this.#options
+    if (floor !== undefined && priority > floor && options.shedding?.mode === 'refuse' && this.critical()) {
+      this.#refused++
+      this.#events.emit('refused', { name, priority })
+      channels.refused.publish({ queue: options.name, name, priority })
+      throw new OverloadedError(
+        `Queue "${options.name}" refused job "${name}" (priority ${priority}): the service is critical and sheds work below priority ${floor}`,
+      )
+    }
   }
 }

@@ -1,23 +1,23 @@
 // createWorker: the claim/run/acknowledge loop of a durable queue's consumer. Its types,
-// argument checks, lease timeouts, heartbeat, events and retry-or-dead decision live in
-// files of their own; the per-job path (claim, start, finish, acknowledge) and the state it
-// shares with pause, stats and close stay here, in one closure, for speed.
-import { QueueClosedError, type TimerHandle } from '@headroom/core'
+// argument checks, heartbeat, events and retry-or-dead decision live in files of their
+// own, its leases in WorkerLeases; the per-job path (claim, start, finish, acknowledge),
+// the per-claim timeouts and the state they share with pause, stats and close stay here,
+// in one closure, for speed.
+import { QueueClosedError, TimeoutError, type TimerHandle } from '@headroom/core'
 import { UnknownHandlerError } from '../shared/errors.js'
 import type { ClaimedJob, ClaimResult, JobPayload, Settlement } from '../store/job-store.js'
 import type { WorkWaiter } from '../store/scheduling-store.js'
 import { errorJson } from './error-json.js'
 import { failureSettlement } from './failure-settlement.js'
-import { createProgressReporter } from './job-progress.js'
 import type { Lease, TimeoutGroup } from './lease.js'
-import { createLeaseHeartbeat } from './lease-heartbeat.js'
-import { createLeaseTimeouts } from './lease-timeouts.js'
+import { LeaseHeartbeat } from './lease-heartbeat.js'
 import { LeasedJob } from './leased-job.js'
-import { internalsOf } from './queue-internals.js'
+import { linkOf } from './queue.js'
 import type { Queue } from './queue-types.js'
 import { processTrace, traceHandler } from './trace.js'
 import { waitAtMost } from './wait-at-most.js'
-import { createWorkerEvents } from './worker-events.js'
+import { WorkerEvents } from './worker-events.js'
+import { WorkerLeases } from './worker-leases.js'
 import { parseWorkerArguments, type WorkerOptions } from './worker-options.js'
 import type { JobHandler, Worker } from './worker-types.js'
 
@@ -46,16 +46,15 @@ export function createWorker(
   handlers: Record<string, JobHandler>,
   input: WorkerOptions = {},
 ): Worker {
-  const internals = internalsOf(queue)
-  if (internals.closed) throw new QueueClosedError(`Queue "${queue.name}" is closed`)
+  const link = linkOf(queue, 'createWorker')
+  if (link.closed) throw new QueueClosedError(`Queue "${queue.name}" is closed`)
   const options = parseWorkerArguments(handlers, input)
-  const { store, clock, logger, counters } = internals
-  const { leaseMs, retry } = internals.options
-  const heartbeatMs = internals.options.heartbeatMs ?? Math.floor(leaseMs / 3)
+  const { store, clock, logger, metrics } = link
+  const { leaseMs, retry } = link.options
+  const heartbeatMs = link.options.heartbeatMs ?? Math.floor(leaseMs / 3)
   const concurrency = options.concurrency
   const batchSize = Math.min(options.batchSize ?? concurrency, 1000)
-  const held = new Map<string, Lease>()
-  const lastErrors = new Map<string, unknown>()
+  const leases = new WorkerLeases()
   let running = 0
   let claimErrors = 0
   let settleErrors = 0
@@ -85,29 +84,48 @@ export function createWorker(
   /** A wake-up came while a claim was in flight: if that claim comes back short, claim again. */
   let wokeUnclaimed = false
 
-  const progress = createProgressReporter(store)
-  const events = createWorkerEvents({
+  const events = new WorkerEvents({
     queueName: queue.name,
     logger,
-    queueEvents: internals.events,
-    counters,
-    held,
-    lastErrors,
+    queueEvents: link.events,
+    metrics,
+    leases,
   })
-  const { emit, report, stalled } = events
-  const { armTimeout, leaveTimeout } = createLeaseTimeouts(clock, (lease, error) =>
-    finish(lease, false, error),
-  )
-  const heartbeat = createLeaseHeartbeat({
+  const heartbeat = new LeaseHeartbeat({
     clock,
     store,
     logger,
-    held,
+    leases,
     leaseMs,
     heartbeatMs,
     unsent: (id) => pending.some((s) => s.id === id),
-    onLost: events.lost,
+    onLost: (lease) => events.lost(lease),
   })
+
+  /** Per-attempt timeouts: one timer per group of leases claimed together with the same timeout. */
+  const armTimeout = (group: TimeoutGroup) => {
+    if (group.left === 0) return
+    group.timer = clock.setTimeout(() => {
+      group.timer = undefined
+      for (const lease of group.leases) {
+        if (lease.done) continue
+        const error = new TimeoutError(`Job "${lease.name}" (${lease.id}) timed out after ${group.ms} ms`)
+        lease.controller?.abort(error)
+        finish(lease, false, error)
+      }
+    }, group.ms)
+  }
+
+  /** Leaves the lease's timeout group; the last one out clears its timer. */
+  const leaveTimeout = (lease: Lease) => {
+    const group = lease.timeouts
+    if (group === undefined) return
+    lease.timeouts = undefined
+    if (--group.left === 0 && group.timer !== undefined) {
+      clock.clearTimeout(group.timer)
+      group.timer = undefined
+    }
+  }
 
   const schedulePoll = (ms: number) => {
     if (stopping) return
@@ -180,8 +198,8 @@ export function createWorker(
         clock.clearTimeout(pollTimer)
         pollTimer = undefined
       }
-      const maxPriority = internals.claimCeiling()
-      if (maxPriority !== undefined) counters.deferredClaims++
+      const maxPriority = link.claimCeiling()
+      if (maxPriority !== undefined) metrics.deferredClaim()
       call = store.claim({ count, leaseMs, maxPriority, settle: acks, woke })
       woke = false
       wokeUnclaimed = false
@@ -198,7 +216,7 @@ export function createWorker(
     inFlight--
     reserved -= count
     if (count > 0) claimsInFlight--
-    for (let i = 0; i < acks.length; i++) report(acks[i]!, result.settled[i] === true)
+    for (let i = 0; i < acks.length; i++) events.report(acks[i]!, result.settled[i] === true)
     if (count > 0) {
       claimBackoff = 0
       onClaimed(result, count)
@@ -225,7 +243,7 @@ export function createWorker(
       { err: error, retryInMs, claim: count, acknowledgements: acks.length },
       count > 0 ? 'claim failed; retrying' : 'acknowledgement failed; retrying',
     )
-    emit('error', { error })
+    events.emit('error', { error })
     if (closed || retryTimer !== undefined) return
     retryTimer = clock.setTimeout(() => {
       retryTimer = undefined
@@ -234,7 +252,7 @@ export function createWorker(
   }
 
   const onClaimed = (result: ClaimResult, count: number) => {
-    stalled(result.stalled)
+    events.stalled(result.stalled)
     const jobs = result.jobs
     // Every job of the batch starts now: one clock read, and one timer per distinct timeout.
     const startedAt = clock.now()
@@ -257,13 +275,13 @@ export function createWorker(
     if (groups) for (const group of groups.values()) armTimeout(group)
     if (stopping) {
       // Claimed while close() began: hand them straight back.
-      for (const job of jobs) abandon(held.get(job.id))
+      for (const job of jobs) abandon(leases.get(job.id))
       return
     }
     if (jobs.length < count) {
       idle = true
       let ms = Math.min(result.wakeInMs ?? options.pollIntervalMs, options.pollIntervalMs)
-      if (internals.claimCeiling() !== undefined) ms = Math.min(ms, SHEDDING_RECHECK_MS)
+      if (link.claimCeiling() !== undefined) ms = Math.min(ms, SHEDDING_RECHECK_MS)
       // Jobs arrived while this claim was out (it may have missed them): claim again now.
       if (wokeUnclaimed) ms = 0
       wokeUnclaimed = false
@@ -295,10 +313,10 @@ export function createWorker(
       lost: false,
     }
     // A job scheduler's job: schedule the scheduler's next slot (once, whoever claims it).
-    if (payload.r !== undefined) internals.repeats.claimed(payload, claimed.payload, now)
-    held.set(lease.id, lease)
+    if (payload.r !== undefined) link.repeats.claimed(payload, claimed.payload, now)
+    leases.hold(lease)
     running++
-    internals.waitTime.record(now - claimed.readyAt)
+    metrics.waited(now - claimed.readyAt)
     const handler = Object.hasOwn(handlers, payload.n) ? handlers[payload.n] : undefined
     if (!handler) {
       finish(
@@ -308,7 +326,7 @@ export function createWorker(
       )
       return lease
     }
-    const job = new LeasedJob(lease, payload.d, payload.p, progress)
+    const job = new LeasedJob(lease, payload.d, payload.p, store)
     let outcome: unknown
     try {
       outcome = processTrace.hasSubscribers
@@ -342,9 +360,9 @@ export function createWorker(
     running--
     leaveTimeout(lease)
     lease.runMs = clock.now() - lease.startedAt
-    internals.runTime.record(lease.runMs)
+    metrics.ran(lease.runMs)
     if (lease.lost) {
-      held.delete(lease.id)
+      leases.drop(lease.id)
     } else if (ok) {
       let result: string | undefined
       if (value !== undefined) {
@@ -356,7 +374,7 @@ export function createWorker(
       }
       enqueueSettle({ id: lease.id, token: lease.token, outcome: 'completed', result })
     } else {
-      lastErrors.set(lease.id, value)
+      leases.failed(lease.id, value)
       enqueueSettle(failureSettlement(lease, value, retry))
     }
     if (running === 0) onDrained?.()
@@ -386,7 +404,7 @@ export function createWorker(
     step()
   })
   const self: Worker = {
-    on: events.on,
+    on: (event, listener) => events.on(event, listener),
     pause() {
       paused = true
     },
@@ -397,7 +415,7 @@ export function createWorker(
     },
     stats: () => ({
       running,
-      held: held.size,
+      held: leases.size,
       ...events.counts(),
       claimErrors,
       settleErrors,
@@ -417,14 +435,14 @@ export function createWorker(
           onDrained = done
         })
         onDrained = undefined
-        for (const lease of [...held.values()]) abandon(lease)
+        for (const lease of leases.all()) abandon(lease)
       }
       // A claim in flight lands after this point and is handed back by onClaimed.
       while (claimsInFlight > 0) await new Promise<void>((resolve) => setImmediate(resolve))
       step()
       if (inFlight > 0 || pending.length > 0) {
         // Flush acknowledgements and hand-backs (retrying while Redis is away), for a bounded time.
-        await waitAtMost(clock, Math.max(timeout, internals.options.commandTimeoutMs), (done) => {
+        await waitAtMost(clock, Math.max(timeout, link.options.commandTimeoutMs), (done) => {
           onQuiet = done
         })
         onQuiet = undefined
@@ -433,11 +451,11 @@ export function createWorker(
       heartbeat.stop()
       if (retryTimer !== undefined) clock.clearTimeout(retryTimer)
       retryTimer = undefined
-      internals.workers.delete(self)
+      link.leave(self)
       events.clear()
     },
   }
-  internals.workers.add(self)
+  link.join(self)
   heartbeat.start()
   step()
   return self

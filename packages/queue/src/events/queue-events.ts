@@ -12,7 +12,7 @@ import {
   type TimerHandle,
 } from '@headroom/core'
 import { z } from 'zod'
-import { internalsOf } from '../durable/queue-internals.js'
+import { linkOf } from '../durable/queue.js'
 import type { Queue } from '../durable/queue-types.js'
 import { JobFailedError, JobNotFoundError } from '../shared/errors.js'
 import type { StoredEvent } from '../store/job-store.js'
@@ -105,11 +105,11 @@ interface Waiter {
  * await events.close()
  */
 export function createQueueEvents(queue: Queue, input: QueueEventsOptions = {}): QueueEventsSubscriber {
-  const internals = internalsOf(queue)
+  const link = linkOf(queue, 'createQueueEvents')
   const options = parseOptions('createQueueEvents', optionsSchema, input)
-  const { clock } = internals
-  const logger = childLogger(internals.logger, { component: 'queue-events' })
-  const reader = internals.store.openEvents()
+  const { clock } = link
+  const logger = childLogger(link.logger, { component: 'queue-events' })
+  const reader = link.store.openEvents()
   const emitter = createEmitter<QueueEventMap>((error, event) =>
     logger.error({ err: error, event }, 'queue events listener threw'),
   )

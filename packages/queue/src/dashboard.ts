@@ -8,6 +8,7 @@ import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import { type QueueView, renderPage } from './dashboard/dashboard-page.js'
 import type { Queue } from './durable/queue-types.js'
+import type { Expect, SameKeys } from './shared/options-check.js'
 
 /** Options of {@link createDashboard} and {@link dashboardRouter}. */
 export interface DashboardOptions {
@@ -47,7 +48,10 @@ const schema = z.object({
   title: z.string().min(1).default('Queues'),
   failures: z.number({ error: 'expected an integer from 1 to 1000' }).int().min(1).max(1000).default(20),
   basePath: z.string().regex(/^\//, 'expected a path starting with "/"').default('/'),
-})
+}) satisfies z.ZodType<Required<DashboardOptions>, DashboardOptions>
+
+/** Compiles only while the schema and {@link DashboardOptions} list the same keys. */
+export type DashboardOptionsKeysMatch = Expect<SameKeys<z.input<typeof schema>, DashboardOptions>>
 
 /** A plain node:http handler: `http.createServer(dashboard)` or called from your own router. */
 export type DashboardHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>

@@ -35,7 +35,7 @@ export function createJobPreparer(
   options: ResolvedQueueOptions,
   admit: (name: string, priority: number) => void,
 ) {
-  const defaultPriority = resolvePriority(options.defaultPriority, 200, 'defaultPriority')
+  const defaultPriority = options.defaultPriority
   const names = options.names ? new Set(options.names) : undefined
 
   /** Validates and encodes one job; throws before anything is written. */

@@ -1,6 +1,7 @@
-import type { Clock, Logger, RedisClient } from '@headroom/core'
+import { type Clock, type Logger, type RedisClient, systemClock } from '@headroom/core'
 import { z } from 'zod'
-import type { PriorityInput } from '../shared/priority.js'
+import type { Expect, SameKeys } from '../shared/options-check.js'
+import { type PriorityInput, resolvePriority } from '../shared/priority.js'
 import type { RetentionRule } from '../store/job-store.js'
 import type { ResolvedRetry, RetryOptions } from './backoff.js'
 import type { EvictionPolicyMode } from './eviction-policy.js'
@@ -33,7 +34,7 @@ export interface QueueOptions {
   retry?: RetryOptions
   /** Lease of a claimed job: a job whose worker died runs again after about this long. @default 5000 */
   leaseMs?: number
-  /** How often workers renew their leases. @default leaseMs / 3 */
+  /** How often workers renew their leases, in ms. @default Math.floor(leaseMs / 3) */
   heartbeatMs?: number
   /** Default per-attempt timeout of a job in ms (its signal aborts, the attempt fails). @default 0 (none) */
   timeoutMs?: number
@@ -67,7 +68,7 @@ export interface QueueOptions {
    * written by the same scripts that make each change, keeping about `maxLen` entries
    * (a late subscriber catches up from within them). Turn it on in every process that
    * adds or runs the queue's jobs. Costs Redis work on every job (see the README).
-   * @default false (`true`: { maxLen: 10000 })
+   * @default false (`true` and `{}`: { maxLen: 10000 })
    */
   events?: boolean | { maxLen?: number }
   /**
@@ -82,16 +83,42 @@ export interface QueueOptions {
   logger?: Logger
 }
 
-const priority = z.union([z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']), z.number().int().min(0).max(1000)], {
-  error: 'expected CRITICAL, HIGH, MEDIUM, LOW or an integer from 0 to 1000',
-})
-const positiveMs = z.number({ error: 'expected a positive number of ms' }).positive().finite()
-const rule = z
-  .object({
-    count: z.number({ error: 'expected an integer >= 0' }).int().min(0).optional(),
-    ageMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().optional(),
+/** `createQueue`'s options after the schema: every default applied, priorities as numbers. */
+export interface ResolvedQueueOptions {
+  name: string
+  redis?: RedisClient | undefined
+  prefix: string
+  retry: ResolvedRetry
+  leaseMs: number
+  heartbeatMs: number
+  timeoutMs: number
+  retention: { completed: Required<RetentionRule>; failed: Required<RetentionRule> }
+  agingMs: number
+  maxStalls: number
+  names?: readonly string[] | undefined
+  defaultPriority: number
+  shedding?: { status: () => HealthStatus; mode: 'wait' | 'refuse'; minPriority: number } | undefined
+  addTimeoutMs: number
+  commandTimeoutMs: number
+  evictionPolicy: EvictionPolicyMode
+  /** Entries the event stream keeps; 0: the queue records no events. */
+  events: number
+  limiter?: { max: number; durationMs: number } | undefined
+  clock: Clock
+  logger?: Logger | undefined
+}
+
+/** A level name or 0..1000, resolved to the number the stores use. */
+const priority = z
+  .union([z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']), z.number().int().min(0).max(1000)], {
+    error: 'expected CRITICAL, HIGH, MEDIUM, LOW or an integer from 0 to 1000',
   })
-  .optional()
+  .transform((input) => resolvePriority(input, 0))
+const positiveMs = z.number({ error: 'expected a positive number of ms' }).positive().finite()
+const count = z.number({ error: 'expected an integer >= 0' }).int().min(0)
+const ageMs = z.number({ error: 'expected a number of ms >= 0' }).min(0).finite()
+const EVENTS_MAX_LEN = 10_000
+const eventsMaxLen = z.number({ error: 'expected an integer >= 100' }).int().min(100).default(EVENTS_MAX_LEN)
 
 export const queueOptionsSchema = z
   .object({
@@ -115,20 +142,25 @@ export const queueOptionsSchema = z
         maxDelayMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(60_000),
         randomize: z.boolean().default(true),
       })
-      .default({ attempts: 3, minDelayMs: 1000, factor: 2, maxDelayMs: 60_000, randomize: true }),
+      .prefault({}),
     leaseMs: z.number({ error: 'expected an integer of ms >= 100' }).int().min(100).default(5000),
     heartbeatMs: positiveMs.optional(),
     timeoutMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(0),
-    retention: z.object({ completed: rule, failed: rule }).default({}),
+    retention: z
+      .object({
+        completed: z.object({ count: count.default(1000), ageMs: ageMs.default(86_400_000) }).prefault({}),
+        failed: z.object({ count: count.default(10_000), ageMs: ageMs.default(604_800_000) }).prefault({}),
+      })
+      .prefault({}),
     agingMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(0),
     maxStalls: z.number({ error: 'expected an integer >= 0' }).int().min(0).default(5),
-    names: z.array(z.string().min(1)).optional(),
-    defaultPriority: priority.default('MEDIUM'),
+    names: z.array(z.string().min(1)).readonly().optional(),
+    defaultPriority: priority.prefault('MEDIUM'),
     shedding: z
       .object({
         status: z.custom<() => HealthStatus>((v) => typeof v === 'function', 'expected a function'),
         mode: z.enum(['wait', 'refuse']).default('wait'),
-        minPriority: priority.default('HIGH'),
+        minPriority: priority.prefault('HIGH'),
       })
       .optional(),
     addTimeoutMs: positiveMs.default(500),
@@ -138,12 +170,10 @@ export const queueOptionsSchema = z
       .default('warn'),
     events: z
       .union([
-        z.boolean(),
-        z.object({
-          maxLen: z.number({ error: 'expected an integer >= 100' }).int().min(100).default(10_000),
-        }),
+        z.boolean().transform((on) => (on ? EVENTS_MAX_LEN : 0)),
+        z.object({ maxLen: eventsMaxLen }).transform((o) => o.maxLen),
       ])
-      .default(false),
+      .prefault(false),
     limiter: z
       .object(
         {
@@ -156,12 +186,17 @@ export const queueOptionsSchema = z
       .optional(),
     clock: z
       .custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v, 'expected a Clock')
-      .optional(),
+      .default(systemClock),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'expected a logger').optional(),
   })
   .refine((o) => o.heartbeatMs === undefined || o.heartbeatMs < o.leaseMs, {
     message: 'heartbeatMs must be shorter than leaseMs',
     path: ['heartbeatMs'],
   })
+  .transform(({ heartbeatMs, ...o }) => ({
+    ...o,
+    heartbeatMs: heartbeatMs ?? Math.floor(o.leaseMs / 3),
+  })) satisfies z.ZodType<ResolvedQueueOptions, QueueOptions>
 
-export type ResolvedQueueOptions = z.output<typeof queueOptionsSchema> & { retry: ResolvedRetry }
+/** Compiles only while the schema and {@link QueueOptions} list the same keys. */
+export type QueueOptionsKeysMatch = Expect<SameKeys<z.input<typeof queueOptionsSchema>, QueueOptions>>

@@ -2,7 +2,6 @@
 // `minPriority` wait (workers claim only more urgent ones) or, in `refuse` mode, `add`
 // refuses them.
 import { createChannels, type Emitter, OverloadedError } from '@headroom/core'
-import { resolvePriority } from '../shared/priority.js'
 import type { ResolvedQueueOptions } from './queue-options.js'
 import type { QueueEvents } from './queue-types.js'
 
@@ -20,7 +19,7 @@ export class Shedding {
   constructor(options: ResolvedQueueOptions, events: Emitter<QueueEvents>) {
     this.#options = options
     this.#events = events
-    this.#floor = options.shedding ? resolvePriority(options.shedding.minPriority, 100) : undefined
+    this.#floor = options.shedding?.minPriority
   }
 
   critical(): boolean {

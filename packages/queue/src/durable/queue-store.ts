@@ -8,17 +8,11 @@ import type { ResolvedQueueOptions } from './queue-options.js'
 
 export function createQueueStore(options: ResolvedQueueOptions, clock: Clock): JobStore {
   const config: StoreConfig = {
-    completed: {
-      count: options.retention.completed?.count ?? 1000,
-      ageMs: options.retention.completed?.ageMs ?? 86_400_000,
-    },
-    failed: {
-      count: options.retention.failed?.count ?? 10_000,
-      ageMs: options.retention.failed?.ageMs ?? 604_800_000,
-    },
+    completed: options.retention.completed,
+    failed: options.retention.failed,
     agingMs: options.agingMs,
     maxStalls: options.maxStalls,
-    eventsMaxLen: options.events === false ? 0 : options.events === true ? 10_000 : options.events.maxLen,
+    eventsMaxLen: options.events,
     limiter: options.limiter,
   }
   return options.redis

@@ -11,7 +11,6 @@ import {
   type Logger,
   parseOptions,
   QueueClosedError,
-  systemClock,
 } from '@headroom/core'
 import type { JobStore } from '../store/job-store.js'
 import { createEvictionGuard, type EvictionGuard } from './eviction-policy.js'
@@ -67,7 +66,7 @@ export class DurableQueue implements Queue {
 
   constructor(options: ResolvedQueueOptions) {
     this.name = options.name
-    const clock = options.clock ?? systemClock
+    const clock = options.clock
     const logger = childLogger(options.logger, { component: 'queue', queue: options.name })
     const store = createQueueStore(options, clock)
     const events = createEmitter<QueueEvents>((error, event) =>
@@ -226,7 +225,7 @@ export class DurableQueue implements Queue {
  * const worker = createWorker(queue, { 'monthly-report': async (job) => build(job.data), notify: send })
  */
 export function createQueue(input: QueueOptions): Queue {
-  return new DurableQueue(parseOptions('createQueue', queueOptionsSchema, input) as ResolvedQueueOptions)
+  return new DurableQueue(parseOptions('createQueue', queueOptionsSchema, input))
 }
 
 /** The link of a queue made by {@link createQueue}; `caller` names the function for the error. */

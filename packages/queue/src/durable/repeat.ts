@@ -4,9 +4,10 @@
 // is later than every slot scheduled before, so however many processes schedule, a slot
 // runs once. The chain goes on without a timer: the worker that claims a slot's job adds
 // the next slot (see worker.ts), and every upsert (e.g. each process at start) repairs it.
-import { type Clock, describeValue, type Logger, parseOptions } from '@headroom/core'
+import { type Clock, createCallOptionsCheck, describeValue, type Logger, parseOptions } from '@headroom/core'
 import { CronExpressionParser } from 'cron-parser'
 import { z } from 'zod'
+import type { Expect, SameKeys } from '../shared/options-check.js'
 import type { JobPayload, JobStore, NewJob } from '../store/job-store.js'
 import type { AddJobOptions } from './queue-types.js'
 
@@ -65,7 +66,17 @@ const repeatSchema = z
   .refine((o) => o.tz === undefined || o.pattern !== undefined, {
     message: 'tz applies to a cron pattern only',
     path: ['tz'],
-  })
+  }) satisfies z.ZodType<RepeatOptions, RepeatOptions>
+
+/** Compiles only while the schema and {@link RepeatOptions} list the same keys. */
+export type RepeatOptionsKeysMatch = Expect<SameKeys<z.input<typeof repeatSchema>, RepeatOptions>>
+
+/** The shape of a scheduler's job template (its `options` are checked as `add`'s are). */
+const checkTemplate = createCallOptionsCheck('upsertJobScheduler template', {
+  name: 'string',
+  data: 'JSON value',
+  options: '{ priority?, attempts?, timeout? }',
+})
 
 /** The first slot of `rule` strictly after `after` (ms). */
 export function nextSlot(rule: RepeatOptions, after: number): number {
@@ -106,7 +117,7 @@ export function createRepeats(deps: {
   return {
     async upsert(id, repeat, template) {
       checkId(id)
-      const rule = parseOptions('upsertJobScheduler', repeatSchema, repeat) as RepeatOptions
+      const rule = parseOptions('upsertJobScheduler', repeatSchema, repeat)
       let next: number
       try {
         next = nextSlot(rule, clock.now())
@@ -119,6 +130,7 @@ export function createRepeats(deps: {
         throw new TypeError(
           `Invalid job scheduler "${id}" template: expected { name, data?, options? } (received ${describeValue(template)})`,
         )
+      checkTemplate(template)
       const options = template.options as AddJobOptions | undefined
       if (options?.delay !== undefined || options?.jobId !== undefined)
         throw new TypeError(

@@ -1,7 +1,8 @@
 // createWorker's arguments (options and handlers), validated once at construction so a
 // mistake fails there, naming the option or handler, rather than when a job runs.
-import { parseOptions } from '@headroom/core'
+import { createCallOptionsCheck, parseOptions } from '@headroom/core'
 import { z } from 'zod'
+import type { Expect, SameKeys } from '../shared/options-check.js'
 import type { JobHandler } from './worker-types.js'
 
 /** Options of {@link createWorker}. */
@@ -27,15 +28,49 @@ export interface WorkerOptions {
   closeTimeoutMs?: number
 }
 
-const workerOptionsSchema = z.object({
-  concurrency: z.number({ error: 'expected an integer from 1 to 10000' }).int().min(1).max(10_000).default(1),
-  batchSize: z.number({ error: 'expected an integer from 1 to 1000' }).int().min(1).max(1000).optional(),
-  pollIntervalMs: z.number({ error: 'expected a positive number of ms' }).positive().finite().default(5000),
-  closeTimeoutMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(10_000),
-})
+/** {@link WorkerOptions} after the schema, every default applied. */
+export interface ResolvedWorkerOptions {
+  concurrency: number
+  batchSize: number
+  pollIntervalMs: number
+  closeTimeoutMs: number
+}
+
+const MAX_BATCH = 1000
+
+const workerOptionsSchema = z
+  .object({
+    concurrency: z
+      .number({ error: 'expected an integer from 1 to 10000' })
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(1),
+    batchSize: z
+      .number({ error: `expected an integer from 1 to ${MAX_BATCH}` })
+      .int()
+      .min(1)
+      .max(MAX_BATCH)
+      .optional(),
+    pollIntervalMs: z.number({ error: 'expected a positive number of ms' }).positive().finite().default(5000),
+    closeTimeoutMs: z.number({ error: 'expected a number of ms >= 0' }).min(0).finite().default(10_000),
+  })
+  .transform(({ batchSize, ...o }) => ({
+    ...o,
+    batchSize: batchSize ?? Math.min(o.concurrency, MAX_BATCH),
+  })) satisfies z.ZodType<ResolvedWorkerOptions, WorkerOptions>
+
+/** Compiles only while the schema and {@link WorkerOptions} list the same keys. */
+export type WorkerOptionsKeysMatch = Expect<SameKeys<z.input<typeof workerOptionsSchema>, WorkerOptions>>
+
+/** The shape of `worker.close()`'s options (the timeout's value is checked where it is used). */
+export const checkCloseOptions = createCallOptionsCheck('close', { timeout: 'number' })
 
 /** Checks `handlers` (an object of job name -> function) and returns the options with their defaults. */
-export function parseWorkerArguments(handlers: Record<string, JobHandler>, input: WorkerOptions) {
+export function parseWorkerArguments(
+  handlers: Record<string, JobHandler>,
+  input: WorkerOptions,
+): ResolvedWorkerOptions {
   if (typeof handlers !== 'object' || handlers === null) {
     throw new TypeError('Invalid createWorker handlers: expected an object of job name -> function')
   }

@@ -18,7 +18,7 @@ import { processTrace, traceHandler } from './trace.js'
 import { waitAtMost } from './wait-at-most.js'
 import { WorkerEvents } from './worker-events.js'
 import { WorkerLeases } from './worker-leases.js'
-import { parseWorkerArguments, type WorkerOptions } from './worker-options.js'
+import { checkCloseOptions, parseWorkerArguments, type WorkerOptions } from './worker-options.js'
 import type { JobHandler, Worker } from './worker-types.js'
 
 /** Store calls a worker keeps in flight: one batch runs while the next is claimed. */
@@ -50,10 +50,9 @@ export function createWorker(
   if (link.closed) throw new QueueClosedError(`Queue "${queue.name}" is closed`)
   const options = parseWorkerArguments(handlers, input)
   const { store, clock, logger, metrics } = link
-  const { leaseMs, retry } = link.options
-  const heartbeatMs = link.options.heartbeatMs ?? Math.floor(leaseMs / 3)
+  const { leaseMs, heartbeatMs, retry } = link.options
   const concurrency = options.concurrency
-  const batchSize = Math.min(options.batchSize ?? concurrency, 1000)
+  const batchSize = options.batchSize
   const leases = new WorkerLeases()
   let running = 0
   let claimErrors = 0
@@ -423,13 +422,19 @@ export function createWorker(
       closed: stopping,
     }),
     async close(closeOptions = {}) {
+      checkCloseOptions(closeOptions)
+      const timeout = closeOptions.timeout ?? options.closeTimeoutMs
+      if (!(timeout >= 0)) {
+        throw new TypeError(
+          `Invalid close option "timeout": expected a number of ms >= 0 (received ${timeout})`,
+        )
+      }
       if (stopping) return
       stopping = true
       unsubscribe?.()
       waiter?.close()
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer)
       pollTimer = undefined
-      const timeout = closeOptions.timeout ?? options.closeTimeoutMs
       if (running > 0) {
         await waitAtMost(clock, timeout, (done) => {
           onDrained = done

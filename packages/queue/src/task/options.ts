@@ -1,7 +1,9 @@
 // createTaskQueue's options, validated once at construction, and the checks of the values
 // that may change later (a task's timeout, the concurrency setter).
-import { type Clock, createCallOptionsCheck, type Logger } from '@headroom/core'
+import { type Clock, createCallOptionsCheck, type Logger, systemClock } from '@headroom/core'
 import { z } from 'zod'
+import type { Expect, SameKeys } from '../shared/options-check.js'
+import { resolvePriority } from '../shared/priority.js'
 
 /** Options of {@link createTaskQueue}. */
 export interface TaskQueueOptions {
@@ -27,6 +29,18 @@ export interface TaskQueueOptions {
   logger?: Logger
 }
 
+/** {@link TaskQueueOptions} after the schema: defaults applied, the priority a number. */
+export interface ResolvedTaskQueueOptions {
+  concurrency: number
+  autoStart: boolean
+  timeout?: number | undefined
+  defaultPriority: number
+  interval?: number | undefined
+  intervalCap?: number | undefined
+  clock: Clock
+  logger?: Logger | undefined
+}
+
 export const taskQueueOptionsSchema = z
   .object({
     concurrency: z
@@ -40,10 +54,11 @@ export const taskQueueOptionsSchema = z
       .union([z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']), z.number().int().min(0).max(1000)], {
         error: 'expected CRITICAL, HIGH, MEDIUM, LOW or an integer from 0 to 1000',
       })
-      .default('MEDIUM'),
+      .transform((input) => resolvePriority(input, 0))
+      .prefault('MEDIUM'),
     interval: z.number({ error: 'expected a positive number of ms' }).positive().finite().optional(),
     intervalCap: z.number({ error: 'expected an integer >= 1' }).int().min(1).optional(),
-    clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).optional(),
+    clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v).default(systemClock),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
   })
   .refine((o) => o.intervalCap === undefined || o.interval !== undefined, {
@@ -53,7 +68,12 @@ export const taskQueueOptionsSchema = z
   .refine((o) => o.interval === undefined || o.intervalCap !== undefined, {
     message: 'interval needs intervalCap (how many tasks may start in each window)',
     path: ['interval'],
-  })
+  }) satisfies z.ZodType<ResolvedTaskQueueOptions, TaskQueueOptions>
+
+/** Compiles only while the schema and {@link TaskQueueOptions} list the same keys. */
+export type TaskQueueOptionsKeysMatch = Expect<
+  SameKeys<z.input<typeof taskQueueOptionsSchema>, TaskQueueOptions>
+>
 
 /** The shape of `add`'s options (a hot path: no zod); the values are checked where they are used. */
 export const checkAddTaskOptions = createCallOptionsCheck('add', {

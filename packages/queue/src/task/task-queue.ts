@@ -8,7 +8,6 @@ import {
   createLatencyHistogram,
   parseOptions,
   QueueClosedError,
-  systemClock,
   TimeoutError,
 } from '@headroom/core'
 import { TaskClearedError } from '../shared/errors.js'
@@ -56,8 +55,8 @@ const capture = (resolve: (value: never) => void): void => {
  */
 export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
   const options = parseOptions('createTaskQueue', taskQueueOptionsSchema, input)
-  const clock: Clock = options.clock ?? systemClock
-  const defaultPriority = resolvePriority(options.defaultPriority, 200, 'defaultPriority')
+  const clock: Clock = options.clock
+  const defaultPriority = options.defaultPriority
   const events = createEmitter<TaskQueueEvents>((error) =>
     options.logger?.error({ err: error }, 'task queue listener threw'),
   )

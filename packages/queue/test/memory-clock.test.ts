@@ -82,6 +82,36 @@ describe('memory store on a manual clock', () => {
     })
     await queue.close()
   })
+
+  it('stats() reports the age of the oldest waiting job by the store clock', async () => {
+    const clock = createManualClock(10_000)
+    const queue = createQueue({ name: 'age', clock })
+    expect((await queue.stats()).oldestWaitMs).toBe(0)
+    await queue.add('x', {}, { priority: 'LOW' })
+    clock.advance(25)
+    await queue.add('x', {}, { priority: 'CRITICAL' })
+    clock.advance(5)
+    expect((await queue.stats()).oldestWaitMs).toBe(30)
+    await queue.close()
+  })
+
+  it('aging: a LOW job that waited past agingMs is claimed before newer CRITICAL work', async () => {
+    const clock = createManualClock()
+    const queue = createQueue({ name: 'aging', clock, agingMs: 200 })
+    const store = storeOf(queue)
+    const low = await queue.add('x', {}, { priority: 'LOW' })
+    clock.advance(199)
+    const critical = await queue.add('x', {}, { priority: 'CRITICAL' })
+    // At 199 ms the LOW job has not aged: strict priority.
+    const first = await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })
+    expect(first.jobs.map((j) => j.id)).toEqual([critical])
+    await queue.add('x', {}, { priority: 'CRITICAL' })
+    clock.advance(1)
+    // At 200 ms it has: it goes ahead of the CRITICAL job added after it.
+    const second = await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })
+    expect(second.jobs.map((j) => j.id)).toEqual([low])
+    await queue.close()
+  })
 })
 
 describe('backoffDelay', () => {

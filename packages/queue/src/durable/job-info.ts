@@ -1,5 +1,6 @@
 // A job as getJob() returns it, decoded from what its store keeps.
-import type { JobInfo, JobPayload, JobState } from '../store/job-store.js'
+import type { JobInfo, JobState } from '../store/job-store.js'
+import { decodePayload } from '../store/payload.js'
 
 /** The state letters both stores report in `fields.st`. */
 const STATES: Record<string, JobState> = {
@@ -15,15 +16,15 @@ export function toJobInfo<Data>(
   id: string,
   found: { payload: string; fields: Record<string, string> },
 ): JobInfo<Data> {
-  const payload = JSON.parse(found.payload) as JobPayload
+  const job = decodePayload(found.payload)
   const info: JobInfo<Data> = {
     id,
-    name: payload.n,
-    data: payload.d as Data,
+    name: job.name,
+    data: job.data as Data,
     state: STATES[found.fields.st ?? ''] ?? 'waiting',
-    priority: payload.p,
+    priority: job.priority,
     attempts: Number(found.fields.a ?? 0),
-    maxAttempts: payload.m,
+    maxAttempts: job.maxAttempts,
     stalls: Number(found.fields.s ?? 0),
   }
   if (found.fields.e) info.error = JSON.parse(found.fields.e) as { message: string; code?: string }

@@ -4,9 +4,10 @@ import { createCallOptionsCheck, describeValue } from '@headroom/core'
 import { UnknownHandlerError } from '../shared/errors.js'
 import { resolvePriority } from '../shared/priority.js'
 import type { NewJob } from '../store/job-store.js'
+import { encodePayload } from '../store/payload.js'
 import type { ResolvedQueueOptions } from './queue-options.js'
 import type { AddJobOptions } from './queue-types.js'
-import { encodePayload, serializeData } from './serialize.js'
+import { serializeData } from './serialize.js'
 
 function invalid(option: string, expected: string, value: unknown): TypeError {
   return new TypeError(
@@ -66,7 +67,13 @@ export function createJobPreparer(
       throw invalid('jobId', 'a non-empty string', opts?.jobId)
     }
     admit(name, priority)
-    const payload = encodePayload(name, serializeData(data, name), attempts, timeout, priority)
+    const payload = encodePayload({
+      name,
+      dataJson: serializeData(data, name),
+      maxAttempts: attempts,
+      timeoutMs: timeout,
+      priority,
+    })
     return { id: jobId, payload, priority, delayMs: Math.ceil(delay) }
   }
 }

@@ -8,7 +8,8 @@ import { type Clock, createCallOptionsCheck, describeValue, type Logger, parseOp
 import { CronExpressionParser } from 'cron-parser'
 import { z } from 'zod'
 import type { Expect, SameKeys } from '../shared/options-check.js'
-import type { JobPayload, JobStore, NewJob } from '../store/job-store.js'
+import type { JobStore, NewJob } from '../store/job-store.js'
+import { decodePayload, type JobSpec, withScheduler } from '../store/payload.js'
 import type { AddJobOptions } from './queue-types.js'
 
 /** When a job scheduler fires: a cron `pattern` (5 or 6 fields, seconds first) or `every` ms. */
@@ -47,7 +48,7 @@ interface Spec {
   pattern?: string
   tz?: string
   every?: number
-  /** The encoded job payload (JobPayload without r and s). */
+  /** The encoded job payload (without a scheduler's id and spec). */
   job: string
 }
 
@@ -86,17 +87,12 @@ export function nextSlot(rule: RepeatOptions, after: number): number {
     .getTime()
 }
 
-/** A slot's payload: the job's, plus the scheduler's id and spec for the worker that claims it. */
-function slotPayload(id: string, spec: string, job: string): string {
-  return `${job.slice(0, -1)},"r":${JSON.stringify(id)},"s":${JSON.stringify(spec)}}`
-}
-
 export interface Repeats {
   upsert(id: string, repeat: RepeatOptions, template: JobTemplate): Promise<{ id: string; next: number }>
   list(): Promise<JobScheduler[]>
   remove(id: string): Promise<boolean>
   /** A worker claimed a scheduler's job (at store time `now`): schedules the next slot. */
-  claimed(payload: JobPayload, raw: string, now: number): void
+  claimed(job: JobSpec, raw: string, now: number): void
 }
 
 export function createRepeats(deps: {
@@ -143,7 +139,7 @@ export function createRepeats(deps: {
         key: id,
         spec: specJson,
         at: next,
-        payload: slotPayload(id, specJson, job.payload),
+        payload: withScheduler(job.payload, id, specJson),
         priority: job.priority,
       })
       return { id, next: latest ?? next }
@@ -154,8 +150,14 @@ export function createRepeats(deps: {
       return stored
         .map(({ key, spec, next }) => {
           const parsed = JSON.parse(spec) as Spec
-          const job = JSON.parse(parsed.job) as JobPayload
-          const scheduler: JobScheduler = { id: key, name: job.n, data: job.d, priority: job.p, next }
+          const job = decodePayload(parsed.job)
+          const scheduler: JobScheduler = {
+            id: key,
+            name: job.name,
+            data: job.data,
+            priority: job.priority,
+            next,
+          }
           if (parsed.pattern !== undefined) scheduler.pattern = parsed.pattern
           if (parsed.tz !== undefined) scheduler.tz = parsed.tz
           if (parsed.every !== undefined) scheduler.every = parsed.every
@@ -169,18 +171,24 @@ export function createRepeats(deps: {
       return store.removeRepeat(id)
     },
 
-    claimed(payload, raw, now) {
-      const id = payload.r!
+    claimed(job, raw, now) {
+      const id = job.schedulerId!
       let at: number
       try {
-        at = nextSlot(JSON.parse(payload.s!) as Spec, now)
+        at = nextSlot(JSON.parse(job.schedulerSpec!) as Spec, now)
       } catch (error) {
         // A cron with no later date (e.g. a fixed day in the past): the schedule ends here.
         logger.warn({ err: error, scheduler: id }, 'job scheduler has no next slot')
         return
       }
       store
-        .scheduleRepeat('next', { key: id, spec: payload.s!, at, payload: raw, priority: payload.p })
+        .scheduleRepeat('next', {
+          key: id,
+          spec: job.schedulerSpec!,
+          at,
+          payload: raw,
+          priority: job.priority,
+        })
         .catch((error: unknown) =>
           // The next claim of this job (a retry, a stall) or the next upsert schedules it again.
           logger.warn({ err: error, scheduler: id }, 'could not schedule the next slot of a job scheduler'),

@@ -54,17 +54,3 @@ export function serializeData(data: unknown, job: string): string {
   check(data, '')
   return JSON.stringify(data)
 }
-
-/**
- * Encodes a job's payload (`JobPayload`) with its data JSON, already checked by
- * {@link serializeData}, embedded as is: a worker decodes a job with one `JSON.parse`.
- */
-export function encodePayload(
-  name: string,
-  dataJson: string,
-  attempts: number,
-  timeout: number,
-  priority: number,
-): string {
-  return `{"n":${JSON.stringify(name)},"m":${attempts},"t":${timeout},"p":${priority},"d":${dataJson}}`
-}

@@ -5,7 +5,8 @@
 // in one closure, for speed.
 import { QueueClosedError, TimeoutError, type TimerHandle } from '@headroom/core'
 import { UnknownHandlerError } from '../shared/errors.js'
-import type { ClaimedJob, ClaimResult, JobPayload, Settlement } from '../store/job-store.js'
+import type { ClaimedJob, ClaimResult, Settlement } from '../store/job-store.js'
+import { decodePayload, type JobSpec } from '../store/payload.js'
 import type { WorkWaiter } from '../store/scheduling-store.js'
 import { errorJson } from './error-json.js'
 import { failureSettlement } from './failure-settlement.js'
@@ -290,9 +291,9 @@ export function createWorker(
   }
 
   const start = (claimed: ClaimedJob, now: number, startedAt: number): Lease | undefined => {
-    let payload: JobPayload
+    let spec: JobSpec
     try {
-      payload = JSON.parse(claimed.payload) as JobPayload
+      spec = decodePayload(claimed.payload)
     } catch (error) {
       enqueueSettle({ id: claimed.id, token: claimed.token, outcome: 'dead', error: errorJson(error) })
       return undefined
@@ -300,32 +301,33 @@ export function createWorker(
     const lease: Lease = {
       id: claimed.id,
       token: claimed.token,
-      name: payload.n,
+      name: spec.name,
       attempt: claimed.attempt,
-      maxAttempts: payload.m,
+      maxAttempts: spec.maxAttempts,
       controller: undefined,
       // A placeholder group: onClaimed merges the batch's leases with the same timeout into one.
-      timeouts: payload.t > 0 ? { ms: payload.t, leases: [], left: 0, timer: undefined } : undefined,
+      timeouts:
+        spec.timeoutMs > 0 ? { ms: spec.timeoutMs, leases: [], left: 0, timer: undefined } : undefined,
       startedAt,
       runMs: 0,
       done: false,
       lost: false,
     }
     // A job scheduler's job: schedule the scheduler's next slot (once, whoever claims it).
-    if (payload.r !== undefined) link.repeats.claimed(payload, claimed.payload, now)
+    if (spec.schedulerId !== undefined) link.repeats.claimed(spec, claimed.payload, now)
     leases.hold(lease)
     running++
     metrics.waited(now - claimed.readyAt)
-    const handler = Object.hasOwn(handlers, payload.n) ? handlers[payload.n] : undefined
+    const handler = Object.hasOwn(handlers, spec.name) ? handlers[spec.name] : undefined
     if (!handler) {
       finish(
         lease,
         false,
-        new UnknownHandlerError(`No handler for job "${payload.n}" on queue "${queue.name}"`),
+        new UnknownHandlerError(`No handler for job "${spec.name}" on queue "${queue.name}"`),
       )
       return lease
     }
-    const job = new LeasedJob(lease, payload.d, payload.p, store)
+    const job = new LeasedJob(lease, spec.data, spec.priority, store)
     let outcome: unknown
     try {
       outcome = processTrace.hasSubscribers

@@ -51,7 +51,7 @@ function jobError(text: string | undefined): JobError {
   return parsed && typeof parsed.message === 'string' ? parsed : { message: String(text ?? 'unknown error') }
 }
 
-/** Values per item of each kind of entry (see redis-script-preamble.ts). */
+/** Values per item of each kind of entry (see redis/scripts/preamble.ts). */
 const STRIDE: Record<string, number> = {
   added: 3,
   active: 2,

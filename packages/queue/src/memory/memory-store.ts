@@ -5,13 +5,13 @@ import type {
   ClaimedJob,
   ClaimOptions,
   ClaimResult,
-  JobPayload,
   JobStore,
   NewJob,
   Settlement,
   StoreConfig,
   StoreCounts,
 } from '../store/job-store.js'
+import { decodePayload } from '../store/payload.js'
 import { createMemoryAdmin } from './admin.js'
 import { createMemoryEventLog } from './event-log.js'
 import {
@@ -47,7 +47,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
   let completedCount = 0
   let failedCount = 0
   let finishOrder = 0
-  // The same events, with the same fields, as the Redis scripts XADD (see redis-script-*.ts).
+  // The same events, with the same fields, as the Redis scripts XADD (see redis/scripts/).
   const log = config.eventsMaxLen > 0 ? createMemoryEventLog(config.eventsMaxLen, clock) : undefined
 
   const live = (entry: Entry, state: MemoryJob['st']) =>
@@ -195,7 +195,7 @@ export function createMemoryStore(config: StoreConfig, clock: Clock): JobStore {
       log?.append(
         'added',
         id,
-        JSON.stringify((JSON.parse(input.payload) as JobPayload).n).slice(1, -1),
+        JSON.stringify(decodePayload(input.payload).name).slice(1, -1),
         String(input.delayMs),
       )
       if (input.delayMs > 0) {

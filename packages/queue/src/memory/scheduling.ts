@@ -1,6 +1,6 @@
 // The memory store's scheduling state: job schedulers, the pause flag, the rate-limit
 // window and idle workers' wake-ups. The same rules as the Redis scripts
-// (redis-script-schedule.ts), for one process.
+// (redis/scripts/schedule.ts), for one process.
 import { type Clock, Fifo, type TimerHandle } from '@headroom/core'
 import type { NewJob, StoreConfig } from '../store/job-store.js'
 import type { RepeatSlot, SchedulingStore, StoredScheduler, WorkWaiter } from '../store/scheduling-store.js'

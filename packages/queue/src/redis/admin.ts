@@ -1,4 +1,4 @@
-// The Redis store's operator verbs: one script call each (see redis-script-admin.ts).
+// The Redis store's operator verbs: one script call each (see scripts/admin.ts).
 import type { RemoveOutcome, StateLetter, StoreAdmin, StoredJob } from '../store/job-store.js'
 import { cleanScript, listScript, removeScript, retryScript } from './scripts/admin.js'
 

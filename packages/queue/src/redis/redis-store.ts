@@ -215,7 +215,7 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
         settle,
         woke,
       )
-      // One fencing token for the whole batch (see redis-script-preamble.ts).
+      // One fencing token for the whole batch (see scripts/preamble.ts).
       const token = String(lease)
       const jobs: ClaimedJob[] = new Array(flat.length / 4)
       for (let i = 0, k = 0; i < flat.length; i += 4, k++) {

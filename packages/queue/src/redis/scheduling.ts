@@ -1,5 +1,5 @@
 // The Redis store's scheduling: job schedulers, the pause flag and idle workers blocking
-// on the queue's marker list (see redis-script-schedule.ts for the keys).
+// on the queue's marker list (see scripts/schedule.ts for the keys).
 import { isCluster, type RedisClient, type RedisScript } from '@headroom/core'
 import type { SchedulingStore, StoredScheduler, WorkWaiter } from '../store/scheduling-store.js'
 import { listRepeatsScript, pauseScript, removeRepeatScript, repeatScript } from './scripts/schedule.js'

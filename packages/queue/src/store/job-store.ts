@@ -1,27 +1,9 @@
 import type { SchedulingStore } from './scheduling-store.js'
 
-/** The static part of a job, stored once (as JSON, see `encodePayload`) when it is added. */
-export interface JobPayload {
-  /** Handler name. */
-  n: string
-  /** The job's data. */
-  d: unknown
-  /** Maximum attempts. */
-  m: number
-  /** Per-attempt timeout in ms (0: the worker's default). */
-  t: number
-  /** Priority (0 first .. 1000 last). */
-  p: number
-  /** Repeatable jobs only: the id of the job scheduler that added it. */
-  r?: string
-  /** Repeatable jobs only: the scheduler's spec (see repeat.ts), to schedule the next slot. */
-  s?: string
-}
-
 /** A job as the store hands it to a worker, with its lease. */
 export interface ClaimedJob {
   id: string
-  /** The encoded {@link JobPayload}. */
+  /** The encoded job (see payload.ts). */
   payload: string
   /** This attempt's number, from 1. */
   attempt: number
@@ -193,7 +175,7 @@ export interface StoreConfig {
 
 /**
  * One entry of a queue's event stream, as a store reads it: its id and its values,
- * `['e', kind, ...items]` (one or more jobs' events of one kind; see redis-script-preamble.ts).
+ * `['e', kind, ...items]` (one or more jobs' events of one kind; see redis/scripts/preamble.ts).
  */
 export interface StoredEvent {
   id: string

@@ -1,5 +1,5 @@
 // What a store adds for scheduling: repeatable jobs (job schedulers), a queue-wide pause
-// flag and the wake-ups of idle workers. Apart from job.ts so the core contract of a
+// flag and the wake-ups of idle workers. Apart from job-store.ts so the core contract of a
 // store (add, claim, settle) reads on its own.
 
 /** One slot of a job scheduler, handed to the store to add at most once. */

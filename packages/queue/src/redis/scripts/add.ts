@@ -2,7 +2,21 @@
 import { defineScript } from '@headroom/core'
 import { PREAMBLE } from './preamble.js'
 
-/** ARGV: jp, aging, then per job: id ('' = next sequence number), payload, priority, delayMs. Returns ids. */
+/**
+ * Adds a batch of jobs, each to wait or to delayed.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      agingMs (0: off)
+ *       3+4i   per job i: id ('' = the next sequence number)
+ *       4+4i   payload (see store/payload.ts)
+ *       5+4i   priority
+ *       6+4i   delayMs
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Returns the ids.
+ */
 export const addScript = defineScript(
   'headroom-queue-add',
   `${PREAMBLE}
@@ -46,7 +60,7 @@ if #later > 0 then batch('ZADD', KEYS[2], later) end
 if #aged > 0 then batch('ZADD', KEYS[6], aged) end
 if ev then flush() end
 -- Wakes an idle worker, also for a delayed job (it then waits until that one is due);
--- the marker list is described in redis-script-schedule.ts.
+-- the marker list is described in schedule.ts.
 if #ready > 0 or #later > 0 then
   local marker = string.sub(jp, 1, -3) .. 'marker'
   if redis.call('LLEN', marker) == 0 then redis.call('LPUSH', marker, 1) end

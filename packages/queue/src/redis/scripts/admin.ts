@@ -5,7 +5,17 @@ import { defineScript } from '@headroom/core'
 import { PREAMBLE } from './preamble.js'
 
 /**
- * ARGV: jp, state (w d a c f), start, end (inclusive ranks), asc ('1' oldest first).
+ * Lists one page of the jobs of one state.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      state: w d a c f
+ *       3      start (rank, inclusive)
+ *       4      end (rank, inclusive)
+ *       5      asc: '1' oldest first
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
  * Returns { id, { field, value, ... }, ... } for the jobs of that page that still exist.
  * Active jobs are read lease by lease (oldest lease deadline first when asc), a lease's ids
  * in id order, and only as many leases as the page needs.
@@ -56,8 +66,17 @@ return out
 )
 
 /**
- * ARGV: jp, agingMs, limit, id ('' for the oldest \`limit\` failed jobs). Moves failed jobs
- * back to waiting at their priority, with their attempts, stalls, error and result
+ * Moves failed jobs back to waiting.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      agingMs (0: off)
+ *       3      limit
+ *       4      id ('' for the oldest `limit` failed jobs)
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Moves failed jobs back to waiting at their priority, with their attempts, stalls, error and result
  * cleared, ready now. Returns { moved, scanned } (scanned < limit: the set is drained).
  */
 export const retryScript = defineScript(
@@ -94,7 +113,14 @@ return { moved, #ids }
 )
 
 /**
- * ARGV: jp, id. Deletes a waiting, delayed, completed or failed job.
+ * Deletes a waiting, delayed, completed or failed job.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      id
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
  * Returns 1 removed, 0 no such job, -1 active (a worker holds its lease: left alone).
  */
 export const removeScript = defineScript(
@@ -115,7 +141,17 @@ return 1
 )
 
 /**
- * ARGV: jp, set (c completed, f failed), ageMs, limit. Deletes up to \`limit\` jobs of the
+ * Deletes old finished jobs.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      set: c completed, f failed
+ *       3      ageMs
+ *       4      limit
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Deletes up to \`limit\` jobs of the
  * set that finished more than ageMs ago, oldest first; returns their ids.
  */
 export const cleanScript = defineScript(

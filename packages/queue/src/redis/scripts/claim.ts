@@ -8,17 +8,31 @@ import { SCHEDULE_LUA } from './schedule.js'
  * Acknowledges a batch and claims the next one in the same call (one round trip per
  * batch for a busy worker).
  *
- * ARGV: jp, count (-1: acknowledge only), leaseMs, maxScore ('+inf' or '(<score>' under
- * load shedding), agingMs, maxStalls, keepCompleted, ageCompleted, keepFailed, ageFailed,
- * g, limiterMax (0: no rate limit), limiterDurationMs, woke (1: this claim follows a
- * wake-up), then g groups of jobs completed without a result (token, n, then n ids), then per
- * other settlement: token, id, kind (c completed with a result, r retry, d dead, x release),
- * text (result or error), delayMs.
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      count (-1: acknowledge only)
+ *       3      leaseMs
+ *       4      maxScore: '+inf', or '(<score>' under load shedding
+ *       5      agingMs (0: off)
+ *       6      maxStalls
+ *       7      keepCompleted
+ *       8      ageCompleted
+ *       9      keepFailed
+ *       10     ageFailed
+ *       11     g: groups of jobs completed without a result
+ *       12     limiterMax (0: no rate limit)
+ *       13     limiterDurationMs
+ *       14     woke: 1 when this claim follows a wake-up
+ *       15...  g groups: token, n, then n ids
+ *       then   per other settlement: token, id, kind (c completed with a result, r retry,
+ *              d dead, x release), text (result or error), delayMs
+ *       last   the stream's MAXLEN, only when the queue records events
  *
  * Settlements first; one whose job is no longer in its lease is refused (fencing). Then,
  * unless count is -1: promotes due delayed jobs, recovers expired leases and leases up to
  * `count` jobs under one new token (none while the queue is paused, fewer under the rate
- * limit; see redis-script-schedule.ts).
+ * limit; see schedule.ts).
  * Returns { now, token, { id, payload, attempts ended, readyAt, ... }, { stalled ids },
  * { 1 accepted / 0 refused per settlement, in ARGV order }, wake }: wake, when the claim
  * came back short, is the ms until a job may become claimable without an add (-1: none).

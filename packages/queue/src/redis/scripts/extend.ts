@@ -3,7 +3,16 @@ import { defineScript } from '@headroom/core'
 import { PREAMBLE } from './preamble.js'
 
 /**
- * ARGV: jp, leaseMs, then per lease: token, n, then n ids. Extends the leases still
+ * Renews leases (a worker's heartbeat).
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      leaseMs
+ *       3...   per lease: token, n, then its n job ids
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Extends the leases still
  * holding one of their jobs; returns the ids no longer held.
  */
 export const extendScript = defineScript(

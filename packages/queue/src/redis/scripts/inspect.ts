@@ -2,7 +2,17 @@
 import { defineScript } from '@headroom/core'
 import { PREAMBLE } from './preamble.js'
 
-/** ARGV: jp, id. Returns { state (w d a c f), { field, value, ... } }, or nil when the job does not exist. */
+/**
+ * Reads one job.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      id
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Returns { state (w d a c f), { field, value, ... } }, or nil when the job does not exist.
+ */
 export const getScript = defineScript(
   'headroom-queue-get',
   `${PREAMBLE}
@@ -20,7 +30,16 @@ return { state, fields }
 )
 
 /**
- * ARGV: jp, then the level boundaries (scores) high, medium, low.
+ * Counts the jobs of each state and priority level.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      the wait score where HIGH begins
+ *       3      where MEDIUM begins
+ *       4      where LOW begins
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
  * Returns { now, critical, high, medium, low, delayed, active, completed, failed, oldestReadyAt or -1 }.
  */
 export const countsScript = defineScript(

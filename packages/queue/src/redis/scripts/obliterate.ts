@@ -2,7 +2,16 @@
 import { defineScript } from '@headroom/core'
 import { PREAMBLE } from './preamble.js'
 
-/** ARGV: jp. Deletes up to about 1000 jobs (and, once none is left, the counters); returns how many. */
+/**
+ * Deletes up to about 1000 jobs (and, once none is left, the counters).
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Returns how many it deleted.
+ */
 export const obliterateScript = defineScript(
   'headroom-queue-obliterate',
   `${PREAMBLE}
@@ -27,7 +36,7 @@ for _, set in ipairs({ KEYS[1], KEYS[2], KEYS[7], KEYS[8] }) do
 end
 redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 if ev then redis.call('DEL', ev) end
--- Scheduling keys (redis-script-schedule.ts); a scheduler's jobs went with the sets above.
+-- Scheduling keys (schedule.ts); a scheduler's jobs went with the sets above.
 local qp = string.sub(jp, 1, -3)
 redis.call('DEL', qp .. 'paused', qp .. 'limiter', qp .. 'marker', qp .. 'repeat', qp .. 'repeat:next')
 return removed

@@ -5,7 +5,7 @@ import { defineScript } from '@headroom/core'
 import { PREAMBLE } from './preamble.js'
 
 /*
- * Keys, beside those of redis-script-preamble.ts and under the same hash tag (qp is
+ * Keys, beside those of preamble.ts and under the same hash tag (qp is
  * `{prefix:name}:`):
  *   qp..'paused'       (string) set while the queue is paused: claims lease nothing
  *   qp..'limiter'      (ZSET) one member per job claimed in the last rate-limit window, scored by claim time
@@ -64,8 +64,20 @@ end
 
 /**
  * Adds one slot of a job scheduler.
- * ARGV: jp, aging, mode ('u' upsert: store the spec; 'n' next: only while the spec is
- * current), id, spec, at, payload, priority. Returns the latest slot scheduled (as a
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      agingMs (0: off)
+ *       3      mode: 'u' upsert (store the spec), 'n' next (only while the spec is current)
+ *       4      the scheduler's id
+ *       5      spec (JSON)
+ *       6      at: the slot's time
+ *       7      payload
+ *       8      priority
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Returns the latest slot scheduled (as a
  * string), or -1 when \`next\` found the spec changed or removed.
  * An upsert of an unchanged spec whose latest slot still waits (delayed or ready) adds
  * nothing; one whose latest slot has been claimed adds \`at\`: that repairs a chain the
@@ -120,7 +132,17 @@ return ARGV[6]
 `,
 )
 
-/** ARGV: jp, id. Deletes the scheduler and its job not yet due; returns 1 if it existed. */
+/**
+ * Deletes a job scheduler and its job not yet due.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      the scheduler's id
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Returns 1 if it existed.
+ */
 export const removeRepeatScript = defineScript(
   'headroom-queue-repeat-remove',
   `${PREAMBLE}${SCHEDULE_LUA}
@@ -136,7 +158,16 @@ return existed
 `,
 )
 
-/** ARGV: jp. Returns { id, spec, latest slot or '' , ... }. */
+/**
+ * Lists the job schedulers.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Returns { id, spec, latest slot or '', ... }.
+ */
 export const listRepeatsScript = defineScript(
   'headroom-queue-repeat-list',
   `${PREAMBLE}${SCHEDULE_LUA}
@@ -151,7 +182,17 @@ return out
 `,
 )
 
-/** ARGV: jp, 1 (pause) or 0 (resume; wakes idle workers), or 'get'. Returns 1 while paused. */
+/**
+ * Sets or reads the queue-wide pause.
+ *
+ * KEYS  1-8    wait, delayed, active, seq, fence, age, completed, failed (see preamble.ts)
+ *       9      the event stream, only when the queue records events
+ * ARGV  1      jp: the prefix of job hashes
+ *       2      1 pause, 0 resume (wakes idle workers), or 'get'
+ *       last   the stream's MAXLEN, only when the queue records events
+ *
+ * Returns 1 while paused.
+ */
 export const pauseScript = defineScript(
   'headroom-queue-pause',
   `${PREAMBLE}${SCHEDULE_LUA}

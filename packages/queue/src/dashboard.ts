@@ -86,13 +86,17 @@ function routeOf(path: string): Route | undefined {
   return undefined
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  type: string,
-  body: string,
-  headers: Record<string, string> = {},
-) {
+/** A response body and its content type. */
+interface Content {
+  type: string
+  body: string
+}
+
+const text = (body: string): Content => ({ type: 'text/plain; charset=utf-8', body })
+const json = (value: unknown): Content => ({ type: 'application/json', body: JSON.stringify(value) })
+
+function send(res: ServerResponse, status: number, content: Content, headers: Record<string, string> = {}) {
+  const { type, body } = content
   res.writeHead(status, {
     'content-type': type,
     'cache-control': 'no-store',
@@ -144,40 +148,41 @@ function createCore(input: DashboardOptions) {
     try {
       allowed = (await options.authorize(req)) === true
     } catch {
-      return send(res, 500, 'text/plain; charset=utf-8', 'The dashboard could not check authorization')
+      return send(res, 500, text('The dashboard could not check authorization'))
     }
-    if (!allowed) return send(res, 403, 'text/plain; charset=utf-8', 'Forbidden')
+    if (!allowed) return send(res, 403, text('Forbidden'))
     const method = req.method ?? 'GET'
     if (route.kind === 'page' || route.kind === 'state') {
       if (method !== 'GET' && method !== 'HEAD')
-        return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed', { allow: 'GET, HEAD' })
+        return send(res, 405, text('Method not allowed'), { allow: 'GET, HEAD' })
       const data = await views()
-      if (route.kind === 'state') return send(res, 200, 'application/json', JSON.stringify({ queues: data }))
+      if (route.kind === 'state') return send(res, 200, json({ queues: data }))
       const nonce = randomBytes(16).toString('base64')
-      return send(res, 200, 'text/html; charset=utf-8', renderPage(options.title, data, nonce), {
-        'content-security-policy': `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
-      })
+      return send(
+        res,
+        200,
+        { type: 'text/html; charset=utf-8', body: renderPage(options.title, data, nonce) },
+        {
+          'content-security-policy': `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+        },
+      )
     }
-    if (method !== 'POST')
-      return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed', { allow: 'POST' })
+    if (method !== 'POST') return send(res, 405, text('Method not allowed'), { allow: 'POST' })
     const refused = crossSiteReason(req)
-    if (refused) return send(res, 403, 'text/plain; charset=utf-8', `Forbidden: ${refused}`)
+    if (refused) return send(res, 403, text(`Forbidden: ${refused}`))
     const queue = queues.get(route.queue)
-    if (!queue)
-      return send(res, 404, 'text/plain; charset=utf-8', `No queue named ${route.queue} on this dashboard`)
+    if (!queue) return send(res, 404, text(`No queue named ${route.queue} on this dashboard`))
     if (route.kind === 'retry-all') {
       const retried = await queue.retryJobs({ state: 'failed' })
-      return send(res, 200, 'application/json', JSON.stringify({ retried }))
+      return send(res, 200, json({ retried }))
     }
     const retried = await queue.retryJob(route.id)
-    if (!retried)
-      return send(res, 404, 'text/plain; charset=utf-8', `No failed job ${route.id} in ${route.queue}`)
-    return send(res, 200, 'application/json', JSON.stringify({ retried: 1 }))
+    if (!retried) return send(res, 404, text(`No failed job ${route.id} in ${route.queue}`))
+    return send(res, 200, json({ retried: 1 }))
   }
 
   const fail = (res: ServerResponse) => {
-    if (!res.headersSent)
-      send(res, 500, 'text/plain; charset=utf-8', 'The dashboard could not read the queues')
+    if (!res.headersSent) send(res, 500, text('The dashboard could not read the queues'))
     else res.end()
   }
 
@@ -206,7 +211,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   return async (req, res) => {
     const path = pathOf(req.url)
     const route = path === base || path.startsWith(`${base}/`) ? routeOf(path.slice(base.length)) : undefined
-    if (!route) return send(res, 404, 'text/plain; charset=utf-8', 'Not found')
+    if (!route) return send(res, 404, text('Not found'))
     await core.answer(req, res, route).catch(() => core.fail(res))
   }
 }

@@ -73,13 +73,20 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
   }
 
   /** Acknowledges `settlements` and (unless count is -1) claims up to `count` jobs: one EVALSHA. */
-  const step = async (
-    count: number,
-    leaseMs: number,
-    maxScore: string,
-    settlements: readonly Settlement[] = [],
+  const step = async ({
+    count,
+    leaseMs,
+    maxScore,
+    settlements = [],
     woke = false,
-  ): Promise<[number, number, (string | number)[], string[], boolean[], number | undefined]> => {
+  }: {
+    count: number
+    leaseMs: number
+    /** '+inf', or '(<score>' under load shedding. */
+    maxScore: string
+    settlements?: readonly Settlement[] | undefined
+    woke?: boolean | undefined
+  }): Promise<[number, number, (string | number)[], string[], boolean[], number | undefined]> => {
     const args: (string | number)[] = [
       jobPrefix,
       count,
@@ -208,13 +215,13 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
 
     async claim({ count, leaseMs, maxPriority, settle, woke }: ClaimOptions): Promise<ClaimResult> {
       const maxScore = maxPriority === undefined ? '+inf' : `(${(maxPriority + 1) * LEVEL_SCORE}`
-      const [now, lease, flat, stalled, settled, wakeInMs] = await step(
+      const [now, lease, flat, stalled, settled, wakeInMs] = await step({
         count,
         leaseMs,
         maxScore,
-        settle,
+        settlements: settle,
         woke,
-      )
+      })
       // One fencing token for the whole batch (see scripts/preamble.ts).
       const token = String(lease)
       const jobs: ClaimedJob[] = new Array(flat.length / 4)
@@ -246,7 +253,7 @@ export function createRedisStore(options: RedisStoreOptions): JobStore {
 
     async settle(settlements: readonly Settlement[]) {
       if (settlements.length === 0) return []
-      return (await step(-1, 0, '+inf', settlements))[4]
+      return (await step({ count: -1, leaseMs: 0, maxScore: '+inf', settlements }))[4]
     },
 
     async getJob(id) {

@@ -208,11 +208,9 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
    * asynchronously: the slot's callbacks take over when its result settles. Returns
    * false when its fn threw synchronously; it is settled already and the slot is free.
    */
-  const launch = (slot: Slot, entry: unknown, resolve: Settle, enqueuedAt: number, now: number): boolean => {
-    slot.resolve = resolve
-    slot.enqueuedAt = enqueuedAt
+  const launch = (slot: Slot, entry: unknown, now: number): boolean => {
     slot.startedAt = now
-    waitTime.record(now - enqueuedAt)
+    waitTime.record(now - slot.enqueuedAt)
     let fn: TaskFn
     let context: TaskContext = NO_SIGNAL
     if (typeof entry === 'function') fn = entry as TaskFn
@@ -262,7 +260,9 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       const resolve = buckets.resolve as Settle
       const enqueuedAt = buckets.time
       buckets.release()
-      if (launch(slot, entry, resolve, enqueuedAt, now)) return
+      slot.resolve = resolve
+      slot.enqueuedAt = enqueuedAt
+      if (launch(slot, entry, now)) return
       now = clock.now()
     }
     release(slot)
@@ -315,7 +315,8 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
     let entry: unknown = fn
     // Not a function: queued with extras too, so it fails when run, like any throwing fn.
     if (signal !== undefined || timeout !== undefined || typeof fn !== 'function') {
-      const extras = new TaskExtras(fn as TaskFn, signal, timeout, resolve, aborted)
+      const extras = new TaskExtras(fn as TaskFn, resolve, signal, timeout)
+      extras.onAbort = aborted
       signal?.addEventListener('abort', extras, { once: true })
       entry = extras
     }
@@ -323,7 +324,9 @@ export function createTaskQueue(input: TaskQueueOptions = {}): TaskQueue {
       if (limited) windowStarts++
       running++
       const slot = acquire()
-      if (!launch(slot, entry, resolve, now, now)) pump(slot, clock.now())
+      slot.resolve = resolve
+      slot.enqueuedAt = now
+      if (!launch(slot, entry, now)) pump(slot, clock.now())
       return promise
     }
     buckets.push(priority, entry, resolve, now)

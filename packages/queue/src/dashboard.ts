@@ -5,49 +5,10 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parseOptions } from '@headroom/core'
-import { z } from 'zod'
-import { type QueueView, renderPage } from './dashboard-page.js'
-import type { Queue } from './queue-types.js'
+import { type QueueView, renderPage } from './dashboard/dashboard-page.js'
+import { type DashboardOptions, dashboardOptionsSchema } from './dashboard/options.js'
 
-/** Options of {@link createDashboard} and {@link dashboardRouter}. */
-export interface DashboardOptions {
-  /** The queues shown, by name (names must be distinct). */
-  queues: readonly Queue[]
-  /**
-   * Decides whether a request may see the page or retry jobs (your session or token check).
-   * Mandatory: the dashboard shows job names and errors and can move jobs. A `false`
-   * answers 403; a throw answers 500.
-   */
-  authorize: (req: IncomingMessage) => boolean | Promise<boolean>
-  /** The page's title. @default 'Queues' */
-  title?: string
-  /** Failed jobs listed per queue, newest first. @default 20 */
-  failures?: number
-  /** Path the plain handler serves under (the Express form uses its mount path). @default '/' */
-  basePath?: string
-}
-
-const schema = z.object({
-  queues: z
-    .array(
-      z.custom<Queue>((v) => typeof v === 'object' && v !== null && 'getJobCounts' in v, 'expected a queue'),
-      {
-        error: 'expected an array of queues from createQueue',
-      },
-    )
-    .min(1, 'expected at least one queue')
-    .refine(
-      (queues) => new Set(queues.map((q) => q.name)).size === queues.length,
-      'queue names must be distinct',
-    ),
-  authorize: z.custom<DashboardOptions['authorize']>(
-    (v) => typeof v === 'function',
-    'expected a function (req) => boolean | Promise<boolean>',
-  ),
-  title: z.string().min(1).default('Queues'),
-  failures: z.number({ error: 'expected an integer from 1 to 1000' }).int().min(1).max(1000).default(20),
-  basePath: z.string().regex(/^\//, 'expected a path starting with "/"').default('/'),
-})
+export type { DashboardOptions } from './dashboard/options.js'
 
 /** A plain node:http handler: `http.createServer(dashboard)` or called from your own router. */
 export type DashboardHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
@@ -82,13 +43,17 @@ function routeOf(path: string): Route | undefined {
   return undefined
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  type: string,
-  body: string,
-  headers: Record<string, string> = {},
-) {
+/** A response body and its content type. */
+interface Content {
+  type: string
+  body: string
+}
+
+const text = (body: string): Content => ({ type: 'text/plain; charset=utf-8', body })
+const json = (value: unknown): Content => ({ type: 'application/json', body: JSON.stringify(value) })
+
+function send(res: ServerResponse, status: number, content: Content, headers: Record<string, string> = {}) {
+  const { type, body } = content
   res.writeHead(status, {
     'content-type': type,
     'cache-control': 'no-store',
@@ -120,7 +85,7 @@ function crossSiteReason(req: IncomingMessage): string | undefined {
 }
 
 function createCore(input: DashboardOptions) {
-  const options = parseOptions('dashboard', schema, input)
+  const options = parseOptions('dashboard', dashboardOptionsSchema, input)
   const queues = new Map(options.queues.map((queue) => [queue.name, queue]))
 
   const views = () =>
@@ -140,40 +105,41 @@ function createCore(input: DashboardOptions) {
     try {
       allowed = (await options.authorize(req)) === true
     } catch {
-      return send(res, 500, 'text/plain; charset=utf-8', 'The dashboard could not check authorization')
+      return send(res, 500, text('The dashboard could not check authorization'))
     }
-    if (!allowed) return send(res, 403, 'text/plain; charset=utf-8', 'Forbidden')
+    if (!allowed) return send(res, 403, text('Forbidden'))
     const method = req.method ?? 'GET'
     if (route.kind === 'page' || route.kind === 'state') {
       if (method !== 'GET' && method !== 'HEAD')
-        return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed', { allow: 'GET, HEAD' })
+        return send(res, 405, text('Method not allowed'), { allow: 'GET, HEAD' })
       const data = await views()
-      if (route.kind === 'state') return send(res, 200, 'application/json', JSON.stringify({ queues: data }))
+      if (route.kind === 'state') return send(res, 200, json({ queues: data }))
       const nonce = randomBytes(16).toString('base64')
-      return send(res, 200, 'text/html; charset=utf-8', renderPage(options.title, data, nonce), {
-        'content-security-policy': `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
-      })
+      return send(
+        res,
+        200,
+        { type: 'text/html; charset=utf-8', body: renderPage(options.title, data, nonce) },
+        {
+          'content-security-policy': `default-src 'none'; img-src data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`,
+        },
+      )
     }
-    if (method !== 'POST')
-      return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed', { allow: 'POST' })
+    if (method !== 'POST') return send(res, 405, text('Method not allowed'), { allow: 'POST' })
     const refused = crossSiteReason(req)
-    if (refused) return send(res, 403, 'text/plain; charset=utf-8', `Forbidden: ${refused}`)
+    if (refused) return send(res, 403, text(`Forbidden: ${refused}`))
     const queue = queues.get(route.queue)
-    if (!queue)
-      return send(res, 404, 'text/plain; charset=utf-8', `No queue named ${route.queue} on this dashboard`)
+    if (!queue) return send(res, 404, text(`No queue named ${route.queue} on this dashboard`))
     if (route.kind === 'retry-all') {
       const retried = await queue.retryJobs({ state: 'failed' })
-      return send(res, 200, 'application/json', JSON.stringify({ retried }))
+      return send(res, 200, json({ retried }))
     }
     const retried = await queue.retryJob(route.id)
-    if (!retried)
-      return send(res, 404, 'text/plain; charset=utf-8', `No failed job ${route.id} in ${route.queue}`)
-    return send(res, 200, 'application/json', JSON.stringify({ retried: 1 }))
+    if (!retried) return send(res, 404, text(`No failed job ${route.id} in ${route.queue}`))
+    return send(res, 200, json({ retried: 1 }))
   }
 
   const fail = (res: ServerResponse) => {
-    if (!res.headersSent)
-      send(res, 500, 'text/plain; charset=utf-8', 'The dashboard could not read the queues')
+    if (!res.headersSent) send(res, 500, text('The dashboard could not read the queues'))
     else res.end()
   }
 
@@ -202,7 +168,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   return async (req, res) => {
     const path = pathOf(req.url)
     const route = path === base || path.startsWith(`${base}/`) ? routeOf(path.slice(base.length)) : undefined
-    if (!route) return send(res, 404, 'text/plain; charset=utf-8', 'Not found')
+    if (!route) return send(res, 404, text('Not found'))
     await core.answer(req, res, route).catch(() => core.fail(res))
   }
 }

@@ -1,27 +1,7 @@
-export { backoffDelay, type ResolvedRetry, type RetryOptions } from './backoff.js'
-export {
-  EvictionPolicyError,
-  JobActiveError,
-  JobFailedError,
-  JobNotFoundError,
-  LeaseLostError,
-  queueErrors,
-  TaskClearedError,
-  UnknownHandlerError,
-  UnrecoverableError,
-} from './errors.js'
-export type { EvictionPolicyMode } from './eviction-policy.js'
-export type { JobInfo, JobState, RetentionRule } from './job.js'
-export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './priority.js'
-export { createQueue } from './queue.js'
-export { createQueueEvents } from './queue-events.js'
-export type {
-  JobError,
-  QueueEventMap,
-  QueueEventsOptions,
-  QueueEventsSubscriber,
-} from './queue-events-types.js'
-export type { HealthStatus, QueueOptions, SheddingOptions } from './queue-options.js'
+export { backoffDelay, type ResolvedRetry, type RetryOptions } from './durable/backoff.js'
+export type { EvictionPolicyMode } from './durable/eviction-policy.js'
+export { createQueue } from './durable/queue.js'
+export type { HealthStatus, QueueOptions, SheddingOptions } from './durable/queue-options.js'
 export type {
   AddJobOptions,
   BulkJob,
@@ -33,17 +13,37 @@ export type {
   QueueEvents,
   QueueStats,
   RetryJobsOptions,
-} from './queue-types.js'
-export type { JobScheduler, JobTemplate, RepeatOptions } from './repeat.js'
-export { createTaskQueue } from './task-queue.js'
-export type { TaskQueueOptions } from './task-queue-options.js'
+} from './durable/queue-types.js'
+export type { JobScheduler, JobTemplate, RepeatOptions } from './durable/repeat.js'
+export { createWorker } from './durable/worker.js'
+export type { WorkerOptions } from './durable/worker-options.js'
+export type { Job, JobHandler, Worker, WorkerStats } from './durable/worker-types.js'
+export { createQueueEvents } from './events/queue-events.js'
+export type {
+  JobError,
+  QueueEventMap,
+  QueueEventsOptions,
+  QueueEventsSubscriber,
+} from './events/types.js'
+export {
+  EvictionPolicyError,
+  JobActiveError,
+  JobFailedError,
+  JobNotFoundError,
+  LeaseLostError,
+  queueErrors,
+  TaskClearedError,
+  UnknownHandlerError,
+  UnrecoverableError,
+} from './shared/errors.js'
+export { MAX_PRIORITY, Priority, type PriorityInput, type PriorityLevel } from './shared/priority.js'
+export type { JobInfo, JobState, RetentionRule } from './store/job-store.js'
+export type { TaskQueueOptions } from './task/options.js'
+export { createTaskQueue } from './task/task-queue.js'
 export type {
   AddTaskOptions,
   TaskContext,
   TaskQueue,
   TaskQueueEvents,
   TaskQueueStats,
-} from './task-queue-types.js'
-export { createWorker } from './worker.js'
-export type { WorkerOptions } from './worker-options.js'
-export type { Job, JobHandler, Worker, WorkerStats } from './worker-types.js'
+} from './task/types.js'

@@ -2,7 +2,7 @@
 // Prometheus scrapes (prom-client `collect()`); the run-time histogram observes each
 // `completed` event, a listener that exists only while the metrics are registered.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import type { Queue, QueueStats } from './queue-types.js'
+import type { Queue, QueueStats } from './durable/queue-types.js'
 
 /** Buckets of `headroom_queue_job_run_duration_seconds`: 5 ms to 5 minutes. */
 export const JOB_RUN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]

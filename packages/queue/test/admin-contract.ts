@@ -2,8 +2,7 @@ import type { RedisClient } from '@headroom/core'
 import { waitUntil } from '@headroom/testing'
 import { afterEach, expect, it } from 'vitest'
 import { createWorker, type Queue, UnrecoverableError } from '../src/index.js'
-import { internalsOf } from '../src/queue-internals.js'
-import { queueFactory } from './helpers.js'
+import { queueFactory, storeOf } from './helpers.js'
 
 /** Dead-letters `n` jobs (UnrecoverableError), one at a time in add order, and returns their ids. */
 async function failJobs(queue: Queue, n: number, data: (i: number) => unknown = (i) => ({ i })) {
@@ -19,7 +18,7 @@ async function failJobs(queue: Queue, n: number, data: (i: number) => unknown = 
   )
   await waitUntil(async () => (await queue.getJobCounts()).failed === n, {
     what: `${n} failed`,
-    timeoutMs: 20_000,
+    timeoutMs: 60_000,
   })
   await worker.close()
   return ids
@@ -62,7 +61,7 @@ export function adminContract(redis: () => RedisClient | undefined, prefix: () =
 
     const running = await queue.add('x', { v: 1 })
     // A worker that claimed the job and holds it (no heartbeat needed within the lease).
-    await internalsOf(queue).store.claim({ count: 1, leaseMs: 60_000, maxPriority: undefined })
+    await storeOf(queue).claim({ count: 1, leaseMs: 60_000, maxPriority: undefined })
     const active = await queue.getJobs('active')
     expect(active).toEqual([expect.objectContaining({ id: running, state: 'active', attempts: 1 })])
   })
@@ -93,7 +92,7 @@ export function adminContract(redis: () => RedisClient | undefined, prefix: () =
       { name: 'x', data: 4, options: { priority: 'LOW' } },
       { name: 'x', data: 5, options: { delay: 60_000 } },
     ])
-    await internalsOf(queue).store.claim({ count: 1, leaseMs: 60_000, maxPriority: undefined })
+    await storeOf(queue).claim({ count: 1, leaseMs: 60_000, maxPriority: undefined })
     expect(await queue.getJobCounts()).toEqual({
       waiting: 3,
       delayed: 1,
@@ -129,7 +128,7 @@ export function adminContract(redis: () => RedisClient | undefined, prefix: () =
     const [first] = await failJobs(queue, 1)
     expect(await queue.retryJob(first!)).toBe(true)
     // Held by a worker, so the next failures cannot pick it up.
-    await internalsOf(queue).store.claim({ count: 1, leaseMs: 60_000, maxPriority: undefined })
+    await storeOf(queue).claim({ count: 1, leaseMs: 60_000, maxPriority: undefined })
     const later = await queue.addBulk([0, 1].map((i) => ({ name: 'fail', data: { i } })))
     const worker = createWorker(queue, {
       fail: () => {
@@ -162,13 +161,13 @@ export function adminContract(redis: () => RedisClient | undefined, prefix: () =
     )
     await waitUntil(async () => (await queue.getJobCounts()).failed === 1200, {
       what: 'failed again',
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
     })
     await worker.close()
     expect(await queue.clean('failed', 0, 1100)).toHaveLength(1100)
     expect(await queue.clean('failed', 0)).toHaveLength(100)
     expect(await queue.getJobCounts()).toMatchObject({ failed: 0 })
-  })
+  }, 150_000)
 
   it('removes waiting, delayed, completed and failed jobs, and refuses an active one', async () => {
     const queue = factory.make()
@@ -183,7 +182,7 @@ export function adminContract(redis: () => RedisClient | undefined, prefix: () =
     expect(await queue.remove(failed!)).toBe(true)
 
     const running = await queue.add('x', {})
-    const claimed = await internalsOf(queue).store.claim({
+    const claimed = await storeOf(queue).claim({
       count: 1,
       leaseMs: 60_000,
       maxPriority: undefined,
@@ -195,9 +194,9 @@ export function adminContract(redis: () => RedisClient | undefined, prefix: () =
     expect(await queue.getJob(running)).toMatchObject({ state: 'active' })
     // Once settled it is an ordinary completed job, and goes.
     const [job] = claimed.jobs
-    expect(
-      await internalsOf(queue).store.settle([{ id: job!.id, token: job!.token, outcome: 'completed' }]),
-    ).toEqual([true])
+    expect(await storeOf(queue).settle([{ id: job!.id, token: job!.token, outcome: 'completed' }])).toEqual([
+      true,
+    ])
     expect(await queue.remove(running)).toBe(true)
     expect(await queue.getJobCounts()).toMatchObject({
       waiting: 0,

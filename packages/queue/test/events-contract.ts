@@ -9,8 +9,7 @@ import {
   type QueueEventsSubscriber,
   UnrecoverableError,
 } from '../src/index.js'
-import { internalsOf } from '../src/queue-internals.js'
-import { deferred, queueFactory } from './helpers.js'
+import { deferred, queueFactory, storeOf } from './helpers.js'
 
 /** Events, progress and waitUntilFinished: the same behaviour on memory, Redis and Redis Cluster. */
 export function eventsContract(redis: () => RedisClient | undefined, prefix: () => string): void {
@@ -131,7 +130,7 @@ export function eventsContract(redis: () => RedisClient | undefined, prefix: () 
     const seen = record(events)
     const id = await queue.add('work', {})
     // A worker that claims the job and dies (it never renews nor settles).
-    const store = internalsOf(queue).store
+    const store = storeOf(queue)
     const { jobs } = await store.claim({ count: 1, leaseMs: 200, maxPriority: undefined })
     expect(jobs.map((j) => j.id)).toEqual([id])
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -148,7 +147,7 @@ export function eventsContract(redis: () => RedisClient | undefined, prefix: () 
     await events.ready()
     const seen = record(events)
     const id = await queue.add('work', {})
-    const store = internalsOf(queue).store
+    const store = storeOf(queue)
     const first = (await store.claim({ count: 1, leaseMs: 200, maxPriority: undefined })).jobs[0]!
     expect(await store.progress(id, first.token, '10')).toBe(true)
     await new Promise((resolve) => setTimeout(resolve, 300))

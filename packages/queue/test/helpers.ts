@@ -1,5 +1,12 @@
 import type { RedisClient } from '@headroom/core'
+import { linkOf } from '../src/durable/queue.js'
 import { createQueue, type Queue, type QueueOptions } from '../src/index.js'
+import type { JobStore } from '../src/store/job-store.js'
+
+/** The store behind a queue, for tests that play a worker by hand (claim, settle, extend). */
+export function storeOf(queue: Queue): JobStore {
+  return linkOf(queue, 'storeOf').store
+}
 
 /** Makes queues for one store (memory, or a Redis target) and obliterates them after each test. */
 export function queueFactory(

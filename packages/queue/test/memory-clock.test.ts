@@ -2,7 +2,7 @@ import { createManualClock } from '@headroom/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { backoffDelay, createQueue, createWorker } from '../src/index.js'
-import { internalsOf } from '../src/queue-internals.js'
+import { storeOf } from './helpers.js'
 
 const flush = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve()
@@ -29,7 +29,7 @@ describe('memory store on a manual clock', () => {
   it('an expired lease is recovered on the next claim, with the original priority and place', async () => {
     const clock = createManualClock()
     const queue = createQueue({ name: 'lease', clock, leaseMs: 2_000 })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     const a = await queue.add('x', {}, { priority: 'HIGH' })
     const b = await queue.add('x', {}, { priority: 'HIGH' })
     const first = await store.claim({ count: 1, leaseMs: 2_000, maxPriority: undefined })
@@ -51,7 +51,7 @@ describe('memory store on a manual clock', () => {
   it('a heartbeat extends the lease; without it the job is recovered', async () => {
     const clock = createManualClock()
     const queue = createQueue({ name: 'hb', clock, leaseMs: 1_000 })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     await queue.add('x', {})
     const [job] = (await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })).jobs
     clock.advance(900)
@@ -68,7 +68,7 @@ describe('memory store on a manual clock', () => {
   it('a job that stalls more than maxStalls times is dead-lettered', async () => {
     const clock = createManualClock()
     const queue = createQueue({ name: 'stalls', clock, leaseMs: 100, maxStalls: 2 })
-    const { store } = internalsOf(queue)
+    const store = storeOf(queue)
     const id = await queue.add('x', {})
     for (let i = 0; i < 3; i++) {
       await store.claim({ count: 1, leaseMs: 100, maxPriority: undefined })
@@ -80,6 +80,36 @@ describe('memory store on a manual clock', () => {
       stalls: 3,
       error: { code: 'E_LEASE_LOST' },
     })
+    await queue.close()
+  })
+
+  it('stats() reports the age of the oldest waiting job by the store clock', async () => {
+    const clock = createManualClock(10_000)
+    const queue = createQueue({ name: 'age', clock })
+    expect((await queue.stats()).oldestWaitMs).toBe(0)
+    await queue.add('x', {}, { priority: 'LOW' })
+    clock.advance(25)
+    await queue.add('x', {}, { priority: 'CRITICAL' })
+    clock.advance(5)
+    expect((await queue.stats()).oldestWaitMs).toBe(30)
+    await queue.close()
+  })
+
+  it('aging: a LOW job that waited past agingMs is claimed before newer CRITICAL work', async () => {
+    const clock = createManualClock()
+    const queue = createQueue({ name: 'aging', clock, agingMs: 200 })
+    const store = storeOf(queue)
+    const low = await queue.add('x', {}, { priority: 'LOW' })
+    clock.advance(199)
+    const critical = await queue.add('x', {}, { priority: 'CRITICAL' })
+    // At 199 ms the LOW job has not aged: strict priority.
+    const first = await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })
+    expect(first.jobs.map((j) => j.id)).toEqual([critical])
+    await queue.add('x', {}, { priority: 'CRITICAL' })
+    clock.advance(1)
+    // At 200 ms it has: it goes ahead of the CRITICAL job added after it.
+    const second = await store.claim({ count: 1, leaseMs: 1_000, maxPriority: undefined })
+    expect(second.jobs.map((j) => j.id)).toEqual([low])
     await queue.close()
   })
 })

@@ -70,4 +70,33 @@ describe('options: unknown keys and per-call shapes', () => {
     await tasks.onIdle()
     expect(ran).toBe(0)
   })
+
+  it("worker.close and a job scheduler's template refuse unknown keys", async () => {
+    const queue = memoryQueue()
+    const worker = createWorker(queue, { job: async () => {} })
+    await expect(worker.close({ timout: 10 } as never)).rejects.toThrow(
+      'Invalid close option "timout": unknown option; did you mean "timeout"?',
+    )
+    await expect(worker.close({ timeout: -1 })).rejects.toThrow('Invalid close option "timeout"')
+    await worker.close()
+    await expect(
+      queue.upsertJobScheduler('s', { every: 1000 }, { name: 'job', opts: { priority: 'LOW' } } as never),
+    ).rejects.toThrow(
+      'Invalid upsertJobScheduler template option "opts": unknown option; did you mean "options"?',
+    )
+    expect(await queue.getJobSchedulers()).toEqual([])
+  })
+
+  it('defaults come from the schema: heartbeat a third of the lease, batch size the concurrency', async () => {
+    const queue = createQueue({ name: 'defaults', leaseMs: 3_000, retention: { failed: { count: 5 } } })
+    queues.push(queue)
+    const { DurableQueue } = await import('../src/durable/queue.js')
+    const { options } = (queue as InstanceType<typeof DurableQueue>).link()
+    expect(options).toMatchObject({
+      heartbeatMs: 1_000,
+      defaultPriority: 200,
+      events: 0,
+      retention: { completed: { count: 1000, ageMs: 86_400_000 }, failed: { count: 5, ageMs: 604_800_000 } },
+    })
+  })
 })

@@ -8,13 +8,15 @@ export type {
   GetJobsOptions,
   JobCounts,
   JobListState,
+  JobScheduler,
+  JobTemplate,
   Queue,
   QueueAdmin,
   QueueEvents,
   QueueStats,
+  RepeatOptions,
   RetryJobsOptions,
 } from './durable/queue-types.js'
-export type { JobScheduler, JobTemplate, RepeatOptions } from './durable/repeat.js'
 export { createWorker } from './durable/worker.js'
 export type { WorkerOptions } from './durable/worker-options.js'
 export type { Job, JobHandler, Worker, WorkerStats } from './durable/worker-types.js'

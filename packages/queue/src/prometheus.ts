@@ -5,7 +5,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { Queue, QueueStats } from './durable/queue-types.js'
 
 /** Buckets of `headroom_queue_job_run_duration_seconds`: 5 ms to 5 minutes. */
-export const JOB_RUN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+export const JOB_RUN_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+]
 
 /** A queue, or anything with its `stats()`; without `on` the run-time histogram stays empty. */
 type QueueSource = Pick<Queue, 'stats'> & Partial<Pick<Queue, 'on'>>
@@ -125,7 +127,7 @@ export function registerQueueMetrics(
     name: 'headroom_queue_job_run_duration_seconds',
     help: 'Handler run time of completed jobs',
     labelNames: ['queue'],
-    buckets: JOB_RUN_BUCKETS,
+    buckets: [...JOB_RUN_BUCKETS],
     registers: [registry],
   })
   const unsubscribe = entries.map(([name, queue]) =>

@@ -1,9 +1,9 @@
 // The dashboard's options: the public interface and the zod schema that checks them
 // once, at construction, tied together at compile time.
 import type { IncomingMessage } from 'node:http'
+import type { OptionsSchemaMatch } from '@headroom/core'
 import { z } from 'zod'
 import type { Queue } from '../durable/queue-types.js'
-import type { Expect, SameKeys } from '../shared/options-check.js'
 
 /** Options of {@link createDashboard} and {@link dashboardRouter}. */
 export interface DashboardOptions {
@@ -46,6 +46,4 @@ export const dashboardOptionsSchema = z.object({
 }) satisfies z.ZodType<Required<DashboardOptions>, DashboardOptions>
 
 /** Compiles only while the schema and {@link DashboardOptions} list the same keys. */
-export type DashboardOptionsKeysMatch = Expect<
-  SameKeys<z.input<typeof dashboardOptionsSchema>, DashboardOptions>
->
+true satisfies OptionsSchemaMatch<typeof dashboardOptionsSchema, DashboardOptions>

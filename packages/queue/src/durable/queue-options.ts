@@ -1,6 +1,11 @@
-import { type Clock, type Logger, type RedisClient, systemClock } from '@headroom/core'
+import {
+  type Clock,
+  type Logger,
+  type OptionsSchemaMatch,
+  type RedisClient,
+  systemClock,
+} from '@headroom/core'
 import { z } from 'zod'
-import type { Expect, SameKeys } from '../shared/options-check.js'
 import { type PriorityInput, resolvePriority } from '../shared/priority.js'
 import type { RetentionRule } from '../store/job-store.js'
 import type { ResolvedRetry, RetryOptions } from './backoff.js'
@@ -199,4 +204,4 @@ export const queueOptionsSchema = z
   })) satisfies z.ZodType<ResolvedQueueOptions, QueueOptions>
 
 /** Compiles only while the schema and {@link QueueOptions} list the same keys. */
-export type QueueOptionsKeysMatch = Expect<SameKeys<z.input<typeof queueOptionsSchema>, QueueOptions>>
+true satisfies OptionsSchemaMatch<typeof queueOptionsSchema, QueueOptions>

@@ -3,7 +3,6 @@
 import type { LatencySummary } from '@headroom/core'
 import type { PriorityInput } from '../shared/priority.js'
 import type { JobInfo, JobState } from '../store/job-store.js'
-import type { JobScheduler, JobTemplate, RepeatOptions } from './repeat.js'
 
 /** Options of one job. */
 export interface AddJobOptions {
@@ -183,4 +182,35 @@ export interface Queue extends QueueAdmin {
   isPaused(): Promise<boolean>
   /** Refuses further adds and releases timers; it does not close the Redis client (you own it). */
   close(): Promise<void>
+}
+
+/** When a job scheduler fires: a cron `pattern` (5 or 6 fields, seconds first) or `every` ms. */
+export interface RepeatOptions {
+  /** A cron expression, e.g. `0 3 * * *` (03:00 daily) or `*\/10 * * * * *` (every 10 s). */
+  pattern?: string
+  /** The time zone of `pattern` (IANA name). @default 'UTC' */
+  tz?: string
+  /** A fixed interval in ms; slots fall on multiples of it since the epoch, the same in every process. */
+  every?: number
+}
+
+/** The job a scheduler adds at each slot. */
+export interface JobTemplate<Data = unknown> {
+  name: string
+  data?: Data
+  /** Per-job options (`delay` and `jobId` come from the schedule). */
+  options?: Pick<AddJobOptions, 'priority' | 'attempts' | 'timeout'>
+}
+
+/** A job scheduler, as {@link Queue.getJobSchedulers} lists it. */
+export interface JobScheduler<Data = unknown> {
+  id: string
+  pattern?: string
+  tz?: string
+  every?: number
+  name: string
+  data: Data
+  priority: number
+  /** The latest slot scheduled (ms since the epoch): its job waits, runs or has run. */
+  next: number | undefined
 }

@@ -4,44 +4,19 @@
 // is later than every slot scheduled before, so however many processes schedule, a slot
 // runs once. The chain goes on without a timer: the worker that claims a slot's job adds
 // the next slot (see worker.ts), and every upsert (e.g. each process at start) repairs it.
-import { type Clock, createCallOptionsCheck, describeValue, type Logger, parseOptions } from '@headroom/core'
+import {
+  type Clock,
+  createCallOptionsCheck,
+  describeValue,
+  type Logger,
+  type OptionsSchemaMatch,
+  parseOptions,
+} from '@headroom/core'
 import { CronExpressionParser } from 'cron-parser'
 import { z } from 'zod'
-import type { Expect, SameKeys } from '../shared/options-check.js'
 import type { JobStore, NewJob } from '../store/job-store.js'
 import { decodePayload, type JobSpec, withScheduler } from '../store/payload.js'
-import type { AddJobOptions } from './queue-types.js'
-
-/** When a job scheduler fires: a cron `pattern` (5 or 6 fields, seconds first) or `every` ms. */
-export interface RepeatOptions {
-  /** A cron expression, e.g. `0 3 * * *` (03:00 daily) or `*\/10 * * * * *` (every 10 s). */
-  pattern?: string
-  /** The time zone of `pattern` (IANA name). @default 'UTC' */
-  tz?: string
-  /** A fixed interval in ms; slots fall on multiples of it since the epoch, the same in every process. */
-  every?: number
-}
-
-/** The job a scheduler adds at each slot. */
-export interface JobTemplate<Data = unknown> {
-  name: string
-  data?: Data
-  /** Per-job options (`delay` and `jobId` come from the schedule). */
-  options?: Pick<AddJobOptions, 'priority' | 'attempts' | 'timeout'>
-}
-
-/** A job scheduler, as {@link Queue.getJobSchedulers} lists it. */
-export interface JobScheduler<Data = unknown> {
-  id: string
-  pattern?: string
-  tz?: string
-  every?: number
-  name: string
-  data: Data
-  priority: number
-  /** The latest slot scheduled (ms since the epoch): its job waits, runs or has run. */
-  next: number | undefined
-}
+import type { AddJobOptions, JobScheduler, JobTemplate, RepeatOptions } from './queue-types.js'
 
 /** What the store keeps as a scheduler's spec: the rule and the encoded job. */
 interface Spec {
@@ -70,7 +45,7 @@ const repeatSchema = z
   }) satisfies z.ZodType<RepeatOptions, RepeatOptions>
 
 /** Compiles only while the schema and {@link RepeatOptions} list the same keys. */
-export type RepeatOptionsKeysMatch = Expect<SameKeys<z.input<typeof repeatSchema>, RepeatOptions>>
+true satisfies OptionsSchemaMatch<typeof repeatSchema, RepeatOptions>
 
 /** The shape of a scheduler's job template (its `options` are checked as `add`'s are). */
 const checkTemplate = createCallOptionsCheck('upsertJobScheduler template', {

@@ -1,8 +1,7 @@
 // createWorker's arguments (options and handlers), validated once at construction so a
 // mistake fails there, naming the option or handler, rather than when a job runs.
-import { createCallOptionsCheck, parseOptions } from '@headroom/core'
+import { createCallOptionsCheck, type OptionsSchemaMatch, parseOptions } from '@headroom/core'
 import { z } from 'zod'
-import type { Expect, SameKeys } from '../shared/options-check.js'
 import type { JobHandler } from './worker-types.js'
 
 /** Options of {@link createWorker}. */
@@ -61,7 +60,7 @@ const workerOptionsSchema = z
   })) satisfies z.ZodType<ResolvedWorkerOptions, WorkerOptions>
 
 /** Compiles only while the schema and {@link WorkerOptions} list the same keys. */
-export type WorkerOptionsKeysMatch = Expect<SameKeys<z.input<typeof workerOptionsSchema>, WorkerOptions>>
+true satisfies OptionsSchemaMatch<typeof workerOptionsSchema, WorkerOptions>
 
 /** The shape of `worker.close()`'s options (the timeout's value is checked where it is used). */
 export const checkCloseOptions = createCallOptionsCheck('close', { timeout: 'number' })

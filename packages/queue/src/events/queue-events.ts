@@ -6,6 +6,7 @@ import {
   ClosedError,
   childLogger,
   createEmitter,
+  type OptionsSchemaMatch,
   parseOptions,
   sleep,
   TimeoutError,
@@ -15,7 +16,6 @@ import { z } from 'zod'
 import { linkOf } from '../durable/queue.js'
 import type { Queue } from '../durable/queue-types.js'
 import { JobFailedError, JobNotFoundError } from '../shared/errors.js'
-import type { Expect, SameKeys } from '../shared/options-check.js'
 import type { StoredEvent } from '../store/job-store.js'
 import type { JobError, QueueEventMap, QueueEventsOptions, QueueEventsSubscriber } from './types.js'
 
@@ -34,7 +34,7 @@ const optionsSchema = z.object({
 }) satisfies z.ZodType<Required<QueueEventsOptions>, QueueEventsOptions>
 
 /** Compiles only while the schema and {@link QueueEventsOptions} list the same keys. */
-export type QueueEventsOptionsKeysMatch = Expect<SameKeys<z.input<typeof optionsSchema>, QueueEventsOptions>>
+true satisfies OptionsSchemaMatch<typeof optionsSchema, QueueEventsOptions>
 
 /** Stream ids compare as (ms, seq) pairs. */
 function compareIds(a: string, b: string): number {

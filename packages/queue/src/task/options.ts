@@ -1,8 +1,13 @@
 // createTaskQueue's options, validated once at construction, and the checks of the values
 // that may change later (a task's timeout, the concurrency setter).
-import { type Clock, createCallOptionsCheck, type Logger, systemClock } from '@headroom/core'
+import {
+  type Clock,
+  createCallOptionsCheck,
+  type Logger,
+  type OptionsSchemaMatch,
+  systemClock,
+} from '@headroom/core'
 import { z } from 'zod'
-import type { Expect, SameKeys } from '../shared/options-check.js'
 import { resolvePriority } from '../shared/priority.js'
 
 /** Options of {@link createTaskQueue}. */
@@ -71,9 +76,7 @@ export const taskQueueOptionsSchema = z
   }) satisfies z.ZodType<ResolvedTaskQueueOptions, TaskQueueOptions>
 
 /** Compiles only while the schema and {@link TaskQueueOptions} list the same keys. */
-export type TaskQueueOptionsKeysMatch = Expect<
-  SameKeys<z.input<typeof taskQueueOptionsSchema>, TaskQueueOptions>
->
+true satisfies OptionsSchemaMatch<typeof taskQueueOptionsSchema, TaskQueueOptions>
 
 /** The shape of `add`'s options (a hot path: no zod); the values are checked where they are used. */
 export const checkAddTaskOptions = createCallOptionsCheck('add', {

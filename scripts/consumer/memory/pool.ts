@@ -1,8 +1,8 @@
 // A user of @headroom/pool's standalone limiter: no pg, no generic-pool installed.
-import { createConcurrencyLimiter, isLimitExceededError } from '@headroom/pool'
+import { createAdaptiveLimiter, isLimitExceededError } from '@headroom/pool'
 
 async function main(): Promise<void> {
-  const limiter = createConcurrencyLimiter({ algorithm: 'gradient2', min: 1, max: 10, initial: 4 })
+  const limiter = createAdaptiveLimiter({ algorithm: 'gradient2', min: 1, max: 10, initial: 4 })
   const results = await Promise.all(
     Array.from({ length: 8 }, (_, i) =>
       limiter

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { ResolvedPolicy } from '../algorithms/policy.js'
 import type { Decision } from '../limiter/decision.js'
 import type { RateLimiter } from '../limiter/rate-limiter-types.js'
+import type { SameKeys } from '../shared/schema.js'
 import { type HeaderStyle, writeHeaders } from './headers.js'
 
 /** The options of `rateLimit()` every framework adapter shares; `Req` is the framework's request. */
@@ -76,7 +77,6 @@ const rateLimitFields = {
   statusCode: z.number().int().default(429),
   message: z.union([z.string(), fn]).optional(),
 }
-type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never] ? true : false
 true satisfies SameKeys<typeof rateLimitFields, RateLimitCommonOptions<unknown>>
 
 /** What an adapter gives the shared core: the default key of a request, and its own option fields. */

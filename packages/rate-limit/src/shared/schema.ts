@@ -20,3 +20,11 @@ export const clockSchema = z
 export const loggerSchema = z.custom<Logger>((v) => typeof v === 'object' && v !== null, 'Expected a logger')
 
 export const positive = z.number().finite().positive()
+
+/**
+ * `true` when two object types name the same keys. The middleware options hold functions
+ * whose types cannot be compared by value, so their field tables are tied by key only.
+ */
+export type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never]
+  ? true
+  : false

@@ -4,6 +4,7 @@
 import { parseOptions } from '@headroom/core'
 import { z } from 'zod'
 import type { RateLimiter } from '../limiter/rate-limiter-types.js'
+import type { SameKeys } from '../shared/schema.js'
 
 /**
  * Options of slowDown, whatever the framework. When the limiter's store fails, its
@@ -65,7 +66,6 @@ const slowDownFields = {
   skip: fn.optional(),
   ipv6Subnet: z.number().default(56),
 }
-type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never] ? true : false
 true satisfies SameKeys<typeof slowDownFields, SlowDownCommonOptions<unknown>>
 
 /** What an adapter gives the shared core: the client address of a request, and its own option fields. */
